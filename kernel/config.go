@@ -1,0 +1,148 @@
+package kernel
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// HostNCPU asks for as many virtual CPUs as the host has (RUMP_NCPU=host).
+const HostNCPU = -1
+
+// Config holds the boot knobs of a kernel. Zero values mean "the rump
+// default", and the rump environment variables override those defaults
+// (never an explicitly set field).
+type Config struct {
+	// NCPU is the number of virtual CPUs. 0 means RUMP_NCPU or 2;
+	// HostNCPU means the host's CPU count.
+	NCPU int
+	// Verbose shows boot and verbose messages on Console (RUMP_VERBOSE).
+	Verbose bool
+	// NoThreads turns off background threads: no syncer, I/O inline
+	// (RUMP_THREADS=0).
+	NoThreads bool
+	// MaxVnodes bounds the vnode cache (RUMP_NVNODES); default 8192.
+	MaxVnodes int
+	// MemLimit is the kernel's memory limit in bytes (RUMP_MEMLIMIT, with
+	// k/m/g suffixes); 0 means none.
+	MemLimit int64
+	// BufCacheBytes bounds the buffer cache. 0 means 5% of MemLimit, or
+	// 64 MiB without a limit (at least 1 MiB).
+	BufCacheBytes int64
+	// SyncInterval is the syncer's rhythm; default 30 s.
+	SyncInterval time.Duration
+	// Hostname defaults to rump-<pid>.<host>.
+	Hostname string
+	// Console receives messages shown to the user; default os.Stderr.
+	Console io.Writer
+	// Exit is called by Reboot without RB_HALT, as rump exits the host
+	// process; default os.Exit.
+	Exit func(code int)
+}
+
+// resolve fills defaults and environment overrides.
+func (c Config) resolve() (Config, error) {
+	if c.NCPU == 0 {
+		c.NCPU = 2
+		if v, ok := os.LookupEnv("RUMP_NCPU"); ok {
+			n, err := ParseNCPU(v)
+			if err != nil {
+				return c, err
+			}
+			c.NCPU = n
+		}
+	}
+	if c.NCPU == HostNCPU {
+		c.NCPU = runtime.NumCPU()
+	}
+	if c.NCPU < 1 || c.NCPU > 1024 {
+		return c, fmt.Errorf("ncpu %d out of range 1..1024", c.NCPU)
+	}
+	if v, ok := os.LookupEnv("RUMP_VERBOSE"); ok && !c.Verbose {
+		c.Verbose = v != "0"
+	}
+	if v, ok := os.LookupEnv("RUMP_THREADS"); ok && !c.NoThreads {
+		c.NoThreads = v == "0"
+	}
+	if c.MaxVnodes == 0 {
+		c.MaxVnodes = 8192
+		if v, ok := os.LookupEnv("RUMP_NVNODES"); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return c, fmt.Errorf("RUMP_NVNODES=%q: not a positive number", v)
+			}
+			c.MaxVnodes = n
+		}
+	}
+	if c.MemLimit == 0 {
+		if v, ok := os.LookupEnv("RUMP_MEMLIMIT"); ok {
+			n, err := ParseSize(v)
+			if err != nil {
+				return c, fmt.Errorf("RUMP_MEMLIMIT=%q: %v", v, err)
+			}
+			c.MemLimit = n
+		}
+	}
+	if c.BufCacheBytes == 0 {
+		c.BufCacheBytes = 64 << 20
+		if c.MemLimit > 0 {
+			c.BufCacheBytes = c.MemLimit / 20
+		}
+		if c.BufCacheBytes < 1<<20 {
+			c.BufCacheBytes = 1 << 20
+		}
+	}
+	if c.SyncInterval == 0 {
+		c.SyncInterval = 30 * time.Second
+	}
+	if c.Hostname == "" {
+		h, _ := os.Hostname()
+		c.Hostname = fmt.Sprintf("rump-%d.%s", os.Getpid(), h)
+	}
+	if c.Console == nil {
+		c.Console = os.Stderr
+	}
+	if c.Exit == nil {
+		c.Exit = os.Exit
+	}
+	return c, nil
+}
+
+// ParseNCPU parses a RUMP_NCPU value: a positive number or "host".
+func ParseNCPU(s string) (int, error) {
+	if s == "host" {
+		return HostNCPU, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("ncpu %q: want a positive number or \"host\"", s)
+	}
+	return n, nil
+}
+
+// ParseSize parses a number with an optional k, m or g suffix (powers of
+// 1024), as RUMP_MEMLIMIT takes.
+func ParseSize(s string) (int64, error) {
+	mult := int64(1)
+	t := strings.ToLower(strings.TrimSpace(s))
+	if t == "" {
+		return 0, fmt.Errorf("empty size")
+	}
+	switch t[len(t)-1] {
+	case 'k':
+		mult, t = 1<<10, t[:len(t)-1]
+	case 'm':
+		mult, t = 1<<20, t[:len(t)-1]
+	case 'g':
+		mult, t = 1<<30, t[:len(t)-1]
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	return n * mult, nil
+}

@@ -1,0 +1,32 @@
+// Package kernel is the bottom of rumpfs: a small kernel that boots inside an
+// ordinary Go process, the way NetBSD's rump kernel boots inside a host
+// process (sys/rump/librump/rumpkern).
+//
+// It owns:
+//   - boot and halt (Boot, Kernel.Reboot) and the components linked in by
+//     blank imports (RegisterComponent), initialised by class in the rump
+//     order KERN, VFS, NET, DEV, KERN_VFS, POSTINIT, SYSCALL;
+//   - virtual CPUs: an LWP must hold one (LWP.Schedule) to run kernel code,
+//     so at most NCPU LWPs compute inside the kernel at once; blocking host
+//     calls give it back (LWP.BlockBegin / LWP.BlockEnd);
+//   - processes and LWPs (proc0/lwp0, initproc, Rfork, NewLWP, ReleaseLWP,
+//     AllBetsAreOffSetID);
+//   - credentials and kauth (CredCreate, Authorize, VAccess);
+//   - uio (UioSetup, UioGetResid, UioGetOff, UioFree, Uiomove);
+//   - sysctl, event counters, and the message buffer (dmesg).
+//
+// Go has no thread-local curlwp: the LWP is passed explicitly as the first
+// argument of every kernel entry point. Errors inside the kernel are
+// unix.Errno values in host numbering.
+//
+// Lock order (outermost first):
+//
+//	Kernel.bootMu
+//	  Kernel.procMu
+//	    Proc.mu
+//	Kernel.evMu, Kernel.sysctlMu, msgbuf.mu (leaves)
+//
+// A virtual CPU is not a lock in this order: it is released around every
+// blocking wait, so holding one never blocks another LWP's progress on a
+// lock.
+package kernel

@@ -1,0 +1,111 @@
+package kernel
+
+import (
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// UioRW is the direction of a uio.
+type UioRW int
+
+const (
+	// UioRead moves data from the kernel into the uio's buffers.
+	UioRead UioRW = iota
+	// UioWrite moves data from the uio's buffers into the kernel.
+	UioWrite
+)
+
+// Uio describes a transfer between kernel data and a caller's buffers
+// (struct uio). Offset is the file (or directory cookie) offset, advanced
+// by Uiomove as Resid shrinks. The address space is local memory.
+type Uio struct {
+	Iov    [][]byte
+	Offset int64
+	Resid  int
+	RW     UioRW
+
+	one [1][]byte
+}
+
+var uioPool = sync.Pool{New: func() any { return new(Uio) }}
+
+// UioSetup returns a uio over buf at off (rump_uio_setup). Release it with
+// UioFree. It allocates nothing in steady state.
+func UioSetup(buf []byte, off int64, rw UioRW) *Uio {
+	u := uioPool.Get().(*Uio)
+	u.Init(buf, off, rw)
+	return u
+}
+
+// Init points u at one buffer.
+func (u *Uio) Init(buf []byte, off int64, rw UioRW) {
+	u.one[0] = buf
+	u.Iov = u.one[:]
+	u.Offset = off
+	u.Resid = len(buf)
+	u.RW = rw
+}
+
+// UioGetResid returns the bytes not yet moved.
+func UioGetResid(u *Uio) int { return u.Resid }
+
+// UioGetOff returns the current offset.
+func UioGetOff(u *Uio) int64 { return u.Offset }
+
+// UioFree releases u and returns its residual count (rump_uio_free).
+func UioFree(u *Uio) int {
+	r := u.Resid
+	u.one[0] = nil
+	u.Iov = nil
+	uioPool.Put(u)
+	return r
+}
+
+// Uiomove moves up to len(p) bytes between kernel buffer p and u: into the
+// caller's buffers for UioRead, out of them for UioWrite. It returns the
+// byte count moved.
+func Uiomove(p []byte, u *Uio) (int, unix.Errno) {
+	moved := 0
+	for len(p) > 0 && u.Resid > 0 {
+		if len(u.Iov) == 0 {
+			return moved, unix.EFAULT
+		}
+		iov := u.Iov[0]
+		if len(iov) == 0 {
+			u.Iov = u.Iov[1:]
+			continue
+		}
+		var n int
+		if u.RW == UioRead {
+			n = copy(iov, p)
+		} else {
+			n = copy(p, iov)
+		}
+		if n > u.Resid {
+			n = u.Resid
+		}
+		u.Iov[0] = iov[n:]
+		p = p[n:]
+		u.Resid -= n
+		u.Offset += int64(n)
+		moved += n
+	}
+	return moved, 0
+}
+
+// UiomoveZero moves n zero bytes into u (a hole being read).
+func UiomoveZero(n int, u *Uio) (int, unix.Errno) {
+	var zero [4096]byte
+	moved := 0
+	for n > 0 && u.Resid > 0 {
+		c := min(n, len(zero))
+		m, e := Uiomove(zero[:c], u)
+		moved += m
+		n -= m
+		if e != 0 || m == 0 {
+			return moved, e
+		}
+	}
+	return moved, 0
+}

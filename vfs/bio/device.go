@@ -1,0 +1,33 @@
+// Package bio is the buffer cache (NetBSD's vfs_bio.c) and the block device
+// interface drivers read their images through.
+package bio
+
+import (
+	"github.com/rumpfs/rumpfs/kernel"
+	"golang.org/x/sys/unix"
+)
+
+// DevBSize is the unit of block numbers (DEV_BSIZE): blkno*DevBSize is the
+// byte offset on the device.
+const DevBSize = 512
+
+// Device is a block device: an image file, a window of one, or a fake in
+// tests. Offsets and lengths are multiples of SectorSize (EINVAL
+// otherwise). Implementations release l's CPU around blocking host I/O
+// (l.BlockBegin / l.BlockEnd); l may be nil.
+type Device interface {
+	// ReadAt reads len(p) bytes at off. Reading at or past the end
+	// returns 0 bytes; a read straddling the end is cut short.
+	ReadAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno)
+	// WriteAt writes p at off: EROFS on a read-only device, ENOSPC past
+	// the end.
+	WriteAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno)
+	// Sync makes written data durable on the host.
+	Sync(l *kernel.LWP) unix.Errno
+	// Size is the device size in bytes.
+	Size() int64
+	// SectorSize is the I/O granularity in bytes (512 unless told).
+	SectorSize() int
+	// ReadOnly reports whether writes are refused.
+	ReadOnly() bool
+}
