@@ -1,0 +1,60 @@
+// Command rumpfs boots a rump kernel in this process, mounts disk images
+// with its file system drivers, and serves them to the host over FUSE or
+// through fs-utils-style commands.
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+)
+
+// command is one subcommand. run gets the arguments after the command name
+// and returns the exit status.
+type command struct {
+	name, summary string
+	run           func(args []string) int
+}
+
+var commands = map[string]command{}
+
+// register adds a subcommand; each command's file calls it from init.
+func register(name, summary string, run func(args []string) int) {
+	commands[name] = command{name, summary, run}
+}
+
+func usage() {
+	fmt.Fprintf(os.Stderr, "usage: rumpfs COMMAND [options] [args]\n\ncommands:\n")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(os.Stderr, "  %-8s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintf(os.Stderr, "\nrumpfs COMMAND --help shows a command's options.\n")
+}
+
+func main() {
+	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+		usage()
+		if len(os.Args) < 2 {
+			os.Exit(2)
+		}
+		return
+	}
+	c, ok := commands[os.Args[1]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "rumpfs: unknown command %q (rumpfs --help lists them)\n", os.Args[1])
+		os.Exit(2)
+	}
+	os.Exit(c.run(os.Args[2:]))
+}
+
+// fail prints one clear line (what, which path, why) and returns exit
+// status 1.
+func fail(format string, args ...any) int {
+	fmt.Fprintf(os.Stderr, "rumpfs: "+format+"\n", args...)
+	return 1
+}
