@@ -1,0 +1,27 @@
+// Package images is rumpfs's access to host disk images: raw image files and
+// block devices, the partition tables on them (MBR with extended and logical
+// partitions, GPT, BSD disklabel alone or inside an MBR slice), selectors that
+// name one partition (IMAGE@2, IMAGE@root, IMAGE%DISKLABEL:a%,
+// IMAGE%OFFSET:off,size%), and probing which file system a window holds.
+//
+// It sits at the host boundary, below the kernel: it imports neither vfs nor
+// any driver. Errors for corrupt on-disk structures wrap unix.EIO and name
+// the structure; a selector that does not parse or match wraps unix.EINVAL or
+// unix.ENOENT.
+//
+// It reads tables and superblocks only, never scanning an image, so that a
+// terabyte sparse image answers as fast as a small one. Parsing never trusts
+// a count or an offset read from disk: chains are bounded and loop-checked,
+// arrays are size-checked, and what looks wrong (overlaps, partitions past
+// the end, bad checksums, nested tables) is reported as a warning in the
+// Layout rather than guessed away.
+//
+// Partition indexes are the numbers Linux and sgdisk give: MBR primaries 1-4
+// and logical partitions 5 on (the extended container is listed, as sfdisk
+// lists it); GPT entry slot plus one; a disklabel at the start of the image
+// numbers its partitions a=1, b=2, ...; the partitions of a disklabel inside
+// an MBR slice are numbered after the last MBR partition.
+//
+// Locking: an Image is safe for concurrent ReadAt/WriteAt (pread/pwrite);
+// nothing else in the package holds state, so there is no lock order.
+package images
