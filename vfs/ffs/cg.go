@@ -1,0 +1,117 @@
+package ffs
+
+import (
+	"fmt"
+)
+
+// CGMagic is cg_magic (CG_MAGIC).
+const CGMagic = 0x090255
+
+// CG is a decoded cylinder group block (struct cg) with its maps. The
+// maps are slices of Raw, a private copy of the block in disk order.
+type CG struct {
+	Magic         int32
+	Time          int64
+	Cgx           int32
+	NDBlk         int32 // fragments this group covers
+	CS            CSum
+	Rotor         int32
+	FRotor        int32
+	IRotor        int32
+	FrSum         [MaxFrag]int32 // free runs of each length, in partly used blocks
+	NClusterBlk   int32
+	NIBlk         int32
+	InitedIBlk    int32  // UFS2: inodes below this are initialised
+	InosUsed      []byte // bit per inode: 1 = in use
+	BlksFree      []byte // bit per fragment: 1 = free
+	ClusterSum    []int32
+	ClustersFree  []byte // bit per block: 1 = whole block free
+	clusterSumOff int
+	Raw           []byte
+}
+
+// Set bits.
+func isSet(m []byte, i int64) bool { return m[i>>3]&(1<<(i&7)) != 0 }
+
+// InodeUsed reports whether inode i (relative to the group) is in use.
+func (cg *CG) InodeUsed(i int64) bool { return isSet(cg.InosUsed, i) }
+
+// FragFree reports whether fragment i (relative to the group) is free.
+func (cg *CG) FragFree(i int64) bool { return isSet(cg.BlksFree, i) }
+
+// ClusterFree reports whether block i of the group is free in the
+// cluster map (present only when the file system keeps clusters).
+func (cg *CG) ClusterFree(i int64) bool { return isSet(cg.ClustersFree, i) }
+
+// ParseCG decodes cylinder group c of sb from b (sb.CGSize bytes or more)
+// and checks that its header agrees with sb and its maps fit.
+func ParseCG(b []byte, sb *Superblock, c int64) (*CG, error) {
+	if len(b) < int(sb.CGSize) {
+		return nil, fmt.Errorf("cylinder group %d: %d bytes, want %d", c, len(b), sb.CGSize)
+	}
+	b = b[:sb.CGSize]
+	bo := sb.Order
+	i32 := func(off int) int32 { return int32(bo.Uint32(b[off:])) }
+	cg := &CG{Raw: append([]byte(nil), b...)}
+	b = cg.Raw
+	cg.Magic = i32(4)
+	cg.Cgx = i32(12)
+	cg.NDBlk = i32(20)
+	cg.CS = CSum{int64(i32(24)), int64(i32(28)), int64(i32(32)), int64(i32(36))}
+	cg.Rotor, cg.FRotor, cg.IRotor = i32(40), i32(44), i32(48)
+	for i := range cg.FrSum {
+		cg.FrSum[i] = i32(52 + 4*i)
+	}
+	iusedOff, freeOff := i32(92), i32(96)
+	csumOff, clusterOff := i32(104), i32(108)
+	cg.NClusterBlk, cg.NIBlk, cg.InitedIBlk = i32(112), i32(116), i32(120)
+	if sb.UFS2 {
+		cg.Time = int64(bo.Uint64(b[136:]))
+	} else {
+		cg.Time = int64(i32(8))
+	}
+	bad := func(format string, args ...any) (*CG, error) {
+		return nil, fmt.Errorf("cylinder group %d: "+format, append([]any{c}, args...)...)
+	}
+	if cg.Magic != CGMagic {
+		return bad("bad magic %#x", uint32(cg.Magic))
+	}
+	if int64(cg.Cgx) != c {
+		return bad("cgx %d", cg.Cgx)
+	}
+	if int64(cg.NDBlk) != sb.CGFrags(c) {
+		return bad("ndblk %d, want %d", cg.NDBlk, sb.CGFrags(c))
+	}
+	span := func(off int32, n int64) ([]byte, bool) {
+		if off < cgHeaderSize || int64(off)+n > int64(len(b)) {
+			return nil, false
+		}
+		return b[off : int64(off)+n], true
+	}
+	var ok bool
+	if cg.InosUsed, ok = span(iusedOff, (int64(sb.IPG)+7)/8); !ok {
+		return bad("inode map at %d does not fit", iusedOff)
+	}
+	if cg.BlksFree, ok = span(freeOff, (int64(sb.FPG)+7)/8); !ok {
+		return bad("fragment map at %d does not fit", freeOff)
+	}
+	if sb.ContigSum > 0 {
+		sum, ok := span(csumOff, 4*int64(sb.ContigSum+1))
+		if !ok || csumOff%4 != 0 {
+			return bad("cluster summary at %d does not fit", csumOff)
+		}
+		cg.clusterSumOff = int(csumOff)
+		cg.ClusterSum = make([]int32, sb.ContigSum+1)
+		for i := 1; i <= int(sb.ContigSum); i++ {
+			cg.ClusterSum[i] = int32(bo.Uint32(sum[4*i:]))
+		}
+		nblk := int64(sb.FPG >> sb.FragShift)
+		if cg.ClustersFree, ok = span(clusterOff, (nblk+7)/8); !ok {
+			return bad("cluster map at %d does not fit", clusterOff)
+		}
+	}
+	if sb.UFS2 && (cg.InitedIBlk < 0 || cg.InitedIBlk > sb.IPG) {
+		return bad("initediblk %d out of range", cg.InitedIBlk)
+	}
+	return cg, nil
+}

@@ -1,0 +1,206 @@
+package ffs
+
+import (
+	"fmt"
+
+	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs/ufs"
+	"golang.org/x/sys/unix"
+)
+
+// metaCacheBytes bounds the stand-in metadata cache.
+const metaCacheBytes = 8 << 20
+
+// Options tune Open.
+type Options struct {
+	// Logf receives one line per corruption found while reading (the
+	// kernel's Printf, for dmesg). Nil discards.
+	Logf func(format string, args ...any)
+}
+
+// FS is an opened FFS file system (the read side of ffs_mountfs): the
+// superblock, the summary array and the shared ufs.Mount that inode and
+// directory code read through.
+type FS struct {
+	SB  *Superblock
+	CS  []CSum // per-group summaries from the summary area (fs_csp)
+	M   *ufs.Mount
+	dev ufs.Device
+	mc  *metaCache
+}
+
+// Open finds and checks the superblock of dev at every standard offset,
+// reads the cylinder group summary area, and returns the file system.
+// A device with no superblock magic anywhere is EINVAL ("not FFS"); one
+// with a magic but a broken superblock or summary is EIO. Errors carry a
+// message and unwrap to a unix.Errno (kernel.ToErrno).
+func Open(l *kernel.LWP, dev ufs.Device, opts Options) (*FS, error) {
+	sb, err := FindSuperblock(l, dev)
+	if err != nil {
+		return nil, err
+	}
+	if end := sb.Size << sb.FShift; end > dev.Size() {
+		return nil, fmt.Errorf("ffs: file system of %d bytes on a device of %d: %w", end, dev.Size(), unix.EIO)
+	}
+	fs := &FS{SB: sb, dev: dev}
+	fs.mc = newMetaCache(dev, uint(sb.FShift), metaCacheBytes)
+	fs.M = &ufs.Mount{
+		Dev:           dev,
+		Meta:          fs.mc,
+		Order:         sb.Order,
+		UFS2:          sb.UFS2,
+		OldDirFmt:     sb.OldDirFmt(),
+		BSize:         int(sb.BSize),
+		FSize:         int(sb.FSize),
+		BShift:        uint(sb.BShift),
+		FShift:        uint(sb.FShift),
+		NIndir:        int(sb.NIndir),
+		MaxSymlinkLen: int(sb.MaxSymLink),
+		NFrags:        sb.Size,
+		MaxIno:        uint64(sb.NInodes() - 1),
+		MaxFileSize:   sb.MaxFileSize(),
+		Logf:          opts.Logf,
+	}
+	if fs.CS, err = fs.readSummary(l); err != nil {
+		return nil, err
+	}
+	return fs, nil
+}
+
+// FindSuperblock searches SBlockSearch for a valid superblock. When a
+// magic was found but nothing valid, the error is the first reason (EIO).
+func FindSuperblock(l *kernel.LWP, dev ufs.Device) (*Superblock, error) {
+	var first error
+	buf := make([]byte, SBlockSize)
+	for _, loc := range SBlockSearch {
+		if loc+SBlockSize > dev.Size() {
+			continue
+		}
+		n, e := dev.ReadAt(l, buf, loc)
+		if e != 0 {
+			return nil, fmt.Errorf("ffs: reading superblock at %d: %w", loc, e)
+		}
+		if n != SBlockSize {
+			continue
+		}
+		if _, _, ok := FindMagic(buf); !ok {
+			continue
+		}
+		sb, err := ParseSuperblock(buf, loc)
+		if err == nil {
+			return sb, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return nil, fmt.Errorf("ffs: %v: %w", first, unix.EIO)
+	}
+	return nil, fmt.Errorf("ffs: no superblock found: %w", unix.EINVAL)
+}
+
+// readSummary reads the per-group summary array (fs_csaddr, fs_cssize).
+func (fs *FS) readSummary(l *kernel.LWP) ([]CSum, error) {
+	sb := fs.SB
+	size := (int(sb.CSSize) + int(sb.FSize) - 1) &^ (int(sb.FSize) - 1)
+	b := make([]byte, size)
+	n, e := fs.dev.ReadAt(l, b, sb.CSAddr<<sb.FShift)
+	if e != 0 || n != size {
+		return nil, fmt.Errorf("ffs: reading summary area at fragment %d: %w", sb.CSAddr, unix.EIO)
+	}
+	cs := make([]CSum, sb.NCG)
+	for i := range cs {
+		o := i * csumSize
+		g := func(k int) int64 { return int64(int32(sb.Order.Uint32(b[o+4*k:]))) }
+		cs[i] = CSum{g(0), g(1), g(2), g(3)}
+	}
+	return cs, nil
+}
+
+// Inode reads inode ino (ffs_loadvnode's read): numbers outside the file
+// system are EINVAL for 0 and 1 (never files) and ESTALE past the end.
+func (fs *FS) Inode(l *kernel.LWP, ino uint64) (*ufs.Inode, unix.Errno) {
+	if ino < ufs.RootIno {
+		return nil, unix.EINVAL
+	}
+	if ino > fs.M.MaxIno {
+		return nil, unix.ESTALE
+	}
+	return fs.inode(l, ino)
+}
+
+// inode reads any inode slot, 0 and 1 included (for the checker).
+func (fs *FS) inode(l *kernel.LWP, ino uint64) (*ufs.Inode, unix.Errno) {
+	sb := fs.SB
+	b, err := fs.mc.ReadMeta(l, sb.InoToFsba(ino), int(sb.BSize))
+	if err != 0 {
+		return nil, err
+	}
+	size := sb.DinodeSize()
+	off := sb.InoToFsbo(ino) * size
+	d, perr := ufs.ParseDinode(b[off:off+size], sb.Order, sb.UFS2)
+	if perr != nil {
+		return nil, unix.EIO
+	}
+	return &ufs.Inode{M: fs.M, Number: ino, Dinode: d}, 0
+}
+
+// Root reads the root directory inode.
+func (fs *FS) Root(l *kernel.LWP) (*ufs.Inode, unix.Errno) {
+	ip, err := fs.Inode(l, ufs.RootIno)
+	if err == 0 && ip.Type() != ufs.IFDIR {
+		return nil, fs.corrupt("root inode is not a directory (mode %#o)", ip.Mode)
+	}
+	return ip, err
+}
+
+// CG reads and checks cylinder group c.
+func (fs *FS) CG(l *kernel.LWP, c int64) (*CG, unix.Errno) {
+	if c < 0 || c >= int64(fs.SB.NCG) {
+		return nil, unix.EINVAL
+	}
+	b, err := fs.mc.ReadMeta(l, fs.SB.CGTod(c), int(fs.SB.CGSize))
+	if err != 0 {
+		return nil, err
+	}
+	cg, perr := ParseCG(b, fs.SB, c)
+	if perr != nil {
+		return nil, fs.corrupt("%v", perr)
+	}
+	return cg, 0
+}
+
+func (fs *FS) corrupt(format string, args ...any) unix.Errno {
+	if fs.M.Logf != nil {
+		fs.M.Logf(format, args...)
+	}
+	return unix.EIO
+}
+
+// Statfs is what statvfs reports, in fragments and inodes.
+type Statfs struct {
+	BSize, FSize       int64
+	Blocks             int64 // data fragments (fs_dsize)
+	BFree              int64 // free fragments
+	BAvail             int64 // free fragments minus the minfree reserve
+	Files, FilesFree   int64
+	NameMax            int
+	Clean, WAPBL, UFS2 bool
+	VolName            string
+}
+
+// Statfs summarises the superblock's totals (ffs_statvfs).
+func (fs *FS) Statfs() Statfs {
+	sb := fs.SB
+	free := sb.CSTotal.NBFree<<sb.FragShift + sb.CSTotal.NFFree
+	avail := free - sb.DSize*int64(sb.MinFree)/100
+	return Statfs{
+		BSize: int64(sb.BSize), FSize: int64(sb.FSize),
+		Blocks: sb.DSize, BFree: free, BAvail: avail,
+		Files: sb.NInodes() - ufs.RootIno, FilesFree: sb.CSTotal.NIFree,
+		NameMax: ufs.MaxNameLen,
+		Clean:   sb.IsClean(), WAPBL: sb.Flags&FlagWAPBL != 0, UFS2: sb.UFS2,
+		VolName: sb.VolName,
+	}
+}

@@ -1,0 +1,253 @@
+package ufs
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// Inode numbers with a fixed role (UFS_WINO, UFS_ROOTINO).
+const (
+	WhiteoutIno = 1
+	RootIno     = 2
+)
+
+// Address counts in a dinode (UFS_NDADDR, UFS_NIADDR, UFS_NXADDR).
+const (
+	NDAddr = 12
+	NIAddr = 3
+	NXAddr = 2
+)
+
+// On-disk dinode sizes (DINODE1_SIZE, DINODE2_SIZE).
+const (
+	Dinode1Size = 128
+	Dinode2Size = 256
+)
+
+// Longest symlink kept in the inode's block-pointer area
+// (UFS1_MAXSYMLINKLEN, UFS2_MAXSYMLINKLEN).
+const (
+	MaxSymlinkLen1 = (NDAddr + NIAddr) * 4
+	MaxSymlinkLen2 = (NDAddr + NIAddr) * 8
+)
+
+// File type bits of di_mode (IFMT and friends).
+const (
+	IFMT   = 0o170000
+	IFIFO  = 0o010000
+	IFCHR  = 0o020000
+	IFDIR  = 0o040000
+	IFBLK  = 0o060000
+	IFREG  = 0o100000
+	IFLNK  = 0o120000
+	IFSOCK = 0o140000
+	IFWHT  = 0o160000
+)
+
+// Offsets of the block-pointer area, which a fast symlink or a device
+// number overlays.
+const (
+	dbOff1 = 40
+	dbOff2 = 112
+)
+
+// Dinode is an on-disk inode in one form for both UFS versions. Times are
+// seconds and nanoseconds; UFS1 has no birth time, extattr area or
+// blksize (they stay zero). Raw keeps the bytes it was parsed from so that
+// Marshal preserves fields this form does not model (UFS1 di_oldids,
+// spares) and so a fast symlink can be read from the pointer area.
+type Dinode struct {
+	UFS2      bool
+	Mode      uint16
+	Nlink     int16
+	UID, GID  uint32
+	Size      uint64
+	Blocks    uint64 // DEV_BSIZE units held, indirect blocks included
+	Atime     int64
+	AtimeNsec int32
+	Mtime     int64
+	MtimeNsec int32
+	Ctime     int64
+	CtimeNsec int32
+	Birthtime int64
+	BirthNsec int32
+	Gen       int32
+	Flags     uint32 // chflags(2) flags
+	KernFlags uint32
+	BlkSize   uint32
+	ExtSize   int32
+	ExtB      [NXAddr]int64
+	DB        [NDAddr]int64
+	IB        [NIAddr]int64
+	ModRev    uint64
+	Raw       [Dinode2Size]byte
+}
+
+// Type is the file type bits of the mode.
+func (d *Dinode) Type() uint16 { return d.Mode & IFMT }
+
+// Rdev is the device number of a block or character device inode
+// (di_rdev overlays di_db[0]).
+func (d *Dinode) Rdev() uint64 {
+	if d.UFS2 {
+		return uint64(d.DB[0])
+	}
+	return uint64(uint32(d.DB[0]))
+}
+
+// PointerArea is the raw block-pointer area (di_db and di_ib), where a
+// fast symlink keeps its target.
+func (d *Dinode) PointerArea() []byte {
+	if d.UFS2 {
+		return d.Raw[dbOff2 : dbOff2+MaxSymlinkLen2]
+	}
+	return d.Raw[dbOff1 : dbOff1+MaxSymlinkLen1]
+}
+
+// ParseDinode decodes one dinode (128 bytes for UFS1, 256 for UFS2) in
+// byte order bo. It checks only that b is long enough: what the fields
+// mean is for the caller to judge.
+func ParseDinode(b []byte, bo binary.ByteOrder, ufs2 bool) (Dinode, error) {
+	var d Dinode
+	d.UFS2 = ufs2
+	if ufs2 {
+		if len(b) < Dinode2Size {
+			return d, fmt.Errorf("ufs2 dinode: %d bytes, want %d", len(b), Dinode2Size)
+		}
+		copy(d.Raw[:], b[:Dinode2Size])
+		d.Mode = bo.Uint16(b[0:])
+		d.Nlink = int16(bo.Uint16(b[2:]))
+		d.UID = bo.Uint32(b[4:])
+		d.GID = bo.Uint32(b[8:])
+		d.BlkSize = bo.Uint32(b[12:])
+		d.Size = bo.Uint64(b[16:])
+		d.Blocks = bo.Uint64(b[24:])
+		d.Atime = int64(bo.Uint64(b[32:]))
+		d.Mtime = int64(bo.Uint64(b[40:]))
+		d.Ctime = int64(bo.Uint64(b[48:]))
+		d.Birthtime = int64(bo.Uint64(b[56:]))
+		d.MtimeNsec = int32(bo.Uint32(b[64:]))
+		d.AtimeNsec = int32(bo.Uint32(b[68:]))
+		d.CtimeNsec = int32(bo.Uint32(b[72:]))
+		d.BirthNsec = int32(bo.Uint32(b[76:]))
+		d.Gen = int32(bo.Uint32(b[80:]))
+		d.KernFlags = bo.Uint32(b[84:])
+		d.Flags = bo.Uint32(b[88:])
+		d.ExtSize = int32(bo.Uint32(b[92:]))
+		for i := range d.ExtB {
+			d.ExtB[i] = int64(bo.Uint64(b[96+8*i:]))
+		}
+		for i := range d.DB {
+			d.DB[i] = int64(bo.Uint64(b[dbOff2+8*i:]))
+		}
+		for i := range d.IB {
+			d.IB[i] = int64(bo.Uint64(b[208+8*i:]))
+		}
+		d.ModRev = bo.Uint64(b[232:])
+		return d, nil
+	}
+	if len(b) < Dinode1Size {
+		return d, fmt.Errorf("ufs1 dinode: %d bytes, want %d", len(b), Dinode1Size)
+	}
+	copy(d.Raw[:], b[:Dinode1Size])
+	d.Mode = bo.Uint16(b[0:])
+	d.Nlink = int16(bo.Uint16(b[2:]))
+	d.Size = bo.Uint64(b[8:])
+	d.Atime = int64(int32(bo.Uint32(b[16:])))
+	d.AtimeNsec = int32(bo.Uint32(b[20:]))
+	d.Mtime = int64(int32(bo.Uint32(b[24:])))
+	d.MtimeNsec = int32(bo.Uint32(b[28:]))
+	d.Ctime = int64(int32(bo.Uint32(b[32:])))
+	d.CtimeNsec = int32(bo.Uint32(b[36:]))
+	for i := range d.DB {
+		d.DB[i] = int64(int32(bo.Uint32(b[dbOff1+4*i:])))
+	}
+	for i := range d.IB {
+		d.IB[i] = int64(int32(bo.Uint32(b[88+4*i:])))
+	}
+	d.Flags = bo.Uint32(b[100:])
+	d.Blocks = uint64(bo.Uint32(b[104:]))
+	d.Gen = int32(bo.Uint32(b[108:]))
+	d.UID = bo.Uint32(b[112:])
+	d.GID = bo.Uint32(b[116:])
+	d.ModRev = bo.Uint64(b[120:])
+	return d, nil
+}
+
+// DinodeSize returns the on-disk size of a dinode of this version.
+func DinodeSize(ufs2 bool) int {
+	if ufs2 {
+		return Dinode2Size
+	}
+	return Dinode1Size
+}
+
+// Marshal encodes d into b (DinodeSize bytes) in byte order bo, starting
+// from d.Raw so that fields the struct does not model survive. It is the
+// one place an inode becomes bytes again: dirty inode write-back goes
+// through it. UFS1 keeps the low 32 bits of times, blocks and pointers.
+func (d *Dinode) Marshal(b []byte, bo binary.ByteOrder) {
+	n := DinodeSize(d.UFS2)
+	copy(b[:n], d.Raw[:n])
+	bo.PutUint16(b[0:], d.Mode)
+	bo.PutUint16(b[2:], uint16(d.Nlink))
+	if d.UFS2 {
+		bo.PutUint32(b[4:], d.UID)
+		bo.PutUint32(b[8:], d.GID)
+		bo.PutUint32(b[12:], d.BlkSize)
+		bo.PutUint64(b[16:], d.Size)
+		bo.PutUint64(b[24:], d.Blocks)
+		bo.PutUint64(b[32:], uint64(d.Atime))
+		bo.PutUint64(b[40:], uint64(d.Mtime))
+		bo.PutUint64(b[48:], uint64(d.Ctime))
+		bo.PutUint64(b[56:], uint64(d.Birthtime))
+		bo.PutUint32(b[64:], uint32(d.MtimeNsec))
+		bo.PutUint32(b[68:], uint32(d.AtimeNsec))
+		bo.PutUint32(b[72:], uint32(d.CtimeNsec))
+		bo.PutUint32(b[76:], uint32(d.BirthNsec))
+		bo.PutUint32(b[80:], uint32(d.Gen))
+		bo.PutUint32(b[84:], d.KernFlags)
+		bo.PutUint32(b[88:], d.Flags)
+		bo.PutUint32(b[92:], uint32(d.ExtSize))
+		for i, v := range d.ExtB {
+			bo.PutUint64(b[96+8*i:], uint64(v))
+		}
+		if !d.holdsFastLink() {
+			for i, v := range d.DB {
+				bo.PutUint64(b[dbOff2+8*i:], uint64(v))
+			}
+			for i, v := range d.IB {
+				bo.PutUint64(b[208+8*i:], uint64(v))
+			}
+		}
+		bo.PutUint64(b[232:], d.ModRev)
+		return
+	}
+	bo.PutUint64(b[8:], d.Size)
+	bo.PutUint32(b[16:], uint32(d.Atime))
+	bo.PutUint32(b[20:], uint32(d.AtimeNsec))
+	bo.PutUint32(b[24:], uint32(d.Mtime))
+	bo.PutUint32(b[28:], uint32(d.MtimeNsec))
+	bo.PutUint32(b[32:], uint32(d.Ctime))
+	bo.PutUint32(b[36:], uint32(d.CtimeNsec))
+	if !d.holdsFastLink() {
+		for i, v := range d.DB {
+			bo.PutUint32(b[dbOff1+4*i:], uint32(v))
+		}
+		for i, v := range d.IB {
+			bo.PutUint32(b[88+4*i:], uint32(v))
+		}
+	}
+	bo.PutUint32(b[100:], d.Flags)
+	bo.PutUint32(b[104:], uint32(d.Blocks))
+	bo.PutUint32(b[108:], uint32(d.Gen))
+	bo.PutUint32(b[112:], d.UID)
+	bo.PutUint32(b[116:], d.GID)
+	bo.PutUint64(b[120:], d.ModRev)
+}
+
+// holdsFastLink reports whether the pointer area holds bytes (a fast
+// symlink target) rather than pointers; Marshal then keeps Raw's bytes.
+func (d *Dinode) holdsFastLink() bool {
+	return d.Type() == IFLNK && d.Blocks == 0 && d.Size > 0
+}
