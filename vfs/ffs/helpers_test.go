@@ -180,4 +180,3 @@ func modeBits(m os.FileMode) uint32 {
 	}
 	return v
 }
-
