@@ -1,5 +1,3 @@
-// Package bio is the buffer cache (NetBSD's vfs_bio.c) and the block device
-// interface drivers read their images through.
 package bio
 
 import (

@@ -1,0 +1,124 @@
+package bio
+
+import (
+	"sync"
+
+	"github.com/rumpfs/rumpfs/kernel"
+	"golang.org/x/sys/unix"
+)
+
+// Buf is one cached block (struct buf). Dev.Bread and Dev.Getblk return it
+// busy: its holder alone may touch Data until it gives it back with
+// Brelse, Bdwrite, Bwrite, Bawrite or Invalidate, and must not touch it
+// afterwards.
+type Buf struct {
+	// Data is the block's contents, Size() bytes.
+	Data []byte
+	// Blkno is the block's address in DevBSize units.
+	Blkno int64
+
+	dev   *Dev
+	shard *shard
+
+	busy sync.Mutex // BC_BUSY
+
+	// Guarded by busy.
+	held    bool // busy is locked (detects a double release)
+	valid   bool // Data holds the block's contents (BO_DONE)
+	dirty   bool // Data is newer than the device (BO_DELWRI)
+	mem     *mem
+	charged int64
+
+	// Guarded by shard.mu; gone is also only set holding busy, so either
+	// lock suffices to read it.
+	ref     bool // CLOCK reference bit
+	gone    bool // removed from the cache
+	ringIdx int
+}
+
+// testHookBusyWait, when set, runs before an LWP sleeps on a busy buffer.
+var testHookBusyWait func(b *Buf)
+
+// lock takes b's busy lock, releasing l's CPU while it sleeps.
+func (b *Buf) lock(l *kernel.LWP) {
+	if !b.busy.TryLock() {
+		if h := testHookBusyWait; h != nil {
+			h(b)
+		}
+		d := l.BlockBegin()
+		b.busy.Lock()
+		l.BlockEnd(d)
+	}
+	b.held = true
+}
+
+func (b *Buf) tryLock() bool {
+	if !b.busy.TryLock() {
+		return false
+	}
+	b.held = true
+	return true
+}
+
+func (b *Buf) unlock() {
+	if !b.held {
+		panic("bio: release of a buffer that is not busy")
+	}
+	b.held = false
+	b.busy.Unlock()
+}
+
+// Size returns the buffer's size in bytes (b_bcount).
+func (b *Buf) Size() int { return len(b.Data) }
+
+// Dirty reports whether the buffer holds data not yet written.
+func (b *Buf) Dirty() bool { return b.dirty }
+
+// Brelse gives the buffer back, keeping it cached (brelse(bp, 0)). A
+// buffer from Getblk that was neither read nor written is dropped.
+func (b *Buf) Brelse() {
+	if !b.valid && b.held {
+		b.dev.c.drop(b)
+	}
+	b.unlock()
+}
+
+// Invalidate discards the buffer, dirty or not, and gives it back
+// (brelse(bp, BC_INVAL)): for blocks that were freed.
+func (b *Buf) Invalidate() {
+	if b.held {
+		b.dev.markClean(b)
+		b.dev.c.drop(b)
+	}
+	b.unlock()
+}
+
+// Bdwrite marks the buffer dirty, puts it on its device's dirty list and
+// gives it back (delayed write): Dev.Sync, the syncer or eviction writes
+// it later.
+func (b *Buf) Bdwrite() {
+	if b.held {
+		b.valid = true
+		b.dev.markDirty(b)
+	}
+	b.unlock()
+}
+
+// Bwrite writes the buffer now, waits for the device, and gives it back.
+// On error the buffer stays cached and dirty.
+func (b *Buf) Bwrite(l *kernel.LWP) unix.Errno {
+	var err unix.Errno
+	if b.held {
+		b.valid = true
+		err = b.dev.writeBuf(l, b)
+	}
+	b.unlock()
+	return err
+}
+
+// Bawrite starts writing the buffer and gives it back (asynchronous
+// write). Device I/O is synchronous here, so it is Bwrite with the error
+// left on the buffer: it stays dirty for the next sync.
+func (b *Buf) Bawrite(l *kernel.LWP) {
+	_ = b.Bwrite(l)
+}

@@ -1,0 +1,247 @@
+package bio
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/rumpfs/rumpfs/kernel"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	nShards     = 64
+	shardShift  = 64 - 6 // top 6 bits of the hash pick the shard
+	hitBatch    = 64     // hits counted per shard before the evcnt sees them
+	minMaxBytes = 64 << 10
+)
+
+// Cache is the buffer cache: every cached block of every attached device,
+// bounded in bytes.
+type Cache struct {
+	k   *kernel.Kernel
+	max int64
+
+	bytes atomic.Int64 // charged bytes: data capacity plus bufOverhead
+	nbufs atomic.Int64
+	hand  atomic.Uint32 // next shard the evictor visits
+
+	shards [nShards]shard
+
+	hits, misses, evictions *kernel.EvCnt
+	reads, writes           *kernel.EvCnt
+	readErrors, writeErrors *kernel.EvCnt
+
+	devMu  sync.Mutex
+	devs   map[*Dev]struct{}
+	nextID uint64
+
+	syncMu  sync.Mutex
+	syncLWP *kernel.LWP
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+// bkey names a cached block.
+type bkey struct {
+	d     *Dev
+	blkno int64
+}
+
+// shard is one hash bucket group of the cache with its CLOCK ring.
+type shard struct {
+	mu   sync.Mutex
+	m    map[bkey]*Buf
+	ring []*Buf // every buffer of the shard; the CLOCK hand sweeps it
+	hand int
+	hits uint64 // hits not yet added to Cache.hits
+	_    [64]byte
+}
+
+// NewCache makes a cache bounded to maxBytes (at least 64 KiB). k may be
+// nil (tests); otherwise the cache's event counters are attached to it
+// under the group "bio" and I/O errors are logged to its message buffer.
+func NewCache(k *kernel.Kernel, maxBytes int64) *Cache {
+	c := &Cache{k: k, max: max(maxBytes, minMaxBytes), devs: map[*Dev]struct{}{}}
+	for i := range c.shards {
+		c.shards[i].m = map[bkey]*Buf{}
+	}
+	ev := func(name string) *kernel.EvCnt {
+		if k == nil {
+			return &kernel.EvCnt{Group: "bio", Name: name}
+		}
+		return k.EvcntAttach("bio", name)
+	}
+	c.hits, c.misses, c.evictions = ev("hits"), ev("misses"), ev("evictions")
+	c.reads, c.writes = ev("reads"), ev("writes")
+	c.readErrors, c.writeErrors = ev("read errors"), ev("write errors")
+	return c
+}
+
+// MaxBytes returns the bound.
+func (c *Cache) MaxBytes() int64 { return c.max }
+
+// Stats is a snapshot of the cache's counters.
+type Stats struct {
+	Hits, Misses, Evictions uint64
+	Reads, Writes           uint64 // device requests
+	ReadErrors, WriteErrors uint64
+	Bytes, MaxBytes         int64 // charged bytes now, and the bound
+	Bufs                    int64 // buffers cached now
+}
+
+// Stats flushes the per-shard hit counts into the "hits" counter and
+// returns a snapshot.
+func (c *Cache) Stats() Stats {
+	c.flushHits()
+	return Stats{
+		Hits: c.hits.Value(), Misses: c.misses.Value(), Evictions: c.evictions.Value(),
+		Reads: c.reads.Value(), Writes: c.writes.Value(),
+		ReadErrors: c.readErrors.Value(), WriteErrors: c.writeErrors.Value(),
+		Bytes: c.bytes.Load(), MaxBytes: c.max, Bufs: c.nbufs.Load(),
+	}
+}
+
+func (c *Cache) flushHits() {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		c.hits.Add(s.hits)
+		s.hits = 0
+		s.mu.Unlock()
+	}
+}
+
+// Attach makes dev known to the cache and returns its handle. name labels
+// log messages (the mount point or device path). Attach each device once:
+// two handles on one device would cache its blocks twice.
+func (c *Cache) Attach(dev Device, name string) *Dev {
+	c.devMu.Lock()
+	defer c.devMu.Unlock()
+	c.nextID++
+	d := &Dev{c: c, dev: dev, name: name, seed: c.nextID * 0xC2B2AE3D27D4EB4F, dirty: map[*Buf]struct{}{}}
+	c.devs[d] = struct{}{}
+	return d
+}
+
+// devList returns the attached devices.
+func (c *Cache) devList() []*Dev {
+	c.devMu.Lock()
+	defer c.devMu.Unlock()
+	out := make([]*Dev, 0, len(c.devs))
+	for d := range c.devs {
+		out = append(out, d)
+	}
+	return out
+}
+
+// SyncAll writes back every dirty buffer of every device and syncs the
+// devices (sync(2)); it returns the first error.
+func (c *Cache) SyncAll(l *kernel.LWP) unix.Errno {
+	var first unix.Errno
+	for _, d := range c.devList() {
+		if err := d.Sync(l, true); err != 0 && first == 0 {
+			first = err
+		}
+	}
+	c.flushHits()
+	return first
+}
+
+func (c *Cache) shardOf(d *Dev, blkno int64) *shard {
+	h := uint64(blkno)*0x9E3779B97F4A7C15 ^ d.seed
+	return &c.shards[h>>shardShift]
+}
+
+// charge accounts n more bytes (negative to give back) and, when the
+// cache is over its bound, evicts until it is not or nothing more can go.
+func (c *Cache) charge(l *kernel.LWP, n int64) {
+	if c.bytes.Add(n) > c.max && n > 0 {
+		c.reclaim(l)
+	}
+}
+
+// reclaim evicts buffers until the cache is within its bound. It gives up
+// after two sweeps over every shard find nothing to evict (everything
+// left is busy).
+func (c *Cache) reclaim(l *kernel.LWP) {
+	for idle := 0; c.bytes.Load() > c.max && idle < 2*nShards; {
+		s := &c.shards[c.hand.Add(1)%nShards]
+		if c.evictOne(l, s) {
+			idle = 0
+		} else {
+			idle++
+		}
+	}
+}
+
+// evictOne advances s's CLOCK hand to the first buffer that is neither
+// referenced nor busy, and evicts it, writing it back first when dirty.
+// It reports whether it evicted one.
+func (c *Cache) evictOne(l *kernel.LWP, s *shard) bool {
+	s.mu.Lock()
+	for range len(s.ring) {
+		if s.hand >= len(s.ring) {
+			s.hand = 0
+		}
+		b := s.ring[s.hand]
+		s.hand++
+		if b.ref {
+			b.ref = false
+			continue
+		}
+		if !b.tryLock() {
+			continue
+		}
+		if !b.dirty {
+			c.dropLocked(s, b)
+			s.mu.Unlock()
+			b.unlock()
+			c.evictions.Inc()
+			return true
+		}
+		s.mu.Unlock()
+		if b.dev.writeBuf(l, b) != 0 {
+			b.unlock() // stays dirty and cached
+			return false
+		}
+		c.drop(b)
+		b.unlock()
+		c.evictions.Inc()
+		return true
+	}
+	s.mu.Unlock()
+	return false
+}
+
+// drop removes busy buffer b from the cache and frees its data. b must not
+// be on a dirty list. Waiters on b's busy lock see it gone and look again.
+func (c *Cache) drop(b *Buf) {
+	s := b.shard
+	s.mu.Lock()
+	c.dropLocked(s, b)
+	s.mu.Unlock()
+}
+
+func (c *Cache) dropLocked(s *shard, b *Buf) {
+	delete(s.m, bkey{b.dev, b.Blkno})
+	last := s.ring[len(s.ring)-1]
+	s.ring[b.ringIdx] = last
+	last.ringIdx = b.ringIdx
+	s.ring[len(s.ring)-1] = nil
+	s.ring = s.ring[:len(s.ring)-1]
+	b.gone = true
+	b.valid = false
+	if b.mem != nil {
+		putMem(b.mem)
+		b.mem, b.Data = nil, nil
+	}
+	c.bytes.Add(-b.charged)
+	b.charged = 0
+	c.nbufs.Add(-1)
+}
+
+func (s *shard) insertLocked(b *Buf) {
+	b.ringIdx = len(s.ring)
+	s.ring = append(s.ring, b)
+	s.m[bkey{b.dev, b.Blkno}] = b
+}

@@ -1,0 +1,40 @@
+// Package bio is the buffer cache (NetBSD's vfs_bio.c) and the block device
+// interface drivers read their images through.
+//
+// It owns the cached buffers of every attached Device: a Cache bounded in
+// bytes, split into hashed shards keyed by (device, block number), and one
+// Dev per attached device (per mount) holding that device's dirty list.
+// Drivers use the NetBSD calls: Dev.Bread and Dev.Getblk return a busy
+// (locked) Buf; Buf.Brelse, Buf.Bdwrite, Buf.Bwrite, Buf.Bawrite and
+// Buf.Invalidate give it back. Dev.Sync writes a device's dirty buffers in
+// block order, coalescing adjacent ones; a syncer goroutine
+// (Cache.StartSyncer) does so periodically when the kernel runs threads.
+//
+// A hit takes only its shard's mutex (for the map lookup) and the buffer's
+// busy lock: there is no global lock and no global LRU list. Replacement is
+// CLOCK per shard, with a reference bit set on every hit. Over the byte
+// bound, the LWP that misses evicts clean unbusy buffers and writes back
+// dirty ones before evicting them; busy buffers are never evicted, so the
+// bound can be exceeded by what is busy at that moment. Concurrent misses
+// on one block issue one device read: the first LWP inserts the buffer
+// busy and reads it, the others wait on its busy lock. A failed read is
+// EIO and leaves nothing cached; a failed write leaves the buffer dirty.
+// Buffer data comes from pools by power-of-two size class (512 B to
+// 64 KiB), so buffers hold no pointers for the GC to scan and a hit
+// allocates nothing.
+//
+// Waiting for a busy buffer releases the LWP's virtual CPU
+// (LWP.BlockBegin / BlockEnd); device I/O does so inside the Device.
+//
+// Lock order (outermost first; a holder may take the ones below it):
+//
+//	Buf busy lock (several only in ascending block order, or by TryLock)
+//	  shard.mu
+//	  Dev.mu
+//	Cache.devMu, Cache.syncMu (leaves)
+//
+// shard.mu and Dev.mu are never held together, and nothing blocks on a busy
+// lock while holding shard.mu (the evictor only tries it). Holding a busy
+// buffer while calling Dev.Sync(wait) or Dev.Invalidate for its device
+// deadlocks, as in NetBSD.
+package bio
