@@ -154,7 +154,7 @@ func (k *Kernel) Boot() error {
 	}
 	// initproc: pid 1, as rump's "rumplocal". Boot fails without it.
 	k.procMu.Lock()
-	k.nextPid = 1
+	k.nextPid = 0
 	k.procMu.Unlock()
 	k.initproc = k.newProc(k.proc0, 0, RootCred, "rumplocal")
 	if k.newState != nil {

@@ -1,0 +1,206 @@
+package vfs
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/rumpfs/rumpfs/kernel"
+	"golang.org/x/sys/unix"
+)
+
+// File is an open file (struct file): a vnode, the open flags and the
+// offset. Descriptor tables share Files after dup and fork.
+type File struct {
+	Vnode *Vnode
+	Flags int // O_* flags as opened (host numbering)
+
+	refs   atomic.Int32
+	offMu  kernel.Mutex
+	offset int64
+}
+
+// fflags returns the VOP open flags (FREAD, FWRITE) of the file.
+func (f *File) fflags() int { return oflagsToF(f.Flags) }
+
+func oflagsToF(flags int) int {
+	var ff int
+	switch flags & unix.O_ACCMODE {
+	case unix.O_RDONLY:
+		ff = FREAD
+	case unix.O_WRONLY:
+		ff = FWRITE
+	case unix.O_RDWR:
+		ff = FREAD | FWRITE
+	}
+	if flags&unix.O_APPEND != 0 {
+		ff |= FAPPEND
+	}
+	return ff
+}
+
+func (f *File) hold() { f.refs.Add(1) }
+
+// drop releases one reference; the last closes the vnode.
+func (f *File) drop(l *kernel.LWP) unix.Errno {
+	if f.refs.Add(-1) != 0 {
+		return 0
+	}
+	e := VOPClose(l, f.Vnode, f.fflags())
+	Vrele(l, f.Vnode)
+	return e
+}
+
+// fileTable is a descriptor table (struct filedesc), shared between
+// processes forked without RFFDG/RFCFDG.
+type fileTable struct {
+	mu    sync.Mutex
+	files []*File
+	users atomic.Int32
+}
+
+// MaxFiles bounds a descriptor table (EMFILE past it).
+const MaxFiles = 1 << 16
+
+func (t *fileTable) get(fd int) (*File, unix.Errno) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if fd < 0 || fd >= len(t.files) || t.files[fd] == nil {
+		return nil, unix.EBADF
+	}
+	f := t.files[fd]
+	f.hold()
+	return f, 0
+}
+
+// alloc installs f at the lowest free descriptor.
+func (t *fileTable) alloc(f *File) (int, unix.Errno) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, g := range t.files {
+		if g == nil {
+			t.files[i] = f
+			return i, 0
+		}
+	}
+	if len(t.files) >= MaxFiles {
+		return -1, unix.EMFILE
+	}
+	t.files = append(t.files, f)
+	return len(t.files) - 1, 0
+}
+
+func (t *fileTable) remove(fd int) (*File, unix.Errno) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if fd < 0 || fd >= len(t.files) || t.files[fd] == nil {
+		return nil, unix.EBADF
+	}
+	f := t.files[fd]
+	t.files[fd] = nil
+	return f, 0
+}
+
+// ProcFiles is the VFS's per-process state: descriptors, cwd and root. It
+// implements kernel.ProcState.
+type ProcFiles struct {
+	v   *VFS
+	fdt *fileTable
+
+	mu    sync.Mutex
+	cwd   *Vnode // referenced
+	root  *Vnode // referenced; chroot confines lookups below it
+	umask uint32
+}
+
+func (v *VFS) newProcFiles() *ProcFiles {
+	t := &fileTable{}
+	t.users.Store(1)
+	Vref(v.rootVnode)
+	Vref(v.rootVnode)
+	return &ProcFiles{v: v, fdt: t, cwd: v.rootVnode, root: v.rootVnode, umask: 0o022}
+}
+
+// Fork implements kernel.ProcState.
+func (pf *ProcFiles) Fork(l *kernel.LWP, flags int) (kernel.ProcState, error) {
+	c := &ProcFiles{v: pf.v}
+	switch {
+	case flags&kernel.RFCFDG != 0:
+		c.fdt = &fileTable{}
+		c.fdt.users.Store(1)
+	case flags&kernel.RFFDG != 0:
+		c.fdt = &fileTable{}
+		c.fdt.users.Store(1)
+		pf.fdt.mu.Lock()
+		c.fdt.files = make([]*File, len(pf.fdt.files))
+		for i, f := range pf.fdt.files {
+			if f != nil {
+				f.hold()
+				c.fdt.files[i] = f
+			}
+		}
+		pf.fdt.mu.Unlock()
+	default:
+		c.fdt = pf.fdt
+		pf.fdt.users.Add(1)
+	}
+	pf.mu.Lock()
+	c.cwd, c.root, c.umask = pf.cwd, pf.root, pf.umask
+	Vref(c.cwd)
+	Vref(c.root)
+	pf.mu.Unlock()
+	return c, nil
+}
+
+// Exit implements kernel.ProcState: close every descriptor (when the table
+// is not shared any more) and drop cwd and root.
+func (pf *ProcFiles) Exit(l *kernel.LWP) {
+	if pf.fdt.users.Add(-1) == 0 {
+		pf.fdt.mu.Lock()
+		files := pf.fdt.files
+		pf.fdt.files = nil
+		pf.fdt.mu.Unlock()
+		for _, f := range files {
+			if f != nil {
+				f.drop(l)
+			}
+		}
+	}
+	pf.mu.Lock()
+	cwd, root := pf.cwd, pf.root
+	pf.cwd, pf.root = nil, nil
+	pf.mu.Unlock()
+	if cwd != nil {
+		Vrele(l, cwd)
+	}
+	if root != nil {
+		Vrele(l, root)
+	}
+}
+
+// NumFiles returns the number of open descriptors.
+func (pf *ProcFiles) NumFiles() int {
+	pf.fdt.mu.Lock()
+	defer pf.fdt.mu.Unlock()
+	n := 0
+	for _, f := range pf.fdt.files {
+		if f != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// procFiles returns the VFS state of l's process.
+func procFiles(l *kernel.LWP) *ProcFiles {
+	pf, _ := l.Proc().State.(*ProcFiles)
+	return pf
+}
+
+// cwdRoot returns l's process cwd and root, referenced.
+func (pf *ProcFiles) cwdRoot() (cwd, root *Vnode) {
+	pf.mu.Lock()
+	defer pf.mu.Unlock()
+	Vref(pf.cwd)
+	Vref(pf.root)
+	return pf.cwd, pf.root
+}

@@ -1,0 +1,1018 @@
+package vfs
+
+import (
+	"runtime/debug"
+
+	"github.com/rumpfs/rumpfs/kernel"
+	"golang.org/x/sys/unix"
+)
+
+// The system call layer (vfs_syscalls.c): path- and descriptor-based calls
+// on the calling LWP's process, with POSIX semantics and host errno values.
+// Each call is a kernel entry: it takes a virtual CPU for its duration and
+// turns a panic inside the kernel into EIO with a dmesg line.
+
+// enter starts a kernel entry; leave must be deferred right after.
+func enter(l *kernel.LWP) unix.Errno {
+	if l == nil || l.Proc() == nil {
+		return unix.EINVAL
+	}
+	if l.Kernel().Halted() {
+		return kernel.ErrHalted
+	}
+	l.Schedule()
+	return 0
+}
+
+// leave ends a kernel entry started by enter; a panic becomes EIO.
+func leave(l *kernel.LWP, e *unix.Errno) {
+	if r := recover(); r != nil {
+		l.Kernel().Warnf("kernel: recovered panic in system call: %v\n%s", r, debug.Stack())
+		*e = unix.EIO
+	}
+	l.Unschedule()
+}
+
+// Enter and Leave bracket a kernel entry for callers outside this package
+// that call VOPs directly (p2k, etfs): Enter takes a virtual CPU, Leave
+// gives it back and turns a panic into EIO. Use as
+//
+//	if e = vfs.Enter(l); e != 0 { return e }
+//	defer vfs.Leave(l, &e)
+func Enter(l *kernel.LWP) unix.Errno { return enter(l) }
+
+// Leave ends a kernel entry; see Enter. It must be deferred directly.
+func Leave(l *kernel.LWP, e *unix.Errno) {
+	if r := recover(); r != nil {
+		l.Kernel().Warnf("kernel: recovered panic: %v\n%s", r, debug.Stack())
+		*e = unix.EIO
+	}
+	l.Unschedule()
+}
+
+func (pf *ProcFiles) umaskBits() uint32 {
+	pf.mu.Lock()
+	defer pf.mu.Unlock()
+	return pf.umask
+}
+
+// Umask sets the process's file creation mask and returns the old one.
+func Umask(l *kernel.LWP, mask uint32) uint32 {
+	pf := procFiles(l)
+	pf.mu.Lock()
+	defer pf.mu.Unlock()
+	old := pf.umask
+	pf.umask = mask & 0o777
+	return old
+}
+
+// Open opens path with O_* flags (host numbering) and returns a descriptor.
+func Open(l *kernel.LWP, path string, flags int, mode uint32) (fd int, e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return -1, e
+	}
+	defer leave(l, &e)
+	vp, e := openVnode(l, nil, path, flags, mode)
+	if e != 0 {
+		return -1, e
+	}
+	f := &File{Vnode: vp, Flags: flags &^ (unix.O_CREAT | unix.O_EXCL | unix.O_TRUNC)}
+	f.refs.Store(1)
+	fd, e = procFiles(l).fdt.alloc(f)
+	if e != 0 {
+		f.drop(l)
+		return -1, e
+	}
+	return fd, 0
+}
+
+// OpenVnode opens path like Open but returns the opened vnode, referenced,
+// instead of a descriptor (for kernel callers such as etfs and tests). The
+// caller closes it with VOPClose and Vrele.
+func OpenVnode(l *kernel.LWP, path string, flags int, mode uint32) (vp *Vnode, e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return nil, e
+	}
+	defer leave(l, &e)
+	return openVnode(l, nil, path, flags, mode)
+}
+
+func openVnode(l *kernel.LWP, at *Vnode, path string, flags int, mode uint32) (*Vnode, unix.Errno) {
+	acc := flags & unix.O_ACCMODE
+	if acc == unix.O_ACCMODE {
+		return nil, unix.EINVAL
+	}
+	ff := oflagsToF(flags)
+	created := false
+	var vp *Vnode
+	if flags&unix.O_CREAT != 0 {
+		nflags := WantParent
+		if flags&(unix.O_EXCL|unix.O_NOFOLLOW) == 0 {
+			nflags |= Follow
+		}
+		for tries := 0; ; tries++ {
+			res, e := Namei(l, at, path, CREATE, nflags)
+			if e != 0 {
+				return nil, e
+			}
+			if res.Vp != nil {
+				if flags&unix.O_EXCL != 0 {
+					res.Release(l)
+					return nil, unix.EEXIST
+				}
+				vp = res.Vp
+				res.Vp = nil
+				res.Release(l)
+				break
+			}
+			if res.TrailingSlash {
+				res.Release(l)
+				return nil, unix.EISDIR
+			}
+			va := Vattr{Type: VREG, Mode: mode &^ procFiles(l).umaskBits() & 0o7777}
+			cn := ComponentName{Op: CREATE, Name: res.Name, IsLast: true}
+			nvp, e := VOPCreate(l, res.Dvp, &cn, &va)
+			res.Release(l)
+			if e == unix.EEXIST && flags&unix.O_EXCL == 0 && tries < 8 {
+				continue // lost a race with another creator
+			}
+			if e != 0 {
+				return nil, e
+			}
+			vp, created = nvp, true
+			break
+		}
+	} else {
+		nflags := Follow
+		if flags&unix.O_NOFOLLOW != 0 {
+			nflags = 0
+		}
+		res, e := Namei(l, at, path, LOOKUP, nflags)
+		if e != 0 {
+			return nil, e
+		}
+		vp = res.Vp
+	}
+	fail := func(e unix.Errno) (*Vnode, unix.Errno) {
+		Vrele(l, vp)
+		return nil, e
+	}
+	if vp.Type == VLNK {
+		return fail(unix.ELOOP)
+	}
+	if flags&unix.O_DIRECTORY != 0 && vp.Type != VDIR {
+		return fail(unix.ENOTDIR)
+	}
+	if vp.Type == VDIR && (ff&FWRITE != 0 || flags&unix.O_TRUNC != 0) {
+		return fail(unix.EISDIR)
+	}
+	if !created {
+		var want uint32
+		if ff&FREAD != 0 {
+			want |= kernel.VREAD
+		}
+		if ff&FWRITE != 0 || flags&unix.O_TRUNC != 0 {
+			want |= kernel.VWRITE
+		}
+		if want != 0 {
+			if e := VOPAccess(l, vp, want); e != 0 {
+				return fail(e)
+			}
+		}
+	}
+	if e := VOPOpen(l, vp, ff); e != 0 {
+		return fail(e)
+	}
+	if flags&unix.O_TRUNC != 0 && !created && vp.Type == VREG && ff&FWRITE != 0 {
+		va := Vattr{Valid: AttrSize, Size: 0}
+		if e := VOPSetattr(l, vp, &va); e != 0 {
+			VOPClose(l, vp, ff)
+			return fail(e)
+		}
+	}
+	return vp, 0
+}
+
+// Close closes a descriptor.
+func Close(l *kernel.LWP, fd int) (e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return e
+	}
+	defer leave(l, &e)
+	f, e := procFiles(l).fdt.remove(fd)
+	if e != 0 {
+		return e
+	}
+	return f.drop(l)
+}
+
+// Dup returns a new descriptor for the open file fd.
+func Dup(l *kernel.LWP, fd int) (nfd int, e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return -1, e
+	}
+	defer leave(l, &e)
+	pf := procFiles(l)
+	f, e := pf.fdt.get(fd)
+	if e != 0 {
+		return -1, e
+	}
+	nfd, e = pf.fdt.alloc(f)
+	if e != 0 {
+		f.drop(l)
+	}
+	return nfd, e
+}
+
+func getFile(l *kernel.LWP, fd int) (*File, unix.Errno) {
+	return procFiles(l).fdt.get(fd)
+}
+
+// Read reads from fd at its offset.
+func Read(l *kernel.LWP, fd int, buf []byte) (n int, e unix.Errno) {
+	return rw(l, fd, buf, -1, kernel.UioRead)
+}
+
+// Write writes to fd at its offset (at the end with O_APPEND).
+func Write(l *kernel.LWP, fd int, buf []byte) (n int, e unix.Errno) {
+	return rw(l, fd, buf, -1, kernel.UioWrite)
+}
+
+// Pread reads from fd at off, leaving the offset.
+func Pread(l *kernel.LWP, fd int, buf []byte, off int64) (int, unix.Errno) {
+	if off < 0 {
+		return 0, unix.EINVAL
+	}
+	return rw(l, fd, buf, off, kernel.UioRead)
+}
+
+// Pwrite writes to fd at off, leaving the offset.
+func Pwrite(l *kernel.LWP, fd int, buf []byte, off int64) (int, unix.Errno) {
+	if off < 0 {
+		return 0, unix.EINVAL
+	}
+	return rw(l, fd, buf, off, kernel.UioWrite)
+}
+
+func rw(l *kernel.LWP, fd int, buf []byte, off int64, dir kernel.UioRW) (n int, e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return 0, e
+	}
+	defer leave(l, &e)
+	f, e := getFile(l, fd)
+	if e != 0 {
+		return 0, e
+	}
+	defer f.drop(l)
+	ff := f.fflags()
+	if dir == kernel.UioRead && ff&FREAD == 0 || dir == kernel.UioWrite && ff&FWRITE == 0 {
+		return 0, unix.EBADF
+	}
+	vp := f.Vnode
+	if vp.Type == VDIR {
+		return 0, unix.EISDIR
+	}
+	useOff := off < 0
+	if useOff {
+		f.offMu.Enter(l)
+		defer f.offMu.Exit()
+		off = f.offset
+	}
+	u := kernel.UioSetup(buf, off, dir)
+	if dir == kernel.UioRead {
+		e = VOPRead(l, vp, u, 0)
+	} else {
+		ioflag := 0
+		if f.Flags&unix.O_APPEND != 0 {
+			ioflag |= IO_APPEND
+		}
+		if f.Flags&(unix.O_SYNC|unix.O_DSYNC) != 0 {
+			ioflag |= IO_SYNC
+		}
+		e = VOPWrite(l, vp, u, ioflag)
+	}
+	end := u.Offset
+	n = len(buf) - kernel.UioFree(u)
+	if useOff {
+		f.offset = end
+	}
+	if n > 0 {
+		e = 0 // a partial transfer reports its count
+	}
+	return n, e
+}
+
+// Lseek moves fd's offset; whence is SEEK_SET, SEEK_CUR, SEEK_END,
+// SEEK_DATA or SEEK_HOLE.
+func Lseek(l *kernel.LWP, fd int, off int64, whence int) (pos int64, e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return -1, e
+	}
+	defer leave(l, &e)
+	f, e := getFile(l, fd)
+	if e != 0 {
+		return -1, e
+	}
+	defer f.drop(l)
+	f.offMu.Enter(l)
+	defer f.offMu.Exit()
+	switch whence {
+	case unix.SEEK_SET:
+		pos = off
+	case unix.SEEK_CUR:
+		pos = f.offset + off
+	case unix.SEEK_END:
+		var va Vattr
+		if e := VOPGetattr(l, f.Vnode, &va); e != 0 {
+			return -1, e
+		}
+		pos = va.Size + off
+	case unix.SEEK_DATA, unix.SEEK_HOLE:
+		p, e := VOPSeek(l, f.Vnode, off, whence)
+		if e != 0 {
+			return -1, e
+		}
+		pos = p
+	default:
+		return -1, unix.EINVAL
+	}
+	if pos < 0 {
+		return -1, unix.EINVAL
+	}
+	f.offset = pos
+	return pos, 0
+}
+
+var vattrPool = newPool(func() *Vattr { return new(Vattr) })
+
+// Fstat returns fd's attributes.
+func Fstat(l *kernel.LWP, fd int, st *Vattr) (e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return e
+	}
+	defer leave(l, &e)
+	f, e := getFile(l, fd)
+	if e != 0 {
+		return e
+	}
+	defer f.drop(l)
+	return getattrInto(l, f.Vnode, st)
+}
+
+// getattrInto fills st through a pooled Vattr, so st does not escape and
+// a stat allocates nothing.
+func getattrInto(l *kernel.LWP, vp *Vnode, st *Vattr) unix.Errno {
+	va := vattrPool.Get()
+	e := VOPGetattr(l, vp, va)
+	*st = *va
+	vattrPool.Put(va)
+	return e
+}
+
+// Stat returns path's attributes, following a final symlink.
+func Stat(l *kernel.LWP, path string, st *Vattr) unix.Errno { return stat(l, path, st, Follow) }
+
+// Lstat returns path's attributes, not following a final symlink.
+func Lstat(l *kernel.LWP, path string, st *Vattr) unix.Errno { return stat(l, path, st, 0) }
+
+func stat(l *kernel.LWP, path string, st *Vattr, flags int) (e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return e
+	}
+	defer leave(l, &e)
+	res, e := Namei(l, nil, path, LOOKUP, flags)
+	if e != 0 {
+		return e
+	}
+	e = getattrInto(l, res.Vp, st)
+	Vrele(l, res.Vp)
+	return e
+}
+
+// lookupCreate resolves path for making a new name: EEXIST when it exists.
+func lookupCreate(l *kernel.LWP, path string) (NameiResult, unix.Errno) {
+	res, e := Namei(l, nil, path, CREATE, WantParent)
+	if e != 0 {
+		return res, e
+	}
+	if res.Vp != nil {
+		res.Release(l)
+		return res, unix.EEXIST
+	}
+	return res, 0
+}
+
+// Mkdir makes a directory.
+func Mkdir(l *kernel.LWP, path string, mode uint32) (e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return e
+	}
+	defer leave(l, &e)
+	res, e := lookupCreate(l, path)
+	if e != 0 {
+		return e
+	}
+	defer res.Release(l)
+	va := Vattr{Type: VDIR, Mode: mode &^ procFiles(l).umaskBits() & 0o7777}
+	vp, e := VOPMkdir(l, res.Dvp, &ComponentName{Op: CREATE, Name: res.Name, IsLast: true}, &va)
+	if e == 0 {
+		Vrele(l, vp)
+	}
+	return e
+}
+
+// Mknod makes a device node, FIFO or regular file; mode carries S_IFMT.
+func Mknod(l *kernel.LWP, path string, mode uint32, dev uint64) (e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return e
+	}
+	defer leave(l, &e)
+	t := VTypeFromMode(mode)
+	if mode&unix.S_IFMT == 0 {
+		t = VREG
+	}
+	switch t {
+	case VBLK, VCHR:
+		if e := kernel.Authorize(l.Cred(), kernel.ActionMknod); e != 0 {
+			return e
+		}
+	case VFIFO, VREG, VSOCK:
+	default:
+		return unix.EINVAL
+	}
+	res, e := lookupCreate(l, path)
+	if e != 0 {
+		return e
+	}
+	defer res.Release(l)
+	va := Vattr{Type: t, Mode: mode &^ procFiles(l).umaskBits() & 0o7777, Rdev: dev}
+	vp, e := VOPMknod(l, res.Dvp, &ComponentName{Op: CREATE, Name: res.Name, IsLast: true}, &va)
+	if e == 0 {
+		Vrele(l, vp)
+	}
+	return e
+}
+
+// Symlink makes path a symbolic link to target.
+func Symlink(l *kernel.LWP, target, path string) (e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return e
+	}
+	defer leave(l, &e)
+	if e := CheckPath(target); e != 0 {
+		return e
+	}
+	res, e := lookupCreate(l, path)
+	if e != 0 {
+		return e
+	}
+	defer res.Release(l)
+	va := Vattr{Type: VLNK, Mode: 0o777}
+	vp, e := VOPSymlink(l, res.Dvp, &ComponentName{Op: CREATE, Name: res.Name, IsLast: true}, &va, target)
+	if e == 0 {
+		Vrele(l, vp)
+	}
+	return e
+}
+
+// Readlink reads a symlink's target into buf and returns its length.
+func Readlink(l *kernel.LWP, path string, buf []byte) (n int, e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return 0, e
+	}
+	defer leave(l, &e)
+	res, e := Namei(l, nil, path, LOOKUP, 0)
+	if e != 0 {
+		return 0, e
+	}
+	defer Vrele(l, res.Vp)
+	if res.Vp.Type != VLNK {
+		return 0, unix.EINVAL
+	}
+	u := kernel.UioSetup(buf, 0, kernel.UioRead)
+	e = VOPReadlink(l, res.Vp, u)
+	return len(buf) - kernel.UioFree(u), e
+}
+
+// lookupDelete resolves path for removing it.
+func lookupDelete(l *kernel.LWP, path string) (NameiResult, unix.Errno) {
+	res, e := Namei(l, nil, path, DELETE, WantParent)
+	if e != 0 {
+		return res, e
+	}
+	switch res.Name {
+	case ".":
+		res.Release(l)
+		return res, unix.EINVAL
+	case "..":
+		res.Release(l)
+		return res, unix.ENOTEMPTY
+	}
+	if res.Vp.Root || res.Dvp.Mount != res.Vp.Mount {
+		res.Release(l)
+		return res, unix.EBUSY
+	}
+	return res, 0
+}
+
+// Unlink removes a non-directory.
+func Unlink(l *kernel.LWP, path string) (e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return e
+	}
+	defer leave(l, &e)
+	res, e := lookupDelete(l, path)
+	if e != 0 {
+		return e
+	}
+	defer res.Release(l)
+	if res.Vp.Type == VDIR {
+		return unix.EPERM
+	}
+	return VOPRemove(l, res.Dvp, res.Vp, &ComponentName{Op: DELETE, Name: res.Name, IsLast: true})
+}
+
+// Rmdir removes an empty directory.
+func Rmdir(l *kernel.LWP, path string) (e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return e
+	}
+	defer leave(l, &e)
+	res, e := lookupDelete(l, path)
+	if e != 0 {
+		return e
+	}
+	defer res.Release(l)
+	if res.Vp.Type != VDIR {
+		return unix.ENOTDIR
+	}
+	return VOPRmdir(l, res.Dvp, res.Vp, &ComponentName{Op: DELETE, Name: res.Name, IsLast: true})
+}
+
+// Link makes newpath another name for oldpath.
+func Link(l *kernel.LWP, oldpath, newpath string) (e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return e
+	}
+	defer leave(l, &e)
+	src, e := Namei(l, nil, oldpath, LOOKUP, 0)
+	if e != 0 {
+		return e
+	}
+	defer Vrele(l, src.Vp)
+	if src.Vp.Type == VDIR {
+		return unix.EPERM
+	}
+	res, e := lookupCreate(l, newpath)
+	if e != 0 {
+		return e
+	}
+	defer res.Release(l)
+	if res.TrailingSlash {
+		return unix.ENOENT
+	}
+	return VOPLink(l, res.Dvp, src.Vp, &ComponentName{Op: CREATE, Name: res.Name, IsLast: true})
+}
+
+// Rename renames from to to, replacing to if it exists (a file by a file,
+// a directory by a directory that is empty).
+func Rename(l *kernel.LWP, from, to string) (e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return e
+	}
+	defer leave(l, &e)
+	f, e := Namei(l, nil, from, LOOKUP, WantParent)
+	if e != 0 {
+		return e
+	}
+	defer f.Release(l)
+	if f.Name == "." || f.Name == ".." || f.Dvp == nil {
+		return unix.EINVAL
+	}
+	t, e := Namei(l, nil, to, RENAME, WantParent)
+	if e != 0 {
+		return e
+	}
+	defer t.Release(l)
+	if t.Name == "." || t.Name == ".." {
+		return unix.EINVAL
+	}
+	if f.Vp.Type != VDIR && (f.TrailingSlash || t.TrailingSlash) {
+		return unix.ENOTDIR
+	}
+	if f.Dvp.Mount != t.Dvp.Mount || f.Vp.Mount != f.Dvp.Mount {
+		return unix.EXDEV
+	}
+	return VOPRename(l, f.Dvp, f.Vp, &ComponentName{Op: DELETE, Name: f.Name, IsLast: true},
+		t.Dvp, t.Vp, &ComponentName{Op: RENAME, Name: t.Name, IsLast: true})
+}
+
+// setattrPath applies va to path (following a final symlink when follow).
+func setattrPath(l *kernel.LWP, path string, follow bool, va *Vattr) (e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return e
+	}
+	defer leave(l, &e)
+	flags := 0
+	if follow {
+		flags = Follow
+	}
+	res, e := Namei(l, nil, path, LOOKUP, flags)
+	if e != 0 {
+		return e
+	}
+	defer Vrele(l, res.Vp)
+	return VOPSetattr(l, res.Vp, va)
+}
+
+func setattrFd(l *kernel.LWP, fd int, va *Vattr, needWrite bool) (e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return e
+	}
+	defer leave(l, &e)
+	f, e := getFile(l, fd)
+	if e != 0 {
+		return e
+	}
+	defer f.drop(l)
+	if needWrite && f.fflags()&FWRITE == 0 {
+		return unix.EINVAL
+	}
+	return VOPSetattr(l, f.Vnode, va)
+}
+
+// Chmod changes path's permission bits.
+func Chmod(l *kernel.LWP, path string, mode uint32) unix.Errno {
+	return setattrPath(l, path, true, &Vattr{Valid: AttrMode, Mode: mode & 0o7777})
+}
+
+// Fchmod changes fd's permission bits.
+func Fchmod(l *kernel.LWP, fd int, mode uint32) unix.Errno {
+	return setattrFd(l, fd, &Vattr{Valid: AttrMode, Mode: mode & 0o7777}, false)
+}
+
+func ownerAttr(uid, gid int) *Vattr {
+	va := &Vattr{}
+	if uid >= 0 {
+		va.Valid |= AttrUid
+		va.Uid = uint32(uid)
+	}
+	if gid >= 0 {
+		va.Valid |= AttrGid
+		va.Gid = uint32(gid)
+	}
+	return va
+}
+
+// Chown changes path's owner and group; -1 leaves one as it is.
+func Chown(l *kernel.LWP, path string, uid, gid int) unix.Errno {
+	return setattrPath(l, path, true, ownerAttr(uid, gid))
+}
+
+// Lchown is Chown on a symlink itself.
+func Lchown(l *kernel.LWP, path string, uid, gid int) unix.Errno {
+	return setattrPath(l, path, false, ownerAttr(uid, gid))
+}
+
+// Fchown is Chown on a descriptor.
+func Fchown(l *kernel.LWP, fd int, uid, gid int) unix.Errno {
+	return setattrFd(l, fd, ownerAttr(uid, gid), false)
+}
+
+// timesAttr builds a setattr from utimensat-style times: nil means both
+// now; Nsec unix.UTIME_NOW and UTIME_OMIT as utimensat(2) takes them.
+func timesAttr(ts *[2]Timespec) *Vattr {
+	va := &Vattr{}
+	now := Now()
+	if ts == nil {
+		va.Valid = AttrAtime | AttrMtime | AttrTimesNow
+		va.Atime, va.Mtime = now, now
+		return va
+	}
+	nowCount := 0
+	for i, t := range ts {
+		bit, dst := AttrAtime, &va.Atime
+		if i == 1 {
+			bit, dst = AttrMtime, &va.Mtime
+		}
+		switch t.Nsec {
+		case unix.UTIME_OMIT:
+			continue
+		case unix.UTIME_NOW:
+			*dst = now
+			nowCount++
+		default:
+			*dst = t
+		}
+		va.Valid |= bit
+	}
+	if nowCount > 0 && nowCount == countBits(va.Valid&(AttrAtime|AttrMtime)) {
+		va.Valid |= AttrTimesNow
+	}
+	return va
+}
+
+func countBits(m AttrMask) int {
+	n := 0
+	for ; m != 0; m &= m - 1 {
+		n++
+	}
+	return n
+}
+
+// Utimes sets path's access and modification times (nil: both now).
+func Utimes(l *kernel.LWP, path string, ts *[2]Timespec, follow bool) unix.Errno {
+	for _, t := range ts {
+		if ts != nil && t.Nsec != unix.UTIME_NOW && t.Nsec != unix.UTIME_OMIT && (t.Nsec < 0 || t.Nsec >= 1e9) {
+			return unix.EINVAL
+		}
+	}
+	return setattrPath(l, path, follow, timesAttr(ts))
+}
+
+// Futimes sets fd's times.
+func Futimes(l *kernel.LWP, fd int, ts *[2]Timespec) unix.Errno {
+	return setattrFd(l, fd, timesAttr(ts), false)
+}
+
+// Truncate sets path's size.
+func Truncate(l *kernel.LWP, path string, size int64) unix.Errno {
+	if size < 0 {
+		return unix.EINVAL
+	}
+	return setattrPath(l, path, true, &Vattr{Valid: AttrSize, Size: size})
+}
+
+// Ftruncate sets fd's size; fd must be open for writing (EINVAL).
+func Ftruncate(l *kernel.LWP, fd int, size int64) unix.Errno {
+	if size < 0 {
+		return unix.EINVAL
+	}
+	return setattrFd(l, fd, &Vattr{Valid: AttrSize, Size: size}, true)
+}
+
+// Fsync makes fd's data and metadata durable.
+func Fsync(l *kernel.LWP, fd int) (e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return e
+	}
+	defer leave(l, &e)
+	f, e := getFile(l, fd)
+	if e != 0 {
+		return e
+	}
+	defer f.drop(l)
+	return VOPFsync(l, f.Vnode, FSYNC_WAIT, 0, 0)
+}
+
+// Sync writes back every read-write mount and waits.
+func Sync(l *kernel.LWP) (e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return e
+	}
+	defer leave(l, &e)
+	return procFiles(l).v.SyncAll(l, true)
+}
+
+// StatvfsPath returns the statistics of the file system holding path.
+func StatvfsPath(l *kernel.LWP, path string, sb *Statvfs) (e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return e
+	}
+	defer leave(l, &e)
+	res, e := Namei(l, nil, path, LOOKUP, Follow)
+	if e != 0 {
+		return e
+	}
+	defer Vrele(l, res.Vp)
+	return StatvfsMount(l, res.Vp.Mount, sb)
+}
+
+// Getdents reads directory entries (see EmitDirent's format) from fd into
+// buf and returns the bytes used; 0 at the end. EINVAL when buf cannot
+// hold the next entry.
+func Getdents(l *kernel.LWP, fd int, buf []byte) (n int, e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return 0, e
+	}
+	defer leave(l, &e)
+	f, e := getFile(l, fd)
+	if e != 0 {
+		return 0, e
+	}
+	defer f.drop(l)
+	if f.Vnode.Type != VDIR {
+		return 0, unix.ENOTDIR
+	}
+	f.offMu.Enter(l)
+	defer f.offMu.Exit()
+	u := kernel.UioSetup(buf, f.offset, kernel.UioRead)
+	eof, e := VOPReaddir(l, f.Vnode, u)
+	next := u.Offset
+	n = len(buf) - kernel.UioFree(u)
+	if e != 0 {
+		return 0, e
+	}
+	f.offset = next
+	if n == 0 && !eof {
+		return 0, unix.EINVAL
+	}
+	return n, 0
+}
+
+// ReadDir returns every entry of the directory path, "." and ".."
+// included, in the driver's order.
+func ReadDir(l *kernel.LWP, path string) ([]Dirent, unix.Errno) {
+	fd, e := Open(l, path, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if e != 0 {
+		return nil, e
+	}
+	defer Close(l, fd)
+	var out []Dirent
+	buf := make([]byte, 32<<10)
+	for {
+		n, e := Getdents(l, fd, buf)
+		if e != 0 {
+			return out, e
+		}
+		if n == 0 {
+			return out, 0
+		}
+		for b := buf[:n]; len(b) > 0; {
+			d, m, ok := ParseDirent(b)
+			if !ok {
+				return out, unix.EIO
+			}
+			out = append(out, d)
+			b = b[m:]
+		}
+	}
+}
+
+func dirVnode(l *kernel.LWP, path string) (*Vnode, unix.Errno) {
+	res, e := Namei(l, nil, path, LOOKUP, Follow)
+	if e != 0 {
+		return nil, e
+	}
+	vp := res.Vp
+	if vp.Type != VDIR {
+		Vrele(l, vp)
+		return nil, unix.ENOTDIR
+	}
+	if e := VOPAccess(l, vp, kernel.VEXEC); e != 0 {
+		Vrele(l, vp)
+		return nil, e
+	}
+	return vp, 0
+}
+
+// Chdir changes the process's working directory.
+func Chdir(l *kernel.LWP, path string) (e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return e
+	}
+	defer leave(l, &e)
+	vp, e := dirVnode(l, path)
+	if e != 0 {
+		return e
+	}
+	pf := procFiles(l)
+	pf.mu.Lock()
+	old := pf.cwd
+	pf.cwd = vp
+	pf.mu.Unlock()
+	Vrele(l, old)
+	return 0
+}
+
+// Fchdir changes the working directory to the directory open as fd.
+func Fchdir(l *kernel.LWP, fd int) (e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return e
+	}
+	defer leave(l, &e)
+	f, e := getFile(l, fd)
+	if e != 0 {
+		return e
+	}
+	defer f.drop(l)
+	if f.Vnode.Type != VDIR {
+		return unix.ENOTDIR
+	}
+	Vref(f.Vnode)
+	pf := procFiles(l)
+	pf.mu.Lock()
+	old := pf.cwd
+	pf.cwd = f.Vnode
+	pf.mu.Unlock()
+	Vrele(l, old)
+	return 0
+}
+
+// Chroot confines the process's lookups below path (root only); ".." at
+// the new root stays there. The working directory moves there too.
+func Chroot(l *kernel.LWP, path string) (e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return e
+	}
+	defer leave(l, &e)
+	if !l.Cred().IsRoot() {
+		return unix.EPERM
+	}
+	vp, e := dirVnode(l, path)
+	if e != 0 {
+		return e
+	}
+	Vref(vp)
+	pf := procFiles(l)
+	pf.mu.Lock()
+	oldRoot, oldCwd := pf.root, pf.cwd
+	pf.root, pf.cwd = vp, vp
+	pf.mu.Unlock()
+	Vrele(l, oldRoot)
+	Vrele(l, oldCwd)
+	return 0
+}
+
+// Access checks path against mode (R_OK, W_OK, X_OK; 0 for existence).
+func Access(l *kernel.LWP, path string, mode uint32) (e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return e
+	}
+	defer leave(l, &e)
+	if mode&^7 != 0 {
+		return unix.EINVAL
+	}
+	res, e := Namei(l, nil, path, LOOKUP, Follow)
+	if e != 0 {
+		return e
+	}
+	defer Vrele(l, res.Vp)
+	if mode == 0 {
+		return 0
+	}
+	return VOPAccess(l, res.Vp, mode)
+}
+
+// MountPath mounts a file system of type fstype from source (a block device
+// path in the kernel namespace when the type needs one) on directory dir.
+func MountPath(l *kernel.LWP, fstype, source, dir string, flags int, opts map[string]string) (e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return e
+	}
+	defer leave(l, &e)
+	typ := LookupFSType(fstype)
+	if typ == nil {
+		return unix.ENODEV
+	}
+	if e := kernel.Authorize(l.Cred(), kernel.ActionMount); e != 0 {
+		return e
+	}
+	v := procFiles(l).v
+	args := &MountArgs{Source: source, Flags: flags, Options: opts}
+	if typ.NeedsDevice {
+		res, e := Namei(l, nil, source, LOOKUP, Follow)
+		if e != 0 {
+			return e
+		}
+		t, rdev := res.Vp.Type, res.Vp.Rdev
+		Vrele(l, res.Vp)
+		if t != VBLK {
+			return unix.ENOTBLK
+		}
+		args.Dev = v.Device(rdev)
+		if args.Dev == nil {
+			return unix.ENXIO
+		}
+		if args.Dev.ReadOnly() && flags&MNT_RDONLY == 0 {
+			return unix.EROFS
+		}
+	}
+	vp, e := dirVnode(l, dir)
+	if e != 0 {
+		return e
+	}
+	defer Vrele(l, vp)
+	_, e = v.Mount(l, typ, vp, dir, args)
+	return e
+}
+
+// UnmountPath unmounts the file system mounted on dir.
+func UnmountPath(l *kernel.LWP, dir string, flags int) (e unix.Errno) {
+	if e = enter(l); e != 0 {
+		return e
+	}
+	defer leave(l, &e)
+	res, e := Namei(l, nil, dir, LOOKUP, Follow)
+	if e != 0 {
+		return e
+	}
+	vp := res.Vp
+	mp := vp.Mount
+	root := vp.Root
+	Vrele(l, vp)
+	if !root {
+		return unix.EINVAL
+	}
+	return procFiles(l).v.Unmount(l, mp, flags)
+}

@@ -1,0 +1,289 @@
+package vfs
+
+import (
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+
+	"github.com/rumpfs/rumpfs/kernel"
+	"golang.org/x/sys/unix"
+)
+
+// The vnode cache (vfs_vnode.c's vcache) keeps one vnode per (mount,
+// inode). Vnodes whose last reference went stay cached on a free list,
+// oldest first, and are reclaimed when the cache holds more than the
+// kernel's MaxVnodes.
+
+const vcacheShards = 64
+
+type vkey struct {
+	mp  *Mount
+	ino uint64
+}
+
+type vshard struct {
+	mu sync.Mutex
+	m  map[vkey]*Vnode
+}
+
+type vcache struct {
+	v      *VFS
+	seed   maphash.Seed
+	shards [vcacheShards]vshard
+
+	freeMu   sync.Mutex
+	freeHead *Vnode // oldest
+	freeTail *Vnode
+	nfree    int
+	max      int
+	total    *atomic.Int64
+}
+
+func (c *vcache) init(v *VFS, max int) {
+	c.v = v
+	c.seed = maphash.MakeSeed()
+	c.max = max
+	c.total = &v.nvnodes
+	for i := range c.shards {
+		c.shards[i].m = map[vkey]*Vnode{}
+	}
+}
+
+func (c *vcache) shard(k vkey) *vshard {
+	h := k.ino*0x9e3779b97f4a7c15 ^ uint64(k.mp.id)*0xbf58476d1ce4e5b9
+	return &c.shards[(h>>32)%vcacheShards]
+}
+
+// Vget returns the vnode of inode ino of mp, referenced and unlocked,
+// loading it through the driver's LoadVnode on a miss. Concurrent misses
+// load once.
+func (mp *Mount) Vget(l *kernel.LWP, ino uint64) (*Vnode, unix.Errno) {
+	c := &mp.vfs.vcache
+	k := vkey{mp, ino}
+	s := c.shard(k)
+	for {
+		s.mu.Lock()
+		vp, ok := s.m[k]
+		if !ok {
+			break
+		}
+		if vp.state == vsReady {
+			if vp.usecount.Add(1) == 1 {
+				c.unfree(vp)
+			}
+			s.mu.Unlock()
+			return vp, 0
+		}
+		w := vp.wait
+		s.mu.Unlock()
+		d := l.BlockBegin()
+		<-w
+		l.BlockEnd(d)
+	}
+	if mp.unmounting.Load() {
+		s.mu.Unlock()
+		return nil, unix.ENOENT
+	}
+	vp := &Vnode{Mount: mp, Ino: ino, state: vsLoading, cached: true, wait: make(chan struct{})}
+	vp.SetOps(GenericOps{})
+	s.m[k] = vp
+	s.mu.Unlock()
+
+	e := mp.FS.LoadVnode(l, vp, ino)
+
+	s.mu.Lock()
+	w := vp.wait
+	if e != 0 {
+		delete(s.m, k)
+		vp.state = vsDead
+	} else {
+		vp.state = vsReady
+		vp.usecount.Store(1)
+		c.total.Add(1)
+	}
+	s.mu.Unlock()
+	close(w)
+	if e != 0 {
+		return nil, e
+	}
+	c.recycle(l)
+	return vp, 0
+}
+
+// release finishes the last Vrele of a vnode after VOP_INACTIVE.
+func (c *vcache) release(l *kernel.LWP, vp *Vnode, recycle bool) {
+	if !vp.cached {
+		if vp.usecount.Add(-1) == 0 {
+			vp.Ops().Reclaim(l, vp)
+			c.total.Add(-1)
+		}
+		return
+	}
+	s := c.shard(vkey{vp.Mount, vp.Ino})
+	s.mu.Lock()
+	if vp.usecount.Add(-1) != 0 || vp.state != vsReady {
+		s.mu.Unlock()
+		return
+	}
+	if recycle || vp.Mount.unmounting.Load() {
+		c.startReclaimLocked(s, vp)
+		s.mu.Unlock()
+		c.finishReclaim(l, vp)
+		return
+	}
+	c.freeMu.Lock()
+	c.pushFreeLocked(vp)
+	c.freeMu.Unlock()
+	s.mu.Unlock()
+	c.recycle(l)
+}
+
+func (c *vcache) startReclaimLocked(s *vshard, vp *Vnode) {
+	vp.state = vsReclaiming
+	vp.wait = make(chan struct{})
+	delete(s.m, vkey{vp.Mount, vp.Ino})
+	c.unfree(vp)
+}
+
+func (c *vcache) finishReclaim(l *kernel.LWP, vp *Vnode) {
+	vp.Ops().Reclaim(l, vp)
+	c.total.Add(-1)
+	vp.state = vsDead
+	close(vp.wait)
+}
+
+// recycle reclaims the oldest free vnodes while the cache is over its bound.
+func (c *vcache) recycle(l *kernel.LWP) {
+	for c.total.Load() > int64(c.max) {
+		c.freeMu.Lock()
+		vp := c.freeHead
+		c.freeMu.Unlock()
+		if vp == nil {
+			return
+		}
+		s := c.shard(vkey{vp.Mount, vp.Ino})
+		s.mu.Lock()
+		if vp.state != vsReady || vp.usecount.Load() != 0 || s.m[vkey{vp.Mount, vp.Ino}] != vp {
+			s.mu.Unlock()
+			continue
+		}
+		c.startReclaimLocked(s, vp)
+		s.mu.Unlock()
+		c.finishReclaim(l, vp)
+	}
+}
+
+// remove takes a revoked vnode out of the cache.
+func (c *vcache) remove(vp *Vnode) {
+	if !vp.cached {
+		return
+	}
+	k := vkey{vp.Mount, vp.Ino}
+	s := c.shard(k)
+	s.mu.Lock()
+	if s.m[k] == vp {
+		delete(s.m, k)
+		c.total.Add(-1)
+	}
+	vp.cached = false
+	c.unfree(vp)
+	s.mu.Unlock()
+}
+
+// Free list, oldest at the head. Callers hold the vnode's shard lock.
+func (c *vcache) pushFreeLocked(vp *Vnode) {
+	vp.freeP, vp.free = c.freeTail, nil
+	if c.freeTail != nil {
+		c.freeTail.free = vp
+	} else {
+		c.freeHead = vp
+	}
+	c.freeTail = vp
+	vp.onFree = true
+	c.nfree++
+}
+
+func (c *vcache) unfree(vp *Vnode) {
+	c.freeMu.Lock()
+	defer c.freeMu.Unlock()
+	if !vp.onFree {
+		return
+	}
+	if vp.freeP != nil {
+		vp.freeP.free = vp.free
+	} else {
+		c.freeHead = vp.free
+	}
+	if vp.free != nil {
+		vp.free.freeP = vp.freeP
+	} else {
+		c.freeTail = vp.freeP
+	}
+	vp.free, vp.freeP, vp.onFree = nil, nil, false
+	c.nfree--
+}
+
+// mountVnodes returns the cached vnodes of mp.
+func (c *vcache) mountVnodes(mp *Mount) []*Vnode {
+	var out []*Vnode
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		for k, vp := range s.m {
+			if k.mp == mp {
+				out = append(out, vp)
+			}
+		}
+		s.mu.Unlock()
+	}
+	return out
+}
+
+// vflush reclaims every unreferenced vnode of mp and reports EBUSY if
+// others stay referenced, unless force, which revokes them. skip (the root
+// vnode the mount holds) may keep one reference.
+func (c *vcache) vflush(l *kernel.LWP, mp *Mount, skip *Vnode, force bool) unix.Errno {
+	for _, vp := range c.mountVnodes(mp) {
+		s := c.shard(vkey{mp, vp.Ino})
+		s.mu.Lock()
+		busy := vp.usecount.Load()
+		if vp == skip {
+			busy--
+		}
+		if vp.state != vsReady {
+			s.mu.Unlock()
+			continue
+		}
+		if busy > 0 {
+			s.mu.Unlock()
+			if !force {
+				return unix.EBUSY
+			}
+			continue
+		}
+		if vp == skip {
+			s.mu.Unlock()
+			continue
+		}
+		c.startReclaimLocked(s, vp)
+		s.mu.Unlock()
+		c.finishReclaim(l, vp)
+	}
+	if force {
+		for _, vp := range c.mountVnodes(mp) {
+			if vp != skip {
+				Vgone(l, vp)
+			}
+		}
+	}
+	return 0
+}
+
+// NumVnodes returns the number of live vnodes and how many of them are
+// unreferenced, waiting on the free list.
+func (v *VFS) NumVnodes() (total, free int) {
+	v.vcache.freeMu.Lock()
+	free = v.vcache.nfree
+	v.vcache.freeMu.Unlock()
+	return int(v.nvnodes.Load()), free
+}

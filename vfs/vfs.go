@@ -1,0 +1,170 @@
+package vfs
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs/bio"
+	"golang.org/x/sys/unix"
+)
+
+// Path limits.
+const (
+	NameMax     = 255  // bytes in one component (ENAMETOOLONG past it)
+	PathMax     = 1024 // bytes in a path, with its NUL
+	MaxSymlinks = 32   // symlinks followed in one lookup before ELOOP
+)
+
+// VFS is one kernel's VFS state: mount table, vnode cache, devices.
+type VFS struct {
+	k *kernel.Kernel
+
+	nvnodes     atomic.Int64
+	vcache      vcache
+	nextMountID atomic.Uint64
+
+	mountMu   sync.Mutex
+	mounts    []*Mount
+	rootMount *Mount
+	rootVnode *Vnode
+
+	// Bufcache is the kernel's buffer cache; drivers attach their
+	// devices to it.
+	Bufcache *bio.Cache
+
+	devMu   sync.Mutex
+	devs    map[uint64]bio.Device
+	nextDev uint64
+
+	etfs atomic.Pointer[etfsBox]
+}
+
+type etfsBox struct{ r EtfsResolver }
+
+// EtfsResolver is consulted by lookups in the rumpfs root (etfs keys match
+// whole paths from the root).
+type EtfsResolver interface {
+	// Resolve is asked about the name cn.Name in the rumpfs directory
+	// whose path from the root is dirPath ("" for the root), with
+	// cn.Rest the remaining path. It returns handled=false when no key
+	// matches; otherwise a referenced vnode (or an errno) and sets
+	// cn.Consumed to the bytes of cn.Rest the key used up.
+	Resolve(l *kernel.LWP, dirPath string, cn *ComponentName) (vp *Vnode, handled bool, e unix.Errno)
+}
+
+func init() {
+	kernel.RegisterComponent(kernel.Component{Name: "vfs", Class: kernel.ClassVFS, Init: bootVFS})
+}
+
+// Of returns the VFS of a booted kernel.
+func Of(k *kernel.Kernel) *VFS {
+	v, _ := k.Subsystem("vfs").(*VFS)
+	return v
+}
+
+// Kernel returns the kernel the VFS belongs to.
+func (v *VFS) Kernel() *kernel.Kernel { return v.k }
+
+func bootVFS(k *kernel.Kernel) error {
+	cfg := k.Config()
+	v := &VFS{k: k, devs: map[uint64]bio.Device{}}
+	v.vcache.init(v, cfg.MaxVnodes)
+	v.Bufcache = bio.NewCache(k, cfg.BufCacheBytes)
+	k.SetSubsystem("vfs", v)
+	l := k.LWP0()
+	l.Schedule()
+	defer l.Unschedule()
+
+	mp, e := v.Mount(l, rumpfsType, nil, "/", &MountArgs{Source: "rumpfs"})
+	if e != 0 {
+		return fmt.Errorf("mount rumpfs root: %w", e)
+	}
+	v.rootMount = mp
+	v.rootVnode = mp.root
+	k.SetProcStateFactory(func(p *kernel.Proc) kernel.ProcState { return v.newProcFiles() })
+
+	for _, d := range []struct {
+		name string
+		mode uint32
+	}{{"dev", 0o755}, {"tmp", 0o1777}} {
+		va := Vattr{Type: VDIR, Mode: d.mode}
+		vp, e := VOPMkdir(l, v.rootVnode, &ComponentName{Op: CREATE, Name: d.name, IsLast: true}, &va)
+		if e != 0 {
+			return fmt.Errorf("mkdir /%s: %w", d.name, e)
+		}
+		Vrele(l, vp)
+	}
+	if !cfg.NoThreads {
+		v.Bufcache.StartSyncer(cfg.SyncInterval)
+	}
+	k.RegisterFini(v.fini)
+	return nil
+}
+
+// fini is the VFS halt hook (rump_vfs_fini): sync every read-write mount,
+// wait for buffers, unmount everything in reverse mount order.
+func (v *VFS) fini(l *kernel.LWP) error {
+	var first error
+	if e := v.SyncAll(l, true); e != 0 {
+		v.k.Warnf("halt: sync: %v", e)
+		first = e
+	}
+	v.Bufcache.Stop()
+	mounts := v.Mounts()
+	for i := len(mounts) - 1; i >= 0; i-- {
+		mp := mounts[i]
+		if mp == v.rootMount {
+			continue
+		}
+		if e := v.Unmount(l, mp, MNT_FORCE); e != 0 {
+			v.k.Warnf("halt: unmount %s: %v", mp.On, e)
+			if first == nil {
+				first = e
+			}
+		}
+	}
+	return first
+}
+
+// Root returns the root vnode of the kernel's namespace (not referenced).
+func (v *VFS) Root() *Vnode { return v.rootVnode }
+
+// RootMount returns the rumpfs root mount.
+func (v *VFS) RootMount() *Mount { return v.rootMount }
+
+// SetEtfsResolver installs etfs's whole-path lookup hook.
+func (v *VFS) SetEtfsResolver(r EtfsResolver) { v.etfs.Store(&etfsBox{r}) }
+
+func (v *VFS) etfsResolver() EtfsResolver {
+	if b := v.etfs.Load(); b != nil {
+		return b.r
+	}
+	return nil
+}
+
+// AttachDevice enters a block device in the device table and returns its
+// device number (rdev) for VBLK vnodes.
+func (v *VFS) AttachDevice(dev bio.Device) uint64 {
+	v.devMu.Lock()
+	defer v.devMu.Unlock()
+	v.nextDev++
+	rdev := uint64(197)<<8 | v.nextDev // rumpblk's major, any minor
+	v.devs[rdev] = dev
+	return rdev
+}
+
+// DetachDevice removes a device from the table.
+func (v *VFS) DetachDevice(rdev uint64) {
+	v.devMu.Lock()
+	defer v.devMu.Unlock()
+	delete(v.devs, rdev)
+}
+
+// Device returns the block device with number rdev, or nil.
+func (v *VFS) Device(rdev uint64) bio.Device {
+	v.devMu.Lock()
+	defer v.devMu.Unlock()
+	return v.devs[rdev]
+}

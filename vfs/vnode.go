@@ -1,0 +1,287 @@
+package vfs
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/rumpfs/rumpfs/kernel"
+	"golang.org/x/sys/unix"
+)
+
+// VType is a vnode's type (enum vtype).
+type VType uint8
+
+// Vnode types.
+const (
+	VNON VType = iota
+	VREG
+	VDIR
+	VBLK
+	VCHR
+	VLNK
+	VSOCK
+	VFIFO
+	VBAD
+)
+
+var vtypeNames = [...]string{"VNON", "VREG", "VDIR", "VBLK", "VCHR", "VLNK", "VSOCK", "VFIFO", "VBAD"}
+
+func (t VType) String() string {
+	if int(t) < len(vtypeNames) {
+		return vtypeNames[t]
+	}
+	return "VBAD"
+}
+
+// IFMT bits of a vnode type, as stat's st_mode carries them.
+func (t VType) IFMT() uint32 {
+	switch t {
+	case VREG:
+		return unix.S_IFREG
+	case VDIR:
+		return unix.S_IFDIR
+	case VBLK:
+		return unix.S_IFBLK
+	case VCHR:
+		return unix.S_IFCHR
+	case VLNK:
+		return unix.S_IFLNK
+	case VSOCK:
+		return unix.S_IFSOCK
+	case VFIFO:
+		return unix.S_IFIFO
+	}
+	return 0
+}
+
+// VTypeFromMode returns the vnode type of a st_mode's S_IFMT bits.
+func VTypeFromMode(mode uint32) VType {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		return VREG
+	case unix.S_IFDIR:
+		return VDIR
+	case unix.S_IFBLK:
+		return VBLK
+	case unix.S_IFCHR:
+		return VCHR
+	case unix.S_IFLNK:
+		return VLNK
+	case unix.S_IFSOCK:
+		return VSOCK
+	case unix.S_IFIFO:
+		return VFIFO
+	}
+	return VNON
+}
+
+// DT returns the dirent d_type of a vnode type.
+func (t VType) DT() uint8 {
+	switch t {
+	case VREG:
+		return unix.DT_REG
+	case VDIR:
+		return unix.DT_DIR
+	case VBLK:
+		return unix.DT_BLK
+	case VCHR:
+		return unix.DT_CHR
+	case VLNK:
+		return unix.DT_LNK
+	case VSOCK:
+		return unix.DT_SOCK
+	case VFIFO:
+		return unix.DT_FIFO
+	}
+	return unix.DT_UNKNOWN
+}
+
+// Timespec is a time with nanoseconds, as the file systems keep it.
+type Timespec struct {
+	Sec  int64
+	Nsec int64
+}
+
+// Now returns the current time.
+func Now() Timespec {
+	t := time.Now()
+	return Timespec{t.Unix(), int64(t.Nanosecond())}
+}
+
+// Time converts to a time.Time.
+func (t Timespec) Time() time.Time { return time.Unix(t.Sec, t.Nsec) }
+
+// AttrMask says which Vattr fields a setattr changes.
+type AttrMask uint32
+
+// Setattr fields.
+const (
+	AttrMode AttrMask = 1 << iota
+	AttrUid
+	AttrGid
+	AttrSize
+	AttrAtime
+	AttrMtime
+	AttrCtime
+	AttrBirthtime
+	AttrFlags
+	// AttrTimesNow marks atime/mtime set to "now" by utimes(NULL) or
+	// UTIME_NOW: allowed to anyone who may write the file, not only
+	// the owner (VA_UTIMES_NULL).
+	AttrTimesNow
+)
+
+// Vattr is a vnode's attributes (struct vattr). Valid says which fields a
+// setattr changes; getattr fills all.
+type Vattr struct {
+	Valid     AttrMask
+	Type      VType
+	Mode      uint32 // permission bits with setuid, setgid and sticky (07777)
+	Nlink     uint32
+	Uid, Gid  uint32
+	Fsid      uint64
+	Fileid    uint64 // inode number
+	Size      int64
+	Blocksize uint32
+	Bytes     int64 // bytes of storage used
+	Atime     Timespec
+	Mtime     Timespec
+	Ctime     Timespec
+	Birthtime Timespec
+	Gen       uint64
+	Flags     uint32 // chflags(2) flags
+	Rdev      uint64
+}
+
+// StMode returns the st_mode of the attributes: type bits and permissions.
+func (va *Vattr) StMode() uint32 { return va.Type.IFMT() | va.Mode&07777 }
+
+// Vnode states in the vnode cache.
+const (
+	vsLoading uint32 = iota
+	vsReady
+	vsReclaiming
+	vsDead
+)
+
+// Vnode is the kernel's handle on a file (struct vnode). Lookup and create
+// return it referenced and unlocked; every reference is dropped with Vrele.
+//
+// Type, Mount, Ino and Rdev are set when the vnode is loaded and never
+// change. Data is the driver's node.
+type Vnode struct {
+	Type  VType
+	Mount *Mount
+	Ino   uint64
+	Rdev  uint64
+	Data  any
+	// Root marks the root vnode of its mount (VV_ROOT).
+	Root bool
+
+	ops      atomic.Pointer[VnodeOps]
+	usecount atomic.Int32
+	lock     kernel.RWLock
+
+	// mountedHere is the mount covering this directory (v_mountedhere).
+	mountedHere atomic.Pointer[Mount]
+
+	// Guarded by the vnode cache shard lock.
+	state  uint32
+	cached bool
+	wait   chan struct{} // closed when a loading or reclaiming vnode settles
+	free   *Vnode        // free list links (usecount 0, cached)
+	freeP  *Vnode
+	onFree bool
+}
+
+// Ops returns the vnode's operations.
+func (vp *Vnode) Ops() VnodeOps { return *vp.ops.Load() }
+
+// SetOps sets the vnode's operations; drivers call it while loading.
+func (vp *Vnode) SetOps(ops VnodeOps) { vp.ops.Store(&ops) }
+
+// UseCount returns the number of references.
+func (vp *Vnode) UseCount() int32 { return vp.usecount.Load() }
+
+// MountedHere returns the mount covering vp, or nil.
+func (vp *Vnode) MountedHere() *Mount { return vp.mountedHere.Load() }
+
+// IsDead reports whether the vnode has been revoked (Vgone).
+func (vp *Vnode) IsDead() bool { _, ok := vp.Ops().(deadOps); return ok }
+
+// Lock takes the vnode lock as l, exclusively when excl is set.
+func (vp *Vnode) Lock(l *kernel.LWP, excl bool) { vp.lock.Enter(l, excl) }
+
+// Unlock releases the vnode lock taken with the same excl.
+func (vp *Vnode) Unlock(excl bool) { vp.lock.Exit(excl) }
+
+// NewVnode makes a vnode outside the vnode cache with one reference: etfs
+// nodes and other per-lookup vnodes. Its last Vrele inactivates and
+// reclaims it.
+func NewVnode(mp *Mount, t VType, ino uint64, ops VnodeOps, data any) *Vnode {
+	vp := &Vnode{Type: t, Mount: mp, Ino: ino, Data: data, state: vsReady}
+	vp.SetOps(ops)
+	vp.usecount.Store(1)
+	if mp != nil {
+		mp.vfs.nvnodes.Add(1)
+	}
+	return vp
+}
+
+// Vref adds a reference to a vnode the caller already holds one on.
+func Vref(vp *Vnode) {
+	if vp.usecount.Add(1) <= 1 {
+		panic("vfs: Vref on an unreferenced vnode")
+	}
+}
+
+// Vrele drops a reference. The last one runs VOP_INACTIVE with the vnode
+// locked; a vnode the driver asks to recycle, or one outside the cache, is
+// then reclaimed (VOP_RECLAIM), others wait on the free list.
+func Vrele(l *kernel.LWP, vp *Vnode) {
+	for {
+		u := vp.usecount.Load()
+		if u <= 0 {
+			panic("vfs: Vrele of an unreferenced vnode")
+		}
+		if u == 1 {
+			break
+		}
+		if vp.usecount.CompareAndSwap(u, u-1) {
+			return
+		}
+	}
+	vp.Lock(l, true)
+	recycle := vp.Ops().Inactive(l, vp)
+	vp.Unlock(true)
+	var v *VFS
+	if vp.Mount != nil {
+		v = vp.Mount.vfs
+	}
+	if v == nil {
+		if vp.usecount.Add(-1) == 0 {
+			vp.Ops().Reclaim(l, vp)
+		}
+		return
+	}
+	v.vcache.release(l, vp, recycle)
+}
+
+// Vgone revokes vp: its driver reclaims it now and every later operation
+// on it fails (EBADF for I/O, EIO otherwise), as vgone/vdevgone do. It is
+// used when the object behind a vnode disappears while in use (an etfs key
+// removed, a forced unmount).
+func Vgone(l *kernel.LWP, vp *Vnode) {
+	vp.Lock(l, true)
+	old := vp.Ops()
+	if _, dead := old.(deadOps); dead {
+		vp.Unlock(true)
+		return
+	}
+	vp.SetOps(deadOps{})
+	vp.Unlock(true)
+	if vp.Mount != nil && vp.Mount.vfs != nil {
+		vp.Mount.vfs.vcache.remove(vp)
+	}
+	old.Reclaim(l, vp)
+}

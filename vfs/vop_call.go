@@ -1,0 +1,296 @@
+package vfs
+
+import (
+	"github.com/rumpfs/rumpfs/kernel"
+	"golang.org/x/sys/unix"
+)
+
+// The VOP* functions call a vnode operation with the locks VnodeOps lists.
+// Callers hold references on every vnode they pass and a virtual CPU.
+
+// VOPLookup looks cn up in dvp.
+func VOPLookup(l *kernel.LWP, dvp *Vnode, cn *ComponentName) (*Vnode, unix.Errno) {
+	mp := dvp.Mount
+	mp.ns.Enter(l, false)
+	dvp.Lock(l, false)
+	vp, e := dvp.Ops().Lookup(l, dvp, cn)
+	dvp.Unlock(false)
+	mp.ns.Exit(false)
+	return vp, e
+}
+
+// nsEnter takes the namespace lock exclusively and dvp (and vp) exclusively.
+func nsEnter(l *kernel.LWP, dvp, vp *Vnode) {
+	dvp.Mount.ns.Enter(l, true)
+	dvp.Lock(l, true)
+	if vp != nil && vp != dvp {
+		vp.Lock(l, true)
+	}
+}
+
+func nsExit(dvp, vp *Vnode) {
+	if vp != nil && vp != dvp {
+		vp.Unlock(true)
+	}
+	dvp.Unlock(true)
+	dvp.Mount.ns.Exit(true)
+}
+
+type makeFn func(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr) (*Vnode, unix.Errno)
+
+func vopMake(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr, f makeFn) (*Vnode, unix.Errno) {
+	nsEnter(l, dvp, nil)
+	defer nsExit(dvp, nil)
+	if e := dirWriteCheck(l, dvp); e != 0 {
+		return nil, e
+	}
+	return f(l, dvp, cn, va)
+}
+
+// VOPCreate makes a regular file named cn in dvp.
+func VOPCreate(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr) (*Vnode, unix.Errno) {
+	return vopMake(l, dvp, cn, va, dvp.Ops().Create)
+}
+
+// VOPMknod makes a special file named cn in dvp.
+func VOPMknod(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr) (*Vnode, unix.Errno) {
+	return vopMake(l, dvp, cn, va, dvp.Ops().Mknod)
+}
+
+// VOPMkdir makes a directory named cn in dvp.
+func VOPMkdir(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr) (*Vnode, unix.Errno) {
+	return vopMake(l, dvp, cn, va, dvp.Ops().Mkdir)
+}
+
+// VOPSymlink makes a symbolic link named cn in dvp.
+func VOPSymlink(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr, target string) (*Vnode, unix.Errno) {
+	nsEnter(l, dvp, nil)
+	defer nsExit(dvp, nil)
+	if e := dirWriteCheck(l, dvp); e != 0 {
+		return nil, e
+	}
+	return dvp.Ops().Symlink(l, dvp, cn, va, target)
+}
+
+// VOPRemove unlinks vp, named cn in dvp.
+func VOPRemove(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Errno {
+	nsEnter(l, dvp, vp)
+	defer nsExit(dvp, vp)
+	if e := dirWriteCheck(l, dvp); e != 0 {
+		return e
+	}
+	if e := stickyCheck(l, dvp, vp); e != 0 {
+		return e
+	}
+	return dvp.Ops().Remove(l, dvp, vp, cn)
+}
+
+// VOPRmdir removes directory vp, named cn in dvp.
+func VOPRmdir(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Errno {
+	nsEnter(l, dvp, vp)
+	defer nsExit(dvp, vp)
+	if e := dirWriteCheck(l, dvp); e != 0 {
+		return e
+	}
+	if e := stickyCheck(l, dvp, vp); e != 0 {
+		return e
+	}
+	return dvp.Ops().Rmdir(l, dvp, vp, cn)
+}
+
+// VOPLink names vp cn in dvp.
+func VOPLink(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Errno {
+	if dvp.Mount != vp.Mount {
+		return unix.EXDEV
+	}
+	nsEnter(l, dvp, vp)
+	defer nsExit(dvp, vp)
+	if e := dirWriteCheck(l, dvp); e != 0 {
+		return e
+	}
+	return dvp.Ops().Link(l, dvp, vp, cn)
+}
+
+// VOPRename renames fvp (fcn in fdvp) to tcn in tdvp over tvp (may be nil).
+// All vnodes are on one mount (the caller checked EXDEV).
+func VOPRename(l *kernel.LWP, fdvp, fvp *Vnode, fcn *ComponentName, tdvp, tvp *Vnode, tcn *ComponentName) unix.Errno {
+	if fdvp.Mount != tdvp.Mount || fvp.Mount != fdvp.Mount || (tvp != nil && tvp.Mount != tdvp.Mount) {
+		return unix.EXDEV
+	}
+	mp := fdvp.Mount
+	mp.ns.Enter(l, true)
+	var locked [4]*Vnode
+	n := 0
+	for _, vp := range [4]*Vnode{fdvp, tdvp, fvp, tvp} {
+		if vp == nil {
+			continue
+		}
+		dup := false
+		for _, o := range locked[:n] {
+			dup = dup || o == vp
+		}
+		if !dup {
+			vp.Lock(l, true)
+			locked[n] = vp
+			n++
+		}
+	}
+	e := renameCheck(l, fdvp, fvp, tdvp, tvp)
+	if e == 0 && fvp != tvp {
+		e = fdvp.Ops().Rename(l, fdvp, fvp, fcn, tdvp, tvp, tcn)
+	}
+	for i := n - 1; i >= 0; i-- {
+		locked[i].Unlock(true)
+	}
+	mp.ns.Exit(true)
+	return e
+}
+
+// VOPReaddir reads directory entries at cookie uio.Offset.
+func VOPReaddir(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) (bool, unix.Errno) {
+	mp := vp.Mount
+	mp.ns.Enter(l, false)
+	vp.Lock(l, false)
+	eof, e := vp.Ops().Readdir(l, vp, uio)
+	vp.Unlock(false)
+	mp.ns.Exit(false)
+	return eof, e
+}
+
+// VOPOpen opens vp with fflags.
+func VOPOpen(l *kernel.LWP, vp *Vnode, fflags int) unix.Errno {
+	vp.Lock(l, false)
+	e := vp.Ops().Open(l, vp, fflags)
+	vp.Unlock(false)
+	return e
+}
+
+// VOPClose closes vp.
+func VOPClose(l *kernel.LWP, vp *Vnode, fflags int) unix.Errno {
+	vp.Lock(l, false)
+	e := vp.Ops().Close(l, vp, fflags)
+	vp.Unlock(false)
+	return e
+}
+
+// VOPAccess checks access bits acc.
+func VOPAccess(l *kernel.LWP, vp *Vnode, acc uint32) unix.Errno {
+	vp.Lock(l, false)
+	e := vp.Ops().Access(l, vp, acc)
+	vp.Unlock(false)
+	return e
+}
+
+// VOPGetattr fills va.
+func VOPGetattr(l *kernel.LWP, vp *Vnode, va *Vattr) unix.Errno {
+	vp.Lock(l, false)
+	e := vp.Ops().Getattr(l, vp, va)
+	vp.Unlock(false)
+	return e
+}
+
+// VOPSetattr changes the fields in va.Valid.
+func VOPSetattr(l *kernel.LWP, vp *Vnode, va *Vattr) unix.Errno {
+	vp.Lock(l, true)
+	defer vp.Unlock(true)
+	if e := setattrCheck(l, vp, va); e != 0 {
+		return e
+	}
+	return vp.Ops().Setattr(l, vp, va)
+}
+
+// VOPRead reads file data into uio.
+func VOPRead(l *kernel.LWP, vp *Vnode, uio *kernel.Uio, ioflag int) unix.Errno {
+	vp.Lock(l, false)
+	e := vp.Ops().Read(l, vp, uio, ioflag)
+	vp.Unlock(false)
+	return e
+}
+
+// VOPWrite writes uio's data to the file.
+func VOPWrite(l *kernel.LWP, vp *Vnode, uio *kernel.Uio, ioflag int) unix.Errno {
+	if vp.Type == VREG && vp.Mount != nil && vp.Mount.ReadOnly() {
+		return unix.EROFS
+	}
+	vp.Lock(l, true)
+	e := vp.Ops().Write(l, vp, uio, ioflag)
+	vp.Unlock(true)
+	return e
+}
+
+// VOPFsync makes vp durable.
+func VOPFsync(l *kernel.LWP, vp *Vnode, flags int, lo, hi int64) unix.Errno {
+	vp.Lock(l, true)
+	e := vp.Ops().Fsync(l, vp, flags, lo, hi)
+	vp.Unlock(true)
+	return e
+}
+
+// VOPSeek finds data or a hole.
+func VOPSeek(l *kernel.LWP, vp *Vnode, off int64, whence int) (int64, unix.Errno) {
+	vp.Lock(l, true)
+	n, e := vp.Ops().Seek(l, vp, off, whence)
+	vp.Unlock(true)
+	return n, e
+}
+
+// VOPReadlink reads a symlink's target into uio.
+func VOPReadlink(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) unix.Errno {
+	vp.Lock(l, false)
+	e := vp.Ops().Readlink(l, vp, uio)
+	vp.Unlock(false)
+	return e
+}
+
+// VOPPathconf answers a pathconf name.
+func VOPPathconf(l *kernel.LWP, vp *Vnode, name int) (int64, unix.Errno) {
+	vp.Lock(l, false)
+	n, e := vp.Ops().Pathconf(l, vp, name)
+	vp.Unlock(false)
+	return n, e
+}
+
+// VOPAdvlock does advisory locking.
+func VOPAdvlock(l *kernel.LWP, vp *Vnode, owner uint64, op int, fl *unix.Flock_t) unix.Errno {
+	vp.Lock(l, true)
+	e := vp.Ops().Advlock(l, vp, owner, op, fl)
+	vp.Unlock(true)
+	return e
+}
+
+// VOPGetextattr reads an extended attribute.
+func VOPGetextattr(l *kernel.LWP, vp *Vnode, name string, uio *kernel.Uio) (int, unix.Errno) {
+	vp.Lock(l, false)
+	n, e := vp.Ops().Getextattr(l, vp, name, uio)
+	vp.Unlock(false)
+	return n, e
+}
+
+// VOPSetextattr sets an extended attribute.
+func VOPSetextattr(l *kernel.LWP, vp *Vnode, name string, value []byte, flags int) unix.Errno {
+	vp.Lock(l, true)
+	e := vp.Ops().Setextattr(l, vp, name, value, flags)
+	vp.Unlock(true)
+	return e
+}
+
+// VOPListextattr lists extended attribute names.
+func VOPListextattr(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) (int, unix.Errno) {
+	vp.Lock(l, false)
+	n, e := vp.Ops().Listextattr(l, vp, uio)
+	vp.Unlock(false)
+	return n, e
+}
+
+// VOPDeleteextattr removes an extended attribute.
+func VOPDeleteextattr(l *kernel.LWP, vp *Vnode, name string) unix.Errno {
+	vp.Lock(l, true)
+	e := vp.Ops().Deleteextattr(l, vp, name)
+	vp.Unlock(true)
+	return e
+}
+
+// VOPBmap maps a logical block to a device block.
+func VOPBmap(l *kernel.LWP, vp *Vnode, lbn int64) (int64, int, unix.Errno) {
+	return vp.Ops().Bmap(l, vp, lbn)
+}

@@ -1,0 +1,186 @@
+package vfs
+
+import (
+	"github.com/rumpfs/rumpfs/kernel"
+	"golang.org/x/sys/unix"
+)
+
+// Permission checks the VOP* functions make before calling a driver, so
+// that every driver answers alike (NetBSD spreads these over ufs_lookup,
+// genfs_rename and ufs_setattr). They run with the VOP's locks held and
+// call the driver's Getattr directly.
+
+// dirWriteCheck: adding or removing a name needs write and search on the
+// directory, and a read-write mount.
+func dirWriteCheck(l *kernel.LWP, dvp *Vnode) unix.Errno {
+	if dvp.Mount.ReadOnly() {
+		return unix.EROFS
+	}
+	if dvp.Type != VDIR {
+		return unix.ENOTDIR
+	}
+	if l.Cred().IsRoot() {
+		return 0
+	}
+	var va Vattr
+	if e := dvp.Ops().Getattr(l, dvp, &va); e != 0 {
+		return e
+	}
+	return AccessCheck(l, dvp, &va, kernel.VWRITE|kernel.VEXEC)
+}
+
+// stickyCheck: in a sticky directory only root and the owners of the
+// directory or of the file may remove or rename the file.
+func stickyCheck(l *kernel.LWP, dvp, vp *Vnode) unix.Errno {
+	if l.Cred().IsRoot() {
+		return 0
+	}
+	var dva, va Vattr
+	if e := dvp.Ops().Getattr(l, dvp, &dva); e != 0 {
+		return e
+	}
+	if dva.Mode&0o1000 == 0 {
+		return 0
+	}
+	if e := vp.Ops().Getattr(l, vp, &va); e != 0 {
+		return e
+	}
+	return kernel.StickyCheck(l.Cred(), dva.Mode, dva.Uid, va.Uid)
+}
+
+// renameCheck applies the POSIX rules of rename(2) with the namespace lock
+// held: permissions, matching types, and no directory into its own
+// subtree (EINVAL).
+func renameCheck(l *kernel.LWP, fdvp, fvp, tdvp, tvp *Vnode) unix.Errno {
+	if e := dirWriteCheck(l, fdvp); e != 0 {
+		return e
+	}
+	if e := stickyCheck(l, fdvp, fvp); e != 0 {
+		return e
+	}
+	if tdvp != fdvp {
+		if e := dirWriteCheck(l, tdvp); e != 0 {
+			return e
+		}
+	}
+	if tvp != nil {
+		if e := stickyCheck(l, tdvp, tvp); e != 0 {
+			return e
+		}
+		if fvp.Type == VDIR && tvp.Type != VDIR {
+			return unix.ENOTDIR
+		}
+		if fvp.Type != VDIR && tvp.Type == VDIR {
+			return unix.EISDIR
+		}
+		if tvp.Root {
+			return unix.EBUSY
+		}
+	}
+	if fvp.Root {
+		return unix.EBUSY
+	}
+	if fvp.Type != VDIR || fdvp == tdvp {
+		return 0
+	}
+	// Moving a directory: its ".." changes, so it must be writable, and
+	// tdvp must not be fvp or below it.
+	if !l.Cred().IsRoot() {
+		var va Vattr
+		if e := fvp.Ops().Getattr(l, fvp, &va); e != 0 {
+			return e
+		}
+		if e := AccessCheck(l, fvp, &va, kernel.VWRITE); e != 0 {
+			return e
+		}
+	}
+	return notAncestor(l, fvp, tdvp)
+}
+
+// notAncestor walks ".." from dvp up to its mount's root and answers
+// EINVAL if it meets dir.
+func notAncestor(l *kernel.LWP, dir, dvp *Vnode) unix.Errno {
+	cur := dvp
+	Vref(cur)
+	defer func() { Vrele(l, cur) }()
+	for depth := 0; depth < 1<<16; depth++ {
+		if cur == dir {
+			return unix.EINVAL
+		}
+		if cur.Root {
+			return 0
+		}
+		cn := ComponentName{Op: LOOKUP, Name: "..", IsLast: true}
+		up, e := cur.Ops().Lookup(l, cur, &cn)
+		if e != 0 {
+			return e
+		}
+		if up == cur {
+			Vrele(l, up)
+			return 0
+		}
+		Vrele(l, cur)
+		cur = up
+	}
+	return unix.ELOOP
+}
+
+// setattrCheck applies chmod/chown/utimes/truncate permission rules
+// (ufs_setattr's), clearing setgid where a non-member sets it.
+func setattrCheck(l *kernel.LWP, vp *Vnode, va *Vattr) unix.Errno {
+	if vp.Mount != nil && vp.Mount.ReadOnly() {
+		return unix.EROFS
+	}
+	if va.Valid&AttrSize != 0 {
+		switch vp.Type {
+		case VDIR:
+			return unix.EISDIR
+		case VREG:
+		default:
+			va.Valid &^= AttrSize // ignored on devices and FIFOs
+		}
+		if va.Size < 0 {
+			return unix.EINVAL
+		}
+	}
+	c := l.Cred()
+	if c.IsRoot() {
+		return 0
+	}
+	var cur Vattr
+	if e := vp.Ops().Getattr(l, vp, &cur); e != 0 {
+		return e
+	}
+	owner := c.Uid() == cur.Uid
+	if va.Valid&AttrSize != 0 {
+		if e := AccessCheck(l, vp, &cur, kernel.VWRITE); e != 0 {
+			return e
+		}
+	}
+	if va.Valid&(AttrUid|AttrGid) != 0 {
+		if va.Valid&AttrUid != 0 && va.Uid != cur.Uid {
+			return unix.EPERM
+		}
+		if va.Valid&AttrGid != 0 && va.Gid != cur.Gid && (!owner || !c.IsMember(va.Gid)) {
+			return unix.EPERM
+		}
+		if !owner {
+			return unix.EPERM
+		}
+	}
+	if va.Valid&(AttrMode|AttrFlags|AttrBirthtime) != 0 && !owner {
+		return unix.EPERM
+	}
+	if va.Valid&AttrMode != 0 && vp.Type != VDIR && va.Mode&0o2000 != 0 && !c.IsMember(cur.Gid) {
+		va.Mode &^= 0o2000
+	}
+	if va.Valid&(AttrAtime|AttrMtime) != 0 && !owner {
+		if va.Valid&AttrTimesNow == 0 {
+			return unix.EPERM
+		}
+		if e := AccessCheck(l, vp, &cur, kernel.VWRITE); e != 0 {
+			return e
+		}
+	}
+	return 0
+}
