@@ -10,24 +10,25 @@ const CGMagic = 0x090255
 // CG is a decoded cylinder group block (struct cg) with its maps. The
 // maps are slices of Raw, a private copy of the block in disk order.
 type CG struct {
-	Magic         int32
-	Time          int64
-	Cgx           int32
-	NDBlk         int32 // fragments this group covers
-	CS            CSum
-	Rotor         int32
-	FRotor        int32
-	IRotor        int32
-	FrSum         [MaxFrag]int32 // free runs of each length, in partly used blocks
-	NClusterBlk   int32
-	NIBlk         int32
-	InitedIBlk    int32  // UFS2: inodes below this are initialised
-	InosUsed      []byte // bit per inode: 1 = in use
-	BlksFree      []byte // bit per fragment: 1 = free
-	ClusterSum    []int32
-	ClustersFree  []byte // bit per block: 1 = whole block free
-	clusterSumOff int
-	Raw           []byte
+	Magic        int32
+	Time         int64
+	Cgx          int32
+	NDBlk        int32 // fragments this group covers
+	CS           CSum
+	Rotor        int32
+	FRotor       int32
+	IRotor       int32
+	FrSum        [MaxFrag]int32 // free runs of each length, in partly used blocks
+	NClusterBlk  int32
+	NIBlk        int32
+	InitedIBlk   int32  // UFS2: inodes below this are initialised
+	InosUsed     []byte // bit per inode: 1 = in use
+	BlksFree     []byte // bit per fragment: 1 = free
+	ClusterSum   []int32
+	ClustersFree []byte // bit per block: 1 = whole block free
+	// Map offsets in Raw, for writers.
+	IUsedOff, FreeOff, ClusterSumOff, ClusterOff int
+	Raw                                          []byte
 }
 
 // Set bits.
@@ -95,12 +96,13 @@ func ParseCG(b []byte, sb *Superblock, c int64) (*CG, error) {
 	if cg.BlksFree, ok = span(freeOff, (int64(sb.FPG)+7)/8); !ok {
 		return bad("fragment map at %d does not fit", freeOff)
 	}
+	cg.IUsedOff, cg.FreeOff = int(iusedOff), int(freeOff)
 	if sb.ContigSum > 0 {
 		sum, ok := span(csumOff, 4*int64(sb.ContigSum+1))
 		if !ok || csumOff%4 != 0 {
 			return bad("cluster summary at %d does not fit", csumOff)
 		}
-		cg.clusterSumOff = int(csumOff)
+		cg.ClusterSumOff, cg.ClusterOff = int(csumOff), int(clusterOff)
 		cg.ClusterSum = make([]int32, sb.ContigSum+1)
 		for i := 1; i <= int(sb.ContigSum); i++ {
 			cg.ClusterSum[i] = int32(bo.Uint32(sum[4*i:]))
