@@ -135,11 +135,11 @@ func (lab *disklabel) addTo(l *Layout, slice *Partition, off int64, next int, se
 	l.Tables = append(l.Tables, t)
 	// Offsets are from the start of the disk (NetBSD, OpenBSD, old
 	// FreeBSD); FreeBSD's bsdlabel inside a slice counts them from the
-	// slice, which shows as entries that would start before it.
+	// slice, which shows as entries in use that would start before it.
 	relative := false
 	if slice != nil {
 		for _, p := range lab.parts {
-			if int64(p.off)*ss < base {
+			if p.fstype != labelFSUnused && int64(p.off)*ss < base {
 				relative = true
 			}
 		}

@@ -118,7 +118,6 @@ func mbrTypeHex(t byte) string { return fmt.Sprintf("%02x", t) }
 func (m *mbr) addTo(l *Layout, r io.ReaderAt, size int64, sectorSize int) {
 	ss := int64(sectorSize)
 	l.Tables = append(l.Tables, Table{Scheme: SchemeMBR, Offset: 0, DiskID: fmt.Sprintf("0x%08x", m.diskSig)})
-	var slices []*Partition
 	var exts []*Partition
 	for _, e := range m.entries {
 		p := &Partition{Index: e.slot + 1, Scheme: SchemeMBR, Start: int64(e.start) * ss, Size: int64(e.size) * ss,
@@ -134,9 +133,6 @@ func (m *mbr) addTo(l *Layout, r io.ReaderAt, size int64, sectorSize int) {
 		if p.Extended {
 			exts = append(exts, p)
 		}
-		if isBSDSlice(p) {
-			slices = append(slices, p)
-		}
 	}
 	if len(exts) > 1 {
 		l.warnf("the MBR has %d extended partitions; only the first is followed", len(exts))
@@ -145,8 +141,12 @@ func (m *mbr) addTo(l *Layout, r io.ReaderAt, size int64, sectorSize int) {
 		readLogical(l, r, size, sectorSize, exts[0])
 	}
 	next := 5
+	var slices []*Partition
 	for _, p := range l.Partitions {
 		next = max(next, p.Index+1)
+		if isBSDSlice(p) {
+			slices = append(slices, p)
+		}
 	}
 	for _, s := range slices {
 		if s.Start >= size {

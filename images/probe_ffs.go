@@ -88,17 +88,18 @@ func parseFFS(b []byte, off, size int64) *FS {
 			f.Notes = append(f.Notes, fmt.Sprintf("superblock found at %d but says it belongs at %d", off, sbloc))
 		}
 	}
-	if id := order.Uint64(b[144:]); id != 0 {
-		f.UUID = fmt.Sprintf("%016x", id)
+	if id0, id1 := order.Uint32(b[144:]), order.Uint32(b[148:]); id0|id1 != 0 {
+		f.UUID = fmt.Sprintf("%08x%08x", id0, id1) // as blkid prints fs_id
 	}
-	f.Size = fsSize * fsize
+	// Size is the data area (fs_dsize), as df counts it.
+	f.Size = dsize * fsize
 	f.Free = (nbfree*frag + nffree) * fsize
-	f.Used = dsize*fsize - f.Free
+	f.Used = f.Size - f.Free
 	if fsSize <= 0 || dsize <= 0 || dsize > fsSize || nbfree < 0 || nffree < 0 || f.Used < 0 || fsSize > 1<<50 {
 		f.Size, f.Used, f.Free = -1, -1, -1
 		f.Notes = append(f.Notes, "superblock summary counts do not add up")
-	} else if f.Size > size {
-		f.Notes = append(f.Notes, fmt.Sprintf("file system (%d bytes) is larger than its window (%d bytes)", f.Size, size))
+	} else if fsSize*fsize > size {
+		f.Notes = append(f.Notes, fmt.Sprintf("file system (%d bytes) is larger than its window (%d bytes)", fsSize*fsize, size))
 	}
 	if order == binary.BigEndian {
 		f.Features = append(f.Features, "big-endian")

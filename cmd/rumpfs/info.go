@@ -1,0 +1,143 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/rumpfs/rumpfs/images"
+	"github.com/spf13/pflag"
+)
+
+func init() {
+	register("info", "describe the file system in an image or partition", cmdInfo)
+}
+
+type infoJSON struct {
+	Image     string            `json:"image"`
+	Begin     int64             `json:"begin"`
+	Size      int64             `json:"size"`
+	Partition *images.Partition `json:"partition,omitempty"`
+	FS        *images.FS        `json:"fs"`
+	Warnings  []string          `json:"warnings"`
+}
+
+func cmdInfo(args []string) int {
+	fl := pflag.NewFlagSet("info", pflag.ContinueOnError)
+	asJSON := fl.Bool("json", false, "print JSON")
+	fl.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: rumpfs info [--json] IMAGE[@N|@NAME|%%DISKLABEL:x%%|%%OFFSET:off,size%%]\n\nDescribes the file system in an image or one of its partitions, from its\nsuperblock alone.\n\n")
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		if err == pflag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if fl.NArg() != 1 {
+		fl.Usage()
+		return 2
+	}
+	t, err := images.Resolve(fl.Arg(0))
+	if err != nil {
+		return fail("info: %v", err)
+	}
+	out := infoJSON{Image: t.HostPath, Begin: t.Begin, Size: t.Size, Partition: t.Partition, FS: t.FS, Warnings: t.Layout.Warnings}
+	if out.Partition != nil {
+		out.Partition.FS = nil // printed once, as fs
+	}
+	if out.Warnings == nil {
+		out.Warnings = []string{}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(partsStdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return fail("info: %v", err)
+		}
+		return 0
+	}
+	printInfo(partsStdout, &out, t.Layout)
+	return 0
+}
+
+func printInfo(w io.Writer, out *infoJSON, l *images.Layout) {
+	line := func(k, v string) { fmt.Fprintf(w, "%-13s %s\n", k+":", v) }
+	where := fmt.Sprintf("%s, bytes %d-%d (%s)", out.Image, out.Begin, out.Begin+out.Size, humanize.IBytes(uint64(out.Size)))
+	if p := out.Partition; p != nil {
+		where += fmt.Sprintf(", partition %d: %s", p.Index, p.TypeName)
+		if p.Name != "" {
+			where += fmt.Sprintf(" %q", p.Name)
+		}
+	}
+	line("image", where)
+	f := out.FS
+	if f == nil {
+		line("type", "unknown (no file system recognised)")
+		if out.Partition == nil && out.Begin == 0 && len(l.Partitions) > 0 {
+			fmt.Fprintf(w, "the image is partitioned; select a partition (rumpfs parts lists them):\n")
+			for _, p := range l.Partitions {
+				if !p.Extended {
+					fmt.Fprintf(w, "  %s@%d  %s %s %s\n", out.Image, p.Index, p.TypeName, p.Name, fsSummary(p.FS))
+				}
+			}
+		}
+	} else {
+		drv := "no driver"
+		if f.Driver {
+			drv = "driver " + f.Type
+		}
+		line("type", fmt.Sprintf("%s (%s)", f.Variant, drv))
+		line("label", orNone(f.Label))
+		line("uuid", orNone(f.UUID))
+		if f.BlockSize > 0 {
+			line("block size", humanize.IBytes(uint64(f.BlockSize)))
+		}
+		line("size", sizeOrUnknown(f.Size))
+		line("used", sizeOrUnknown(f.Used))
+		line("free", sizeOrUnknown(f.Free))
+		if len(f.Features) > 0 {
+			line("features", strings.Join(f.Features, ", "))
+		}
+		line("state", f.State)
+		line("last mount", timeOr(f.LastMount, "unknown"))
+		if f.LastWrite != nil {
+			line("last written", timeOr(f.LastWrite, ""))
+		}
+		if f.MountedOn != "" {
+			line("mounted on", f.MountedOn)
+		}
+		for _, n := range f.Notes {
+			line("note", n)
+		}
+	}
+	for _, m := range out.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", m)
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func sizeOrUnknown(n int64) string {
+	if n < 0 {
+		return "unknown (needs a scan)"
+	}
+	return fmt.Sprintf("%s (%d bytes)", humanize.IBytes(uint64(n)), n)
+}
+
+func timeOr(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return t.Local().Format("2006-01-02 15:04:05 MST")
+}
