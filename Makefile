@@ -1,0 +1,49 @@
+# rumpfs: build, test, bench, lint. `make test` is what CI runs.
+GO      ?= go
+PKGS    := ./...
+BIN     := bin/rumpfs
+MNT     ?= /tmp/rumpfs-demo
+
+.PHONY: all build test test-race lint bench demo clean fuzz
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/rumpfs
+
+# The README's test command: lint, the whole suite, and the race detector
+# over the kernel and the VFS core.
+test: lint
+	$(GO) test -count=1 -timeout 20m $(PKGS)
+	$(GO) test -count=1 -race -timeout 10m ./kernel/... ./vfs/ ./vfs/bio/
+
+lint:
+	@unformatted=$$(gofmt -l . | grep -v '^vendor/'); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet $(PKGS)
+	GOOS=darwin $(GO) vet ./kernel/... ./vfs/... ./p2k/... ./etfs/... ./images/... ./cmd/...
+
+# Benchmarks, side by side with the peers where a benchmark compares; see
+# each package's bench_test.go. BENCHTIME and BENCH narrow a run.
+BENCH     ?= .
+BENCHTIME ?= 1x
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -timeout 60m $(PKGS)
+
+# Short fuzzing pass over every fuzz target (FUZZTIME each).
+FUZZTIME ?= 10s
+fuzz:
+	@for pkg in $$($(GO) list $(PKGS)); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+# The quick start's first command: mount the sample image that ships with
+# the project at $(MNT) (Ctrl-C unmounts).
+demo: build
+	mkdir -p $(MNT)
+	$(BIN) mount -t rumpfs none $(MNT)
+
+clean:
+	rm -rf bin
