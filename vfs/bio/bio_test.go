@@ -678,3 +678,50 @@ func TestConcurrentStress(t *testing.T) {
 		t.Fatalf("over the bound at rest: %+v", st)
 	}
 }
+
+// TestBreadn: read-ahead blocks contiguous with a missed block come in
+// with it in one device request; a cached one ends the run.
+func TestBreadn(t *testing.T) {
+	f := newFakeDev(1 << 20)
+	c := NewCache(nil, 1<<20)
+	d := c.Attach(f, "fake")
+
+	mustBread(t, d, 40, 2048).Brelse() // cached: ends the run below
+	reads := f.reads.Load()
+	b, err := d.Breadn(nil, 16, 4096, []int64{24, 32, 40, 48}, []int{4096, 4096, 2048, 4096})
+	if err != 0 {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b.Data, patternAt(16*DevBSize, 4096)) {
+		t.Fatal("Breadn: data differs from the device")
+	}
+	b.Brelse()
+	if got := f.reads.Load() - reads; got != 1 {
+		t.Fatalf("Breadn with read-ahead made %d device reads, want 1", got)
+	}
+	for blk, size := range map[int64]int{24: 4096, 32: 4096, 40: 2048} {
+		b := mustBread(t, d, blk, size)
+		if !bytes.Equal(b.Data, patternAt(blk*DevBSize, size)) {
+			t.Fatalf("read-ahead block %d: data differs from the device", blk)
+		}
+		b.Brelse()
+	}
+	if got := f.reads.Load() - reads; got != 1 {
+		t.Fatalf("read-ahead blocks were not cached: %d device reads", got)
+	}
+	mustBread(t, d, 48, 4096).Brelse() // after the cached block: not read ahead
+	if got := f.reads.Load() - reads; got != 2 {
+		t.Fatalf("a block past a cached one was read ahead (%d reads)", got)
+	}
+
+	// A failing run falls back to the block alone.
+	f.set(func(f *fakeDev) { f.failRead = func(off int64, n int) bool { return n > 4096 } })
+	b, err = d.Breadn(nil, 128, 4096, []int64{136}, []int{4096})
+	if err != 0 || !bytes.Equal(b.Data, patternAt(128*DevBSize, 4096)) {
+		t.Fatalf("Breadn with a failing read-ahead: %v", err)
+	}
+	b.Brelse()
+	if st := c.Stats(); st.Bufs != 6 {
+		t.Fatalf("after a failed read-ahead: %d buffers cached, want 6", st.Bufs)
+	}
+}

@@ -3,6 +3,7 @@ package bio
 import (
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"golang.org/x/sys/unix"
@@ -27,9 +28,9 @@ type Cache struct {
 
 	shards [nShards]shard
 
-	hits, misses, evictions *kernel.EvCnt
-	reads, writes           *kernel.EvCnt
-	readErrors, writeErrors *kernel.EvCnt
+	hits, misses, evictions   *kernel.EvCnt
+	reads, writes, readaheads *kernel.EvCnt
+	readErrors, writeErrors   *kernel.EvCnt
 
 	devMu  sync.Mutex
 	devs   map[*Dev]struct{}
@@ -53,8 +54,8 @@ type shard struct {
 	m    map[bkey]*Buf
 	ring []*Buf // every buffer of the shard; the CLOCK hand sweeps it
 	hand int
-	hits uint64 // hits not yet added to Cache.hits
-	_    [64]byte
+	hits uint64         // hits not yet added to Cache.hits
+	_    [128 - 56]byte // one shard per pair of cache lines
 }
 
 // NewCache makes a cache bounded to maxBytes (at least 64 KiB). k may be
@@ -72,7 +73,7 @@ func NewCache(k *kernel.Kernel, maxBytes int64) *Cache {
 		return k.EvcntAttach("bio", name)
 	}
 	c.hits, c.misses, c.evictions = ev("hits"), ev("misses"), ev("evictions")
-	c.reads, c.writes = ev("reads"), ev("writes")
+	c.reads, c.writes, c.readaheads = ev("reads"), ev("writes"), ev("readaheads")
 	c.readErrors, c.writeErrors = ev("read errors"), ev("write errors")
 	return c
 }
@@ -84,6 +85,7 @@ func (c *Cache) MaxBytes() int64 { return c.max }
 type Stats struct {
 	Hits, Misses, Evictions uint64
 	Reads, Writes           uint64 // device requests
+	ReadAheads              uint64 // blocks read ahead by Breadn
 	ReadErrors, WriteErrors uint64
 	Bytes, MaxBytes         int64 // charged bytes now, and the bound
 	Bufs                    int64 // buffers cached now
@@ -95,7 +97,7 @@ func (c *Cache) Stats() Stats {
 	c.flushHits()
 	return Stats{
 		Hits: c.hits.Value(), Misses: c.misses.Value(), Evictions: c.evictions.Value(),
-		Reads: c.reads.Value(), Writes: c.writes.Value(),
+		Reads: c.reads.Value(), Writes: c.writes.Value(), ReadAheads: c.readaheads.Value(),
 		ReadErrors: c.readErrors.Value(), WriteErrors: c.writeErrors.Value(),
 		Bytes: c.bytes.Load(), MaxBytes: c.max, Bufs: c.nbufs.Load(),
 	}
@@ -245,3 +247,7 @@ func (s *shard) insertLocked(b *Buf) {
 	s.ring = append(s.ring, b)
 	s.m[bkey{b.dev, b.Blkno}] = b
 }
+
+// The shard padding assumes this layout.
+var _ [128 - unsafe.Sizeof(shard{})]struct{}
+var _ [unsafe.Sizeof(shard{}) - 128]struct{}

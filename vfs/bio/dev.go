@@ -70,28 +70,7 @@ func badArgs(blkno int64, size int) bool {
 // ENXIO. If the block is cached with another size, it is written back when
 // dirty and read again at the new size.
 func (d *Dev) Bread(l *kernel.LWP, blkno int64, size int) (*Buf, unix.Errno) {
-	if badArgs(blkno, size) {
-		return nil, unix.EINVAL
-	}
-	if d.detached.Load() {
-		return nil, unix.ENXIO
-	}
-	b, fresh := d.getblk(l, blkno, size)
-	if !fresh && len(b.Data) != size {
-		if err := d.resize(l, b, size); err != 0 {
-			b.unlock()
-			return nil, err
-		}
-	}
-	if b.valid {
-		return b, 0
-	}
-	if err := d.read(l, b); err != 0 {
-		d.c.drop(b)
-		b.unlock()
-		return nil, err
-	}
-	return b, 0
+	return d.Breadn(l, blkno, size, nil, nil)
 }
 
 // Getblk returns block blkno of size bytes, busy, without reading it
@@ -128,12 +107,8 @@ func (d *Dev) getblk(l *kernel.LWP, blkno int64, size int) (b *Buf, fresh bool) 
 		s.mu.Lock()
 		b = s.m[key]
 		if b == nil {
-			b = &Buf{Blkno: blkno, dev: d, shard: s}
-			b.busy.Lock()
-			b.held = true
-			s.insertLocked(b)
+			b = d.insertLocked(s, blkno)
 			s.mu.Unlock()
-			c.nbufs.Add(1)
 			c.misses.Inc()
 			d.setSize(l, b, size)
 			return b, true
@@ -150,6 +125,17 @@ func (d *Dev) getblk(l *kernel.LWP, blkno int64, size int) (b *Buf, fresh bool) 
 		}
 		b.unlock()
 	}
+}
+
+// insertLocked puts a fresh buffer for blkno, busy and without data, in
+// shard s.
+func (d *Dev) insertLocked(s *shard, blkno int64) *Buf {
+	b := &Buf{Blkno: blkno, dev: d, shard: s}
+	b.busy.Lock()
+	b.held = true
+	s.insertLocked(b)
+	d.c.nbufs.Add(1)
+	return b
 }
 
 // setSize gives busy b a data block for size bytes, keeping the common
