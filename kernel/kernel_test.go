@@ -301,11 +301,11 @@ func TestCredAndKauth(t *testing.T) {
 		t.Fatal("suser secmodel")
 	}
 	cases := []struct {
-		cred          *Cred
-		dir           bool
+		cred           *Cred
+		dir            bool
 		mode, uid, gid uint32
-		acc           uint32
-		want          unix.Errno
+		acc            uint32
+		want           unix.Errno
 	}{
 		{c, false, 0o600, 1000, 0, VREAD | VWRITE, 0},
 		{c, false, 0o060, 1000, 100, VREAD, unix.EACCES}, // owner bits only
