@@ -73,6 +73,7 @@ type inodeInfo struct {
 	nlink  int16
 	refs   int32
 	parent uint32 // directories: the directory that names it (0: none yet)
+	held   int64  // bytes of blocks the inode holds alone
 }
 
 type checker struct {
@@ -303,6 +304,7 @@ func (c *checker) checkInode(ip *ufs.Inode) {
 		}
 		base += span
 	}
+	c.inodes[ino].held = frags << sb.FShift
 	if want := uint64(frags) << sb.FShift >> 9; ip.Blocks != want {
 		c.inodeProblem(ino, "holds %d sectors by di_blocks, %d counted", ip.Blocks, want)
 	}
@@ -389,6 +391,11 @@ func (c *checker) checkDir(dir uint64) []uint64 {
 		return nil
 	}
 	m := c.fs.M
+	if int64(ip.Size) > c.inodes[dir].held || ip.Size > uint64(m.NFrags)<<m.FShift {
+		// Its blocks are shared or missing: walking it could run long.
+		c.problem(where, "size %d larger than the %d bytes of blocks it holds; not walked", ip.Size, c.inodes[dir].held)
+		return nil
+	}
 	var subdirs []uint64
 	n := 0
 	e = ip.ForEachChunk(c.l, 0, func(chunk []byte, base int64) bool {

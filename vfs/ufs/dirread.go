@@ -17,6 +17,12 @@ func (ip *Inode) ForEachChunk(l *kernel.LWP, off int64, fn func(chunk []byte, ba
 	if ip.Size%DirBlkSize != 0 {
 		return m.corrupt("directory %d: size %d not a multiple of %d", ip.Number, ip.Size, DirBlkSize)
 	}
+	// A directory has no holes, so its size is bounded by the sectors it
+	// holds and by the file system: corrupt pointers that map every block
+	// to one cannot make a walk run (nearly) forever.
+	if ip.Size > ip.Blocks<<9 || ip.Size > uint64(m.NFrags)*uint64(m.FSize) {
+		return m.corrupt("directory %d: size %d larger than its %d sectors", ip.Number, ip.Size, ip.Blocks)
+	}
 	if off < 0 {
 		return unix.EINVAL
 	}
