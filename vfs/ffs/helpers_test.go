@@ -180,3 +180,8 @@ func modeBits(m os.FileMode) uint32 {
 	}
 	return v
 }
+
+var (
+	lookPath = exec.LookPath
+	readFile = os.ReadFile
+)

@@ -1,0 +1,244 @@
+package ffs
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/rumpfs/rumpfs/vfs/ufs"
+)
+
+// sampleSB returns the sample image, its superblock bytes and location.
+func sampleSB(t testing.TB) ([]byte, []byte, int64) {
+	img := sampleImage(t)
+	for _, loc := range SBlockSearch {
+		if _, _, ok := FindMagic(img[loc:]); ok {
+			return img, img[loc : loc+SBlockSize], loc
+		}
+	}
+	t.Fatal("sample has no superblock")
+	return nil, nil, 0
+}
+
+// swapSB turns a little-endian superblock into a big-endian one by
+// swapping every 32-bit word, then fixing the 64-bit fields and the bytes.
+// Only the fields ParseSuperblock reads matter here.
+func swapSB(le []byte) []byte {
+	be := bytes.Clone(le)
+	for off := 0; off+4 <= 1376; off += 4 {
+		binary.BigEndian.PutUint32(be[off:], binary.LittleEndian.Uint32(le[off:]))
+	}
+	for _, off := range []int{1000, 1008, 1016, 1024, 1032, 1072, 1080, 1088, 1096, 1104, 1328} {
+		binary.BigEndian.PutUint64(be[off:], binary.LittleEndian.Uint64(le[off:]))
+	}
+	copy(be[208:712], le[208:712]) // flags bytes and names
+	return be
+}
+
+func TestSuperblockBothOrders(t *testing.T) {
+	_, le, loc := sampleSB(t)
+	a, err := ParseSuperblock(le, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ParseSuperblock(swapSB(le), loc)
+	if err != nil {
+		t.Fatalf("swapped: %v", err)
+	}
+	if b.Order != binary.BigEndian || a.Size != b.Size || a.CSTotal != b.CSTotal || a.IPG != b.IPG || a.Clean != b.Clean {
+		t.Errorf("swapped superblock reads differently: %+v vs %+v", a, b)
+	}
+}
+
+func TestSuperblockRejects(t *testing.T) {
+	_, good, loc := sampleSB(t)
+	for _, tc := range []struct {
+		name string
+		off  int
+		val  uint32
+	}{
+		{"bsize 2048", 48, 2048}, {"bsize 128k", 48, 131072}, {"bsize not pow2", 48, 12288},
+		{"fsize 256", 52, 256}, {"frag 16", 56, 16}, {"ncg 0", 44, 0}, {"ncg huge", 44, 1 << 30},
+		{"ipg 0", 184, 0}, {"ipg odd", 184, 7}, {"fpg 0", 188, 0}, {"cgsize huge", 160, 1 << 20},
+		{"cgsize tiny", 160, 10}, {"sbsize", 104, 100}, {"inopb", 120, 3}, {"nindir", 116, 5},
+		{"dblkno past fpg", 20, 1 << 30}, {"iblkno before cblkno", 16, 0}, {"cssize", 156, 0},
+		{"contigsumsize", 1316, 99}, {"maxsymlinklen", 1320, 500}, {"bshift", 80, 3},
+	} {
+		b := bytes.Clone(good)
+		binary.LittleEndian.PutUint32(b[tc.off:], tc.val)
+		if _, err := ParseSuperblock(b, loc); err == nil {
+			t.Errorf("%s: accepted", tc.name)
+		}
+	}
+	b := bytes.Clone(good)
+	binary.LittleEndian.PutUint64(b[1080:], 1<<40) // fs_size
+	if _, err := ParseSuperblock(b, loc); err == nil {
+		t.Errorf("size 2^40: accepted")
+	}
+	if _, err := ParseSuperblock(good, loc+8192); err == nil {
+		t.Errorf("superblock at the wrong location accepted")
+	}
+}
+
+func FuzzParseSuperblock(f *testing.F) {
+	_, sb, loc := sampleSB(f)
+	f.Add(bytes.Clone(sb), loc)
+	f.Add(swapSB(sb), loc)
+	f.Fuzz(func(t *testing.T, b []byte, loc int64) {
+		if len(b) < SBlockSize {
+			b = append(b, make([]byte, SBlockSize-len(b))...)
+		}
+		s, err := ParseSuperblock(b, loc)
+		if err != nil {
+			return
+		}
+		// Everything the driver derives must be in range.
+		last := int64(s.NCG) - 1
+		if s.CGDMin(last) > s.Size || s.CGTod(last)+int64(s.CGSize)>>s.FShift > s.Size {
+			t.Fatalf("last group's metadata past the end")
+		}
+		maxIno := uint64(s.NInodes() - 1)
+		if s.InoToFsba(maxIno)+int64(s.Frag) > s.CGDMin(last) {
+			t.Fatalf("last inode block past the inode area")
+		}
+		_ = s.MaxFileSize()
+	})
+}
+
+func FuzzParseCG(f *testing.F) {
+	img, _, _ := sampleSB(f)
+	fs := openBytes(f, img)
+	off := fs.SB.CGTod(0) << fs.SB.FShift
+	f.Add(bytes.Clone(img[off : off+int64(fs.SB.CGSize)]))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cg, err := ParseCG(b, fs.SB, 0)
+		if err != nil {
+			return
+		}
+		for i := int64(0); i < int64(fs.SB.IPG); i++ {
+			cg.InodeUsed(i)
+		}
+		for i := int64(0); i < int64(fs.SB.FPG); i++ {
+			cg.FragFree(i)
+		}
+		for i := int64(0); cg.ClustersFree != nil && i < int64(fs.SB.FPG/fs.SB.Frag); i++ {
+			cg.ClusterFree(i)
+		}
+	})
+}
+
+// metadataRanges lists byte ranges of an image that hold metadata: the
+// superblock, group blocks, inode blocks in use and directory blocks.
+func metadataRanges(t testing.TB, f *FS) [][2]int64 {
+	sb := f.SB
+	r := [][2]int64{{sb.Location, sb.Location + int64(sb.SBSize)}}
+	for g := int64(0); g < int64(sb.NCG); g++ {
+		r = append(r, [2]int64{sb.CGTod(g) << sb.FShift, sb.CGTod(g)<<sb.FShift + int64(sb.CGSize)})
+		r = append(r, [2]int64{sb.CGIMin(g) << sb.FShift, sb.CGIMin(g)<<sb.FShift + int64(sb.BSize)})
+	}
+	var walk func(ip *ufs.Inode, depth int)
+	walk = func(ip *ufs.Inode, depth int) {
+		for lbn := int64(0); lbn < ufs.NDAddr && ip.DB[lbn] != 0; lbn++ {
+			r = append(r, [2]int64{ip.DB[lbn] << sb.FShift, ip.DB[lbn]<<sb.FShift + int64(ip.BlockSize(lbn))})
+		}
+		ip.ReadDir(nil, 0, func(d ufs.Direct) bool {
+			if d.Type == ufs.DTDir && d.Name != "." && d.Name != ".." && depth < 8 {
+				if c, err := f.Inode(nil, uint64(d.Ino)); err == 0 {
+					walk(c, depth+1)
+				}
+			}
+			return true
+		})
+	}
+	root, _ := f.Root(nil)
+	walk(root, 0)
+	return r
+}
+
+// walkAll reads everything reachable, with bounds: it must return, not
+// panic, whatever the image holds.
+func walkAll(f *FS) {
+	seen := map[uint64]bool{}
+	buf := make([]byte, 64<<10)
+	var walk func(ip *ufs.Inode, depth int)
+	walk = func(ip *ufs.Inode, depth int) {
+		if seen[ip.Number] || depth > 64 || len(seen) > 5000 {
+			return
+		}
+		seen[ip.Number] = true
+		switch ip.Type() {
+		case ufs.IFREG:
+			for off := int64(0); off < 1<<20; off += int64(len(buf)) {
+				if n, err := ip.ReadAt(nil, buf, off); n == 0 || err != 0 {
+					break
+				}
+			}
+		case ufs.IFLNK:
+			ip.ReadLink(nil)
+		case ufs.IFDIR:
+			n := 0
+			ip.ReadDir(nil, 0, func(d ufs.Direct) bool {
+				if c, err := f.Inode(nil, uint64(d.Ino)); err == 0 {
+					walk(c, depth+1)
+				}
+				n++
+				return n < 10000
+			})
+			ip.Lookup(nil, "no such name")
+		}
+	}
+	if root, err := f.Root(nil); err == 0 {
+		walk(root, 0)
+	}
+}
+
+// TestMutatedImages flips random bytes in the metadata of the sample and
+// of a makefs image with indirect blocks, then opens, walks and checks
+// each mutant: errors are fine, panics and hangs are not.
+func TestMutatedImages(t *testing.T) {
+	bases := [][]byte{sampleImage(t)}
+	if _, err := lookPath("makefs"); err == nil && os.Geteuid() == 0 {
+		g := geometry{1, true, 4096, 512}
+		src := t.TempDir()
+		buildTree(t, src, g, 100)
+		img, _ := readFile(makefs(t, g, src))
+		bases = append(bases, img)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	opened, problems := 0, 0
+	for bi, base := range bases {
+		ranges := metadataRanges(t, openBytes(t, base))
+		for iter := range 150 {
+			img := bytes.Clone(base)
+			for range 1 + rng.IntN(16) {
+				rg := ranges[rng.IntN(len(ranges))]
+				if rg[1] <= rg[0] || rg[1] > int64(len(img)) {
+					continue
+				}
+				img[rg[0]+rng.Int64N(rg[1]-rg[0])] ^= byte(1 + rng.IntN(255))
+			}
+			dev := &ReaderDevice{R: bytes.NewReader(img), Len: int64(len(img))}
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						t.Fatalf("base %d mutant %d: panic: %v", bi, iter, p)
+					}
+				}()
+				if f, err := Open(nil, dev, Options{}); err == nil {
+					opened++
+					walkAll(f)
+				}
+				if r, err := Check(nil, dev); err == nil && !r.OK() {
+					problems++
+				}
+			}()
+		}
+	}
+	// The mutants must mostly open, or the walk tests nothing.
+	if opened < 50*len(bases) || problems == 0 {
+		t.Errorf("%d of %d mutants opened, %d with problems found", opened, 150*len(bases), problems)
+	}
+	t.Logf("%d of %d mutants opened, %d with problems found", opened, 150*len(bases), problems)
+}
