@@ -43,7 +43,12 @@ var (
 // gptImage is a whole image of sectors 512-byte sectors holding a
 // protective MBR, primary and backup GPT with 128 entries.
 func gptImage(sectors uint64, parts ...gptPart) []byte {
-	const ss, n, esz = 512, 128, 128
+	return gptImageN(sectors, 128, parts...)
+}
+
+// gptImageN is gptImage with n entries (a multiple of 4).
+func gptImageN(sectors uint64, n int, parts ...gptPart) []byte {
+	const ss, esz = 512, 128
 	img := make([]byte, sectors*ss)
 	copy(img, mbrSector(mbrPart{typ: 0xee, start: 1, size: uint32(min(sectors-1, 0xffffffff))}))
 	array := make([]byte, n*esz)
@@ -70,7 +75,7 @@ func gptImage(sectors uint64, parts ...gptPart) []byte {
 		binary.LittleEndian.PutUint64(h[48:], last-1-arraySectors)
 		h[56] = 0xd1 // disk GUID
 		binary.LittleEndian.PutUint64(h[72:], entries)
-		binary.LittleEndian.PutUint32(h[80:], n)
+		binary.LittleEndian.PutUint32(h[80:], uint32(n))
 		binary.LittleEndian.PutUint32(h[84:], esz)
 		binary.LittleEndian.PutUint32(h[88:], crc32.ChecksumIEEE(array))
 		binary.LittleEndian.PutUint32(h[16:], crc32.ChecksumIEEE(h[:92]))
