@@ -494,11 +494,19 @@ func Readlink(l *kernel.LWP, path string, buf []byte) (n int, e unix.Errno) {
 	return len(buf) - kernel.UioFree(u), e
 }
 
-// lookupDelete resolves path for removing it.
-func lookupDelete(l *kernel.LWP, path string) (NameiResult, unix.Errno) {
+// lookupDelete resolves path for removing it: a directory for rmdir
+// (ENOTDIR otherwise), anything else for unlink (EPERM for a directory).
+func lookupDelete(l *kernel.LWP, path string, dir bool) (NameiResult, unix.Errno) {
 	res, e := Namei(l, nil, path, DELETE, WantParent)
 	if e != 0 {
 		return res, e
+	}
+	if isDir := res.Vp.Type == VDIR; isDir != dir {
+		res.Release(l)
+		if dir {
+			return res, unix.ENOTDIR
+		}
+		return res, unix.EPERM
 	}
 	switch res.Name {
 	case ".":
@@ -521,14 +529,11 @@ func Unlink(l *kernel.LWP, path string) (e unix.Errno) {
 		return e
 	}
 	defer leave(l, &e)
-	res, e := lookupDelete(l, path)
+	res, e := lookupDelete(l, path, false)
 	if e != 0 {
 		return e
 	}
 	defer res.Release(l)
-	if res.Vp.Type == VDIR {
-		return unix.EPERM
-	}
 	return VOPRemove(l, res.Dvp, res.Vp, &ComponentName{Op: DELETE, Name: res.Name, IsLast: true})
 }
 
@@ -538,14 +543,11 @@ func Rmdir(l *kernel.LWP, path string) (e unix.Errno) {
 		return e
 	}
 	defer leave(l, &e)
-	res, e := lookupDelete(l, path)
+	res, e := lookupDelete(l, path, true)
 	if e != 0 {
 		return e
 	}
 	defer res.Release(l)
-	if res.Vp.Type != VDIR {
-		return unix.ENOTDIR
-	}
 	return VOPRmdir(l, res.Dvp, res.Vp, &ComponentName{Op: DELETE, Name: res.Name, IsLast: true})
 }
 
