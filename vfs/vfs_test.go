@@ -158,8 +158,8 @@ func TestVnodeLifecycle(t *testing.T) {
 
 // memDev is a bio.Device in memory.
 type memDev struct {
-	mu   sync.Mutex
-	data []byte
+	mu    sync.Mutex
+	data  []byte
 	syncs int
 }
 
@@ -213,8 +213,12 @@ func (fs *blkfsFS) LoadVnode(l *kernel.LWP, vp *vfs.Vnode, ino uint64) unix.Errn
 	vp.SetOps(blkfsOps{})
 	return 0
 }
-func (fs *blkfsFS) VPToFH(l *kernel.LWP, vp *vfs.Vnode) ([]byte, unix.Errno) { return nil, unix.EOPNOTSUPP }
-func (fs *blkfsFS) FHToVP(l *kernel.LWP, fh []byte) (*vfs.Vnode, unix.Errno) { return nil, unix.EOPNOTSUPP }
+func (fs *blkfsFS) VPToFH(l *kernel.LWP, vp *vfs.Vnode) ([]byte, unix.Errno) {
+	return nil, unix.EOPNOTSUPP
+}
+func (fs *blkfsFS) FHToVP(l *kernel.LWP, fh []byte) (*vfs.Vnode, unix.Errno) {
+	return nil, unix.EOPNOTSUPP
+}
 
 type blkfsOps struct{ vfs.GenericOps }
 
