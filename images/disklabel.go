@@ -66,14 +66,14 @@ func parseDisklabel(b []byte) (*disklabel, error) {
 	n := int(order.Uint16(b[138:]))
 	end := labelHeaderSize + n*labelEntrySize
 	if n > labelMaxParts || end > len(b) {
-		return nil, fmt.Errorf("disklabel with %d partitions: %w", n, unix.EIO)
+		return nil, errnof(unix.EIO, "disklabel with %d partitions", n)
 	}
 	var sum uint16
 	for i := 0; i+1 < end; i += 2 {
 		sum ^= order.Uint16(b[i:])
 	}
 	if sum != 0 {
-		return nil, fmt.Errorf("disklabel: bad checksum: %w", unix.EIO)
+		return nil, errnof(unix.EIO, "disklabel: bad checksum")
 	}
 	lab := &disklabel{order: order, secsize: order.Uint32(b[40:]), secperunit: order.Uint32(b[60:])}
 	openBSD := order.Uint16(b[openBSDLabelV1At:]) == 1

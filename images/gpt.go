@@ -63,7 +63,7 @@ func guidString(b []byte) string {
 func readGPTHeader(r io.ReaderAt, size int64, ss int, lba uint64) (*gptHeader, error) {
 	off := int64(lba) * int64(ss)
 	if lba > uint64(size)/uint64(ss) || off+int64(ss) > size {
-		return nil, fmt.Errorf("GPT header at LBA %d lies past the end of the image: %w", lba, unix.EIO)
+		return nil, errnof(unix.EIO, "GPT header at LBA %d lies past the end of the image", lba)
 	}
 	b, err := readFull(r, off, ss)
 	if err != nil {
@@ -74,13 +74,13 @@ func readGPTHeader(r io.ReaderAt, size int64, ss int, lba uint64) (*gptHeader, e
 	}
 	hsize := binary.LittleEndian.Uint32(b[12:])
 	if hsize < 92 || hsize > uint32(ss) {
-		return nil, fmt.Errorf("GPT header at LBA %d: header size %d: %w", lba, hsize, unix.EIO)
+		return nil, errnof(unix.EIO, "GPT header at LBA %d: header size %d", lba, hsize)
 	}
 	want := binary.LittleEndian.Uint32(b[16:])
 	h := append([]byte(nil), b[:hsize]...)
 	clear(h[16:20])
 	if got := crc32.ChecksumIEEE(h); got != want {
-		return nil, fmt.Errorf("GPT header at LBA %d: bad CRC (stored %08x, computed %08x): %w", lba, want, got, unix.EIO)
+		return nil, errnof(unix.EIO, "GPT header at LBA %d: bad CRC (stored %08x, computed %08x)", lba, want, got)
 	}
 	hdr := &gptHeader{
 		myLBA: binary.LittleEndian.Uint64(b[24:]), altLBA: binary.LittleEndian.Uint64(b[32:]),
@@ -90,11 +90,11 @@ func readGPTHeader(r io.ReaderAt, size int64, ss int, lba uint64) (*gptHeader, e
 		entrySize: binary.LittleEndian.Uint32(b[84:]), arrayCRC: binary.LittleEndian.Uint32(b[88:]),
 	}
 	if hdr.myLBA != lba {
-		return nil, fmt.Errorf("GPT header at LBA %d says it is at LBA %d: %w", lba, hdr.myLBA, unix.EIO)
+		return nil, errnof(unix.EIO, "GPT header at LBA %d says it is at LBA %d", lba, hdr.myLBA)
 	}
 	if hdr.entrySize < gptMinEntrySize || hdr.entrySize%8 != 0 ||
 		uint64(hdr.numEntries)*uint64(hdr.entrySize) > gptMaxArrayBytes {
-		return nil, fmt.Errorf("GPT header at LBA %d: %d entries of %d bytes: %w", lba, hdr.numEntries, hdr.entrySize, unix.EIO)
+		return nil, errnof(unix.EIO, "GPT header at LBA %d: %d entries of %d bytes", lba, hdr.numEntries, hdr.entrySize)
 	}
 	return hdr, nil
 }
@@ -104,14 +104,14 @@ func readGPTArray(r io.ReaderAt, size int64, ss int, hdr *gptHeader) ([]byte, er
 	n := int(hdr.numEntries) * int(hdr.entrySize)
 	off := int64(hdr.entriesLBA) * int64(ss)
 	if hdr.entriesLBA > uint64(size)/uint64(ss) || off+int64(n) > size {
-		return nil, fmt.Errorf("GPT entry array at LBA %d lies past the end of the image: %w", hdr.entriesLBA, unix.EIO)
+		return nil, errnof(unix.EIO, "GPT entry array at LBA %d lies past the end of the image", hdr.entriesLBA)
 	}
 	b, err := readFull(r, off, n)
 	if err != nil {
 		return nil, fmt.Errorf("reading GPT entry array at LBA %d: %w", hdr.entriesLBA, err)
 	}
 	if got := crc32.ChecksumIEEE(b); got != hdr.arrayCRC {
-		return nil, fmt.Errorf("GPT entry array at LBA %d: bad CRC (stored %08x, computed %08x): %w", hdr.entriesLBA, hdr.arrayCRC, got, unix.EIO)
+		return nil, errnof(unix.EIO, "GPT entry array at LBA %d: bad CRC (stored %08x, computed %08x)", hdr.entriesLBA, hdr.arrayCRC, got)
 	}
 	return b, nil
 }

@@ -57,7 +57,7 @@ func Open(path string, writable bool) (*Image, error) {
 		}
 	default:
 		f.Close()
-		return nil, fmt.Errorf("%s: not a regular file or a block device: %w", path, unix.EINVAL)
+		return nil, errnof(unix.EINVAL, "%s: not a regular file or a block device", path)
 	}
 	return img, nil
 }
@@ -96,3 +96,18 @@ func (img *Image) WriteAt(p []byte, off int64) (int, error) {
 
 // Close closes the host file.
 func (img *Image) Close() error { return img.f.Close() }
+
+// errnoError is an error that reads as its message alone and matches its
+// errno with errors.Is, so a CLI prints one clean line and a kernel caller
+// still gets the errno.
+type errnoError struct {
+	msg   string
+	errno unix.Errno
+}
+
+func (e *errnoError) Error() string { return e.msg }
+func (e *errnoError) Unwrap() error { return e.errno }
+
+func errnof(errno unix.Errno, format string, args ...any) error {
+	return &errnoError{fmt.Sprintf(format, args...), errno}
+}

@@ -76,7 +76,7 @@ func ResolveImage(img *Image, sel string) (*Target, error) {
 	if m := rumpSelector.FindStringSubmatch("x" + sel); m != nil {
 		return resolveIn(img, m[2], m[3])
 	}
-	return nil, fmt.Errorf("%s: selector %q: want @N, @NAME, %%DISKLABEL:x%% or %%OFFSET:off[,size]%%: %w", img.path, sel, unix.EINVAL)
+	return nil, errnof(unix.EINVAL, "%s: selector %q: want @N, @NAME, %%DISKLABEL:x%% or %%OFFSET:off[,size]%%", img.path, sel)
 }
 
 func resolveIn(img *Image, kind, sel string) (*Target, error) {
@@ -99,11 +99,10 @@ func resolveIn(img *Image, kind, sel string) (*Target, error) {
 			return nil, fmt.Errorf("%s: %w", img.path, err)
 		}
 		if p.End() > img.size {
-			return nil, fmt.Errorf("%s: partition %d (%s) ends at byte %d, past the end of the image (%d bytes); use %%OFFSET:%d%% for what is there: %w",
-				img.path, p.Index, describe(p), p.End(), img.size, p.Start, unix.EINVAL)
+			return nil, errnof(unix.EINVAL, "%s: partition %d (%s) ends at byte %d, past the end of the image (%d bytes); use %%OFFSET:%d%% for what is there", img.path, p.Index, describe(p), p.End(), img.size, p.Start)
 		}
 		if p.Extended {
-			return nil, fmt.Errorf("%s: partition %d is an extended partition, a container of logical partitions: %w", img.path, p.Index, unix.EINVAL)
+			return nil, errnof(unix.EINVAL, "%s: partition %d is an extended partition, a container of logical partitions", img.path, p.Index)
 		}
 		t.Partition, t.Begin, t.Size, t.FS = p, p.Start, p.Size, p.FS
 	}
@@ -117,19 +116,19 @@ func parseOffset(sel string, imgSize int64) (off, size int64, err error) {
 	a, b, hasSize := strings.Cut(sel, ",")
 	off, err = strconv.ParseInt(strings.TrimSpace(a), 0, 64)
 	if err != nil || off < 0 {
-		return 0, 0, fmt.Errorf("offset %q is not a byte count: %w", a, unix.EINVAL)
+		return 0, 0, errnof(unix.EINVAL, "offset %q is not a byte count", a)
 	}
 	if off > imgSize {
-		return 0, 0, fmt.Errorf("offset %d lies past the end of the image (%d bytes): %w", off, imgSize, unix.EINVAL)
+		return 0, 0, errnof(unix.EINVAL, "offset %d lies past the end of the image (%d bytes)", off, imgSize)
 	}
 	size = imgSize - off
 	if hasSize && strings.TrimSpace(b) != "" {
 		size, err = strconv.ParseInt(strings.TrimSpace(b), 0, 64)
 		if err != nil || size <= 0 {
-			return 0, 0, fmt.Errorf("size %q is not a byte count: %w", b, unix.EINVAL)
+			return 0, 0, errnof(unix.EINVAL, "size %q is not a byte count", b)
 		}
 		if size > imgSize-off {
-			return 0, 0, fmt.Errorf("window %d+%d ends past the end of the image (%d bytes): %w", off, size, imgSize, unix.EINVAL)
+			return 0, 0, errnof(unix.EINVAL, "window %d+%d ends past the end of the image (%d bytes)", off, size, imgSize)
 		}
 	}
 	return off, size, nil
@@ -168,13 +167,13 @@ func pick(l *Layout, kind, sel string) (*Partition, error) {
 	case 1:
 		return found[0], nil
 	case 0:
-		return nil, fmt.Errorf("no partition %q; the image has %s: %w", sel, listPartitions(l), unix.ENOENT)
+		return nil, errnof(unix.ENOENT, "no partition %q; the image has %s", sel, listPartitions(l))
 	default:
 		var idx []string
 		for _, p := range found {
 			idx = append(idx, "@"+strconv.Itoa(p.Index))
 		}
-		return nil, fmt.Errorf("%q names %d partitions (%s); select one by number: %w", sel, len(found), strings.Join(idx, ", "), unix.EINVAL)
+		return nil, errnof(unix.EINVAL, "%q names %d partitions (%s); select one by number", sel, len(found), strings.Join(idx, ", "))
 	}
 }
 
