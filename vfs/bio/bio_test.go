@@ -6,7 +6,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -500,7 +499,9 @@ func TestSyncer(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+	done := c.done
 	c.Stop()
+	<-done // the syncer goroutine exits
 	if got := f.contents(8*DevBSize, 6); string(got) != "syncer" {
 		t.Fatalf("device holds %q after the syncer ran", got)
 	}
@@ -509,11 +510,6 @@ func TestSyncer(t *testing.T) {
 func bootKernel(t *testing.T, ncpu int) *kernel.Kernel {
 	t.Helper()
 	k, err := kernel.Boot(kernel.Config{NCPU: ncpu, Console: io.Discard, Exit: func(int) {}})
-	if err != nil && strings.Contains(err.Error(), "initproc got pid 2") {
-		// Known kernel bug at the time of writing (Boot sets nextPid to 1
-		// before newProc increments it); not this package's to fix.
-		t.Skipf("SKIPPING: kernel.Boot is broken: %v", err)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -587,7 +583,24 @@ func TestKernel(t *testing.T) {
 	for d.NDirty() != 0 {
 		time.Sleep(time.Millisecond)
 	}
+	done := c.done
 	c.Stop()
+	<-done
+	if got := k.FindProc(0).NLWP(); got != 1 {
+		t.Fatalf("proc0 has %d LWPs after the syncer stopped, want 1 (lwp0)", got)
+	}
+
+	// Stop while holding the only CPU must not wait for a syncer that is
+	// waiting for that CPU.
+	c.StartSyncer(time.Nanosecond)
+	done = c.done
+	for range 100 {
+		runtime.Gosched()
+	}
+	l0.Schedule()
+	c.Stop()
+	l0.Unschedule()
+	<-done
 	if got := k.FindProc(0).NLWP(); got != 1 {
 		t.Fatalf("proc0 has %d LWPs after the syncer stopped, want 1 (lwp0)", got)
 	}

@@ -36,10 +36,9 @@ type Cache struct {
 	devs   map[*Dev]struct{}
 	nextID uint64
 
-	syncMu  sync.Mutex
-	syncLWP *kernel.LWP
-	stop    chan struct{}
-	done    chan struct{}
+	syncMu sync.Mutex
+	stop   chan struct{} // closed by Stop
+	done   chan struct{} // closed when the syncer goroutine has exited
 }
 
 // bkey names a cached block.

@@ -143,7 +143,7 @@ func (d *Dev) insertLocked(s *shard, blkno int64) *Buf {
 func (d *Dev) setSize(l *kernel.LWP, b *Buf, size int) {
 	charge := int64(memCap(size) + bufOverhead)
 	old, oldm := b.Data, b.mem
-	if oldm != nil && len(oldm.b) >= size && memCap(size) == len(oldm.b) {
+	if oldm != nil && memCap(size) == len(oldm.b) {
 		b.Data = oldm.b[:size]
 		clear(b.Data[min(len(old), size):])
 		return

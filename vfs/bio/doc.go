@@ -26,15 +26,23 @@
 // Waiting for a busy buffer releases the LWP's virtual CPU
 // (LWP.BlockBegin / BlockEnd); device I/O does so inside the Device.
 //
+// Buffers are keyed by their first block: two buffers that overlap on the
+// device but start at different blocks are not kept coherent, so a driver
+// reads each region with one start block (it may change the size; see
+// Dev.Bread).
+//
 // Lock order (outermost first; a holder may take the ones below it):
 //
-//	Buf busy lock (several only in ascending block order, or by TryLock)
+//	Buf busy lock
 //	  shard.mu
 //	  Dev.mu
-//	Cache.devMu, Cache.syncMu (leaves)
+//	Cache.syncMu
+//	  Cache.devMu
 //
-// shard.mu and Dev.mu are never held together, and nothing blocks on a busy
-// lock while holding shard.mu (the evictor only tries it). Holding a busy
-// buffer while calling Dev.Sync(wait) or Dev.Invalidate for its device
-// deadlocks, as in NetBSD.
+// shard.mu and Dev.mu are never held together. bio itself never sleeps on
+// a busy lock while holding another busy lock or shard.mu: the evictor and
+// Sync's coalescing only try them. Drivers may hold several buffers busy;
+// they must then take them in an order of their own that never reverses.
+// Holding a busy buffer while calling Dev.Sync(wait), Dev.Flush or
+// Dev.Invalidate for its device deadlocks, as in NetBSD.
 package bio

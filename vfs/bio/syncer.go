@@ -2,12 +2,15 @@ package bio
 
 import (
 	"time"
+
+	"github.com/rumpfs/rumpfs/kernel"
 )
 
 // StartSyncer starts the syncer (NetBSD's ioflush): a goroutine that every
-// interval writes back the dirty buffers of every attached device, skipping
-// busy ones. It runs as an LWP of proc0 when the cache has a kernel. A
-// second call while it runs does nothing.
+// interval (30 s when interval <= 0) writes back the dirty buffers of every
+// attached device, skipping busy ones. With a kernel it runs as an LWP of
+// proc0 and holds a virtual CPU during each pass. A second call while it
+// runs does nothing.
 func (c *Cache) StartSyncer(interval time.Duration) {
 	if interval <= 0 {
 		interval = 30 * time.Second
@@ -17,44 +20,51 @@ func (c *Cache) StartSyncer(interval time.Duration) {
 	if c.stop != nil {
 		return
 	}
+	var l *kernel.LWP
 	if c.k != nil {
-		c.syncLWP, _ = c.k.NewLWP(0)
+		l, _ = c.k.NewLWP(0)
 	}
-	l := c.syncLWP
 	stop, done := make(chan struct{}), make(chan struct{})
 	c.stop, c.done = stop, done
-	go func() {
-		defer close(done)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-			l.Schedule()
-			for _, d := range c.devList() {
-				_ = d.Sync(l, false)
-			}
-			c.flushHits()
-			l.Unschedule()
-		}
-	}()
+	go c.syncer(l, interval, stop, done)
 }
 
-// Stop stops the syncer and waits for it to finish its current pass.
+func (c *Cache) syncer(l *kernel.LWP, interval time.Duration, stop, done chan struct{}) {
+	defer close(done)
+	if l != nil {
+		defer c.k.ReleaseLWP(l)
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		l.Schedule()
+		select {
+		case <-stop: // stopped while waiting for a CPU
+			l.Unschedule()
+			return
+		default:
+		}
+		for _, d := range c.devList() {
+			_ = d.Sync(l, false)
+		}
+		c.flushHits()
+		l.Unschedule()
+	}
+}
+
+// Stop stops the syncer. It does not wait for a pass in progress, which
+// finishes on its own (waiting could deadlock a caller holding the last
+// free virtual CPU); callers that need everything written use SyncAll.
 func (c *Cache) Stop() {
 	c.syncMu.Lock()
 	defer c.syncMu.Unlock()
-	if c.stop == nil {
-		return
-	}
-	close(c.stop)
-	<-c.done
-	c.stop, c.done = nil, nil
-	if c.syncLWP != nil {
-		c.k.ReleaseLWP(c.syncLWP)
-		c.syncLWP = nil
+	if c.stop != nil {
+		close(c.stop)
+		c.stop = nil
 	}
 }
