@@ -175,15 +175,16 @@ func makeDisklabel(order binary.ByteOrder, secsize, secperunit uint32, parts []t
 
 // mmlsRow is one allocated partition as The Sleuth Kit's mmls lists it.
 type mmlsRow struct {
+	slot          string
 	start, length int64
 	desc          string
 }
 
-// mmls runs mmls and returns its allocated rows (not Meta, not
-// Unallocated).
-func mmls(t testing.TB, img string) []mmlsRow {
+// mmls runs mmls (with extra arguments before the image) and returns its
+// allocated rows (not Meta, not Unallocated).
+func mmls(t testing.TB, img string, args ...string) []mmlsRow {
 	t.Helper()
-	out := run(t, "", "mmls", img)
+	out := run(t, "", "mmls", append(args, img)...)
 	var rows []mmlsRow
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
@@ -195,7 +196,7 @@ func mmls(t testing.TB, img string) []mmlsRow {
 		if err1 != nil || err2 != nil {
 			continue
 		}
-		rows = append(rows, mmlsRow{start, length, strings.Join(f[5:], " ")})
+		rows = append(rows, mmlsRow{f[1], start, length, strings.Join(f[5:], " ")})
 	}
 	return rows
 }

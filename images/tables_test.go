@@ -254,6 +254,20 @@ func TestDisklabelInMBRSlice(t *testing.T) {
 			if len(l.Warnings) != 0 {
 				t.Errorf("warnings: %q", l.Warnings)
 			}
+			if tc.typ == "a9" && tc.order == binary.LittleEndian {
+				// The Sleuth Kit reads the same label.
+				rows := mmls(t, img, "-t", "bsd", "-o", fmt.Sprint(slice))
+				if len(rows) != len(parts) {
+					t.Errorf("mmls -t bsd lists %d partitions %v, the label has %d", len(rows), rows, len(parts))
+				}
+				for _, r := range rows {
+					n, _ := strconv.Atoi(r.slot)
+					p := findName(l, string(rune('a'+n)))
+					if p == nil || p.Start != r.start*512 || p.Size != r.length*512 {
+						t.Errorf("mmls: slot %s sectors %d+%d; ours %+v", r.slot, r.start, r.length, p)
+					}
+				}
+			}
 			if len(l.Tables) != 2 || l.Tables[1].Scheme != SchemeDisklabel || l.Tables[1].Parent != 2 {
 				t.Fatalf("tables: %+v", l.Tables)
 			}
