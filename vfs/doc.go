@@ -1,0 +1,32 @@
+// Package vfs is the kernel's virtual file system layer (NetBSD's
+// sys/kern/vfs_*.c): vnodes and the vnode cache, the vnode operation set
+// (VnodeOps, declared once in vop.go with its lock and reference rules),
+// mounts and the file system type registry, path lookup (namei), per-process
+// descriptor tables, the system calls, and rumpfs, the in-memory root file
+// system where etfs keys are looked up.
+//
+// Drivers live in subpackages (vfs/ffs, vfs/ext2fs, ...), register an
+// FSType from init, and embed GenericOps for what they do not implement.
+// Callers outside the kernel use the system calls (Open, Read, Stat, ...),
+// each of which is a kernel entry: it holds a virtual CPU for its duration.
+// p2k and etfs call the VOP* functions directly between Enter and Leave.
+//
+// References: Lookup, Create and friends return vnodes referenced and
+// unlocked; Vrele drops a reference, and the last one runs VOP_INACTIVE
+// and either keeps the vnode cached on the free list or reclaims it.
+//
+// Lock order (outermost first):
+//
+//	Mount.ns (namespace lock; exclusive for every change of names)
+//	  Vnode.lock (dvp before vp; rename: fdvp, tdvp, fvp, tvp)
+//	    File.offMu
+//	      driver locks (kernel.Mutex when held across I/O)
+//	        vcache shard mutex
+//	          vcache free-list mutex
+//	VFS.mountMu, VFS.devMu, ProcFiles.mu, fileTable.mu (leaves)
+//
+// Every lock an LWP may wait for while holding a virtual CPU is a
+// kernel.Mutex or kernel.RWLock, which give the CPU back while waiting;
+// the plain mutexes above are held only for short sections that neither
+// do I/O nor wait for a CPU.
+package vfs
