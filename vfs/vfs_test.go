@@ -282,3 +282,29 @@ func TestHaltSyncs(t *testing.T) {
 		}
 	}
 }
+
+// TestInactiveReclaim: an unlinked file keeps its node while open; the
+// last close runs VOP_INACTIVE, which asks for recycling, and VOP_RECLAIM
+// frees the node.
+func TestInactiveReclaim(t *testing.T) {
+	_, l := boot(t, kernel.Config{})
+	files := func() uint64 {
+		var sb vfs.Statvfs
+		must(t, vfs.StatvfsPath(l, "/", &sb), "statvfs")
+		return sb.Files
+	}
+	n0 := files()
+	fd, e := vfs.Open(l, "/tmp/f", unix.O_CREAT|unix.O_RDWR, 0o644)
+	must(t, e, "create")
+	if files() != n0+1 {
+		t.Fatal("create did not add a node")
+	}
+	must(t, vfs.Unlink(l, "/tmp/f"), "unlink")
+	if files() != n0+1 {
+		t.Fatal("node freed while the file is open")
+	}
+	must(t, vfs.Close(l, fd), "close")
+	if files() != n0 {
+		t.Fatal("node not reclaimed after the last close")
+	}
+}
