@@ -134,6 +134,7 @@ func VerifyDxNode(inodeSeed uint32, b []byte, n *DxNode) error {
 	}
 	c := Crc32c(inodeSeed, b[:n.CountOffset+int(n.Count)*8])
 	c = Crc32c(c, b[tail:tail+4])
+	c = Crc32c(c, []byte{0, 0, 0, 0})
 	if stored := le32(b, tail+4); c != stored {
 		return fmt.Errorf("htree node: checksum %#x, computed %#x", stored, c)
 	}

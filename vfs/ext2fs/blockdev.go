@@ -1,0 +1,180 @@
+package ext2fs
+
+import (
+	"container/list"
+	"sync"
+
+	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs/bio"
+	"golang.org/x/sys/unix"
+)
+
+// blockDev is the one place the device is read. Metadata goes through a
+// small bounded cache of immutable block copies; file data is read
+// straight into the caller's buffer. The journal overlay redirects
+// replayed blocks to their newest copy in the journal. A buffer-cache
+// (vfs/bio) version replaces readMeta with bread/brelse.
+type blockDev struct {
+	dev   bio.Device
+	bsize int
+
+	// overlay maps a file system block to its replayed copy in the
+	// journal. Filled by journal recovery during Open, read-only after.
+	overlay map[uint64]overlayBlock
+
+	mu    sync.Mutex
+	cache map[uint64]*list.Element // of *cachedBlock
+	lru   list.List
+	max   int
+}
+
+type overlayBlock struct {
+	phys   uint64 // journal block on the device
+	escape bool   // jbd2 escaped the magic number in the first word
+}
+
+type cachedBlock struct {
+	blk  uint64
+	data []byte
+}
+
+// metaCacheBytes bounds the metadata cache.
+const metaCacheBytes = 4 << 20
+
+func newBlockDev(dev bio.Device, bsize int) *blockDev {
+	return &blockDev{
+		dev:   dev,
+		bsize: bsize,
+		cache: make(map[uint64]*list.Element),
+		max:   max(16, metaCacheBytes/bsize),
+	}
+}
+
+// pread reads len(p) bytes at device byte offset off, coping with
+// sector alignment: the aligned middle goes straight into p.
+func (d *blockDev) pread(l *kernel.LWP, p []byte, off int64) unix.Errno {
+	ss := int64(d.dev.SectorSize())
+	if ss <= 0 {
+		ss = bio.DevBSize
+	}
+	end := off + int64(len(p))
+	if off < 0 || end > d.dev.Size() {
+		return unix.EIO
+	}
+	as := (off + ss - 1) / ss * ss
+	ae := end / ss * ss
+	if as >= ae {
+		lo, hi := off/ss*ss, (end+ss-1)/ss*ss
+		tmp := make([]byte, hi-lo)
+		if e := d.full(l, tmp, lo); e != 0 {
+			return e
+		}
+		copy(p, tmp[off-lo:])
+		return 0
+	}
+	if e := d.full(l, p[as-off:ae-off], as); e != 0 {
+		return e
+	}
+	if as > off {
+		tmp := make([]byte, ss)
+		if e := d.full(l, tmp, as-ss); e != 0 {
+			return e
+		}
+		copy(p[:as-off], tmp[ss-(as-off):])
+	}
+	if end > ae {
+		tmp := make([]byte, ss)
+		if e := d.full(l, tmp, ae); e != 0 {
+			return e
+		}
+		copy(p[ae-off:], tmp)
+	}
+	return 0
+}
+
+func (d *blockDev) full(l *kernel.LWP, p []byte, off int64) unix.Errno {
+	n, e := d.dev.ReadAt(l, p, off)
+	if e != 0 {
+		return e
+	}
+	if n != len(p) {
+		return unix.EIO
+	}
+	return 0
+}
+
+// readBlocks reads len(p) bytes starting skip bytes into file system
+// block blk, honouring the journal overlay block by block.
+func (d *blockDev) readBlocks(l *kernel.LWP, p []byte, blk uint64, skip int) unix.Errno {
+	bs := uint64(d.bsize)
+	if len(d.overlay) == 0 {
+		return d.pread(l, p, int64(blk*bs)+int64(skip))
+	}
+	for len(p) > 0 {
+		n := min(len(p), d.bsize-skip)
+		if ob, ok := d.overlay[blk]; ok {
+			b, e := d.readOverlay(l, ob)
+			if e != 0 {
+				return e
+			}
+			copy(p[:n], b[skip:])
+		} else if e := d.pread(l, p[:n], int64(blk*bs)+int64(skip)); e != 0 {
+			return e
+		}
+		p = p[n:]
+		blk++
+		skip = 0
+	}
+	return 0
+}
+
+func (d *blockDev) readOverlay(l *kernel.LWP, ob overlayBlock) ([]byte, unix.Errno) {
+	b := make([]byte, d.bsize)
+	if e := d.pread(l, b, int64(ob.phys)*int64(d.bsize)); e != 0 {
+		return nil, e
+	}
+	if ob.escape {
+		b[0], b[1], b[2], b[3] = 0xc0, 0x3b, 0x39, 0x98
+	}
+	return b, 0
+}
+
+// readMeta returns file system block blk from the metadata cache, reading
+// it on a miss. The slice is shared and must not be modified.
+func (d *blockDev) readMeta(l *kernel.LWP, blk uint64) ([]byte, unix.Errno) {
+	d.mu.Lock()
+	if el, ok := d.cache[blk]; ok {
+		d.lru.MoveToFront(el)
+		b := el.Value.(*cachedBlock).data
+		d.mu.Unlock()
+		return b, 0
+	}
+	d.mu.Unlock()
+
+	b := make([]byte, d.bsize)
+	if e := d.readBlocks(l, b, blk, 0); e != 0 {
+		return nil, e
+	}
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if el, ok := d.cache[blk]; ok { // raced with another reader
+		d.lru.MoveToFront(el)
+		return el.Value.(*cachedBlock).data, 0
+	}
+	d.cache[blk] = d.lru.PushFront(&cachedBlock{blk, b})
+	for d.lru.Len() > d.max {
+		el := d.lru.Back()
+		d.lru.Remove(el)
+		delete(d.cache, el.Value.(*cachedBlock).blk)
+	}
+	return b, 0
+}
+
+// dropCache forgets cached blocks (after the journal overlay changes).
+func (d *blockDev) dropCache() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	clear(d.cache)
+	d.lru.Init()
+}

@@ -1,0 +1,310 @@
+package ext2fs
+
+import (
+	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs/ext2fs/disk"
+	"golang.org/x/sys/unix"
+)
+
+// Dirent is one directory entry as Readdir reports it.
+type Dirent struct {
+	Name string
+	Ino  uint32
+	Type uint8 // DT_*; DT_UNKNOWN without the filetype feature
+	// Off is the cookie of this entry, Next the cookie that resumes
+	// after it. Cookies are byte offsets in the directory (for inline
+	// directories, in i_block followed by system.data), stable for as
+	// long as the directory is unchanged.
+	Off  int64
+	Next int64
+}
+
+// ftToDT maps a directory entry file type to a DT_* value.
+var ftToDT = [disk.FtMax]uint8{
+	disk.FtUnknown: unix.DT_UNKNOWN, disk.FtRegFile: unix.DT_REG, disk.FtDir: unix.DT_DIR,
+	disk.FtChrdev: unix.DT_CHR, disk.FtBlkdev: unix.DT_BLK, disk.FtFifo: unix.DT_FIFO,
+	disk.FtSock: unix.DT_SOCK, disk.FtSymlink: unix.DT_LNK,
+}
+
+func (fs *FS) filetype() bool { return fs.sb.FeatureIncompat&disk.IncompatFiletype != 0 }
+
+// inline directories: "." and ".." are synthesised at cookies 0 and 1,
+// the parent's number sits in the first 4 bytes, entries follow.
+const inlineDirStart = 4
+
+// Readdir calls fn for each entry from cookie on, in on-disk order, until
+// fn returns false or the directory ends. Resuming at a Next cookie
+// continues after that entry; a cookie that does not fall on an entry
+// resumes at the next entry after it.
+func (ip *Inode) Readdir(l *kernel.LWP, cookie int64, fn func(Dirent) bool) unix.Errno {
+	if !ip.IsDir() {
+		return unix.ENOTDIR
+	}
+	if cookie < 0 {
+		return unix.EINVAL
+	}
+	fs := ip.fs
+	if ip.Flags&disk.FlagInlineData != 0 {
+		data, e := ip.inlineData(l)
+		if e != 0 {
+			return e
+		}
+		if len(data) < inlineDirStart {
+			return fs.corrupt("inode %d: inline directory too short", ip.Ino)
+		}
+		parent := le32(data)
+		if cookie == 0 && !fn(Dirent{Name: ".", Ino: ip.Ino, Type: unix.DT_DIR, Off: 0, Next: 1}) {
+			return 0
+		}
+		if cookie <= 1 && !fn(Dirent{Name: "..", Ino: parent, Type: unix.DT_DIR, Off: 1, Next: inlineDirStart}) {
+			return 0
+		}
+		// i_block and system.data are separate entry areas.
+		_, e = ip.walkEntries(data[inlineDirStart:min(len(data), disk.BlockArea)], inlineDirStart, max(cookie, inlineDirStart), fn)
+		if e != 0 || len(data) <= disk.BlockArea {
+			return e
+		}
+		_, e = ip.walkEntries(data[disk.BlockArea:], disk.BlockArea, max(cookie, disk.BlockArea), fn)
+		return e
+	}
+	bs := int64(fs.bsize)
+	size := int64(ip.Size)
+	for lblk := cookie / bs; lblk*bs < size; {
+		r, e := ip.Bmap(l, uint64(lblk))
+		if e != 0 {
+			return e
+		}
+		if r.Zero {
+			lblk += int64(min(r.Len, uint64(size/bs+1)))
+			continue
+		}
+		b, e := ip.dirBlock(l, uint64(lblk), r.Physical)
+		if e != 0 {
+			return e
+		}
+		more, e := ip.walkEntries(b, lblk*bs, cookie, fn)
+		if e != 0 || !more {
+			return e
+		}
+		lblk++
+	}
+	return 0
+}
+
+// walkEntries reports the live entries of one entry area whose first
+// byte has cookie base, skipping those before cookie. It returns false
+// when fn asked to stop.
+func (ip *Inode) walkEntries(b []byte, base, cookie int64, fn func(Dirent) bool) (bool, unix.Errno) {
+	fs := ip.fs
+	for off := 0; off < len(b); {
+		d, err := disk.ParseDirent(b, off, fs.bsize, fs.filetype())
+		if err != nil {
+			return false, fs.corrupt("directory inode %d at offset %d: %v", ip.Ino, base+int64(off), err)
+		}
+		pos := base + int64(off)
+		off += d.RecLen
+		if d.Inode == 0 || pos < cookie {
+			continue
+		}
+		if d.Inode > fs.sb.InodesCount || len(d.Name) == 0 {
+			return false, fs.corrupt("directory inode %d at offset %d: entry %q for inode %d", ip.Ino, pos, d.Name, d.Inode)
+		}
+		dt := uint8(unix.DT_UNKNOWN)
+		if int(d.FileType) < len(ftToDT) {
+			dt = ftToDT[d.FileType]
+		}
+		if !fn(Dirent{Name: string(d.Name), Ino: d.Inode, Type: dt, Off: pos, Next: base + int64(off)}) {
+			return false, 0
+		}
+	}
+	return true, 0
+}
+
+func le32(b []byte) uint32 { return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24 }
+
+// indexed reports whether lookups may use the directory's htree.
+func (ip *Inode) indexed() bool {
+	return ip.Flags&disk.FlagIndex != 0 && ip.fs.sb.FeatureCompat&disk.CompatDirIndex != 0
+}
+
+// dirBlock reads directory block lblk (at device block phys) and checks
+// its checksum: leaf blocks carry a dirent tail, htree blocks a dx tail.
+// Index blocks come back as they are; walkEntries sees them as one empty
+// entry (or "." and ".." for the root).
+func (ip *Inode) dirBlock(l *kernel.LWP, lblk, phys uint64) ([]byte, unix.Errno) {
+	fs := ip.fs
+	b, e := fs.bd.readMeta(l, phys)
+	if e != 0 {
+		return nil, fs.corrupt("directory inode %d: cannot read block %d: %v", ip.Ino, phys, e)
+	}
+	if !fs.sb.HasMetadataCsum() {
+		return b, 0
+	}
+	if ip.indexed() {
+		var n *disk.DxNode
+		var err error
+		if lblk == 0 {
+			n, err = disk.ParseDxRoot(b, fs.bsize, true)
+		} else if le32(b) == 0 && disk.RecLen(uint16(b[4])|uint16(b[5])<<8, fs.bsize) == fs.bsize {
+			n, err = disk.ParseDxNode(b, fs.bsize, true)
+		}
+		if n != nil && err == nil {
+			if err := disk.VerifyDxNode(ip.csumSeed, b, n); err != nil {
+				return nil, fs.corrupt("directory inode %d block %d: %v", ip.Ino, lblk, err)
+			}
+			return b, 0
+		}
+	}
+	if err := disk.VerifyDirBlock(ip.csumSeed, b); err != nil {
+		return nil, fs.corrupt("directory inode %d block %d: %v", ip.Ino, lblk, err)
+	}
+	return b, 0
+}
+
+// Lookup finds name in directory ip and returns its inode number and
+// DT_* type (DT_UNKNOWN without the filetype feature): ENOENT if absent.
+// Indexed directories are searched through their htree.
+func (ip *Inode) Lookup(l *kernel.LWP, name string) (uint32, uint8, unix.Errno) {
+	if !ip.IsDir() {
+		return 0, 0, unix.ENOTDIR
+	}
+	if len(name) == 0 {
+		return 0, 0, unix.ENOENT
+	}
+	if len(name) > disk.NameMax {
+		return 0, 0, unix.ENAMETOOLONG
+	}
+	if ip.indexed() && ip.Flags&disk.FlagInlineData == 0 {
+		ino, dt, e, ok := ip.htreeLookup(l, []byte(name))
+		if ok {
+			return ino, dt, e
+		}
+	}
+	var found Dirent
+	e := ip.Readdir(l, 0, func(d Dirent) bool {
+		if d.Name == name {
+			found = d
+			return false
+		}
+		return true
+	})
+	if e != 0 {
+		return 0, 0, e
+	}
+	if found.Ino == 0 {
+		return 0, 0, unix.ENOENT
+	}
+	return found.Ino, found.Type, 0
+}
+
+// htreeLookup searches an indexed directory. ok is false when the index
+// is unusable (bad root, unknown hash): the caller falls back to a
+// linear scan, as Linux does.
+func (ip *Inode) htreeLookup(l *kernel.LWP, name []byte) (ino uint32, dt uint8, e unix.Errno, ok bool) {
+	fs := ip.fs
+	bad := func(format string, args ...any) (uint32, uint8, unix.Errno, bool) {
+		fs.corrupt("directory inode %d: htree "+format+"; searching linearly", append([]any{ip.Ino}, args...)...)
+		return 0, 0, 0, false
+	}
+	readBlock := func(lblk uint32) ([]byte, unix.Errno) {
+		if uint64(lblk)*uint64(fs.bsize) >= ip.Size {
+			return nil, fs.corrupt("directory inode %d: htree points to block %d past the end", ip.Ino, lblk)
+		}
+		r, e := ip.Bmap(l, uint64(lblk))
+		if e != 0 {
+			return nil, e
+		}
+		if r.Zero {
+			return nil, fs.corrupt("directory inode %d: htree points to hole at block %d", ip.Ino, lblk)
+		}
+		return ip.dirBlock(l, uint64(lblk), r.Physical)
+	}
+	rootBlk, e := readBlock(0)
+	if e != 0 {
+		return 0, 0, e, true
+	}
+	csum := fs.sb.HasMetadataCsum()
+	root, err := disk.ParseDxRoot(rootBlk, fs.bsize, csum)
+	if err != nil {
+		return bad("%v", err)
+	}
+	maxLevels := uint8(disk.DxMaxLevels)
+	if fs.sb.FeatureIncompat&disk.IncompatLargedir != 0 {
+		maxLevels = disk.DxMaxLevelsLarge
+	}
+	if root.Info.IndirectLevels >= maxLevels {
+		return bad("depth %d", root.Info.IndirectLevels)
+	}
+	hv := root.Info.HashVersion
+	if hv <= disk.HashTea && fs.sb.HashUnsigned() {
+		hv += 3
+	}
+	hash, _, err := disk.DirHash(hv, fs.sb.HashSeed, name)
+	if err != nil {
+		return bad("%v", err)
+	}
+	// path holds the node and chosen entry at each level.
+	type frame struct {
+		n  *disk.DxNode
+		at int
+	}
+	path := []frame{{root, root.Lookup(hash)}}
+	for len(path) <= int(root.Info.IndirectLevels) {
+		f := path[len(path)-1]
+		b, e := readBlock(f.n.Entries[f.at].Block & 0x0fffffff)
+		if e != 0 {
+			return 0, 0, e, true
+		}
+		n, err := disk.ParseDxNode(b, fs.bsize, csum)
+		if err != nil {
+			return 0, 0, fs.corrupt("directory inode %d: %v", ip.Ino, err), true
+		}
+		path = append(path, frame{n, n.Lookup(hash)})
+	}
+	for {
+		f := path[len(path)-1]
+		b, e := readBlock(f.n.Entries[f.at].Block & 0x0fffffff)
+		if e != 0 {
+			return 0, 0, e, true
+		}
+		var found Dirent
+		_, e = ip.walkEntries(b, 0, 0, func(d Dirent) bool {
+			if d.Name == string(name) {
+				found = d
+				return false
+			}
+			return true
+		})
+		if e != 0 {
+			return 0, 0, e, true
+		}
+		if found.Ino != 0 {
+			return found.Ino, found.Type, 0, true
+		}
+		// Names whose hash collides may continue in the next leaf,
+		// marked by the low bit of the next entry's hash.
+		lvl := len(path) - 1
+		for lvl >= 0 && path[lvl].at+1 >= len(path[lvl].n.Entries) {
+			lvl--
+		}
+		if lvl < 0 {
+			return 0, 0, unix.ENOENT, true
+		}
+		path[lvl].at++
+		if next := path[lvl].n.Entries[path[lvl].at].Hash; next&^1 != hash {
+			return 0, 0, unix.ENOENT, true
+		}
+		for lvl+1 < len(path) {
+			b, e := readBlock(path[lvl].n.Entries[path[lvl].at].Block & 0x0fffffff)
+			if e != 0 {
+				return 0, 0, e, true
+			}
+			n, err := disk.ParseDxNode(b, fs.bsize, csum)
+			if err != nil {
+				return 0, 0, fs.corrupt("directory inode %d: %v", ip.Ino, err), true
+			}
+			lvl++
+			path[lvl] = frame{n, 0}
+		}
+	}
+}
