@@ -120,7 +120,9 @@ func (ip *Inode) walkEntries(b []byte, base, cookie int64, fn func(Dirent) bool)
 	return true, 0
 }
 
-func le32(b []byte) uint32 { return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24 }
+func le32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
 
 // indexed reports whether lookups may use the directory's htree.
 func (ip *Inode) indexed() bool {

@@ -55,10 +55,10 @@ func (d *fileDev) ReadAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
 	return n, 0
 }
 func (d *fileDev) WriteAt(*kernel.LWP, []byte, int64) (int, unix.Errno) { return 0, unix.EROFS }
-func (d *fileDev) Sync(*kernel.LWP) unix.Errno                         { return 0 }
-func (d *fileDev) Size() int64                                         { return d.size }
-func (d *fileDev) SectorSize() int                                     { return 512 }
-func (d *fileDev) ReadOnly() bool                                      { return true }
+func (d *fileDev) Sync(*kernel.LWP) unix.Errno                          { return 0 }
+func (d *fileDev) Size() int64                                          { return d.size }
+func (d *fileDev) SectorSize() int                                      { return 512 }
+func (d *fileDev) ReadOnly() bool                                       { return true }
 
 // memDev is a bio.Device over a byte slice (damaged-image tests).
 type memDev []byte
@@ -73,10 +73,10 @@ func (d memDev) ReadAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
 	return copy(p, d[off:]), 0
 }
 func (d memDev) WriteAt(*kernel.LWP, []byte, int64) (int, unix.Errno) { return 0, unix.EROFS }
-func (d memDev) Sync(*kernel.LWP) unix.Errno                         { return 0 }
-func (d memDev) Size() int64                                         { return int64(len(d)) }
-func (d memDev) SectorSize() int                                     { return 512 }
-func (d memDev) ReadOnly() bool                                      { return true }
+func (d memDev) Sync(*kernel.LWP) unix.Errno                          { return 0 }
+func (d memDev) Size() int64                                          { return int64(len(d)) }
+func (d memDev) SectorSize() int                                      { return 512 }
+func (d memDev) ReadOnly() bool                                       { return true }
 
 // need finds a tool: a missing one skips loudly, or fails under
 // RUMPFS_E2E=1.
@@ -142,10 +142,10 @@ func (tl *testLog) String() string {
 
 // treeOpts shapes the generated source tree.
 type treeOpts struct {
-	bigDir   int  // entries in the big directory
-	huge     bool // sparse files past 4 GiB (triple indirect at 4 KiB)
-	acls     bool
-	extents  int // one-block chunks in the fragmented file
+	bigDir  int  // entries in the big directory
+	huge    bool // sparse files past 4 GiB (triple indirect at 4 KiB)
+	acls    bool
+	extents int // one-block chunks in the fragmented file
 }
 
 // pseudo returns n deterministic bytes for name.
@@ -314,12 +314,12 @@ func genTree(t testing.TB, dir string, o treeOpts) {
 
 // image describes one mke2fs run.
 type image struct {
-	name    string
-	fstype  string   // ext2, ext3, ext4
-	args    []string // extra mke2fs arguments
-	sizeK   int
-	post    []string // debugfs -w requests after mke2fs and e2fsck -D
-	tree    treeOpts
+	name   string
+	fstype string   // ext2, ext3, ext4
+	args   []string // extra mke2fs arguments
+	sizeK  int
+	post   []string // debugfs -w requests after mke2fs and e2fsck -D
+	tree   treeOpts
 }
 
 // makeImage generates the tree, runs mke2fs -d, indexes directories with

@@ -94,21 +94,21 @@ func (ip *Inode) IsSymlink() bool { return ip.FileType() == disk.S_IFLNK }
 
 // Attr is what getattr reports.
 type Attr struct {
-	Ino    uint32
-	Mode   uint32 // S_IF* type bits and permissions, host numbering
-	Nlink  uint32
-	Uid    uint32
-	Gid    uint32
-	Size   uint64
-	Blocks uint64 // 512-byte units
-	Atime  time.Time
-	Mtime  time.Time
-	Ctime  time.Time
-	Btime  time.Time // zero when the inode has no creation time
-	Major  uint32    // device nodes only
-	Minor  uint32
-	Flags  uint32 // i_flags (immutable, append, nodump, ...)
-	Gen    uint32
+	Ino     uint32
+	Mode    uint32 // S_IF* type bits and permissions, host numbering
+	Nlink   uint32
+	Uid     uint32
+	Gid     uint32
+	Size    uint64
+	Blocks  uint64 // 512-byte units
+	Atime   time.Time
+	Mtime   time.Time
+	Ctime   time.Time
+	Btime   time.Time // zero when the inode has no creation time
+	Major   uint32    // device nodes only
+	Minor   uint32
+	Flags   uint32 // i_flags (immutable, append, nodump, ...)
+	Gen     uint32
 	BlkSize uint32
 }
 
