@@ -27,10 +27,28 @@ func enter(l *kernel.LWP) unix.Errno {
 // leave ends a kernel entry started by enter; a panic becomes EIO.
 func leave(l *kernel.LWP, e *unix.Errno) {
 	if r := recover(); r != nil {
-		l.Kernel().Warnf("kernel: recovered panic in system call: %v\n%s", r, debug.Stack())
+		recovered(l, r)
 		*e = unix.EIO
 	}
 	l.Unschedule()
+}
+
+// recovered handles a panic caught at the kernel boundary: a dmesg line
+// with the stack, and every read-write mount but the rumpfs root made
+// read-only so that a driver in an unknown state writes nothing more. The
+// VOP* functions release their locks with defers, so the panic unwound
+// them.
+func recovered(l *kernel.LWP, r any) {
+	k := l.Kernel()
+	k.Warnf("kernel: recovered panic: %v\n%s", r, debug.Stack())
+	if v := Of(k); v != nil {
+		for _, mp := range v.Mounts() {
+			if mp != v.rootMount && !mp.ReadOnly() {
+				mp.SetReadOnly()
+				k.Warnf("%s: made read-only after a kernel panic", mp.On)
+			}
+		}
+	}
 }
 
 // Enter and Leave bracket a kernel entry for callers outside this package
@@ -44,7 +62,7 @@ func Enter(l *kernel.LWP) unix.Errno { return enter(l) }
 // Leave ends a kernel entry; see Enter. It must be deferred directly.
 func Leave(l *kernel.LWP, e *unix.Errno) {
 	if r := recover(); r != nil {
-		l.Kernel().Warnf("kernel: recovered panic: %v\n%s", r, debug.Stack())
+		recovered(l, r)
 		*e = unix.EIO
 	}
 	l.Unschedule()

@@ -12,11 +12,10 @@ import (
 func VOPLookup(l *kernel.LWP, dvp *Vnode, cn *ComponentName) (*Vnode, unix.Errno) {
 	mp := dvp.Mount
 	mp.ns.Enter(l, false)
+	defer mp.ns.Exit(false)
 	dvp.Lock(l, false)
-	vp, e := dvp.Ops().Lookup(l, dvp, cn)
-	dvp.Unlock(false)
-	mp.ns.Exit(false)
-	return vp, e
+	defer dvp.Unlock(false)
+	return dvp.Ops().Lookup(l, dvp, cn)
 }
 
 // nsEnter takes the namespace lock exclusively and dvp (and vp) exclusively.
@@ -119,6 +118,7 @@ func VOPRename(l *kernel.LWP, fdvp, fvp *Vnode, fcn *ComponentName, tdvp, tvp *V
 	}
 	mp := fdvp.Mount
 	mp.ns.Enter(l, true)
+	defer mp.ns.Exit(true)
 	var locked [4]*Vnode
 	n := 0
 	for _, vp := range [4]*Vnode{fdvp, tdvp, fvp, tvp} {
@@ -131,6 +131,7 @@ func VOPRename(l *kernel.LWP, fdvp, fvp *Vnode, fcn *ComponentName, tdvp, tvp *V
 		}
 		if !dup {
 			vp.Lock(l, true)
+			defer vp.Unlock(true)
 			locked[n] = vp
 			n++
 		}
@@ -139,10 +140,6 @@ func VOPRename(l *kernel.LWP, fdvp, fvp *Vnode, fcn *ComponentName, tdvp, tvp *V
 	if e == 0 && fvp != tvp {
 		e = fdvp.Ops().Rename(l, fdvp, fvp, fcn, tdvp, tvp, tcn)
 	}
-	for i := n - 1; i >= 0; i-- {
-		locked[i].Unlock(true)
-	}
-	mp.ns.Exit(true)
 	return e
 }
 
@@ -150,43 +147,38 @@ func VOPRename(l *kernel.LWP, fdvp, fvp *Vnode, fcn *ComponentName, tdvp, tvp *V
 func VOPReaddir(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) (bool, unix.Errno) {
 	mp := vp.Mount
 	mp.ns.Enter(l, false)
+	defer mp.ns.Exit(false)
 	vp.Lock(l, false)
-	eof, e := vp.Ops().Readdir(l, vp, uio)
-	vp.Unlock(false)
-	mp.ns.Exit(false)
-	return eof, e
+	defer vp.Unlock(false)
+	return vp.Ops().Readdir(l, vp, uio)
 }
 
 // VOPOpen opens vp with fflags.
 func VOPOpen(l *kernel.LWP, vp *Vnode, fflags int) unix.Errno {
 	vp.Lock(l, false)
-	e := vp.Ops().Open(l, vp, fflags)
-	vp.Unlock(false)
-	return e
+	defer vp.Unlock(false)
+	return vp.Ops().Open(l, vp, fflags)
 }
 
 // VOPClose closes vp.
 func VOPClose(l *kernel.LWP, vp *Vnode, fflags int) unix.Errno {
 	vp.Lock(l, false)
-	e := vp.Ops().Close(l, vp, fflags)
-	vp.Unlock(false)
-	return e
+	defer vp.Unlock(false)
+	return vp.Ops().Close(l, vp, fflags)
 }
 
 // VOPAccess checks access bits acc.
 func VOPAccess(l *kernel.LWP, vp *Vnode, acc uint32) unix.Errno {
 	vp.Lock(l, false)
-	e := vp.Ops().Access(l, vp, acc)
-	vp.Unlock(false)
-	return e
+	defer vp.Unlock(false)
+	return vp.Ops().Access(l, vp, acc)
 }
 
 // VOPGetattr fills va.
 func VOPGetattr(l *kernel.LWP, vp *Vnode, va *Vattr) unix.Errno {
 	vp.Lock(l, false)
-	e := vp.Ops().Getattr(l, vp, va)
-	vp.Unlock(false)
-	return e
+	defer vp.Unlock(false)
+	return vp.Ops().Getattr(l, vp, va)
 }
 
 // VOPSetattr changes the fields in va.Valid.
@@ -202,9 +194,8 @@ func VOPSetattr(l *kernel.LWP, vp *Vnode, va *Vattr) unix.Errno {
 // VOPRead reads file data into uio.
 func VOPRead(l *kernel.LWP, vp *Vnode, uio *kernel.Uio, ioflag int) unix.Errno {
 	vp.Lock(l, false)
-	e := vp.Ops().Read(l, vp, uio, ioflag)
-	vp.Unlock(false)
-	return e
+	defer vp.Unlock(false)
+	return vp.Ops().Read(l, vp, uio, ioflag)
 }
 
 // VOPWrite writes uio's data to the file.
@@ -213,81 +204,71 @@ func VOPWrite(l *kernel.LWP, vp *Vnode, uio *kernel.Uio, ioflag int) unix.Errno 
 		return unix.EROFS
 	}
 	vp.Lock(l, true)
-	e := vp.Ops().Write(l, vp, uio, ioflag)
-	vp.Unlock(true)
-	return e
+	defer vp.Unlock(true)
+	return vp.Ops().Write(l, vp, uio, ioflag)
 }
 
 // VOPFsync makes vp durable.
 func VOPFsync(l *kernel.LWP, vp *Vnode, flags int, lo, hi int64) unix.Errno {
 	vp.Lock(l, true)
-	e := vp.Ops().Fsync(l, vp, flags, lo, hi)
-	vp.Unlock(true)
-	return e
+	defer vp.Unlock(true)
+	return vp.Ops().Fsync(l, vp, flags, lo, hi)
 }
 
 // VOPSeek finds data or a hole.
 func VOPSeek(l *kernel.LWP, vp *Vnode, off int64, whence int) (int64, unix.Errno) {
 	vp.Lock(l, true)
-	n, e := vp.Ops().Seek(l, vp, off, whence)
-	vp.Unlock(true)
-	return n, e
+	defer vp.Unlock(true)
+	return vp.Ops().Seek(l, vp, off, whence)
 }
 
 // VOPReadlink reads a symlink's target into uio.
 func VOPReadlink(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) unix.Errno {
 	vp.Lock(l, false)
-	e := vp.Ops().Readlink(l, vp, uio)
-	vp.Unlock(false)
-	return e
+	defer vp.Unlock(false)
+	return vp.Ops().Readlink(l, vp, uio)
 }
 
 // VOPPathconf answers a pathconf name.
 func VOPPathconf(l *kernel.LWP, vp *Vnode, name int) (int64, unix.Errno) {
 	vp.Lock(l, false)
-	n, e := vp.Ops().Pathconf(l, vp, name)
-	vp.Unlock(false)
-	return n, e
+	defer vp.Unlock(false)
+	return vp.Ops().Pathconf(l, vp, name)
 }
 
 // VOPAdvlock does advisory locking.
 func VOPAdvlock(l *kernel.LWP, vp *Vnode, owner uint64, op int, fl *unix.Flock_t) unix.Errno {
 	vp.Lock(l, true)
-	e := vp.Ops().Advlock(l, vp, owner, op, fl)
-	vp.Unlock(true)
-	return e
+	defer vp.Unlock(true)
+	return vp.Ops().Advlock(l, vp, owner, op, fl)
 }
 
 // VOPGetextattr reads an extended attribute.
 func VOPGetextattr(l *kernel.LWP, vp *Vnode, name string, uio *kernel.Uio) (int, unix.Errno) {
 	vp.Lock(l, false)
-	n, e := vp.Ops().Getextattr(l, vp, name, uio)
-	vp.Unlock(false)
-	return n, e
+	defer vp.Unlock(false)
+	return vp.Ops().Getextattr(l, vp, name, uio)
 }
 
 // VOPSetextattr sets an extended attribute.
 func VOPSetextattr(l *kernel.LWP, vp *Vnode, name string, value []byte, flags int) unix.Errno {
 	vp.Lock(l, true)
-	e := vp.Ops().Setextattr(l, vp, name, value, flags)
-	vp.Unlock(true)
-	return e
+	defer vp.Unlock(true)
+	return vp.Ops().Setextattr(l, vp, name, value, flags)
 }
 
 // VOPListextattr lists extended attribute names.
 func VOPListextattr(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) (int, unix.Errno) {
 	vp.Lock(l, false)
-	n, e := vp.Ops().Listextattr(l, vp, uio)
-	vp.Unlock(false)
-	return n, e
+	defer vp.Unlock(false)
+	return vp.Ops().Listextattr(l, vp, uio)
 }
 
 // VOPDeleteextattr removes an extended attribute.
 func VOPDeleteextattr(l *kernel.LWP, vp *Vnode, name string) unix.Errno {
 	vp.Lock(l, true)
-	e := vp.Ops().Deleteextattr(l, vp, name)
-	vp.Unlock(true)
-	return e
+	defer vp.Unlock(true)
+	return vp.Ops().Deleteextattr(l, vp, name)
 }
 
 // VOPBmap maps a logical block to a device block.
