@@ -158,3 +158,20 @@ func TestNestedAndHybrid(t *testing.T) {
 		t.Errorf("GPT behind a plain MBR: %+v", l)
 	}
 }
+
+// A FAT boot sector with empty partition entries is a volume; with
+// entries it is ambiguous, and said to be.
+func TestMBROrFATBootSector(t *testing.T) {
+	need(t, "mkfs.fat")
+	fat, err := os.ReadFile(makeFS(t, "fat16", "VOL", 4*MiB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := layoutBytes(fat); len(l.Tables) != 0 || len(l.Partitions) != 0 {
+		t.Errorf("a FAT volume read as a partition table: %+v", l)
+	}
+	copy(fat[0x1be:], mbrSector(mbrPart{typ: 0x83, start: 4096, size: 2048})[0x1be:0x1ce])
+	if l := layoutBytes(fat); len(l.Partitions) != 1 || !hasWarning(l, "FAT boot sector") {
+		t.Errorf("ambiguous sector 0: %+v", l)
+	}
+}

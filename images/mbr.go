@@ -32,6 +32,7 @@ type mbrEntry struct {
 type mbr struct {
 	diskSig uint32
 	entries []mbrEntry // non-empty entries only
+	alsoFAT bool       // sector 0 is also a valid FAT boot sector
 }
 
 func (m *mbr) protective() bool {
@@ -95,20 +96,20 @@ func readMBR(r io.ReaderAt, size int64, sectorSize int) (*mbr, error) {
 	if err != nil {
 		return nil, err
 	}
-	if looksLikeVolumeBootSector(b) {
+	// A partitionless FAT, NTFS or exFAT volume also ends its first
+	// sector in 55 aa. NTFS and exFAT say so; a FAT boot sector is taken
+	// for a volume when its partition entries are empty, and reported
+	// when they are not.
+	if string(b[3:11]) == "NTFS    " || string(b[3:11]) == "EXFAT   " {
 		return nil, errNoMBR
 	}
-	return m, nil
-}
-
-// looksLikeVolumeBootSector: a FAT/NTFS/exFAT boot sector, which makes the
-// image a partitionless volume rather than a partitioned disk.
-func looksLikeVolumeBootSector(b []byte) bool {
-	if string(b[3:11]) == "NTFS    " || string(b[3:11]) == "EXFAT   " {
-		return true
+	if _, ok := parseBPB(b); ok {
+		if len(m.entries) == 0 {
+			return nil, errNoMBR
+		}
+		m.alsoFAT = true
 	}
-	_, ok := parseBPB(b)
-	return ok
+	return m, nil
 }
 
 func mbrTypeHex(t byte) string { return fmt.Sprintf("%02x", t) }
@@ -118,6 +119,9 @@ func mbrTypeHex(t byte) string { return fmt.Sprintf("%02x", t) }
 func (m *mbr) addTo(l *Layout, r io.ReaderAt, size int64, sectorSize int) {
 	ss := int64(sectorSize)
 	l.Tables = append(l.Tables, Table{Scheme: SchemeMBR, Offset: 0, DiskID: fmt.Sprintf("0x%08x", m.diskSig)})
+	if m.alsoFAT {
+		l.warnf("sector 0 is both an MBR with partitions and a FAT boot sector; the MBR is used (%%OFFSET:0%% selects the FAT volume)")
+	}
 	var exts []*Partition
 	for _, e := range m.entries {
 		p := &Partition{Index: e.slot + 1, Scheme: SchemeMBR, Start: int64(e.start) * ss, Size: int64(e.size) * ss,
