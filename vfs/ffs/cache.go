@@ -38,9 +38,18 @@ func newMetaCache(dev ufs.Device, fshift uint, limit int) *metaCache {
 	return &metaCache{dev: dev, fshift: fshift, limit: limit, index: map[metaKey]*list.Element{}}
 }
 
-// ReadMeta returns size bytes at fragment address fsb. The slice is shared
+// ReadMeta calls fn with size bytes at fragment address fsb.
+func (c *metaCache) ReadMeta(l *kernel.LWP, fsb int64, size int, fn func([]byte)) unix.Errno {
+	b, e := c.read(l, fsb, size)
+	if e == 0 {
+		fn(b)
+	}
+	return e
+}
+
+// read returns size bytes at fragment address fsb. The slice is shared
 // and read-only; an eviction never changes it, only drops it.
-func (c *metaCache) ReadMeta(l *kernel.LWP, fsb int64, size int) ([]byte, unix.Errno) {
+func (c *metaCache) read(l *kernel.LWP, fsb int64, size int) ([]byte, unix.Errno) {
 	k := metaKey{fsb, size}
 	c.mu.Lock()
 	if e, ok := c.index[k]; ok {

@@ -119,7 +119,7 @@ func (c *checker) run() error {
 	c.claimMetadata()
 	c.cgs = make([]*CG, sb.NCG)
 	for g := int64(0); g < int64(sb.NCG); g++ {
-		b, e := c.fs.mc.ReadMeta(c.l, sb.CGTod(g), int(sb.CGSize))
+		b, e := c.fs.mc.read(c.l, sb.CGTod(g), int(sb.CGSize))
 		if e != 0 {
 			return fmt.Errorf("ffs: reading cylinder group %d: %w", g, e)
 		}
@@ -323,7 +323,7 @@ func (c *checker) walkIndirect(ip *ufs.Inode, fsb int64, level int, base, span, 
 		return 0 // never descend into a block someone else holds: no loops
 	}
 	frags := int64(sb.Frag)
-	b, e := c.fs.mc.ReadMeta(c.l, fsb, int(sb.BSize))
+	b, e := c.fs.mc.read(c.l, fsb, int(sb.BSize))
 	if e != 0 {
 		c.inodeProblem(ip.Number, "reading indirect block at %d: %v", fsb, e)
 		return frags

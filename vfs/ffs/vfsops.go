@@ -35,6 +35,12 @@ type FS struct {
 // with a magic but a broken superblock or summary is EIO. Errors carry a
 // message and unwrap to a unix.Errno (kernel.ToErrno).
 func Open(l *kernel.LWP, dev ufs.Device, opts Options) (*FS, error) {
+	return open(l, dev, nil, opts)
+}
+
+// open is Open reading metadata through meta, or through a private cache
+// when meta is nil.
+func open(l *kernel.LWP, dev ufs.Device, meta ufs.MetaReader, opts Options) (*FS, error) {
 	sb, err := FindSuperblock(l, dev)
 	if err != nil {
 		return nil, err
@@ -43,10 +49,13 @@ func Open(l *kernel.LWP, dev ufs.Device, opts Options) (*FS, error) {
 		return nil, fmt.Errorf("ffs: file system of %d bytes on a device of %d: %w", end, dev.Size(), unix.EIO)
 	}
 	fs := &FS{SB: sb, dev: dev}
-	fs.mc = newMetaCache(dev, uint(sb.FShift), metaCacheBytes)
+	if meta == nil {
+		fs.mc = newMetaCache(dev, uint(sb.FShift), metaCacheBytes)
+		meta = fs.mc
+	}
 	fs.M = &ufs.Mount{
 		Dev:           dev,
-		Meta:          fs.mc,
+		Meta:          meta,
 		Order:         sb.Order,
 		UFS2:          sb.UFS2,
 		OldDirFmt:     sb.OldDirFmt(),
@@ -133,13 +142,16 @@ func (fs *FS) Inode(l *kernel.LWP, ino uint64) (*ufs.Inode, unix.Errno) {
 // inode reads any inode slot, 0 and 1 included (for the checker).
 func (fs *FS) inode(l *kernel.LWP, ino uint64) (*ufs.Inode, unix.Errno) {
 	sb := fs.SB
-	b, err := fs.mc.ReadMeta(l, sb.InoToFsba(ino), int(sb.BSize))
+	size := sb.DinodeSize()
+	off := sb.InoToFsbo(ino) * size
+	var d ufs.Dinode
+	var perr error
+	err := fs.M.Meta.ReadMeta(l, sb.InoToFsba(ino), int(sb.BSize), func(b []byte) {
+		d, perr = ufs.ParseDinode(b[off:off+size], sb.Order, sb.UFS2)
+	})
 	if err != 0 {
 		return nil, err
 	}
-	size := sb.DinodeSize()
-	off := sb.InoToFsbo(ino) * size
-	d, perr := ufs.ParseDinode(b[off:off+size], sb.Order, sb.UFS2)
 	if perr != nil {
 		return nil, unix.EIO
 	}
@@ -160,11 +172,14 @@ func (fs *FS) CG(l *kernel.LWP, c int64) (*CG, unix.Errno) {
 	if c < 0 || c >= int64(fs.SB.NCG) {
 		return nil, unix.EINVAL
 	}
-	b, err := fs.mc.ReadMeta(l, fs.SB.CGTod(c), int(fs.SB.CGSize))
+	var cg *CG
+	var perr error
+	err := fs.M.Meta.ReadMeta(l, fs.SB.CGTod(c), int(fs.SB.CGSize), func(b []byte) {
+		cg, perr = ParseCG(b, fs.SB, c)
+	})
 	if err != 0 {
 		return nil, err
 	}
-	cg, perr := ParseCG(b, fs.SB, c)
 	if perr != nil {
 		return nil, fs.corrupt("%v", perr)
 	}

@@ -61,8 +61,6 @@ func (ip *Inode) Bmap(l *kernel.LWP, lbn int64) (fsb int64, run int, err unix.Er
 		return 0, 0, unix.EFBIG
 	}
 	fsb = ip.IB[level]
-	var ptrs []byte
-	var idx int64
 	for {
 		if fsb == 0 {
 			return 0, 0, 0
@@ -70,16 +68,23 @@ func (ip *Inode) Bmap(l *kernel.LWP, lbn int64) (fsb int64, run int, err unix.Er
 		if !m.checkExtent(fsb, m.BSize) {
 			return 0, 0, m.corrupt("inode %d: indirect block at %d (level %d) out of range", ip.Number, fsb, level)
 		}
-		b, e := m.Meta.ReadMeta(l, fsb, m.BSize)
+		span /= nindir
+		idx := rel / span
+		rel %= span
+		last := span == 1
+		e := m.Meta.ReadMeta(l, fsb, m.BSize, func(b []byte) {
+			fsb = m.pointer(b, idx)
+			if !last || fsb == 0 {
+				return
+			}
+			for i := idx + 1; i < nindir && run < maxRun && m.pointer(b, i) == fsb+frag*(i-idx); i++ {
+				run++
+			}
+		})
 		if e != 0 {
 			return 0, 0, e
 		}
-		span /= nindir
-		idx = rel / span
-		rel %= span
-		ptrs = b
-		fsb = m.pointer(b, idx)
-		if span == 1 {
+		if last {
 			break
 		}
 	}
@@ -88,9 +93,6 @@ func (ip *Inode) Bmap(l *kernel.LWP, lbn int64) (fsb int64, run int, err unix.Er
 	}
 	if !m.checkExtent(fsb, m.BSize) {
 		return 0, 0, m.corrupt("inode %d: block %d at %d out of range", ip.Number, lbn, fsb)
-	}
-	for i := idx + 1; i < nindir && run < maxRun && m.pointer(ptrs, i) == fsb+frag*(i-idx); i++ {
-		run++
 	}
 	return fsb, run, 0
 }

@@ -16,16 +16,17 @@ type fakeMeta struct {
 	bsize  int
 }
 
-func (f *fakeMeta) ReadMeta(_ *kernel.LWP, fsb int64, size int) ([]byte, unix.Errno) {
+func (f *fakeMeta) ReadMeta(_ *kernel.LWP, fsb int64, size int, fn func([]byte)) unix.Errno {
 	ptrs, ok := f.blocks[fsb]
 	if !ok {
-		return nil, unix.EIO
+		return unix.EIO
 	}
 	b := make([]byte, f.bsize)
 	for i, p := range ptrs {
 		f.bo.PutUint64(b[8*i:], uint64(p))
 	}
-	return b, 0
+	fn(b)
+	return 0
 }
 
 // TestBmapAllLevels maps blocks through direct, single, double and triple

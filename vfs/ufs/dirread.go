@@ -37,15 +37,18 @@ func (ip *Inode) ForEachChunk(l *kernel.LWP, off int64, fn func(chunk []byte, ba
 			return m.corrupt("directory %d: hole at block %d", ip.Number, lbn)
 		}
 		size := ip.BlockSize(lbn)
-		b, err := m.Meta.ReadMeta(l, fsb, size)
-		if err != 0 {
-			return err
-		}
-		for c := int(off & int64(m.BSize-1)); c < size && uint64(off) < ip.Size; c += DirBlkSize {
-			if !fn(b[c:c+DirBlkSize], off) {
-				return 0
+		stop := false
+		err = m.Meta.ReadMeta(l, fsb, size, func(b []byte) {
+			for c := int(off & int64(m.BSize-1)); c < size && uint64(off) < ip.Size; c += DirBlkSize {
+				if !fn(b[c:c+DirBlkSize], off) {
+					stop = true
+					return
+				}
+				off += DirBlkSize
 			}
-			off += DirBlkSize
+		})
+		if err != 0 || stop {
+			return err
 		}
 	}
 	return 0

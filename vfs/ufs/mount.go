@@ -17,11 +17,12 @@ type Device interface {
 }
 
 // MetaReader reads metadata blocks (indirect blocks, directory blocks,
-// inode blocks): the buffer cache's bread. The returned slice is shared
-// and must not be modified or kept past the next call that might evict
-// it; callers copy what they keep.
+// inode blocks): the buffer cache's bread. ReadMeta calls fn with the
+// block's size bytes at fragment address fsb while it holds the block
+// (busy, for the buffer cache): fn must not modify or keep the slice,
+// and must not read another metadata block.
 type MetaReader interface {
-	ReadMeta(l *kernel.LWP, fsb int64, size int) ([]byte, unix.Errno)
+	ReadMeta(l *kernel.LWP, fsb int64, size int, fn func(b []byte)) unix.Errno
 }
 
 // Mount is what a UFS file system tells the shared inode and directory
