@@ -318,7 +318,8 @@ type image struct {
 	fstype string   // ext2, ext3, ext4
 	args   []string // extra mke2fs arguments
 	sizeK  int
-	post   []string // debugfs -w requests after mke2fs and e2fsck -D
+	pre    []string // debugfs -w requests before e2fsck -D
+	post   []string // debugfs -w requests after e2fsck -D
 	tree   treeOpts
 }
 
@@ -330,9 +331,12 @@ func makeImage(t testing.TB, im image) string {
 	src := filepath.Join(dir, "src")
 	genTree(t, src, im.tree)
 	img := filepath.Join(dir, im.name+".img")
-	args := append([]string{"-q", "-F", "-t", im.fstype}, im.args...)
+	args := append([]string{"-q", "-F", "-t", im.fstype, "-N", "5000"}, im.args...)
 	args = append(args, "-d", src, img, fmt.Sprint(im.sizeK))
 	run(t, "mke2fs", args...)
+	for _, req := range im.pre {
+		run(t, "debugfs", "-w", "-R", req, img)
+	}
 	// e2fsck exits 1 when it optimised directories.
 	if out, err := exec.Command("e2fsck", "-fyD", img).CombinedOutput(); err != nil {
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() > 1 {
