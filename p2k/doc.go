@@ -1,0 +1,42 @@
+// Package p2k serves a kernel vnode tree to the host through FUSE: each
+// FUSE request becomes the matching vnode operation, as NetBSD's libp2k
+// turns puffs requests into VOPs.
+//
+// A Bridge implements go-fuse's raw fuse.RawFileSystem. It owns:
+//
+//   - the node table: FUSE node id -> vnode, holding exactly one vnode
+//     reference per node and the host kernel's lookup count beside it.
+//     Every successful LOOKUP, CREATE, MKNOD, MKDIR, SYMLINK, LINK and
+//     every READDIRPLUS entry other than "." and ".." adds one; FORGET
+//     subtracts, and at zero the node goes and its vnode is released
+//     (VOP_INACTIVE runs) by a background releaser, so FORGET never waits
+//     for I/O. Node ids are monotonic and never reused; id 1 is the root.
+//   - open file and directory handles (VOP_OPEN ... VOP_CLOSE);
+//   - a pool of request contexts, each an LWP with scratch space. An LWP
+//     serving a user process lives in a process of its own (a child of
+//     p2k's process, made with a clean descriptor table), because
+//     AllBetsAreOffSetID rewrites the pid of the whole process: sharing
+//     one process between concurrent requests would mix their pids.
+//     Requests the host kernel makes on its own (pid 0) run on LWPs of
+//     proc0.
+//
+// Every request takes a context, sets the caller's pid and thread id
+// (kernel.AllBetsAreOffSetID; on Linux FUSE sends the thread id, whose
+// thread group is looked up in /proc and cached) and a cached cred for the
+// caller's uid and gid, enters the kernel (vfs.Enter: a virtual CPU, panics
+// become EIO), runs the VOPs, and answers with the host errno. Read, write,
+// readdir and readlink move data through a kernel.Uio over the FUSE
+// buffers. Steady-state GETATTR, READ and LOOKUP of a known node allocate
+// nothing.
+//
+// Lock order (outermost first); every p2k lock is a leaf with respect to
+// the kernel's, except that vnode references are dropped outside them:
+//
+//	kernel locks taken by the VOP* functions (namespace, vnode)
+//	  shard.mu (node table), handles.mu, pool.mu, releaser.mu,
+//	  credCache.mu, tgidCache.mu, Bridge.traceMu   (leaves)
+//
+// Use: b, _ := p2k.New(k, root, opts); srv, _ := fuse.NewServer(b, mnt,
+// &fuse.MountOptions{MaxWrite: 1 << 20, ...}); srv.Serve(); after the
+// unmount, b.Close(), then the kernel's Reboot.
+package p2k

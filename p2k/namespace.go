@@ -1,0 +1,315 @@
+package p2k
+
+import (
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs"
+	"golang.org/x/sys/unix"
+)
+
+// Operations that change the namespace. The host sends the mode with its
+// umask applied already.
+
+// Mknod implements fuse.RawFileSystem (VOP_MKNOD). Device nodes need
+// kauth's mknod right.
+func (b *Bridge) Mknod(cancel <-chan struct{}, in *fuse.MknodIn, name string, out *fuse.EntryOut) fuse.Status {
+	c := b.begin(&in.InHeader, cancel)
+	return b.done(c, "mknod", name, b.mknod(c, in, name, out))
+}
+
+func (b *Bridge) mknod(c *ctx, in *fuse.MknodIn, name string, out *fuse.EntryOut) (e unix.Errno) {
+	if c == nil {
+		return unix.EIO
+	}
+	t := vfs.VTypeFromMode(in.Mode)
+	switch t {
+	case vfs.VBLK, vfs.VCHR:
+		if e := kernel.Authorize(c.l.Cred(), kernel.ActionMknod); e != 0 {
+			return e
+		}
+	case vfs.VFIFO, vfs.VSOCK, vfs.VREG:
+	default:
+		return unix.EINVAL
+	}
+	return b.makeNode(c, in.NodeId, name, vfs.Vattr{Type: t, Mode: in.Mode & 0o7777, Rdev: uint64(in.Rdev)}, "", out)
+}
+
+// Mkdir implements fuse.RawFileSystem (VOP_MKDIR).
+func (b *Bridge) Mkdir(cancel <-chan struct{}, in *fuse.MkdirIn, name string, out *fuse.EntryOut) fuse.Status {
+	c := b.begin(&in.InHeader, cancel)
+	return b.done(c, "mkdir", name, b.makeNode(c, in.NodeId, name, vfs.Vattr{Type: vfs.VDIR, Mode: in.Mode & 0o7777}, "", out))
+}
+
+// Symlink implements fuse.RawFileSystem (VOP_SYMLINK).
+func (b *Bridge) Symlink(cancel <-chan struct{}, h *fuse.InHeader, target, name string, out *fuse.EntryOut) fuse.Status {
+	c := b.begin(h, cancel)
+	e := vfs.CheckPath(target)
+	if e == 0 {
+		e = b.makeNode(c, h.NodeId, name, vfs.Vattr{Type: vfs.VLNK, Mode: 0o777}, target, out)
+	}
+	return b.done(c, "symlink", name, e)
+}
+
+// makeNode creates name in directory id with the VOP for va.Type and answers
+// with the new entry.
+func (b *Bridge) makeNode(c *ctx, id uint64, name string, va vfs.Vattr, target string, out *fuse.EntryOut) (e unix.Errno) {
+	if e = enter(c); e != 0 {
+		return e
+	}
+	defer vfs.Leave(c.l, &e)
+	dvp, e := b.pin(c, id)
+	if e != 0 {
+		return e
+	}
+	defer vfs.Vrele(c.l, dvp)
+	if e = checkName(name); e != 0 {
+		return e
+	}
+	if b.opts.ReadOnly {
+		return unix.EROFS
+	}
+	c.va = va
+	c.cn = vfs.ComponentName{Op: vfs.CREATE, Name: name, IsLast: true}
+	var vp *vfs.Vnode
+	switch va.Type {
+	case vfs.VDIR:
+		vp, e = vfs.VOPMkdir(c.l, dvp, &c.cn, &c.va)
+	case vfs.VLNK:
+		vp, e = vfs.VOPSymlink(c.l, dvp, &c.cn, &c.va, target)
+	default:
+		vp, e = vfs.VOPMknod(c.l, dvp, &c.cn, &c.va)
+	}
+	c.cn.Name = ""
+	if e != 0 {
+		return e
+	}
+	return b.entry(c, vp, out)
+}
+
+// Create implements fuse.RawFileSystem: VOP_CREATE, then VOP_OPEN. Without
+// O_EXCL an existing file (made by someone else since the host's lookup)
+// is opened instead.
+func (b *Bridge) Create(cancel <-chan struct{}, in *fuse.CreateIn, name string, out *fuse.CreateOut) fuse.Status {
+	c := b.begin(&in.InHeader, cancel)
+	return b.done(c, "create", name, b.create(c, in, name, out))
+}
+
+func (b *Bridge) create(c *ctx, in *fuse.CreateIn, name string, out *fuse.CreateOut) (e unix.Errno) {
+	if e = enter(c); e != 0 {
+		return e
+	}
+	defer vfs.Leave(c.l, &e)
+	dvp, e := b.pin(c, in.NodeId)
+	if e != 0 {
+		return e
+	}
+	defer vfs.Vrele(c.l, dvp)
+	if e = checkName(name); e != 0 {
+		return e
+	}
+	if b.opts.ReadOnly {
+		return unix.EROFS
+	}
+	c.va = vfs.Vattr{Type: vfs.VREG, Mode: in.Mode & 0o7777}
+	c.cn = vfs.ComponentName{Op: vfs.CREATE, Name: name, IsLast: true}
+	vp, e := vfs.VOPCreate(c.l, dvp, &c.cn, &c.va)
+	c.cn.Name = ""
+	created := e == 0
+	if e == unix.EEXIST && in.Flags&unix.O_EXCL == 0 {
+		vp, e = b.lookupName(c, dvp, name, vfs.LOOKUP)
+	}
+	if e != 0 {
+		return e
+	}
+	if !created {
+		if vp.Type == vfs.VDIR {
+			vfs.Vrele(c.l, vp)
+			return unix.EISDIR
+		}
+		if e = b.openCheck(c, vp, in.Flags); e != 0 {
+			vfs.Vrele(c.l, vp)
+			return e
+		}
+	}
+	fh, e := b.openVnode(c, vp, in.Flags, !created)
+	if e != 0 {
+		vfs.Vrele(c.l, vp)
+		return e
+	}
+	vfs.Vref(vp) // one for the handle, one for the node
+	if e = b.entry(c, vp, &out.EntryOut); e != 0 {
+		if h := b.handles.remove(fh); h != nil {
+			vfs.VOPClose(c.l, h.vp, h.fflags)
+			vfs.Vrele(c.l, h.vp)
+		}
+		return e
+	}
+	out.Fh = fh
+	out.OpenFlags = b.openFlags
+	return 0
+}
+
+// Link implements fuse.RawFileSystem (VOP_LINK).
+func (b *Bridge) Link(cancel <-chan struct{}, in *fuse.LinkIn, name string, out *fuse.EntryOut) fuse.Status {
+	c := b.begin(&in.InHeader, cancel)
+	return b.done(c, "link", name, b.link(c, in, name, out))
+}
+
+func (b *Bridge) link(c *ctx, in *fuse.LinkIn, name string, out *fuse.EntryOut) (e unix.Errno) {
+	if e = enter(c); e != 0 {
+		return e
+	}
+	defer vfs.Leave(c.l, &e)
+	dvp, e := b.pin(c, in.NodeId)
+	if e != 0 {
+		return e
+	}
+	defer vfs.Vrele(c.l, dvp)
+	vp, e := b.pin(c, in.Oldnodeid)
+	if e != 0 {
+		return e
+	}
+	if e = checkName(name); e == 0 && b.opts.ReadOnly {
+		e = unix.EROFS
+	}
+	if e == 0 && vp.Type == vfs.VDIR {
+		e = unix.EPERM
+	}
+	if e == 0 {
+		c.cn = vfs.ComponentName{Op: vfs.CREATE, Name: name, IsLast: true}
+		e = vfs.VOPLink(c.l, dvp, vp, &c.cn)
+		c.cn.Name = ""
+	}
+	if e != 0 {
+		vfs.Vrele(c.l, vp)
+		return e
+	}
+	return b.entry(c, vp, out)
+}
+
+// Unlink implements fuse.RawFileSystem (VOP_REMOVE).
+func (b *Bridge) Unlink(cancel <-chan struct{}, h *fuse.InHeader, name string) fuse.Status {
+	c := b.begin(h, cancel)
+	return b.done(c, "remove", name, b.remove(c, h.NodeId, name, false))
+}
+
+// Rmdir implements fuse.RawFileSystem (VOP_RMDIR).
+func (b *Bridge) Rmdir(cancel <-chan struct{}, h *fuse.InHeader, name string) fuse.Status {
+	c := b.begin(h, cancel)
+	return b.done(c, "rmdir", name, b.remove(c, h.NodeId, name, true))
+}
+
+func (b *Bridge) remove(c *ctx, id uint64, name string, dir bool) (e unix.Errno) {
+	if e = enter(c); e != 0 {
+		return e
+	}
+	defer vfs.Leave(c.l, &e)
+	dvp, e := b.pin(c, id)
+	if e != 0 {
+		return e
+	}
+	defer vfs.Vrele(c.l, dvp)
+	switch name {
+	case ".":
+		return unix.EINVAL
+	case "..":
+		return unix.ENOTEMPTY
+	}
+	if b.opts.ReadOnly {
+		return unix.EROFS
+	}
+	vp, e := b.lookupName(c, dvp, name, vfs.DELETE)
+	if e != 0 {
+		return e
+	}
+	defer vfs.Vrele(c.l, vp)
+	switch {
+	case vp.Root || vp.Mount != dvp.Mount:
+		return unix.EBUSY // a mount point
+	case dir && vp.Type != vfs.VDIR:
+		return unix.ENOTDIR
+	case !dir && vp.Type == vfs.VDIR:
+		return unix.EISDIR
+	}
+	c.cn = vfs.ComponentName{Op: vfs.DELETE, Name: name, IsLast: true}
+	if dir {
+		e = vfs.VOPRmdir(c.l, dvp, vp, &c.cn)
+	} else {
+		e = vfs.VOPRemove(c.l, dvp, vp, &c.cn)
+	}
+	c.cn.Name = ""
+	return e
+}
+
+// renameNoReplace is renameat2's RENAME_NOREPLACE; RENAME_EXCHANGE and
+// RENAME_WHITEOUT are the other flags.
+const renameNoReplace = 1 << 0
+
+// Rename implements fuse.RawFileSystem (VOP_RENAME). RENAME_NOREPLACE is
+// honoured by looking the target up first and then renaming with no
+// target vnode: a driver refuses (EEXIST) a name that appeared meanwhile,
+// because it checks under the namespace lock. RENAME_EXCHANGE and
+// RENAME_WHITEOUT cannot be honoured: EINVAL.
+func (b *Bridge) Rename(cancel <-chan struct{}, in *fuse.RenameIn, oldName, newName string) fuse.Status {
+	c := b.begin(&in.InHeader, cancel)
+	return b.done(c, "rename", oldName, b.rename(c, in, oldName, newName))
+}
+
+func (b *Bridge) rename(c *ctx, in *fuse.RenameIn, oldName, newName string) (e unix.Errno) {
+	if e = enter(c); e != 0 {
+		return e
+	}
+	defer vfs.Leave(c.l, &e)
+	if in.Flags&^renameNoReplace != 0 {
+		return unix.EINVAL
+	}
+	fdvp, e := b.pin(c, in.NodeId)
+	if e != 0 {
+		return e
+	}
+	defer vfs.Vrele(c.l, fdvp)
+	tdvp, e := b.pin(c, in.Newdir)
+	if e != 0 {
+		return e
+	}
+	defer vfs.Vrele(c.l, tdvp)
+	for _, n := range [2]string{oldName, newName} {
+		if n == "." || n == ".." {
+			return unix.EINVAL
+		}
+	}
+	if e = checkName(newName); e != 0 {
+		return e
+	}
+	if b.opts.ReadOnly {
+		return unix.EROFS
+	}
+	fvp, e := b.lookupName(c, fdvp, oldName, vfs.DELETE)
+	if e != 0 {
+		return e
+	}
+	defer vfs.Vrele(c.l, fvp)
+	if fvp.Root || fvp.Mount != fdvp.Mount {
+		return unix.EBUSY
+	}
+	tvp, e := b.lookupName(c, tdvp, newName, vfs.RENAME)
+	switch {
+	case e == unix.ENOENT:
+		tvp = nil
+	case e != 0:
+		return e
+	default:
+		defer vfs.Vrele(c.l, tvp)
+		if in.Flags&renameNoReplace != 0 {
+			return unix.EEXIST
+		}
+		if tvp.Root || tvp.Mount != tdvp.Mount {
+			return unix.EBUSY
+		}
+	}
+	c.cn = vfs.ComponentName{Op: vfs.DELETE, Name: oldName, IsLast: true}
+	c.cn2 = vfs.ComponentName{Op: vfs.RENAME, Name: newName, IsLast: true}
+	e = vfs.VOPRename(c.l, fdvp, fvp, &c.cn, tdvp, tvp, &c.cn2)
+	c.cn.Name, c.cn2.Name = "", ""
+	return e
+}

@@ -1,0 +1,274 @@
+package p2k
+
+import (
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs"
+	"golang.org/x/sys/unix"
+)
+
+// Each FUSE operation is a method that begins a request, calls an inner
+// function doing the kernel work between vfs.Enter and vfs.Leave, and ends
+// the request with done. Inner functions hold a reference on every vnode
+// they touch and drop it before leaving.
+
+// enter starts the kernel part of a request; defer vfs.Leave(c.l, &e)
+// right after it succeeded.
+func enter(c *ctx) unix.Errno {
+	if c == nil {
+		return unix.EIO
+	}
+	return vfs.Enter(c.l)
+}
+
+// checkName refuses names no directory can hold.
+func checkName(name string) unix.Errno {
+	switch {
+	case name == "":
+		return unix.ENOENT
+	case len(name) > vfs.NameMax:
+		return unix.ENAMETOOLONG
+	}
+	return 0
+}
+
+// crossMounts moves a looked-up directory vnode to the root of whatever is
+// mounted on it, as namei does.
+func crossMounts(l *kernel.LWP, vp *vfs.Vnode) *vfs.Vnode {
+	for vp.Type == vfs.VDIR {
+		m := vp.MountedHere()
+		if m == nil {
+			break
+		}
+		r := m.RootVnode()
+		vfs.Vref(r)
+		vfs.Vrele(l, vp)
+		vp = r
+	}
+	return vp
+}
+
+// lookupName looks name up in dvp for op, into c.cn, crossing mounts.
+func (b *Bridge) lookupName(c *ctx, dvp *vfs.Vnode, name string, op vfs.NameiOp) (*vfs.Vnode, unix.Errno) {
+	if e := checkName(name); e != 0 {
+		return nil, e
+	}
+	if !b.opts.DefaultPermissions && !c.l.Cred().IsRoot() {
+		if e := vfs.VOPAccess(c.l, dvp, kernel.VEXEC); e != 0 {
+			return nil, e
+		}
+	}
+	c.cn = vfs.ComponentName{Op: op, Name: name, IsLast: true}
+	vp, e := vfs.VOPLookup(c.l, dvp, &c.cn)
+	c.cn.Name = ""
+	if e == kernel.EJUSTRETURN {
+		e = unix.ENOENT
+	}
+	if e != 0 {
+		return nil, e
+	}
+	return crossMounts(c.l, vp), 0
+}
+
+// entry answers with vp, whose reference it consumes: its attributes, and
+// its node, with one more lookup counted.
+func (b *Bridge) entry(c *ctx, vp *vfs.Vnode, out *fuse.EntryOut) unix.Errno {
+	if e := vfs.VOPGetattr(c.l, vp, &c.va); e != 0 {
+		vfs.Vrele(c.l, vp)
+		return e
+	}
+	out.NodeId = b.nodes.add(c.l, vp)
+	out.Generation = c.va.Gen
+	b.fillAttr(&out.Attr, &c.va)
+	out.SetEntryTimeout(b.entryTTL)
+	out.SetAttrTimeout(b.attrTTL)
+	return 0
+}
+
+// Lookup implements fuse.RawFileSystem (VOP_LOOKUP).
+func (b *Bridge) Lookup(cancel <-chan struct{}, h *fuse.InHeader, name string, out *fuse.EntryOut) fuse.Status {
+	c := b.begin(h, cancel)
+	e := b.lookup(c, h.NodeId, name, out)
+	st := b.done(c, "lookup", name, e)
+	if e == unix.ENOENT && b.negTTL > 0 {
+		// A negative entry the host may cache.
+		*out = fuse.EntryOut{}
+		out.SetEntryTimeout(b.negTTL)
+		return fuse.OK
+	}
+	return st
+}
+
+func (b *Bridge) lookup(c *ctx, id uint64, name string, out *fuse.EntryOut) (e unix.Errno) {
+	if e = enter(c); e != 0 {
+		return e
+	}
+	defer vfs.Leave(c.l, &e)
+	dvp, e := b.pin(c, id)
+	if e != 0 {
+		return e
+	}
+	defer vfs.Vrele(c.l, dvp)
+	vp, e := b.lookupName(c, dvp, name, vfs.LOOKUP)
+	if e != 0 {
+		return e
+	}
+	return b.entry(c, vp, out)
+}
+
+// Forget implements fuse.RawFileSystem. It never waits: a vnode whose
+// last lookup went is released by the background releaser.
+func (b *Bridge) Forget(id, nlookup uint64) {
+	if vp := b.nodes.forget(id, nlookup); vp != nil {
+		b.rel.push(vp)
+	}
+	b.requests.Add(1)
+}
+
+// GetAttr implements fuse.RawFileSystem (VOP_GETATTR).
+func (b *Bridge) GetAttr(cancel <-chan struct{}, in *fuse.GetAttrIn, out *fuse.AttrOut) fuse.Status {
+	c := b.begin(&in.InHeader, cancel)
+	return b.done(c, "getattr", "", b.getattr(c, in.NodeId, out))
+}
+
+func (b *Bridge) getattr(c *ctx, id uint64, out *fuse.AttrOut) (e unix.Errno) {
+	if e = enter(c); e != 0 {
+		return e
+	}
+	defer vfs.Leave(c.l, &e)
+	vp, e := b.pin(c, id)
+	if e != 0 {
+		return e
+	}
+	defer vfs.Vrele(c.l, vp)
+	if e = vfs.VOPGetattr(c.l, vp, &c.va); e != 0 {
+		return e
+	}
+	b.fillAttr(&out.Attr, &c.va)
+	out.SetTimeout(b.attrTTL)
+	return 0
+}
+
+// SetAttr implements fuse.RawFileSystem (VOP_SETATTR): chmod, chown,
+// truncate and ftruncate, utimes; the answer carries the new attributes.
+func (b *Bridge) SetAttr(cancel <-chan struct{}, in *fuse.SetAttrIn, out *fuse.AttrOut) fuse.Status {
+	c := b.begin(&in.InHeader, cancel)
+	return b.done(c, "setattr", "", b.setattr(c, in, out))
+}
+
+func (b *Bridge) setattr(c *ctx, in *fuse.SetAttrIn, out *fuse.AttrOut) (e unix.Errno) {
+	if e = enter(c); e != 0 {
+		return e
+	}
+	defer vfs.Leave(c.l, &e)
+	vp, e := b.pin(c, in.NodeId)
+	if e != 0 {
+		return e
+	}
+	defer vfs.Vrele(c.l, vp)
+	if e = setattrIn(in, &c.va); e != 0 {
+		return e
+	}
+	if c.va.Valid != 0 {
+		if b.opts.ReadOnly {
+			return unix.EROFS
+		}
+		if e = vfs.VOPSetattr(c.l, vp, &c.va); e != 0 {
+			return e
+		}
+	}
+	if e = vfs.VOPGetattr(c.l, vp, &c.va); e != 0 {
+		return e
+	}
+	b.fillAttr(&out.Attr, &c.va)
+	out.SetTimeout(b.attrTTL)
+	return 0
+}
+
+// Access implements fuse.RawFileSystem (VOP_ACCESS).
+func (b *Bridge) Access(cancel <-chan struct{}, in *fuse.AccessIn) fuse.Status {
+	c := b.begin(&in.InHeader, cancel)
+	return b.done(c, "access", "", b.access(c, in))
+}
+
+func (b *Bridge) access(c *ctx, in *fuse.AccessIn) (e unix.Errno) {
+	if e = enter(c); e != 0 {
+		return e
+	}
+	defer vfs.Leave(c.l, &e)
+	vp, e := b.pin(c, in.NodeId)
+	if e != 0 {
+		return e
+	}
+	defer vfs.Vrele(c.l, vp)
+	mask := in.Mask & (fuse.R_OK | fuse.W_OK | fuse.X_OK)
+	if mask == 0 {
+		return 0
+	}
+	if mask&fuse.W_OK != 0 && b.opts.ReadOnly {
+		return unix.EROFS
+	}
+	return vfs.VOPAccess(c.l, vp, mask)
+}
+
+// Readlink implements fuse.RawFileSystem (VOP_READLINK).
+func (b *Bridge) Readlink(cancel <-chan struct{}, h *fuse.InHeader) ([]byte, fuse.Status) {
+	c := b.begin(h, cancel)
+	out, e := b.readlink(c, h.NodeId)
+	return out, b.done(c, "readlink", "", e)
+}
+
+func (b *Bridge) readlink(c *ctx, id uint64) (out []byte, e unix.Errno) {
+	if e = enter(c); e != 0 {
+		return nil, e
+	}
+	defer vfs.Leave(c.l, &e)
+	vp, e := b.pin(c, id)
+	if e != 0 {
+		return nil, e
+	}
+	defer vfs.Vrele(c.l, vp)
+	if vp.Type != vfs.VLNK {
+		return nil, unix.EINVAL
+	}
+	u := kernel.UioSetup(c.linkbuf[:], 0, kernel.UioRead)
+	e = vfs.VOPReadlink(c.l, vp, u)
+	n := len(c.linkbuf) - kernel.UioFree(u)
+	if e != 0 {
+		return nil, e
+	}
+	// go-fuse sends the reply after we return and c is reused: copy.
+	return append([]byte(nil), c.linkbuf[:n]...), 0
+}
+
+// StatFs implements fuse.RawFileSystem (VFS_STATVFS of the node's mount).
+func (b *Bridge) StatFs(cancel <-chan struct{}, h *fuse.InHeader, out *fuse.StatfsOut) fuse.Status {
+	c := b.begin(h, cancel)
+	return b.done(c, "statvfs", "", b.statfs(c, h.NodeId, out))
+}
+
+func (b *Bridge) statfs(c *ctx, id uint64, out *fuse.StatfsOut) (e unix.Errno) {
+	if e = enter(c); e != 0 {
+		return e
+	}
+	defer vfs.Leave(c.l, &e)
+	vp, e := b.pin(c, id)
+	if e != 0 {
+		return e
+	}
+	defer vfs.Vrele(c.l, vp)
+	if vp.Mount == nil {
+		return unix.ENOSYS
+	}
+	sb := &c.sb
+	if e = vfs.StatvfsMount(c.l, vp.Mount, sb); e != 0 {
+		return e
+	}
+	*out = fuse.StatfsOut{
+		Blocks: sb.Blocks, Bfree: sb.Bfree, Bavail: sb.Bavail,
+		Files: sb.Files, Ffree: sb.Ffree,
+		Bsize: uint32(sb.Bsize), Frsize: uint32(sb.Frsize), NameLen: uint32(sb.Namemax),
+	}
+	*sb = vfs.Statvfs{}
+	return 0
+}
