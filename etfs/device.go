@@ -1,0 +1,279 @@
+package etfs
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs/bio"
+	"golang.org/x/sys/unix"
+)
+
+// Device is a window [begin, begin+size) of a host file or block device:
+// the block device behind BLK and CHR keys (rumpblk), and the backing of
+// REG keys. Block I/O through the bio.Device methods is pread/pwrite at
+// begin+offset, in whole sectors; the CPU is given back around every host
+// call. Devices are shared by the keys of one kernel that name the same
+// host file (by device and inode), window and access mode, and by nothing
+// else: two windows of one image never alias.
+type Device struct {
+	k        *kernel.Kernel
+	path     string
+	id       devID
+	fd       int
+	begin    int64
+	size     int64
+	readOnly bool
+	// fallback is set when a read-write registration got a read-only
+	// descriptor because the host refused O_RDWR (rumpblk's fallback):
+	// opening for write then fails with EACCES rather than EROFS.
+	fallback   bool
+	sectorSize int
+	rdev       uint64 // device number once attached (BLK/CHR keys)
+	refs       int    // keys using the device; under Etfs.mu
+
+	rw     kernel.RWLock // shared across host I/O, exclusive to close
+	closed bool          // under rw
+
+	faults faults
+	ev     [2]devCounters // the device's own, and the global "rumpblk"
+}
+
+type devID struct {
+	dev, ino    uint64
+	begin, size int64
+	readOnly    bool
+}
+
+type devCounters struct {
+	reqs, read, written, failed *kernel.EvCnt
+}
+
+func attachCounters(k *kernel.Kernel, group string) devCounters {
+	return devCounters{
+		reqs:    k.EvcntAttach(group, "I/O reqs"),
+		read:    k.EvcntAttach(group, "bytes read"),
+		written: k.EvcntAttach(group, "bytes written"),
+		failed:  k.EvcntAttach(group, "injected faults"),
+	}
+}
+
+var _ bio.Device = (*Device)(nil)
+
+// sectorSize is 512 bytes unless RUMP_BLKSECTSHIFT says otherwise.
+func envSectorSize() int {
+	if v, ok := os.LookupEnv("RUMP_BLKSECTSHIFT"); ok {
+		if s, err := strconv.Atoi(v); err == nil && s >= 9 && s <= 16 {
+			return 1 << s
+		}
+	}
+	return bio.DevBSize
+}
+
+func newDevice(k *kernel.Kernel, group, path string, fd int, id devID, fallback bool) *Device {
+	d := &Device{
+		k: k, path: path, id: id, fd: fd, begin: id.begin, size: id.size,
+		readOnly: id.readOnly, fallback: fallback, sectorSize: envSectorSize(),
+	}
+	d.ev[0] = attachCounters(k, group)
+	d.ev[1] = attachCounters(k, "rumpblk")
+	d.faults.initFromEnv()
+	return d
+}
+
+// Path is the host path the device was registered from.
+func (d *Device) Path() string { return d.path }
+
+// Begin is the window's offset in the host file.
+func (d *Device) Begin() int64 { return d.begin }
+
+// Rdev is the device number in the kernel's device table (0 for devices
+// backing only REG keys).
+func (d *Device) Rdev() uint64 { return d.rdev }
+
+// Size is the window size in bytes.
+func (d *Device) Size() int64 { return d.size }
+
+// SectorSize is 512 unless RUMP_BLKSECTSHIFT was set at registration.
+func (d *Device) SectorSize() int { return d.sectorSize }
+
+// ReadOnly reports whether writes are refused (a read-only registration,
+// or a host file that could not be opened for writing).
+func (d *Device) ReadOnly() bool { return d.readOnly }
+
+func (d *Device) aligned(n int, off int64) bool {
+	ss := int64(d.sectorSize)
+	return off >= 0 && off%ss == 0 && int64(n)%ss == 0
+}
+
+// ReadAt reads whole sectors at off in the window. Reading at or past the
+// end returns 0 bytes, and a read straddling it is cut short. EINVAL for an
+// unaligned request, EIO for a host error or an injected fault.
+func (d *Device) ReadAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
+	if !d.aligned(len(p), off) {
+		return 0, unix.EINVAL
+	}
+	return d.readBytes(l, p, off)
+}
+
+// WriteAt writes whole sectors at off in the window: EROFS on a read-only
+// device, ENOSPC at or past the end, and a write straddling the end is cut
+// short (the count says how much went, with ENOSPC).
+func (d *Device) WriteAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
+	if d.readOnly {
+		return 0, unix.EROFS
+	}
+	if !d.aligned(len(p), off) {
+		return 0, unix.EINVAL
+	}
+	n, e := d.writeBytes(l, p, off)
+	if e == 0 && n < len(p) {
+		e = unix.ENOSPC
+	}
+	return n, e
+}
+
+// Sync makes written data durable on the host (fdatasync where the host
+// has it, fsync elsewhere).
+func (d *Device) Sync(l *kernel.LWP) unix.Errno {
+	d.rw.Enter(l, false)
+	defer d.rw.Exit(false)
+	if d.closed {
+		return unix.EIO
+	}
+	if d.readOnly {
+		return 0
+	}
+	b := l.BlockBegin()
+	err := datasync(d.fd)
+	l.BlockEnd(b)
+	if err != nil {
+		d.k.Warnf("etfs: %s: fdatasync: %v", d.path, err)
+		return kernel.ToErrno(err)
+	}
+	return 0
+}
+
+// readBytes reads at byte offset off in the window, cut at its end.
+func (d *Device) readBytes(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
+	if off < 0 {
+		return 0, unix.EINVAL
+	}
+	if off >= d.size {
+		return 0, 0
+	}
+	p = p[:min(int64(len(p)), d.size-off)]
+	d.rw.Enter(l, false)
+	defer d.rw.Exit(false)
+	if d.closed {
+		return 0, unix.EIO
+	}
+	d.count(func(c devCounters) { c.reqs.Inc() })
+	if d.faults.fail(false, off, len(p)) {
+		d.count(func(c devCounters) { c.failed.Inc() })
+		return 0, unix.EIO
+	}
+	b := l.BlockBegin()
+	n, err := hostIO(unix.Pread, d.fd, p, d.begin+off)
+	l.BlockEnd(b)
+	d.count(func(c devCounters) { c.read.Add(uint64(n)) })
+	if err != nil {
+		d.k.Warnf("etfs: %s: pread at %d: %v", d.path, d.begin+off, err)
+		return n, unix.EIO
+	}
+	return n, 0
+}
+
+// writeBytes writes at byte offset off in the window, cut at its end;
+// ENOSPC when nothing fits.
+func (d *Device) writeBytes(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
+	if d.readOnly {
+		return 0, unix.EROFS
+	}
+	if off < 0 {
+		return 0, unix.EINVAL
+	}
+	if off >= d.size && len(p) > 0 {
+		return 0, unix.ENOSPC
+	}
+	p = p[:min(int64(len(p)), d.size-off)]
+	d.rw.Enter(l, false)
+	defer d.rw.Exit(false)
+	if d.closed {
+		return 0, unix.EIO
+	}
+	d.count(func(c devCounters) { c.reqs.Inc() })
+	if d.faults.fail(true, off, len(p)) {
+		d.count(func(c devCounters) { c.failed.Inc() })
+		return 0, unix.EIO
+	}
+	b := l.BlockBegin()
+	n, err := hostIO(unix.Pwrite, d.fd, p, d.begin+off)
+	l.BlockEnd(b)
+	d.count(func(c devCounters) { c.written.Add(uint64(n)) })
+	if err != nil {
+		d.k.Warnf("etfs: %s: pwrite at %d: %v", d.path, d.begin+off, err)
+		return n, kernel.ToErrno(err)
+	}
+	return n, 0
+}
+
+func (d *Device) count(f func(devCounters)) {
+	f(d.ev[0])
+	f(d.ev[1])
+}
+
+// hostIO runs pread or pwrite until p is done, the file ends (a host file
+// shrunk since registration) or an error other than EINTR.
+func hostIO(op func(int, []byte, int64) (int, error), fd int, p []byte, off int64) (int, error) {
+	done := 0
+	for done < len(p) {
+		n, err := op(fd, p[done:], off+int64(done))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return done, err
+		}
+		if n == 0 {
+			break
+		}
+		done += n
+	}
+	return done, nil
+}
+
+// close fsyncs (unless nosync or read-only) and closes the host
+// descriptor, which drops its host lock. Later I/O fails with EIO.
+func (d *Device) close(l *kernel.LWP, nosync bool) {
+	d.rw.Enter(l, true)
+	defer d.rw.Exit(true)
+	if d.closed {
+		return
+	}
+	d.closed = true
+	b := l.BlockBegin()
+	defer l.BlockEnd(b)
+	if !nosync && !d.readOnly {
+		if err := unix.Fsync(d.fd); err != nil {
+			d.k.Warnf("etfs: %s: fsync on close: %v", d.path, err)
+		}
+	}
+	unix.Close(d.fd)
+}
+
+// Stats is a snapshot of a device's counters.
+type Stats struct {
+	Reqs, BytesRead, BytesWritten, InjectedFaults uint64
+}
+
+// Stats returns the device's own counters.
+func (d *Device) Stats() Stats {
+	c := d.ev[0]
+	return Stats{c.reqs.Value(), c.read.Value(), c.written.Value(), c.failed.Value()}
+}
+
+func (d *Device) String() string {
+	return fmt.Sprintf("%s@%d,%d", d.path, d.begin, d.size)
+}
