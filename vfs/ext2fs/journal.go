@@ -173,7 +173,8 @@ scan:
 			}
 			ob := overlayBlock{phys: phys, escape: tg.tag.Flags&disk.JFlagEscape != 0}
 			if js.CsumV2or3() {
-				data, e := fs.bd.readOverlay(l, ob)
+				// The tag checksum covers the block as logged, escaped.
+				data, e := fs.bd.readOverlay(l, overlayBlock{phys: phys})
 				if e != 0 {
 					skipped = append(skipped, sprintf("log block %d unreadable", tg.log))
 					continue
