@@ -45,6 +45,13 @@ func hdr(id uint64) fuse.InHeader {
 	return fuse.InHeader{NodeId: id, Caller: fuse.Caller{Pid: uint32(os.Getpid())}}
 }
 
+// rename2 is the header of a RENAME2 request, the one carrying flags.
+func rename2(id uint64) fuse.InHeader {
+	h := hdr(id)
+	h.Opcode = 45
+	return h
+}
+
 func mustOK(t testing.TB, what string, st fuse.Status) {
 	t.Helper()
 	if st != fuse.OK {
@@ -312,8 +319,8 @@ func TestErrnoMapping(t *testing.T) {
 		{"unlink missing", b.Unlink(nil, &h, "nope"), unix.ENOENT},
 		{"lookup long name", b.Lookup(nil, &h, strings.Repeat("n", 256), &eo), unix.ENAMETOOLONG},
 		{"getattr unknown node", b.GetAttr(nil, &fuse.GetAttrIn{InHeader: hdr(999)}, &fuse.AttrOut{}), unix.ESTALE},
-		{"rename exchange", b.Rename(nil, &fuse.RenameIn{InHeader: hdr(d.NodeId), Newdir: d.NodeId, Flags: 2}, "f", "g"), unix.EINVAL},
-		{"rename noreplace onto a file", b.Rename(nil, &fuse.RenameIn{InHeader: hdr(1), Newdir: d.NodeId, Flags: renameNoReplace}, "d", "f"), unix.EEXIST},
+		{"rename exchange", b.Rename(nil, &fuse.RenameIn{InHeader: rename2(d.NodeId), Newdir: d.NodeId, Flags: unix.RENAME_EXCHANGE}, "f", "g"), unix.EINVAL},
+		{"rename noreplace onto a file", b.Rename(nil, &fuse.RenameIn{InHeader: rename2(1), Newdir: d.NodeId, Flags: unix.RENAME_NOREPLACE}, "d", "f"), unix.EEXIST},
 		{"rename a directory into itself", b.Rename(nil, &fuse.RenameIn{InHeader: hdr(1), Newdir: d.NodeId}, "d", "sub"), unix.EINVAL},
 		{"readlink of a file", func() fuse.Status { _, st := b.Readlink(nil, &hd); return st }(), unix.EINVAL},
 		{"symlink with empty target", b.Symlink(nil, &hd, "", "l", &eo), unix.ENOENT},
@@ -326,7 +333,7 @@ func TestErrnoMapping(t *testing.T) {
 		}
 	}
 	// RENAME_NOREPLACE onto a free name works.
-	mustOK(t, "rename noreplace", b.Rename(nil, &fuse.RenameIn{InHeader: hdr(d.NodeId), Newdir: 1, Flags: renameNoReplace}, "f", "moved"))
+	mustOK(t, "rename noreplace", b.Rename(nil, &fuse.RenameIn{InHeader: rename2(d.NodeId), Newdir: 1, Flags: unix.RENAME_NOREPLACE}, "f", "moved"))
 	// A pseudo error never reaches FUSE.
 	c := b.begin(&h, nil)
 	if st := b.done(c, "test", "", kernel.EJUSTRETURN); st != fuse.EIO {

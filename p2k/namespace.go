@@ -241,15 +241,12 @@ func (b *Bridge) remove(c *ctx, id uint64, name string, dir bool) (e unix.Errno)
 	return e
 }
 
-// renameNoReplace is renameat2's RENAME_NOREPLACE; RENAME_EXCHANGE and
-// RENAME_WHITEOUT are the other flags.
-const renameNoReplace = 1 << 0
-
-// Rename implements fuse.RawFileSystem (VOP_RENAME). RENAME_NOREPLACE is
+// Rename implements fuse.RawFileSystem (VOP_RENAME). RENAME_NOREPLACE (macOS:
+// RENAME_EXCL) is
 // honoured by looking the target up first and then renaming with no
 // target vnode: a driver refuses (EEXIST) a name that appeared meanwhile,
-// because it checks under the namespace lock. RENAME_EXCHANGE and
-// RENAME_WHITEOUT cannot be honoured: EINVAL.
+// because it checks under the namespace lock. RENAME_EXCHANGE (RENAME_SWAP)
+// and RENAME_WHITEOUT cannot be honoured: EINVAL.
 func (b *Bridge) Rename(cancel <-chan struct{}, in *fuse.RenameIn, oldName, newName string) fuse.Status {
 	c := b.begin(&in.InHeader, cancel)
 	return b.done(c, "rename", oldName, b.rename(c, in, oldName, newName))
@@ -260,7 +257,8 @@ func (b *Bridge) rename(c *ctx, in *fuse.RenameIn, oldName, newName string) (e u
 		return e
 	}
 	defer vfs.Leave(c.l, &e)
-	if in.Flags&^renameNoReplace != 0 {
+	noReplace, other := renameFlags(in)
+	if other {
 		return unix.EINVAL
 	}
 	fdvp, e := b.pin(c, in.NodeId)
@@ -300,7 +298,7 @@ func (b *Bridge) rename(c *ctx, in *fuse.RenameIn, oldName, newName string) (e u
 		return e
 	default:
 		defer vfs.Vrele(c.l, tvp)
-		if in.Flags&renameNoReplace != 0 {
+		if noReplace {
 			return unix.EEXIST
 		}
 		if tvp.Root || tvp.Mount != tdvp.Mount {

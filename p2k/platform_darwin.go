@@ -38,3 +38,9 @@ func xattrErrno(e unix.Errno) unix.Errno {
 	}
 	return e
 }
+
+// renameFlags decodes a rename's renamex_np flags: RENAME_EXCL is
+// honoured as "no replace"; RENAME_SWAP cannot be (other).
+func renameFlags(in *fuse.RenameIn) (noReplace, other bool) {
+	return in.Flags&unix.RENAME_EXCL != 0, in.Flags&^unix.RENAME_EXCL != 0
+}

@@ -65,3 +65,15 @@ func attrExtra(a *fuse.Attr, va *vfs.Vattr) {}
 // xattrErrno maps a driver's "no such attribute" to the host's spelling:
 // on Linux ENOATTR is ENODATA.
 func xattrErrno(e unix.Errno) unix.Errno { return e }
+
+// renameFlags decodes a rename's flags: only RENAME2 carries them (a plain
+// RENAME's RenameIn.Flags overlaps the names that follow the header).
+// noReplace is RENAME_NOREPLACE; other is any flag that cannot be honoured
+// (RENAME_EXCHANGE, RENAME_WHITEOUT).
+func renameFlags(in *fuse.RenameIn) (noReplace, other bool) {
+	const opRename2 = 45
+	if in.Opcode != opRename2 {
+		return false, false
+	}
+	return in.Flags&unix.RENAME_NOREPLACE != 0, in.Flags&^unix.RENAME_NOREPLACE != 0
+}
