@@ -613,8 +613,16 @@ func TestKernel(t *testing.T) {
 }
 
 // TestConcurrentStress runs readers and writers over a small cache with
-// the syncer on, then checks every block against a model.
+// the syncer on, then checks every block against a model. Workers also
+// read each other's blocks, at another size sometimes (resizes, write-backs
+// of someone else's dirty buffer). With one virtual CPU it checks that
+// every wait gives the CPU back: a wait that kept it would hang.
 func TestConcurrentStress(t *testing.T) {
+	t.Run("no kernel", func(t *testing.T) { stress(t, nil) })
+	t.Run("one CPU", func(t *testing.T) { stress(t, bootKernel(t, 1)) })
+}
+
+func stress(t *testing.T, k *kernel.Kernel) {
 	const (
 		workers = 8
 		blocks  = 64 // per worker
@@ -622,7 +630,7 @@ func TestConcurrentStress(t *testing.T) {
 		ops     = 3000
 	)
 	f := newFakeDev(workers * blocks * bs)
-	c := NewCache(nil, 64<<10) // a fraction of the working set
+	c := NewCache(k, 64<<10) // a fraction of the working set
 	d := c.Attach(f, "fake")
 	c.StartSyncer(time.Millisecond)
 	defer c.Stop()
@@ -631,20 +639,39 @@ func TestConcurrentStress(t *testing.T) {
 	var wg sync.WaitGroup
 	for w := range workers {
 		models[w] = make([]byte, blocks)
+		var l *kernel.LWP
+		if k != nil {
+			var err error
+			if l, err = k.NewLWP(1); err != nil {
+				t.Fatal(err)
+			}
+		}
 		wg.Go(func() {
+			l.Schedule()
+			defer func() {
+				l.Unschedule()
+				if k != nil {
+					k.ReleaseLWP(l)
+				}
+			}()
 			r := rand.New(rand.NewPCG(uint64(w), 1))
 			model := models[w]
 			for i := range ops {
 				blk := int64(w*blocks+r.IntN(blocks)) * bs / DevBSize
-				// Sometimes read a neighbour's block: shared buffers.
 				if r.IntN(8) == 0 {
 					other := int64(r.IntN(workers*blocks)) * bs / DevBSize
-					if b, err := d.Bread(nil, other, bs); err == 0 {
+					size := bs
+					if r.IntN(4) == 0 {
+						size = bs / 2
+					}
+					if b, err := d.Bread(l, other, size); err == 0 {
 						b.Brelse()
+					} else {
+						t.Errorf("Bread of a neighbour's block: %v", err)
 					}
 					continue
 				}
-				b, err := d.Bread(nil, blk, bs)
+				b, err := d.Bread(l, blk, bs)
 				if err != 0 {
 					t.Errorf("Bread: %v", err)
 					return
@@ -664,7 +691,7 @@ func TestConcurrentStress(t *testing.T) {
 				case 2:
 					v := byte(i%255 + 1)
 					b.Data[bs-1], model[j] = v, v
-					if err := b.Bwrite(nil); err != 0 {
+					if err := b.Bwrite(l); err != 0 {
 						t.Errorf("Bwrite: %v", err)
 					}
 				case 3:
