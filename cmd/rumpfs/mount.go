@@ -1,0 +1,426 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/rumpfs/rumpfs/etfs"
+	"github.com/rumpfs/rumpfs/images"
+	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/p2k"
+	"github.com/rumpfs/rumpfs/vfs"
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+)
+
+// The life of a mount (rclone's mountlib split): this file checks the
+// request, boots the kernel, mounts the image inside it, serves the chosen
+// vnode through p2k, and on every way out (external unmount, SIGINT,
+// SIGTERM, SIGHUP, a failure after boot) closes the bridge and halts the
+// kernel with a sync, so that everything written is on the host before
+// the process exits. The per-OS parts (mount table, FUSE availability,
+// forced unmount) are in mount_<os>.go, daemon mode in mount_daemon.go.
+
+func init() {
+	register("mount", "mount a file system image (or the kernel's root) on the host through FUSE", cmdMount)
+}
+
+// Where the image is registered and mounted inside the kernel.
+const (
+	imageKey   = "/dev/rumpfs0"
+	kernelMntp = "/mnt"
+)
+
+// mountStdout receives --stats output (a variable for tests).
+var mountStdout io.Writer = os.Stdout
+
+// mountCmd is one parsed rumpfs mount request.
+type mountCmd struct {
+	source, mountpoint string
+	fstype             string // as given with -t, "" to probe
+	opts               mountOpts
+	etfs               []etfsSpec
+	verbose, stats     bool
+	trace              string
+}
+
+func cmdMount(args []string) int {
+	fl := pflag.NewFlagSet("mount", pflag.ContinueOnError)
+	fl.SortFlags = false
+	optArgs := fl.StringArrayP("options", "o", nil, "mount options, comma-separated, repeatable:\n"+
+		"ro, rw, allow_other, default_permissions, uid=N, gid=N, umask=OOO,\n"+
+		"fsname=NAME, subtype=NAME, debug (FUSE protocol trace on stderr),\n"+
+		"nosuid, nodev, noexec")
+	fstype := fl.StringP("type", "t", "", "file system type (ffs/ufs, ext2fs/ext2/ext3/ext4, rumpfs);\nprobed from the image when omitted; rumpfs with SOURCE none\nserves the kernel's in-memory root")
+	fl.BoolP("foreground", "f", true, "stay in the foreground (the default)")
+	daemon := fl.Bool("daemon", false, "run in the background: return once the mount is live,\nor exit with the server's error and status")
+	etfsArgs := fl.StringArray("etfs", nil, "register a host file in the kernel before serving:\nKEY=HOSTPATH[:reg|blk|chr|dir|dirs][@begin,size], repeatable")
+	verbose := fl.Bool("verbose", false, "show the kernel's boot and mount messages")
+	trace := fl.String("trace", "", "write one line per vnode operation to `FILE`")
+	stats := fl.Bool("stats", false, "print event counters and vnode counts at exit (SIGUSR1 prints them while running)")
+	fl.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: rumpfs mount [options] SOURCE MOUNTPOINT\n\n"+
+			"Boots a kernel in this process, mounts SOURCE in it and serves it on\n"+
+			"MOUNTPOINT through FUSE. SOURCE is an image (IMAGE, IMAGE@N, ...) or\n"+
+			"none with -t rumpfs. Stop it with `fusermount -u MOUNTPOINT` (Linux),\n"+
+			"`umount MOUNTPOINT` (macOS), or SIGINT/SIGTERM: every way out syncs\n"+
+			"and halts the kernel, so all data is on the host when it exits 0.\n"+
+			"A busy mount point is not unmounted by the first SIGINT; a second\n"+
+			"one detaches it (lazy unmount). SIGTERM detaches a busy mount and\n"+
+			"cuts its open files off.\n\n")
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		if err == pflag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if fl.NArg() != 2 {
+		fl.Usage()
+		return 2
+	}
+	mc := &mountCmd{
+		source: fl.Arg(0), mountpoint: fl.Arg(1), fstype: *fstype,
+		opts: defaultMountOpts(), verbose: *verbose, stats: *stats, trace: *trace,
+	}
+	if err := parseMountOpts(&mc.opts, *optArgs); err != nil {
+		return fail("mount: %v", err)
+	}
+	for _, s := range *etfsArgs {
+		sp, err := parseEtfsSpec(s)
+		if err != nil {
+			return fail("mount: %v", err)
+		}
+		mc.etfs = append(mc.etfs, sp)
+	}
+	if *daemon && !isDaemonChild() {
+		return daemonize(args)
+	}
+	return mc.run(takeDaemonNotifier())
+}
+
+// plan says what the kernel mounts and serves.
+type plan struct {
+	typ    *vfs.FSType
+	target *images.Target // nil when serving the kernel's root
+}
+
+// resolve checks the source and the type before anything boots.
+func (mc *mountCmd) resolve() (plan, int) {
+	var p plan
+	name := ""
+	if mc.fstype != "" {
+		name = canonicalFSType(mc.fstype)
+		if name == "" {
+			return p, fail("mount: unknown file system type %q (known: %s)", mc.fstype, knownFSTypes())
+		}
+	} else if mc.source == "none" || mc.source == "rumpfs" {
+		name = "rumpfs"
+	}
+	if name != "rumpfs" {
+		path, _, _ := images.SplitSelector(mc.source)
+		if _, err := os.Stat(path); err != nil {
+			return p, fail("mount: image %s: %s", path, errText(err))
+		}
+		t, err := images.Resolve(mc.source)
+		if err != nil {
+			return p, fail("mount: %v", err)
+		}
+		p.target = t
+		if name == "" {
+			if t.FSType == "" {
+				return p, fail("mount: %s: cannot tell which file system it holds (%s); give -t TYPE", mc.source, t.FS.Name())
+			}
+			name = canonicalFSType(t.FSType)
+			if name == "" {
+				return p, fail("mount: %s holds %s, which rumpfs has no driver for", mc.source, t.FS.Name())
+			}
+		}
+	}
+	p.typ = vfs.LookupFSType(name)
+	if p.typ == nil {
+		return p, fail("mount: no driver for file system type %s in this build (drivers: %s)", name, driverTypes())
+	}
+	return p, 0
+}
+
+// run mounts and serves until unmounted; ready is nil in the foreground.
+func (mc *mountCmd) run(ready *daemonNotifier) int {
+	defer ready.failed()
+	// Signals wait in the channel until the mount is served: a SIGTERM
+	// during setup still ends in a clean halt.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGUSR1)
+	defer signal.Stop(sigs)
+	mnt, err := filepath.Abs(mc.mountpoint)
+	if err != nil {
+		return fail("mount: mount point %s: %v", mc.mountpoint, err)
+	}
+	if msg := checkMountpoint(mnt, mc.opts.subtype); msg != "" {
+		return fail("mount: %s", msg)
+	}
+	if msg := checkFUSE(); msg != "" {
+		return fail("mount: %s", msg)
+	}
+	p, st := mc.resolve()
+	if st != 0 {
+		return st
+	}
+	var trace *os.File
+	if mc.trace != "" {
+		if trace, err = os.Create(mc.trace); err != nil {
+			return fail("mount: trace file: %v", err)
+		}
+		defer trace.Close()
+	}
+
+	k, err := kernel.Boot(kernel.Config{Verbose: mc.verbose})
+	if err != nil {
+		return fail("mount: %v", err)
+	}
+	l, err := k.Rfork(nil, kernel.RFCFDG)
+	if err != nil {
+		k.Reboot(nil, kernel.RB_HALT)
+		return fail("mount: %v", err)
+	}
+	var bridge *p2k.Bridge
+	var vnodes string
+	// halt is how every path after boot ends.
+	halt := func() error {
+		if bridge != nil {
+			vnodes = vnodeCounts(k, bridge)
+			bridge.Close()
+		}
+		return k.Reboot(l, kernel.RB_HALT)
+	}
+	failHalt := func(format string, args ...any) int {
+		halt()
+		return fail(format, args...)
+	}
+
+	root, msg := mc.prepareKernel(l, p)
+	if msg != "" {
+		return failHalt("mount: %s", msg)
+	}
+	popts := p2k.Options{
+		ReadOnly: mc.opts.readOnly,
+		UID:      mc.opts.uid, GID: mc.opts.gid, Umask: mc.opts.umask,
+		DefaultPermissions: mc.opts.defaultPermissions,
+	}
+	if mc.opts.readOnly {
+		popts.EntryTimeout, popts.AttrTimeout, popts.NegativeTimeout = time.Hour, time.Hour, time.Hour
+	} else {
+		popts.EntryTimeout, popts.AttrTimeout, popts.NegativeTimeout = time.Second, time.Second, 0
+	}
+	if trace != nil {
+		popts.Trace = trace
+	}
+	bridge, err = p2k.New(k, root, popts)
+	if err != nil {
+		releaseVnode(l, root)
+		return failHalt("mount: %v", err)
+	}
+
+	srv, err := fuse.NewServer(bridge, mnt, mc.fuseOptions())
+	if err != nil {
+		return failHalt("mount: %s", explainMountError(mnt, err))
+	}
+	served := make(chan struct{})
+	go func() {
+		srv.Serve()
+		close(served)
+	}()
+	if err := srv.WaitMount(); err != nil {
+		srv.Unmount()
+		<-served
+		return failHalt("mount: %s: %v", mnt, err)
+	}
+	if mc.opts.readOnly {
+		raiseReadahead(mnt)
+	}
+	ready.ready()
+
+	interrupts := 0
+	for waiting := true; waiting; {
+		select {
+		case <-served:
+			waiting = false
+		case s := <-sigs:
+			switch s {
+			case unix.SIGUSR1:
+				printStats(mountStdout, k, vnodeCounts(k, bridge))
+			case unix.SIGINT:
+				interrupts++
+				switch {
+				case interrupts == 1:
+					if err := srv.Unmount(); err != nil {
+						fmt.Fprintf(os.Stderr, "rumpfs: mount: %s is busy; interrupt again to detach it (lazy unmount)\n", mnt)
+					}
+				case interrupts == 2:
+					if err := detach(mnt); err != nil {
+						fmt.Fprintf(os.Stderr, "rumpfs: mount: detach %s: %v\n", mnt, err)
+					} else {
+						fmt.Fprintf(os.Stderr, "rumpfs: mount: detached %s; exiting once its open files are closed (interrupt again to cut them off)\n", mnt)
+					}
+				default:
+					cutOff(mnt)
+				}
+			default: // SIGTERM, SIGHUP: end now, cleanly.
+				if err := srv.Unmount(); err != nil {
+					cutOff(mnt)
+				}
+			}
+		}
+	}
+	if err := halt(); err != nil {
+		return fail("mount: halt: %v", err)
+	}
+	if mc.stats {
+		printStats(mountStdout, k, vnodes)
+	}
+	return 0
+}
+
+// prepareKernel registers the etfs keys, mounts the image inside the kernel
+// when there is one, and returns the referenced vnode to serve, or a
+// message.
+func (mc *mountCmd) prepareKernel(l *kernel.LWP, p plan) (*vfs.Vnode, string) {
+	k := l.Kernel()
+	for _, sp := range mc.etfs {
+		if err := etfsRegister(k, sp, mc.opts.readOnly); err != nil {
+			return nil, fmt.Sprintf("--etfs %s=%s: %v", sp.key, sp.hostPath, err)
+		}
+	}
+	if p.target == nil {
+		root := vfs.Of(k).Root()
+		vfs.Vref(root)
+		return root, ""
+	}
+	t := p.target
+	blk := etfsSpec{key: imageKey, hostPath: t.HostPath, typ: etfsBlk, windowed: true, begin: t.Begin, size: t.Size}
+	if err := etfsRegister(k, blk, mc.opts.readOnly); err != nil {
+		return nil, fmt.Sprintf("%s: %v", mc.source, err)
+	}
+	if e := vfs.Mkdir(l, kernelMntp, 0o755); e != 0 && e != unix.EEXIST {
+		return nil, fmt.Sprintf("mkdir %s in the kernel: %v", kernelMntp, e)
+	}
+	flags := 0
+	if mc.opts.readOnly {
+		flags |= vfs.MNT_RDONLY
+	}
+	if e := vfs.MountPath(l, p.typ.Name, imageKey, kernelMntp, flags, nil); e != 0 {
+		msg := fmt.Sprintf("%s: mount as %s: %v", mc.source, p.typ.Name, e)
+		if e == unix.EROFS {
+			msg += " (the image is read-only; use -o ro)"
+		}
+		return nil, msg
+	}
+	vp, e := lookupVnode(l, kernelMntp)
+	if e != 0 {
+		return nil, fmt.Sprintf("%s: root of the mounted file system: %v", mc.source, e)
+	}
+	return vp, ""
+}
+
+// lookupVnode returns the referenced vnode at path in the kernel, mount
+// points crossed.
+func lookupVnode(l *kernel.LWP, path string) (vp *vfs.Vnode, e unix.Errno) {
+	if e = vfs.Enter(l); e != 0 {
+		return nil, e
+	}
+	defer vfs.Leave(l, &e)
+	res, e := vfs.Namei(l, nil, path, vfs.LOOKUP, vfs.Follow)
+	if e != 0 {
+		return nil, e
+	}
+	return res.Vp, 0
+}
+
+// releaseVnode drops a reference outside any other kernel entry.
+func releaseVnode(l *kernel.LWP, vp *vfs.Vnode) {
+	var e unix.Errno
+	if e = vfs.Enter(l); e != 0 {
+		return
+	}
+	defer vfs.Leave(l, &e)
+	vfs.Vrele(l, vp)
+}
+
+// fuseOptions builds go-fuse's mount options (rclone's mount2 habit: in
+// one place).
+func (mc *mountCmd) fuseOptions() *fuse.MountOptions {
+	o := mc.opts
+	fsname := o.fsname
+	if fsname == "" {
+		fsname = mc.source
+		if fsname == "none" {
+			fsname = "rumpfs"
+		}
+	}
+	mo := &fuse.MountOptions{
+		MaxWrite:    1 << 20,
+		Name:        o.subtype,
+		FsName:      fsname,
+		AllowOther:  o.allowOther,
+		Debug:       o.debug,
+		EnableLocks: false,
+		DirectMount: os.Geteuid() == 0,
+	}
+	if o.readOnly {
+		mo.Options = append(mo.Options, "ro")
+	}
+	if o.defaultPermissions {
+		mo.Options = append(mo.Options, "default_permissions")
+	}
+	mo.Options = append(mo.Options, o.hostFlags...)
+	return mo
+}
+
+// explainMountError turns a failed FUSE mount into one line with a hint.
+func explainMountError(mnt string, err error) string {
+	switch {
+	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
+		return fmt.Sprintf("mount on %s: %v: permission denied (as a non-root user you need fusermount3 (fuse3), write access to the mount point, and user_allow_other in /etc/fuse.conf for allow_other)", mnt, err)
+	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENODEV):
+		return fmt.Sprintf("mount on %s: %v (%s)", mnt, err, fuseHint)
+	}
+	return fmt.Sprintf("mount on %s: %v", mnt, err)
+}
+
+// vnodeCounts describes the vnodes in use while serving.
+func vnodeCounts(k *kernel.Kernel, b *p2k.Bridge) string {
+	total, free := vfs.Of(k).NumVnodes()
+	return fmt.Sprintf("vnodes: %d (%d in use, %d free)\n%v", total, total-free, free, b.Stats())
+}
+
+// printStats prints event counters and vnode counts (rump_printevcnts and
+// p2k's SIGINFO dump).
+func printStats(w io.Writer, k *kernel.Kernel, vnodes string) {
+	k.PrintEvcnts(w)
+	fmt.Fprintln(w, vnodes)
+}
+
+// etfsRegister registers one --etfs key (or the image's block device);
+// with ro the host file is opened O_RDONLY.
+func etfsRegister(k *kernel.Kernel, sp etfsSpec, ro bool) error {
+	typ, err := etfs.ParseType(string(sp.typ))
+	if err != nil {
+		return err
+	}
+	o := etfs.Options{Size: etfs.EndOff, ReadOnly: ro}
+	if sp.windowed {
+		o.Begin, o.Size = sp.begin, sp.size
+	}
+	e := etfs.Of(k)
+	if e == nil {
+		return fmt.Errorf("the kernel has no VFS")
+	}
+	return e.RegisterOpts(sp.key, sp.hostPath, typ, o)
+}
