@@ -22,7 +22,10 @@
 // lock, and a read-only registration opens the host file O_RDONLY;
 // attributes are the host file's (permissions, owner, times) rather than
 // 0755 root:root; directory keys list their host entries; missing parent
-// directories of a key are made in the rumpfs root.
+// directories of a key are made in the rumpfs root. As in rump, a REG key's
+// size is its window, fixed at registration: a size change is ignored and
+// writing at or past the end fails with EFBIG. Files inside directory keys
+// are the host's files: their size, truncation and attributes are real.
 //
 // Lock order (outermost first):
 //

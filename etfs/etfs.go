@@ -199,7 +199,7 @@ func (e *Etfs) RegisterOpts(keyname, hostpath string, typ Type, o Options) error
 }
 
 func (e *Etfs) registerLocked(l *kernel.LWP, name, hostpath string, typ Type, o Options) error {
-	if e.halted {
+	if e.halted || e.k.Halted() {
 		return kernel.ErrHalted
 	}
 	t := e.table.Load()

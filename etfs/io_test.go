@@ -230,6 +230,19 @@ func TestBlockDevice(t *testing.T) {
 	if n := after.Reqs - before.Reqs; n != 4 {
 		t.Errorf("I/O reqs: %d, want 4", n)
 	}
+	// Through the namespace, byte-granular, and with no LWP at all.
+	fd, e := vfs.Open(x.l, "/dev/blk", unix.O_RDONLY, 0)
+	if e != 0 {
+		t.Fatal(e)
+	}
+	if n, e := vfs.Pread(x.l, fd, buf[:100], 2040); n != 100 || e != 0 || !bytes.Equal(buf[:100], want[begin+2040:begin+2140]) {
+		t.Errorf("pread of the device node: %d %v, or wrong bytes", n, e)
+	}
+	vfs.Close(x.l, fd)
+	if n, e := dev.ReadAt(nil, buf[:512], 2048); n != 512 || e != 0 || !bytes.Equal(buf[:512], w[:512]) {
+		t.Errorf("ReadAt with a nil LWP: %d %v", n, e)
+	}
+	after = d.Stats()
 	found := map[string]uint64{}
 	for _, ev := range x.k.Evcnts() {
 		if ev.Group == "etfs /dev/blk" || ev.Group == "rumpblk" {
