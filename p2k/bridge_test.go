@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -319,8 +317,8 @@ func TestErrnoMapping(t *testing.T) {
 		{"unlink missing", b.Unlink(nil, &h, "nope"), unix.ENOENT},
 		{"lookup long name", b.Lookup(nil, &h, strings.Repeat("n", 256), &eo), unix.ENAMETOOLONG},
 		{"getattr unknown node", b.GetAttr(nil, &fuse.GetAttrIn{InHeader: hdr(999)}, &fuse.AttrOut{}), unix.ESTALE},
-		{"rename exchange", b.Rename(nil, &fuse.RenameIn{InHeader: rename2(d.NodeId), Newdir: d.NodeId, Flags: unix.RENAME_EXCHANGE}, "f", "g"), unix.EINVAL},
-		{"rename noreplace onto a file", b.Rename(nil, &fuse.RenameIn{InHeader: rename2(1), Newdir: d.NodeId, Flags: unix.RENAME_NOREPLACE}, "d", "f"), unix.EEXIST},
+		{"rename exchange", b.Rename(nil, &fuse.RenameIn{InHeader: rename2(d.NodeId), Newdir: d.NodeId, Flags: renameExchangeFlag}, "f", "g"), unix.EINVAL},
+		{"rename noreplace onto a file", b.Rename(nil, &fuse.RenameIn{InHeader: rename2(1), Newdir: d.NodeId, Flags: renameNoReplaceFlag}, "d", "f"), unix.EEXIST},
 		{"rename a directory into itself", b.Rename(nil, &fuse.RenameIn{InHeader: hdr(1), Newdir: d.NodeId}, "d", "sub"), unix.EINVAL},
 		{"readlink of a file", func() fuse.Status { _, st := b.Readlink(nil, &hd); return st }(), unix.EINVAL},
 		{"symlink with empty target", b.Symlink(nil, &hd, "", "l", &eo), unix.ENOENT},
@@ -333,7 +331,7 @@ func TestErrnoMapping(t *testing.T) {
 		}
 	}
 	// RENAME_NOREPLACE onto a free name works.
-	mustOK(t, "rename noreplace", b.Rename(nil, &fuse.RenameIn{InHeader: rename2(d.NodeId), Newdir: 1, Flags: unix.RENAME_NOREPLACE}, "f", "moved"))
+	mustOK(t, "rename noreplace", b.Rename(nil, &fuse.RenameIn{InHeader: rename2(d.NodeId), Newdir: 1, Flags: renameNoReplaceFlag}, "f", "moved"))
 	// A pseudo error never reaches FUSE.
 	c := b.begin(&h, nil)
 	if st := b.done(c, "test", "", kernel.EJUSTRETURN); st != fuse.EIO {
@@ -529,71 +527,6 @@ func TestPermissionsAsCaller(t *testing.T) {
 		t.Errorf("file created by uid 1000 is owned by %d", co.Uid)
 	}
 	b.Release(nil, &fuse.ReleaseIn{InHeader: in.InHeader, Fh: co.Fh})
-}
-
-// TestTracePidLid checks that a trace line carries the kernel-side pid and
-// lid, rewritten to the host caller's process and thread.
-func TestTracePidLid(t *testing.T) {
-	var buf syncBuffer
-	b, _ := testBridge(t, Options{UID: -1, GID: -1, Umask: -1, Trace: &buf})
-	f := create(t, b, 1, "f", []byte("x"))
-
-	// Another process: its pid is its thread id.
-	child := exec.Command("sleep", "10")
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer child.Process.Kill()
-	h := hdr(f.NodeId)
-	h.Pid = uint32(child.Process.Pid)
-	h.Uid = 42
-	mustOK(t, "getattr", b.GetAttr(nil, &fuse.GetAttrIn{InHeader: h}, &fuse.AttrOut{}))
-	want := fmt.Sprintf(" pid=%d lid=%d uid=42 op=getattr ino=", child.Process.Pid, child.Process.Pid)
-	if !strings.Contains(buf.String(), want) {
-		t.Errorf("trace lacks %q:\n%s", want, buf.String())
-	}
-
-	// A thread of this process that is not its main thread: pid is the
-	// thread group, lid the thread.
-	var tid int
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		tid = unix.Gettid()
-		h := hdr(f.NodeId)
-		h.Pid = uint32(tid)
-		b.Read(nil, &fuse.ReadIn{InHeader: h, Size: 10}, make([]byte, 10))
-	}()
-	wg.Wait()
-	want = fmt.Sprintf(" pid=%d lid=%d uid=0 op=read ino=", os.Getpid(), tid)
-	if !strings.Contains(buf.String(), want) {
-		t.Errorf("trace lacks %q:\n%s", want, buf.String())
-	}
-	if !strings.Contains(buf.String(), `op=create ino=2 name="f" err=0`) {
-		t.Errorf("trace lacks the create line:\n%s", buf.String())
-	}
-	var eo fuse.EntryOut
-	h = hdr(1)
-	b.Lookup(nil, &h, "nope", &eo)
-	if !strings.Contains(buf.String(), `op=lookup ino=2 name="nope" err=ENOENT`) {
-		t.Errorf("trace lacks the failed lookup:\n%s", buf.String())
-	}
-}
-
-func TestParseTgid(t *testing.T) {
-	st := []byte("Name:\tcat\nUmask:\t0022\nState:\tR (running)\nTgid:\t4242\nNgid:\t0\nPid:\t4243\n")
-	if pid, ok := parseTgid(st); !ok || pid != 4242 {
-		t.Errorf("parseTgid = %d %v", pid, ok)
-	}
-	if _, ok := parseTgid([]byte("Name:\tx\n")); ok {
-		t.Error("parseTgid found a Tgid in a file without one")
-	}
-	if pid, ok := hostTgid(uint32(os.Getpid())); !ok || pid != uint32(os.Getpid()) {
-		t.Errorf("hostTgid(self) = %d %v", pid, ok)
-	}
 }
 
 func TestCloseReleasesEverything(t *testing.T) {
