@@ -356,7 +356,7 @@ func ParseSuperblock(b []byte) (*Superblock, error) {
 		return nil, fmt.Errorf("superblock: block size 2^%d KiB unsupported", s.LogBlockSize)
 	}
 	bs := s.BlockSize()
-	if s.BlocksPerGroup == 0 || s.BlocksPerGroup > 8*uint32(bs) {
+	if s.BlocksPerGroup == 0 || (s.BlocksPerGroup > 8*uint32(bs) && s.FeatureRoCompat&RoCompatBigalloc == 0) {
 		return nil, fmt.Errorf("superblock: %d blocks per group, block size %d", s.BlocksPerGroup, bs)
 	}
 	if s.InodesPerGroup == 0 || s.InodesPerGroup > 8*uint32(bs) {
