@@ -2,8 +2,12 @@ package p2k
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -160,7 +164,7 @@ func TestMountedTree(t *testing.T) {
 	}
 
 	// Many entries in one directory: listed exactly once, then removed.
-	const n = 3000
+	const n = 10000
 	must(os.Mkdir(p("big"), 0o755))
 	for i := range n {
 		f, err := os.Create(p(fmt.Sprintf("big/entry-with-a-long-name-%05d", i)))
@@ -270,5 +274,48 @@ func TestUnprivilegedCaller(t *testing.T) {
 	}
 	if out, err := as("rm", "-f", secret); err == nil {
 		t.Errorf("uid 4321 removed root's file from a 0755 root directory: %s", out)
+	}
+}
+
+// TestLargeFileChecksum writes a 256 MiB file through the mount and reads
+// it back, comparing checksums.
+func TestLargeFileChecksum(t *testing.T) {
+	if testing.Short() {
+		t.Skip("256 MiB through FUSE")
+	}
+	b, _ := testBridge(t, DefaultOptions())
+	mnt := mount(t, b, nil)
+	name := filepath.Join(mnt, "big")
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	buf := make([]byte, 1<<20)
+	wsum := sha256.New()
+	for range 256 {
+		for i := 0; i < len(buf); i += 8 {
+			binary.LittleEndian.PutUint64(buf[i:], rng.Uint64())
+		}
+		wsum.Write(buf)
+		if _, err := f.Write(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err = os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rsum := sha256.New()
+	n, err := io.CopyBuffer(rsum, f, buf)
+	if err != nil || n != 256<<20 {
+		t.Fatalf("read back %d bytes: %v", n, err)
+	}
+	if !bytes.Equal(wsum.Sum(nil), rsum.Sum(nil)) {
+		t.Error("the file read back differs from what was written")
 	}
 }
