@@ -94,6 +94,9 @@ type table struct {
 	// prefixes holds every proper component prefix of every key
 	// ("/dev" for "/dev/img"), to stop matching early.
 	prefixes map[string]bool
+	// names holds every component of every key, so that lookups of
+	// other names skip etfs without building a path.
+	names map[string]bool
 }
 
 // key is one registration.
@@ -406,11 +409,16 @@ func (e *Etfs) publish(f func(keys map[string]*key)) {
 		keys[n] = k
 	}
 	f(keys)
-	t := &table{keys: keys, prefixes: map[string]bool{}}
+	t := &table{keys: keys, prefixes: map[string]bool{}, names: map[string]bool{}}
 	for n := range keys {
-		for i := 1; i < len(n); i++ {
-			if n[i] == '/' {
-				t.prefixes[n[:i]] = true
+		start := 1
+		for i := 1; i <= len(n); i++ {
+			if i == len(n) || n[i] == '/' {
+				t.names[n[start:i]] = true
+				start = i + 1
+				if i < len(n) {
+					t.prefixes[n[:i]] = true
+				}
 			}
 		}
 	}
@@ -428,6 +436,12 @@ func (e *Etfs) mkdirParents(l *kernel.LWP, name string) {
 			vfs.Mkdir(l, name[:i], 0o755)
 		}
 	}
+}
+
+// MayMatch implements vfs.EtfsResolver: only names that are components of
+// some key can start a match.
+func (e *Etfs) MayMatch(name string) bool {
+	return e.table.Load().names[name]
 }
 
 // Resolve implements vfs.EtfsResolver: it matches the path being looked

@@ -160,16 +160,29 @@ func Namei(l *kernel.LWP, at *Vnode, path string, op NameiOp, flags int) (NameiR
 			}
 		}
 		isLast := rest == ""
-		*cn = ComponentName{Op: LOOKUP, Name: name, Rest: rest, IsLast: isLast}
+		*cn = ComponentName{Op: LOOKUP, Name: name, Rest: rest, IsLast: isLast, PathOp: op}
 		if isLast {
 			cn.Op = op
 		}
 		vp, e := VOPLookup(l, dvp, cn)
 		if cn.Consumed > 0 && e == 0 {
-			rest = rest[min(cn.Consumed, len(rest)):]
-			for len(rest) > 0 && rest[0] == '/' {
-				rest = rest[1:]
+			// The lookup used up components of rest: the name is now
+			// the last of them, and a slash after it is trailing.
+			used := rest[:min(cn.Consumed, len(rest))]
+			if i := strings.LastIndexByte(used, '/'); i >= 0 {
+				name = used[i+1:]
+			} else {
+				name = used
 			}
+			rest = rest[len(used):]
+			next := rest
+			for len(next) > 0 && next[0] == '/' {
+				next = next[1:]
+			}
+			if next == "" && rest != "" {
+				trailing = true
+			}
+			rest = next
 			isLast = rest == ""
 		}
 		if e == unix.ENOENT && isLast && (op == CREATE || op == RENAME) {

@@ -171,7 +171,7 @@ func (rumpfsOps) Lookup(l *kernel.LWP, dvp *Vnode, cn *ComponentName) (*Vnode, u
 	if d.typ != VDIR {
 		return nil, unix.ENOTDIR
 	}
-	if r := dvp.Mount.vfs.etfsResolver(); r != nil && dvp.Mount == dvp.Mount.vfs.rootMount {
+	if r := dvp.Mount.vfs.etfsResolver(); r != nil && dvp.Mount == dvp.Mount.vfs.rootMount && r.MayMatch(cn.Name) {
 		vp, handled, e := r.Resolve(l, d.path(), cn)
 		if handled {
 			return vp, e
@@ -453,7 +453,17 @@ func (rumpfsOps) Seek(l *kernel.LWP, vp *Vnode, off int64, whence int) (int64, u
 	return 0, unix.ENXIO
 }
 
+// foreign reports whether vp is not a rumpfs node (an etfs key): rumpfs
+// cannot unlink, link or rename it.
+func foreign(vp *Vnode) bool {
+	_, ok := vp.Data.(*rnode)
+	return !ok
+}
+
 func (rumpfsOps) Remove(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Errno {
+	if foreign(vp) {
+		return unix.EOPNOTSUPP
+	}
 	d, n := rn(dvp), rn(vp)
 	if n.typ == VDIR {
 		return unix.EPERM
@@ -471,6 +481,9 @@ func (rumpfsOps) Remove(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.E
 }
 
 func (rumpfsOps) Link(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Errno {
+	if foreign(vp) {
+		return unix.EXDEV
+	}
 	d, n := rn(dvp), rn(vp)
 	if n.typ == VDIR {
 		return unix.EPERM
@@ -493,6 +506,9 @@ func (rumpfsOps) Link(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Err
 }
 
 func (rumpfsOps) Rmdir(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Errno {
+	if foreign(vp) {
+		return unix.EOPNOTSUPP
+	}
 	d, n := rn(dvp), rn(vp)
 	if n.typ != VDIR {
 		return unix.ENOTDIR
@@ -514,6 +530,9 @@ func (rumpfsOps) Rmdir(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Er
 }
 
 func (rumpfsOps) Rename(l *kernel.LWP, fdvp, fvp *Vnode, fcn *ComponentName, tdvp, tvp *Vnode, tcn *ComponentName) unix.Errno {
+	if foreign(fvp) || tvp != nil && foreign(tvp) {
+		return unix.EXDEV
+	}
 	fd, f, td := rn(fdvp), rn(fvp), rn(tdvp)
 	i, ok := fd.names[fcn.Name]
 	if !ok || fd.ents[i].node != f {

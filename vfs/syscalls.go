@@ -699,8 +699,14 @@ func Fchown(l *kernel.LWP, fd int, uid, gid int) unix.Errno {
 	return setattrFd(l, fd, ownerAttr(uid, gid), false)
 }
 
+// Special Nsec values of utimensat(2) times, Linux's numbers on every host.
+const (
+	UTIME_NOW  = (1 << 30) - 1
+	UTIME_OMIT = (1 << 30) - 2
+)
+
 // timesAttr builds a setattr from utimensat-style times: nil means both
-// now; Nsec unix.UTIME_NOW and UTIME_OMIT as utimensat(2) takes them.
+// now; Nsec UTIME_NOW and UTIME_OMIT as utimensat(2) takes them.
 func timesAttr(ts *[2]Timespec) *Vattr {
 	va := &Vattr{}
 	now := Now()
@@ -716,9 +722,9 @@ func timesAttr(ts *[2]Timespec) *Vattr {
 			bit, dst = AttrMtime, &va.Mtime
 		}
 		switch t.Nsec {
-		case unix.UTIME_OMIT:
+		case UTIME_OMIT:
 			continue
-		case unix.UTIME_NOW:
+		case UTIME_NOW:
 			*dst = now
 			nowCount++
 		default:
@@ -743,7 +749,7 @@ func countBits(m AttrMask) int {
 // Utimes sets path's access and modification times (nil: both now).
 func Utimes(l *kernel.LWP, path string, ts *[2]Timespec, follow bool) unix.Errno {
 	for _, t := range ts {
-		if ts != nil && t.Nsec != unix.UTIME_NOW && t.Nsec != unix.UTIME_OMIT && (t.Nsec < 0 || t.Nsec >= 1e9) {
+		if ts != nil && t.Nsec != UTIME_NOW && t.Nsec != UTIME_OMIT && (t.Nsec < 0 || t.Nsec >= 1e9) {
 			return unix.EINVAL
 		}
 	}

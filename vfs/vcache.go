@@ -173,7 +173,8 @@ func (c *vcache) recycle(l *kernel.LWP) {
 	}
 }
 
-// remove takes a revoked vnode out of the cache.
+// remove takes a revoked vnode out of the cache. The caller holds a
+// reference.
 func (c *vcache) remove(vp *Vnode) {
 	if !vp.cached {
 		return
@@ -181,9 +182,10 @@ func (c *vcache) remove(vp *Vnode) {
 	k := vkey{vp.Mount, vp.Ino}
 	s := c.shard(k)
 	s.mu.Lock()
+	// The vnode is still counted: its last Vrele, now down the uncached
+	// path, uncounts it.
 	if s.m[k] == vp {
 		delete(s.m, k)
-		c.total.Add(-1)
 	}
 	vp.cached = false
 	c.unfree(vp)

@@ -46,6 +46,9 @@ type etfsBox struct{ r EtfsResolver }
 // EtfsResolver is consulted by lookups in the rumpfs root (etfs keys match
 // whole paths from the root).
 type EtfsResolver interface {
+	// MayMatch reports whether a lookup of name could match a key; it is
+	// asked first, and must be cheap.
+	MayMatch(name string) bool
 	// Resolve is asked about the name cn.Name in the rumpfs directory
 	// whose path from the root is dirPath ("" for the root), with
 	// cn.Rest the remaining path. It returns handled=false when no key

@@ -29,6 +29,10 @@ type ComponentName struct {
 	Consumed int
 	// IsLast marks the last component (ISLASTCN).
 	IsLast bool
+	// PathOp is the intent of the whole lookup: what Op becomes on the
+	// last component. A lookup that consumes Rest is, in effect, on the
+	// last component.
+	PathOp NameiOp
 }
 
 // IsDotDot reports whether the component is "..".

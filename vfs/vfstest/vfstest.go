@@ -399,7 +399,7 @@ var Cases = []Case{
 		if va := e.Stat(f); va.Mtime.Sec <= m0.Sec {
 			e.T.Fatal("write did not update mtime")
 		}
-		omit := [2]vfs.Timespec{{Nsec: unix.UTIME_OMIT}, {Sec: 5, Nsec: 0}}
+		omit := [2]vfs.Timespec{{Nsec: vfs.UTIME_OMIT}, {Sec: 5, Nsec: 0}}
 		before := e.Stat(f).Atime
 		e.Must(vfs.Utimes(e.L, f, &omit, true), "utimes with UTIME_OMIT")
 		if va := e.Stat(f); va.Atime != before || va.Mtime.Sec != 5 {
