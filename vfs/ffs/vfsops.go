@@ -2,8 +2,11 @@ package ffs
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs"
+	"github.com/rumpfs/rumpfs/vfs/bio"
 	"github.com/rumpfs/rumpfs/vfs/ufs"
 	"golang.org/x/sys/unix"
 )
@@ -26,7 +29,18 @@ type FS struct {
 	CS  []CSum // per-group summaries from the summary area (fs_csp)
 	M   *ufs.Mount
 	dev ufs.Device
-	mc  *metaCache
+	mc  *metaCache // metadata cache of Open; nil when mounted
+
+	// Set when mounted (mount.go).
+	mp         *vfs.Mount
+	k          *kernel.Kernel
+	bdev       *bio.Dev
+	src        string
+	ronly      bool
+	sawCorrupt atomic.Bool
+	// allocMu serialises changes to the cylinder group maps, the summary
+	// array CS and the superblock totals.
+	allocMu kernel.Mutex
 }
 
 // Open finds and checks the superblock of dev at every standard offset,

@@ -1,0 +1,713 @@
+package ffs
+
+import (
+	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs"
+	"github.com/rumpfs/rumpfs/vfs/ufs"
+	"golang.org/x/sys/unix"
+)
+
+// The vnode operations (ufs_vnops.c, ffs_vnops.c). The VOP* callers hold
+// the locks vfs.VnodeOps lists; these only do the operation. Every change
+// to an inode is written into its inode block (iupdate) before the
+// operation returns, so nothing is dirty outside the buffer cache.
+
+// inode is the driver's node: the in-memory inode.
+type inode struct {
+	ufs.Inode
+	fs *FS
+	// freed is set once an unlinked inode went back to its group.
+	freed bool
+}
+
+func vip(vp *vfs.Vnode) *inode { return vp.Data.(*inode) }
+
+type ffsOps struct{ vfs.GenericOps }
+
+var _ vfs.VnodeOps = ffsOps{}
+
+func setNow(ts *int64, ns *int32, now vfs.Timespec) { *ts, *ns = now.Sec, int32(now.Nsec) }
+
+func (ffsOps) Lookup(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName) (*vfs.Vnode, unix.Errno) {
+	d := vip(dvp)
+	if d.Type() != ufs.IFDIR {
+		return nil, unix.ENOTDIR
+	}
+	if d.Nlink <= 0 {
+		return nil, unix.ENOENT
+	}
+	if cn.Name == "." {
+		vfs.Vref(dvp)
+		return dvp, 0
+	}
+	if len(cn.Name) > ufs.MaxNameLen {
+		return nil, unix.ENAMETOOLONG
+	}
+	de, e := d.Lookup(l, cn.Name)
+	if e != 0 {
+		return nil, e
+	}
+	if uint64(de.Ino) == d.Number {
+		vfs.Vref(dvp)
+		return dvp, 0
+	}
+	return dvp.Mount.Vget(l, uint64(de.Ino))
+}
+
+// makeInode allocates and names a new inode of mode in dvp (ufs_makeinode).
+func makeInode(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, mode uint16, rdev uint64, target string) (*vfs.Vnode, unix.Errno) {
+	d := vip(dvp)
+	fs := d.fs
+	switch {
+	case d.Type() != ufs.IFDIR:
+		return nil, unix.ENOTDIR
+	case d.Nlink <= 0:
+		return nil, unix.ENOENT
+	case cn.Name == "." || cn.Name == "..":
+		return nil, unix.EEXIST
+	case len(cn.Name) > ufs.MaxNameLen:
+		return nil, unix.ENAMETOOLONG
+	}
+	if _, e := d.Lookup(l, cn.Name); e == 0 {
+		return nil, unix.EEXIST
+	} else if e != unix.ENOENT {
+		return nil, e
+	}
+	isDir := mode&ufs.IFMT == ufs.IFDIR
+	if isDir && d.Nlink >= 32767 {
+		return nil, unix.EMLINK
+	}
+	pref := fs.inoCG(d)
+	fs.allocMu.Enter(l)
+	if isDir {
+		pref = fs.dirPref()
+	}
+	ino, e := fs.allocInode(l, pref, isDir)
+	fs.allocMu.Exit()
+	if e != 0 {
+		return nil, e
+	}
+	ui, e := fs.inode(l, ino)
+	if e != 0 {
+		return nil, e
+	}
+	ip := &inode{Inode: *ui, fs: fs}
+	gen := newGen(ip.Gen)
+	now := vfs.Now()
+	ip.Dinode = ufs.Dinode{UFS2: fs.SB.UFS2, Mode: mode, Nlink: 1, UID: l.Cred().Uid(), GID: d.GID, Gen: gen}
+	if fs.SB.UFS2 {
+		ip.BlkSize = uint32(fs.SB.BSize)
+	}
+	setNow(&ip.Atime, &ip.AtimeNsec, now)
+	setNow(&ip.Mtime, &ip.MtimeNsec, now)
+	setNow(&ip.Ctime, &ip.CtimeNsec, now)
+	if fs.SB.UFS2 {
+		setNow(&ip.Birthtime, &ip.BirthNsec, now)
+	}
+	undo := func(e unix.Errno) (*vfs.Vnode, unix.Errno) {
+		fs.truncate(l, ip, 0)
+		ip.Mode, ip.Nlink = 0, 0
+		fs.iupdate(l, &ip.Inode)
+		fs.allocMu.Enter(l)
+		fs.freeInode(l, ino, isDir)
+		fs.allocMu.Exit()
+		return nil, e
+	}
+	switch mode & ufs.IFMT {
+	case ufs.IFDIR:
+		ip.Nlink = 2
+		fsb, bsize, _, e := fs.balloc(l, ip, 0, ufs.DirBlkSize, true)
+		if e != 0 {
+			return undo(e)
+		}
+		m := fs.M
+		e = fs.newMeta(l, fsb, bsize, func(b []byte) {
+			ufs.PutDirent(b, ufs.Direct{Ino: uint32(ino), Reclen: 12, Type: ufs.DTDir, Name: "."}, m.Order, m.OldDirFmt)
+			ufs.PutDirent(b[12:], ufs.Direct{Ino: uint32(d.Number), Reclen: ufs.DirBlkSize - 12, Type: ufs.DTDir, Name: ".."}, m.Order, m.OldDirFmt)
+		})
+		if e != 0 {
+			return undo(e)
+		}
+		ip.Size = ufs.DirBlkSize
+	case ufs.IFLNK:
+		if len(target) < int(fs.SB.MaxSymLink) {
+			copy(ip.PointerArea(), target)
+			ip.Size = uint64(len(target))
+		} else {
+			fsb, bsize, _, e := fs.balloc(l, ip, 0, len(target), false)
+			if e != 0 {
+				return undo(e)
+			}
+			buf := make([]byte, bsize)
+			copy(buf, target)
+			if e := fs.devWrite(l, buf, fsb<<fs.SB.FShift); e != 0 {
+				return undo(e)
+			}
+			ip.Size = uint64(len(target))
+		}
+	case ufs.IFCHR, ufs.IFBLK:
+		ip.DB[0] = int64(rdev)
+		if !fs.SB.UFS2 {
+			ip.DB[0] = int64(int32(uint32(rdev)))
+		}
+	}
+	if e := fs.iupdate(l, &ip.Inode); e != 0 {
+		return undo(e)
+	}
+	if e := fs.direnter(l, d, cn.Name, uint32(ino), ufs.IFToDT(mode)); e != 0 {
+		return undo(e)
+	}
+	if isDir {
+		d.Nlink++
+	}
+	setNow(&d.Mtime, &d.MtimeNsec, now)
+	setNow(&d.Ctime, &d.CtimeNsec, now)
+	if e := fs.iupdate(l, &d.Inode); e != 0 {
+		return nil, e
+	}
+	return dvp.Mount.Vget(l, ino)
+}
+
+func (ffsOps) Create(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, va *vfs.Vattr) (*vfs.Vnode, unix.Errno) {
+	return makeInode(l, dvp, cn, ufs.IFREG|uint16(va.Mode&0o7777), 0, "")
+}
+
+func (ffsOps) Mknod(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, va *vfs.Vattr) (*vfs.Vnode, unix.Errno) {
+	switch va.Type {
+	case vfs.VBLK, vfs.VCHR, vfs.VFIFO, vfs.VSOCK, vfs.VREG:
+	default:
+		return nil, unix.EINVAL
+	}
+	return makeInode(l, dvp, cn, uint16(va.Type.IFMT())|uint16(va.Mode&0o7777), va.Rdev, "")
+}
+
+func (ffsOps) Mkdir(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, va *vfs.Vattr) (*vfs.Vnode, unix.Errno) {
+	return makeInode(l, dvp, cn, ufs.IFDIR|uint16(va.Mode&0o7777), 0, "")
+}
+
+func (ffsOps) Symlink(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, va *vfs.Vattr, target string) (*vfs.Vnode, unix.Errno) {
+	if len(target) >= vfs.PathMax {
+		return nil, unix.ENAMETOOLONG
+	}
+	return makeInode(l, dvp, cn, ufs.IFLNK|0o777, 0, target)
+}
+
+func (ffsOps) Getattr(l *kernel.LWP, vp *vfs.Vnode, va *vfs.Vattr) unix.Errno {
+	ip := vip(vp)
+	*va = vfs.Vattr{
+		Type: vp.Type, Mode: uint32(ip.Mode) & 0o7777, Nlink: uint32(max(ip.Nlink, 0)),
+		Uid: ip.UID, Gid: ip.GID, Fsid: vp.Mount.ID(), Fileid: ip.Number,
+		Size: int64(ip.Size), Blocksize: uint32(ip.fs.M.BSize), Bytes: int64(ip.Blocks) * 512,
+		Atime:     vfs.Timespec{Sec: ip.Atime, Nsec: int64(ip.AtimeNsec)},
+		Mtime:     vfs.Timespec{Sec: ip.Mtime, Nsec: int64(ip.MtimeNsec)},
+		Ctime:     vfs.Timespec{Sec: ip.Ctime, Nsec: int64(ip.CtimeNsec)},
+		Birthtime: vfs.Timespec{Sec: ip.Birthtime, Nsec: int64(ip.BirthNsec)},
+		Gen:       uint64(uint32(ip.Gen)), Flags: ip.Flags,
+	}
+	if vp.Type == vfs.VBLK || vp.Type == vfs.VCHR {
+		va.Rdev = ip.Rdev()
+	}
+	return 0
+}
+
+func (ffsOps) Setattr(l *kernel.LWP, vp *vfs.Vnode, va *vfs.Vattr) unix.Errno {
+	ip := vip(vp)
+	fs := ip.fs
+	if fs.ronly {
+		return unix.EROFS
+	}
+	now := vfs.Now()
+	if va.Valid&vfs.AttrSize != 0 {
+		if vp.Type == vfs.VDIR {
+			return unix.EISDIR
+		}
+		if vp.Type == vfs.VREG {
+			e := fs.truncate(l, ip, uint64(va.Size))
+			if e2 := fs.iupdate(l, &ip.Inode); e == 0 {
+				e = e2
+			}
+			if e != 0 {
+				return e
+			}
+			setNow(&ip.Mtime, &ip.MtimeNsec, now)
+		}
+	}
+	if va.Valid&vfs.AttrMode != 0 {
+		ip.Mode = ip.Mode&ufs.IFMT | uint16(va.Mode&0o7777)
+	}
+	if va.Valid&vfs.AttrUid != 0 {
+		ip.UID = va.Uid
+	}
+	if va.Valid&vfs.AttrGid != 0 {
+		ip.GID = va.Gid
+	}
+	if va.Valid&vfs.AttrAtime != 0 {
+		ip.Atime, ip.AtimeNsec = va.Atime.Sec, int32(va.Atime.Nsec)
+	}
+	if va.Valid&vfs.AttrMtime != 0 {
+		ip.Mtime, ip.MtimeNsec = va.Mtime.Sec, int32(va.Mtime.Nsec)
+	}
+	if va.Valid&vfs.AttrBirthtime != 0 && fs.SB.UFS2 {
+		ip.Birthtime, ip.BirthNsec = va.Birthtime.Sec, int32(va.Birthtime.Nsec)
+	}
+	if va.Valid&vfs.AttrFlags != 0 {
+		ip.Flags = va.Flags
+	}
+	setNow(&ip.Ctime, &ip.CtimeNsec, now)
+	if va.Valid&vfs.AttrCtime != 0 {
+		ip.Ctime, ip.CtimeNsec = va.Ctime.Sec, int32(va.Ctime.Nsec)
+	}
+	return fs.iupdate(l, &ip.Inode)
+}
+
+// uioRead reads file data at uio.Offset straight from the device into the
+// caller's buffer.
+func (ffsOps) Read(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) unix.Errno {
+	ip := vip(vp)
+	switch vp.Type {
+	case vfs.VDIR:
+		return unix.EISDIR
+	case vfs.VREG, vfs.VLNK:
+	default:
+		return unix.EOPNOTSUPP
+	}
+	if uio.Offset < 0 {
+		return unix.EINVAL
+	}
+	for uio.Resid > 0 && uint64(uio.Offset) < ip.Size {
+		n := int(min(uint64(uio.Resid), ip.Size-uint64(uio.Offset)))
+		if len(uio.Iov) > 0 && len(uio.Iov[0]) >= n {
+			got, e := ip.ReadAt(l, uio.Iov[0][:n], uio.Offset)
+			uio.Iov[0] = uio.Iov[0][got:]
+			uio.Resid -= got
+			uio.Offset += int64(got)
+			if e != 0 || got == 0 {
+				return e
+			}
+			continue
+		}
+		if len(uio.Iov) > 0 && len(uio.Iov[0]) == 0 {
+			uio.Iov = uio.Iov[1:]
+			continue
+		}
+		buf := make([]byte, min(n, 1<<20))
+		got, e := ip.ReadAt(l, buf, uio.Offset)
+		if _, e2 := kernel.Uiomove(buf[:got], uio); e == 0 {
+			e = e2
+		}
+		if e != 0 || got == 0 {
+			return e
+		}
+	}
+	return 0
+}
+
+func (ffsOps) Write(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) unix.Errno {
+	ip := vip(vp)
+	fs := ip.fs
+	switch vp.Type {
+	case vfs.VDIR:
+		return unix.EISDIR
+	case vfs.VREG:
+	default:
+		return unix.EOPNOTSUPP
+	}
+	if fs.ronly {
+		return unix.EROFS
+	}
+	if ioflag&vfs.IO_APPEND != 0 {
+		uio.Offset = int64(ip.Size)
+	}
+	if uio.Offset < 0 {
+		return unix.EINVAL
+	}
+	if uint64(uio.Offset)+uint64(uio.Resid) > fs.M.MaxFileSize {
+		return unix.EFBIG
+	}
+	m := fs.M
+	sb := fs.SB
+	var e unix.Errno
+	wrote := false
+	buf := make([]byte, m.BSize)
+	for uio.Resid > 0 {
+		off := uio.Offset
+		boff := int(off & int64(m.BSize-1))
+		n := min(m.BSize-boff, uio.Resid)
+		var fsb int64
+		var bsize int
+		var fresh bool
+		fsb, bsize, fresh, e = fs.balloc(l, ip, off, n, false)
+		if e != 0 {
+			break
+		}
+		dev := fsb << sb.FShift
+		if fresh {
+			clear(buf[:bsize])
+			if _, e = kernel.Uiomove(buf[boff:boff+n], uio); e != 0 {
+				break
+			}
+			e = fs.devWrite(l, buf[:bsize], dev)
+		} else {
+			s0 := boff &^ 511
+			s1 := (boff + n + 511) &^ 511
+			// Whole sectors go to the device: read the ragged ends.
+			head := s0 != boff
+			if head {
+				if e = fs.devRead(l, buf[s0:s0+512], dev+int64(s0)); e != 0 {
+					break
+				}
+			}
+			if s1 != boff+n && !(head && s1-512 == s0) {
+				if e = fs.devRead(l, buf[s1-512:s1], dev+int64(s1-512)); e != 0 {
+					break
+				}
+			}
+			if _, e = kernel.Uiomove(buf[boff:boff+n], uio); e != 0 {
+				break
+			}
+			e = fs.devWrite(l, buf[s0:s1], dev+int64(s0))
+		}
+		if e != 0 {
+			break
+		}
+		wrote = true
+		if end := uint64(off) + uint64(n); end > ip.Size {
+			ip.Size = end
+		}
+	}
+	if wrote {
+		now := vfs.Now()
+		setNow(&ip.Mtime, &ip.MtimeNsec, now)
+		setNow(&ip.Ctime, &ip.CtimeNsec, now)
+		if !l.Cred().IsRoot() {
+			ip.Mode &^= 0o6000
+		}
+		if e2 := fs.iupdate(l, &ip.Inode); e2 != 0 {
+			return e2
+		}
+		if e == unix.ENOSPC || e == unix.EFBIG {
+			e = 0 // a short write
+		}
+	}
+	if e == 0 && ioflag&(vfs.IO_SYNC|vfs.IO_DSYNC) != 0 {
+		e = fs.sync(l, true)
+	}
+	return e
+}
+
+// Fsync writes back everything the file system has dirty: a superset of
+// what concerns the file.
+func (ffsOps) Fsync(l *kernel.LWP, vp *vfs.Vnode, flags int, lo, hi int64) unix.Errno {
+	return vip(vp).fs.sync(l, true)
+}
+
+func (ffsOps) Seek(l *kernel.LWP, vp *vfs.Vnode, off int64, whence int) (int64, unix.Errno) {
+	ip := vip(vp)
+	size := int64(ip.Size)
+	if off < 0 || off >= size {
+		return 0, unix.ENXIO
+	}
+	if whence != unix.SEEK_DATA && whence != unix.SEEK_HOLE {
+		return 0, unix.EINVAL
+	}
+	shift := ip.fs.M.BShift
+	for lbn := off >> shift; lbn<<shift < size; lbn++ {
+		fsb, _, e := ip.Bmap(l, lbn)
+		if e != 0 {
+			return 0, e
+		}
+		pos := max(lbn<<shift, off)
+		if (whence == unix.SEEK_DATA) == (fsb != 0) {
+			return pos, 0
+		}
+	}
+	if whence == unix.SEEK_HOLE {
+		return size, 0
+	}
+	return 0, unix.ENXIO
+}
+
+func (ffsOps) Remove(l *kernel.LWP, dvp, vp *vfs.Vnode, cn *vfs.ComponentName) unix.Errno {
+	d, ip := vip(dvp), vip(vp)
+	fs := d.fs
+	if vp.Type == vfs.VDIR {
+		return unix.EPERM
+	}
+	de, e := d.Lookup(l, cn.Name)
+	if e != 0 {
+		return e
+	}
+	if uint64(de.Ino) != ip.Number {
+		return unix.ENOENT
+	}
+	if e := fs.dirremove(l, d, cn.Name); e != 0 {
+		return e
+	}
+	now := vfs.Now()
+	setNow(&d.Mtime, &d.MtimeNsec, now)
+	setNow(&d.Ctime, &d.CtimeNsec, now)
+	ip.Nlink--
+	setNow(&ip.Ctime, &ip.CtimeNsec, now)
+	if e := fs.iupdate(l, &d.Inode); e != 0 {
+		return e
+	}
+	return fs.iupdate(l, &ip.Inode)
+}
+
+func (ffsOps) Link(l *kernel.LWP, dvp, vp *vfs.Vnode, cn *vfs.ComponentName) unix.Errno {
+	d, ip := vip(dvp), vip(vp)
+	fs := d.fs
+	switch {
+	case vp.Type == vfs.VDIR:
+		return unix.EPERM
+	case d.Nlink <= 0 || ip.Nlink <= 0:
+		return unix.ENOENT
+	case ip.Nlink >= 32767:
+		return unix.EMLINK
+	case len(cn.Name) > ufs.MaxNameLen:
+		return unix.ENAMETOOLONG
+	}
+	if _, e := d.Lookup(l, cn.Name); e == 0 {
+		return unix.EEXIST
+	} else if e != unix.ENOENT {
+		return e
+	}
+	if e := fs.direnter(l, d, cn.Name, uint32(ip.Number), ufs.IFToDT(ip.Mode)); e != 0 {
+		return e
+	}
+	now := vfs.Now()
+	ip.Nlink++
+	setNow(&ip.Ctime, &ip.CtimeNsec, now)
+	setNow(&d.Mtime, &d.MtimeNsec, now)
+	setNow(&d.Ctime, &d.CtimeNsec, now)
+	if e := fs.iupdate(l, &d.Inode); e != 0 {
+		return e
+	}
+	return fs.iupdate(l, &ip.Inode)
+}
+
+func (ffsOps) Rmdir(l *kernel.LWP, dvp, vp *vfs.Vnode, cn *vfs.ComponentName) unix.Errno {
+	d, ip := vip(dvp), vip(vp)
+	fs := d.fs
+	if vp.Type != vfs.VDIR {
+		return unix.ENOTDIR
+	}
+	if dvp == vp {
+		return unix.EINVAL
+	}
+	de, e := d.Lookup(l, cn.Name)
+	if e != 0 {
+		return e
+	}
+	if uint64(de.Ino) != ip.Number {
+		return unix.ENOENT
+	}
+	empty, e := fs.dirEmpty(l, ip)
+	if e != 0 {
+		return e
+	}
+	if !empty {
+		return unix.ENOTEMPTY
+	}
+	if e := fs.dirremove(l, d, cn.Name); e != 0 {
+		return e
+	}
+	now := vfs.Now()
+	d.Nlink--
+	setNow(&d.Mtime, &d.MtimeNsec, now)
+	setNow(&d.Ctime, &d.CtimeNsec, now)
+	ip.Nlink = 0
+	setNow(&ip.Ctime, &ip.CtimeNsec, now)
+	if e := fs.iupdate(l, &d.Inode); e != 0 {
+		return e
+	}
+	return fs.iupdate(l, &ip.Inode)
+}
+
+func (ffsOps) Rename(l *kernel.LWP, fdvp, fvp *vfs.Vnode, fcn *vfs.ComponentName, tdvp, tvp *vfs.Vnode, tcn *vfs.ComponentName) unix.Errno {
+	fd, f, td := vip(fdvp), vip(fvp), vip(tdvp)
+	fs := fd.fs
+	if len(tcn.Name) > ufs.MaxNameLen {
+		return unix.ENAMETOOLONG
+	}
+	if fcn.Name == "." || fcn.Name == ".." || tcn.Name == "." || tcn.Name == ".." {
+		return unix.EINVAL
+	}
+	if td.Nlink <= 0 {
+		return unix.ENOENT
+	}
+	de, e := fd.Lookup(l, fcn.Name)
+	if e != 0 {
+		return e
+	}
+	if uint64(de.Ino) != f.Number {
+		return unix.ENOENT
+	}
+	isDir := fvp.Type == vfs.VDIR
+	now := vfs.Now()
+	if isDir && fd != td && td.Nlink >= 32767 && tvp == nil {
+		return unix.EMLINK
+	}
+	if tvp != nil {
+		t := vip(tvp)
+		te, e := td.Lookup(l, tcn.Name)
+		if e != 0 {
+			return e
+		}
+		if uint64(te.Ino) != t.Number {
+			return unix.ENOENT
+		}
+		if tvp.Type == vfs.VDIR {
+			empty, e := fs.dirEmpty(l, t)
+			if e != 0 {
+				return e
+			}
+			if !empty {
+				return unix.ENOTEMPTY
+			}
+		}
+		if e := fs.dirrewrite(l, td, tcn.Name, uint32(f.Number), ufs.IFToDT(f.Mode)); e != 0 {
+			return e
+		}
+		if tvp.Type == vfs.VDIR {
+			t.Nlink = 0
+			td.Nlink--
+		} else {
+			t.Nlink--
+		}
+		setNow(&t.Ctime, &t.CtimeNsec, now)
+		if e := fs.iupdate(l, &t.Inode); e != 0 {
+			return e
+		}
+	} else {
+		if _, e := td.Lookup(l, tcn.Name); e == 0 {
+			return unix.EEXIST
+		} else if e != unix.ENOENT {
+			return e
+		}
+		if e := fs.direnter(l, td, tcn.Name, uint32(f.Number), ufs.IFToDT(f.Mode)); e != 0 {
+			return e
+		}
+	}
+	if e := fs.dirremove(l, fd, fcn.Name); e != 0 {
+		return e
+	}
+	if isDir && fd != td {
+		if e := fs.dirrewrite(l, f, "..", uint32(td.Number), ufs.DTDir); e != 0 {
+			return e
+		}
+		fd.Nlink--
+		td.Nlink++
+	}
+	setNow(&fd.Mtime, &fd.MtimeNsec, now)
+	setNow(&fd.Ctime, &fd.CtimeNsec, now)
+	setNow(&td.Mtime, &td.MtimeNsec, now)
+	setNow(&td.Ctime, &td.CtimeNsec, now)
+	setNow(&f.Ctime, &f.CtimeNsec, now)
+	for _, x := range []*inode{fd, td, f} {
+		if e := fs.iupdate(l, &x.Inode); e != 0 {
+			return e
+		}
+	}
+	return 0
+}
+
+func (ffsOps) Readdir(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio) (bool, unix.Errno) {
+	ip := vip(vp)
+	if ip.Type() != ufs.IFDIR {
+		return true, unix.ENOTDIR
+	}
+	if uio.Offset < 0 {
+		return true, unix.EINVAL
+	}
+	full := false
+	var ferr unix.Errno
+	_, e := ip.ReadDir(l, uio.Offset, func(d ufs.Direct) bool {
+		ok, e := vfs.EmitDirent(uio, uint64(d.Ino), uint64(d.Off)+uint64(d.Reclen), d.Type, d.Name)
+		if e != 0 {
+			ferr = e
+			return false
+		}
+		if !ok {
+			full = true
+			return false
+		}
+		return true
+	})
+	if e == 0 {
+		e = ferr
+	}
+	if e != 0 {
+		return false, e
+	}
+	if !full {
+		uio.Offset = int64(ip.Size)
+	}
+	return !full, 0
+}
+
+func (ffsOps) Readlink(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio) unix.Errno {
+	s, e := vip(vp).ReadLink(l)
+	if e != 0 {
+		return e
+	}
+	_, e = kernel.Uiomove([]byte(s), uio)
+	return e
+}
+
+// Inactive frees the blocks of a file with no links left; the inode
+// itself goes back to its group in Reclaim, once the vnode is out of the
+// cache, so a new file cannot meet the old vnode.
+func (ffsOps) Inactive(l *kernel.LWP, vp *vfs.Vnode) bool {
+	ip := vip(vp)
+	if ip.Nlink > 0 || ip.Mode == 0 {
+		return false
+	}
+	if !ip.fs.ronly && (ip.Size > 0 || ip.Blocks > 0) {
+		ip.fs.truncate(l, ip, 0)
+		ip.fs.iupdate(l, &ip.Inode)
+	}
+	return true
+}
+
+func (ffsOps) Reclaim(l *kernel.LWP, vp *vfs.Vnode) unix.Errno {
+	ip := vip(vp)
+	fs := ip.fs
+	if ip.Nlink > 0 || ip.Mode == 0 || ip.freed || fs.ronly {
+		return 0
+	}
+	ip.freed = true
+	fs.truncate(l, ip, 0)
+	dir := ip.Type() == ufs.IFDIR
+	ip.Mode = 0
+	ip.Nlink = 0
+	ip.Blocks = 0
+	if e := fs.iupdate(l, &ip.Inode); e != 0 {
+		return e
+	}
+	fs.allocMu.Enter(l)
+	defer fs.allocMu.Exit()
+	return fs.freeInode(l, ip.Number, dir)
+}
+
+func (ffsOps) Bmap(l *kernel.LWP, vp *vfs.Vnode, lbn int64) (int64, int, unix.Errno) {
+	ip := vip(vp)
+	fsb, run, e := ip.Bmap(l, lbn)
+	if e != 0 {
+		return 0, 0, e
+	}
+	if fsb == 0 {
+		return -1, 0, 0
+	}
+	return fsb << ip.fs.SB.FSBToDB, run, 0
+}
+
+func (ffsOps) Pathconf(l *kernel.LWP, vp *vfs.Vnode, name int) (int64, unix.Errno) {
+	switch name {
+	case vfs.PC_NAME_MAX:
+		return ufs.MaxNameLen, 0
+	case vfs.PC_FILESIZEBITS:
+		return 64, 0
+	}
+	return vfs.GenericOps{}.Pathconf(l, vp, name)
+}
