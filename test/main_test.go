@@ -117,20 +117,24 @@ func mountDir(t *testing.T) string {
 	return p
 }
 
-// mountinfo returns (mount point, fstype) pairs from /proc/self/mountinfo.
-func mountinfo() [][2]string {
+// mountRow is one line of /proc/self/mountinfo.
+type mountRow struct{ dev, mnt, fstype, source string }
+
+// mountinfo reads /proc/self/mountinfo.
+func mountinfo() []mountRow {
 	data, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return nil
 	}
-	var out [][2]string
+	unescape := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\134`, `\`).Replace
+	var out []mountRow
 	for _, line := range strings.Split(string(data), "\n") {
 		pre, post, ok := strings.Cut(line, " - ")
 		f, g := strings.Fields(pre), strings.Fields(post)
-		if !ok || len(f) < 5 || len(g) < 1 {
+		if !ok || len(f) < 5 || len(g) < 2 {
 			continue
 		}
-		out = append(out, [2]string{strings.ReplaceAll(f[4], `\040`, " "), g[0]})
+		out = append(out, mountRow{f[2], unescape(f[4]), g[0], unescape(g[1])})
 	}
 	return out
 }
@@ -138,7 +142,7 @@ func mountinfo() [][2]string {
 // isMounted reports whether a rumpfs FUSE mount is on mnt.
 func isMounted(mnt string) bool {
 	for _, m := range mountinfo() {
-		if m[0] == mnt && strings.HasPrefix(m[1], "fuse.") {
+		if m.mnt == mnt && strings.HasPrefix(m.fstype, "fuse.") {
 			return true
 		}
 	}
@@ -148,8 +152,8 @@ func isMounted(mnt string) bool {
 func mountsUnder(dir string) []string {
 	var out []string
 	for _, m := range mountinfo() {
-		if strings.HasPrefix(m[0], dir+"/") {
-			out = append(out, m[0])
+		if strings.HasPrefix(m.mnt, dir+"/") {
+			out = append(out, m.mnt)
 		}
 	}
 	return out
@@ -189,8 +193,15 @@ type server struct {
 // test did not.
 func startServer(t *testing.T, mnt string, args ...string) *server {
 	t.Helper()
+	return startServerAs(t, nil, mnt, args...)
+}
+
+// startServerAs is startServer with a command prefix (setpriv ...).
+func startServerAs(t *testing.T, prefix []string, mnt string, args ...string) *server {
+	t.Helper()
 	s := &server{t: t, mnt: mnt, done: make(chan struct{})}
-	s.cmd = exec.Command(rumpfsBin, append(append([]string{"mount"}, args...), mnt)...)
+	argv := append(append(append(prefix, rumpfsBin, "mount"), args...), mnt)
+	s.cmd = exec.Command(argv[0], argv[1:]...)
 	s.cmd.Stdout, s.cmd.Stderr = &s.stdout, &s.stderr
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -485,8 +485,12 @@ func TestSIGTERMDuringWrites(t *testing.T) {
 	if isMounted(mnt) {
 		t.Errorf("%s still mounted after the server exited", mnt)
 	}
-	go io.Copy(io.Discard, stdout)
+	// The stream was cut off while it ran: its next write failed.
+	rest, _ := io.ReadAll(stdout)
 	w.Wait()
+	if !strings.Contains(string(rest), "write error") {
+		t.Errorf("the writer was not interrupted by the server's exit; it said %q", rest)
+	}
 	got, err := os.ReadFile(host)
 	if err != nil {
 		t.Fatal(err)

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -169,6 +171,9 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 	if msg := checkFUSE(); msg != "" {
 		return fail("mount: %s", msg)
 	}
+	if msg := checkUnprivileged(mnt, mc.opts.allowOther); msg != "" {
+		return fail("mount: %s", msg)
+	}
 	p, st := mc.resolve()
 	if st != 0 {
 		return st
@@ -228,7 +233,10 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 		return failHalt("mount: %v", err)
 	}
 
-	srv, err := fuse.NewServer(bridge, mnt, mc.fuseOptions())
+	fuseLog := &fuseLogWriter{}
+	mo := mc.fuseOptions()
+	mo.Logger = log.New(fuseLog, "", log.LstdFlags)
+	srv, err := fuse.NewServer(bridge, mnt, mo)
 	if err != nil {
 		return failHalt("mount: %s", explainMountError(mnt, err))
 	}
@@ -270,10 +278,12 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 						fmt.Fprintf(os.Stderr, "rumpfs: mount: detached %s; exiting once its open files are closed (interrupt again to cut them off)\n", mnt)
 					}
 				default:
+					fuseLog.quiet.Store(true)
 					cutOff(mnt)
 				}
 			default: // SIGTERM, SIGHUP: end now, cleanly.
 				if err := srv.Unmount(); err != nil {
+					fuseLog.quiet.Store(true)
 					cutOff(mnt)
 				}
 			}
@@ -375,12 +385,27 @@ func (mc *mountCmd) fuseOptions() *fuse.MountOptions {
 	}
 	if o.readOnly {
 		mo.Options = append(mo.Options, "ro")
+		mo.DirectMountFlags = readOnlyMountFlags
 	}
 	if o.defaultPermissions {
 		mo.Options = append(mo.Options, "default_permissions")
 	}
 	mo.Options = append(mo.Options, o.hostFlags...)
 	return mo
+}
+
+// fuseLogWriter passes go-fuse's log to stderr until the connection is
+// cut off on purpose; after that, replies that cannot be sent are
+// expected, not news.
+type fuseLogWriter struct {
+	quiet atomic.Bool
+}
+
+func (w *fuseLogWriter) Write(p []byte) (int, error) {
+	if w.quiet.Load() {
+		return len(p), nil
+	}
+	return os.Stderr.Write(p)
 }
 
 // explainMountError turns a failed FUSE mount into one line with a hint.

@@ -84,3 +84,9 @@ func detach(mnt string) error { return unix.Unmount(mnt, unix.MNT_FORCE) }
 func cutOff(mnt string) { unix.Unmount(mnt, unix.MNT_FORCE) }
 
 func dup2(oldfd, newfd int) error { return unix.Dup2(oldfd, newfd) }
+
+// readOnlyMountFlags: go-fuse mounts through macFUSE's helper, with "ro".
+const readOnlyMountFlags = 0
+
+// checkUnprivileged: macFUSE lets any user mount on a directory they own.
+func checkUnprivileged(mnt string, allowOther bool) string { return "" }

@@ -118,6 +118,9 @@ func checkFUSE() string {
 		return fuseHint
 	}
 	if os.Geteuid() != 0 {
+		if err := unix.Access("/dev/fuse", unix.R_OK|unix.W_OK); err != nil {
+			return fmt.Sprintf("FUSE: /dev/fuse: %v: without root it must be readable and writable by you (mode 0666 is usual)", err)
+		}
 		if _, err := exec.LookPath("fusermount3"); err != nil {
 			if _, err := exec.LookPath("fusermount"); err != nil {
 				return "FUSE needs the fusermount3 helper when not root: install fuse3"
@@ -182,3 +185,28 @@ func fusermount(args ...string) error {
 }
 
 func dup2(oldfd, newfd int) error { return unix.Dup3(oldfd, newfd, 0) }
+
+// readOnlyMountFlags are mount(2)'s flags for a read-only direct mount.
+const readOnlyMountFlags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_RDONLY
+
+// checkUnprivileged returns what fusermount3 would refuse a non-root user,
+// or "": a mount point the user cannot write to, and allow_other without
+// user_allow_other in /etc/fuse.conf.
+func checkUnprivileged(mnt string, allowOther bool) string {
+	if os.Geteuid() == 0 {
+		return ""
+	}
+	if err := unix.Access(mnt, unix.W_OK); err != nil {
+		return fmt.Sprintf("mount point %s: permission denied: without root, mount only on a directory you can write to", mnt)
+	}
+	if allowOther {
+		conf, _ := os.ReadFile("/etc/fuse.conf")
+		for _, line := range strings.Split(string(conf), "\n") {
+			if strings.TrimSpace(line) == "user_allow_other" {
+				return ""
+			}
+		}
+		return "allow_other: permission denied: without root it needs user_allow_other in /etc/fuse.conf"
+	}
+	return ""
+}
