@@ -75,7 +75,7 @@ func TestDamagedImages(t *testing.T) {
 		{name: "ext4-nocsum-1k", fstype: "ext4", args: []string{"-b", "1024", "-O", "^metadata_csum"}, sizeK: 8 << 10, tree: small},
 		{name: "ext2", fstype: "ext2", args: []string{"-b", "1024"}, sizeK: 8 << 10, tree: small},
 	}
-	iters := 150
+	iters := 100
 	if testing.Short() {
 		iters = 30
 	}

@@ -7,7 +7,10 @@ import (
 	"github.com/rumpfs/rumpfs/vfs/ext2fs/disk"
 )
 
-var full = treeOpts{bigDir: 3000, extents: 400, acls: true, huge: true}
+var (
+	full = treeOpts{bigDir: 3000, extents: 400, acls: true, huge: true}
+	mid  = treeOpts{bigDir: 1500, extents: 400, acls: true, huge: true}
+)
 
 // kernelImages is the matrix compared with the kernel: every default of
 // mke2fs 1.47 for ext2/3/4 and the options the issue names.
@@ -15,10 +18,10 @@ var kernelImages = []image{
 	{name: "ext4", fstype: "ext4", sizeK: 24 << 10, tree: full,
 		post: []string{"fallocate /sparse/prealloc 0 100"}},
 	{name: "ext4-1k", fstype: "ext4", args: []string{"-b", "1024"}, sizeK: 24 << 10, tree: full},
-	{name: "ext4-2k-nocsum-32bit-uninit", fstype: "ext4", args: []string{"-b", "2048", "-O", "^metadata_csum,^64bit,uninit_bg"}, sizeK: 24 << 10, tree: full},
-	{name: "ext4-metabg", fstype: "ext4", args: []string{"-O", "meta_bg,^resize_inode"}, sizeK: 24 << 10, tree: full},
-	{name: "ext4-inline", fstype: "ext4", args: []string{"-O", "inline_data"}, sizeK: 24 << 10, tree: full},
-	{name: "ext4-blockmap-128", fstype: "ext4", args: []string{"-O", "^extent,^64bit", "-I", "128"}, sizeK: 24 << 10, tree: full},
+	{name: "ext4-2k-nocsum-32bit-uninit", fstype: "ext4", args: []string{"-b", "2048", "-O", "^metadata_csum,^64bit,uninit_bg"}, sizeK: 24 << 10, tree: mid},
+	{name: "ext4-metabg", fstype: "ext4", args: []string{"-O", "meta_bg,^resize_inode"}, sizeK: 24 << 10, tree: mid},
+	{name: "ext4-inline", fstype: "ext4", args: []string{"-O", "inline_data"}, sizeK: 24 << 10, tree: mid},
+	{name: "ext4-blockmap-128", fstype: "ext4", args: []string{"-O", "^extent,^64bit", "-I", "128"}, sizeK: 24 << 10, tree: mid},
 	{name: "ext4-tea-unsigned", fstype: "ext4", sizeK: 24 << 10, tree: full,
 		pre: []string{"ssv def_hash_version tea", "ssv flags 2"}},
 	{name: "ext4-legacy-signed", fstype: "ext4", args: []string{"-b", "1024"}, sizeK: 24 << 10, tree: full,
@@ -26,9 +29,9 @@ var kernelImages = []image{
 	{name: "ext4-halfmd4-unsigned-csumseed", fstype: "ext4", args: []string{"-O", "metadata_csum_seed"}, sizeK: 24 << 10, tree: full,
 		pre: []string{"ssv flags 2"}},
 	{name: "ext3-1k-128", fstype: "ext3", args: []string{"-b", "1024", "-I", "128"}, sizeK: 24 << 10, tree: full},
-	{name: "ext3", fstype: "ext3", sizeK: 24 << 10, tree: full},
-	{name: "ext2", fstype: "ext2", sizeK: 24 << 10, tree: full},
-	{name: "ext2-1k-nofiletype", fstype: "ext2", args: []string{"-b", "1024", "-O", "^filetype"}, sizeK: 24 << 10, tree: full},
+	{name: "ext3", fstype: "ext3", sizeK: 24 << 10, tree: mid},
+	{name: "ext2", fstype: "ext2", sizeK: 24 << 10, tree: mid},
+	{name: "ext2-1k-nofiletype", fstype: "ext2", args: []string{"-b", "1024", "-O", "^filetype"}, sizeK: 24 << 10, tree: mid},
 }
 
 // TestAgainstKernel builds images with mke2fs -d across file system types
