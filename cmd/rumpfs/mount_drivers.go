@@ -1,0 +1,8 @@
+package main
+
+// The file system drivers linked into rumpfs: each registers its types
+// (vfs.RegisterFSType) from init, and rumpfs mount finds them by name.
+import (
+	_ "github.com/rumpfs/rumpfs/vfs/ext2fs"
+	_ "github.com/rumpfs/rumpfs/vfs/ffs"
+)
