@@ -276,7 +276,9 @@ func (k *Kernel) removeProc(p *Proc) {
 
 // AllBetsAreOffSetID rewrites the pid of l's process and l's lid in place,
 // without touching the proc table (rump_allbetsareoff_setid). p2k calls it
-// on every request so kernel-side ids equal the host caller's.
+// on every request so kernel-side ids equal the host caller's. The pid is
+// the whole process's: LWPs that run concurrently with different host
+// callers need processes of their own.
 func AllBetsAreOffSetID(l *LWP, pid, lid int32) {
 	l.proc.pid.Store(pid)
 	l.lid.Store(lid)

@@ -144,6 +144,10 @@ func (mp *Mount) Kernel() *kernel.Kernel { return mp.vfs.k }
 // VFS returns the VFS the mount belongs to.
 func (mp *Mount) VFS() *VFS { return mp.vfs }
 
+// Covers returns the directory vnode this mount covers (nil for the
+// root), without a new reference: ".." at the mount's root continues there.
+func (mp *Mount) Covers() *Vnode { return mp.covers }
+
 // RootVnode returns the mount's root vnode without a new reference; valid
 // while the mount is.
 func (mp *Mount) RootVnode() *Vnode { return mp.root }

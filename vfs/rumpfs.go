@@ -3,6 +3,7 @@ package vfs
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"golang.org/x/sys/unix"
@@ -62,8 +63,8 @@ type rumpfsFS struct {
 	nodes   map[uint64]*rnode
 	nextIno uint64
 	root    *rnode
-	// open counts vnodes per node so a node with no links is freed
-	// when its last vnode goes.
+	// nchunks counts the data chunks of every file, for statvfs.
+	nchunks atomic.Int64
 }
 
 func rumpfsMount(l *kernel.LWP, mp *Mount, args *MountArgs) (FileSystem, unix.Errno) {
@@ -96,11 +97,8 @@ func (fs *rumpfsFS) Root(l *kernel.LWP) (*Vnode, unix.Errno) { return fs.mp.Vget
 func (fs *rumpfsFS) Statvfs(l *kernel.LWP, sb *Statvfs) unix.Errno {
 	fs.mu.Lock()
 	n := uint64(len(fs.nodes))
-	var bytes int64
-	for _, nd := range fs.nodes {
-		bytes += int64(len(nd.chunks)) * rumpfsChunk
-	}
 	fs.mu.Unlock()
+	bytes := fs.nchunks.Load() * rumpfsChunk
 	sb.Bsize = rumpfsChunk
 	sb.Frsize = 4096
 	sb.Blocks = uint64(bytes/4096) + 1<<20
@@ -308,7 +306,7 @@ func (rumpfsOps) Setattr(l *kernel.LWP, vp *Vnode, va *Vattr) unix.Errno {
 	n := rn(vp)
 	now := Now()
 	if va.Valid&AttrSize != 0 {
-		n.truncate(va.Size)
+		rfs(vp).nchunks.Add(n.truncate(va.Size))
 		n.mtime = now
 	}
 	if va.Valid&AttrMode != 0 {
@@ -340,12 +338,13 @@ func (rumpfsOps) Setattr(l *kernel.LWP, vp *Vnode, va *Vattr) unix.Errno {
 }
 
 // truncate sets the size, dropping chunks past it and zeroing the tail of
-// the last one.
-func (n *rnode) truncate(size int64) {
+// the last one. It returns the change in the number of chunks.
+func (n *rnode) truncate(size int64) (delta int64) {
 	if size < n.size {
 		for c := range n.chunks {
 			if c*rumpfsChunk >= size {
 				delete(n.chunks, c)
+				delta--
 			}
 		}
 		if off := size % rumpfsChunk; off != 0 {
@@ -355,6 +354,7 @@ func (n *rnode) truncate(size int64) {
 		}
 	}
 	n.size = size
+	return delta
 }
 
 func (rumpfsOps) Read(l *kernel.LWP, vp *Vnode, uio *kernel.Uio, ioflag int) unix.Errno {
@@ -411,6 +411,7 @@ func (rumpfsOps) Write(l *kernel.LWP, vp *Vnode, uio *kernel.Uio, ioflag int) un
 		if b == nil {
 			b = make([]byte, rumpfsChunk)
 			n.chunks[c] = b
+			rfs(vp).nchunks.Add(1)
 		}
 		m, e := kernel.Uiomove(b[off:], uio)
 		if e != 0 {
@@ -633,6 +634,7 @@ func (rumpfsOps) Reclaim(l *kernel.LWP, vp *Vnode) unix.Errno {
 		fs.mu.Lock()
 		delete(fs.nodes, n.ino)
 		fs.mu.Unlock()
+		fs.nchunks.Add(-int64(len(n.chunks)))
 		n.chunks = nil
 	}
 	return 0
