@@ -373,15 +373,14 @@ func (fs *FS) truncate(l *kernel.LWP, ip *inode, size uint64) unix.Errno {
 		if e != 0 {
 			return e
 		}
-		if fsb != 0 {
-			nalloc := fs.blksize(size, lbn)
-			ss := 512
-			s0 := boff &^ (ss - 1)
+		if nalloc, s0 := fs.blksize(size, lbn), boff&^511; fsb != 0 && s0 < nalloc {
 			buf := make([]byte, nalloc-s0)
-			if e := fs.devRead(l, buf[:ss], fsb<<sb.FShift+int64(s0)); e != 0 {
-				return e
+			if s0 != boff {
+				if e := fs.devRead(l, buf[:512], fsb<<sb.FShift+int64(s0)); e != 0 {
+					return e
+				}
+				clear(buf[boff-s0:])
 			}
-			clear(buf[boff-s0:])
 			if e := fs.devWrite(l, buf, fsb<<sb.FShift+int64(s0)); e != 0 {
 				return e
 			}
