@@ -1,0 +1,78 @@
+package ffs
+
+import (
+	"testing"
+	"time"
+
+	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs"
+	"golang.org/x/sys/unix"
+)
+
+const benchFile = 256 << 20
+
+// readAll reads path sequentially in 1 MiB requests and returns the time.
+func readAll(b *testing.B, l *kernel.LWP, path string, buf []byte) time.Duration {
+	start := time.Now()
+	fd, e := vfs.Open(l, path, unix.O_RDONLY, 0)
+	if e != 0 {
+		b.Fatal(e)
+	}
+	total := 0
+	for {
+		n, e := vfs.Read(l, fd, buf)
+		if e != 0 {
+			b.Fatal(e)
+		}
+		if n == 0 {
+			break
+		}
+		total += n
+	}
+	vfs.Close(l, fd)
+	if total != benchFile {
+		b.Fatalf("read %d bytes, want %d", total, benchFile)
+	}
+	return time.Since(start)
+}
+
+// BenchmarkSeqRead reads a 256 MiB file from an FFS image (in the host
+// page cache) and the same file from the in-memory rumpfs root in the same
+// run, and reports the FFS rate as a fraction of the root's.
+func BenchmarkSeqRead(b *testing.B) {
+	img := emptyImage(b, 2, false, "320m", "bsize=32768,fsize=4096")
+	k, l := bootKernel(b)
+	if e := mountImage(b, k, l, img, "/mnt", 0); e != 0 {
+		b.Fatal(e)
+	}
+	data := fileData(1, 1<<20)
+	for _, p := range []string{"/mnt/big", "/tmp/big"} {
+		fd, e := vfs.Open(l, p, unix.O_CREAT|unix.O_WRONLY, 0o644)
+		if e != 0 {
+			b.Fatal(e)
+		}
+		for i := 0; i < benchFile>>20; i++ {
+			if _, e := vfs.Write(l, fd, data); e != 0 {
+				b.Fatal(e)
+			}
+		}
+		vfs.Close(l, fd)
+	}
+	vfs.Sync(l)
+	buf := make([]byte, 1<<20)
+	readAll(b, l, "/mnt/big", buf) // warm the host page cache
+	var ffsT, rootT time.Duration
+	b.SetBytes(benchFile)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ffsT += readAll(b, l, "/mnt/big", buf)
+		b.StopTimer()
+		rootT += readAll(b, l, "/tmp/big", buf)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(rootT)/float64(ffsT), "ffs/rumpfs-rate")
+	b.ReportMetric(float64(benchFile)*float64(b.N)/ffsT.Seconds()/(1<<20), "ffs-MiB/s")
+	b.ReportMetric(float64(benchFile)*float64(b.N)/rootT.Seconds()/(1<<20), "rumpfs-MiB/s")
+	b.StopTimer()
+	halt(b, k, l)
+}
