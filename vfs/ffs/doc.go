@@ -1,13 +1,29 @@
 // Package ffs is the Berkeley Fast File System, UFS1 and UFS2 (NetBSD's
-// sys/ufs/ffs): the superblock (found at every standard offset, in either
-// byte order), cylinder groups and their maps, the summary area, where
-// inodes live, and a read-only consistency checker (Check, behind
-// `rumpfs fsck`). The inode, block-map and directory code shared by UFS
-// file systems is package ufs; FS.M is the ufs.Mount it reads through.
+// sys/ufs/ffs), as a read-write VFS driver registered as "ffs" (alias
+// "ufs"): the superblock (found at every standard offset, in either byte
+// order), cylinder groups and their maps, the summary area, inode and
+// block allocation by cylinder group (alloc.go), block mapping for writes
+// with fragment growth and truncation (balloc.go), directory edits
+// (dirops.go), the vnode operations (vnops.go) and the VFS glue (mount.go);
+// and a read-only consistency checker (Check, behind `rumpfs fsck`). The
+// inode, block-map and directory reading shared by UFS file systems is
+// package ufs; FS.M is the ufs.Mount it reads through.
 //
-// Parsers (ParseSuperblock, ParseCG) are pure and fuzzed. All metadata
-// reads go through FS.mc (cache.go), the stand-in for the buffer cache.
-// Allocation, write-back and the VFS glue come later.
+// Mounted, metadata (inode, group, indirect and directory blocks, the
+// superblock and summary area) lives in the buffer cache and is written
+// back by sync and unmount; file data goes between the device and the
+// caller's buffer directly. Every change to an inode is written into its
+// inode block before the operation returns. An image that is not clean,
+// or carries a WAPBL journal, is refused read-write (EROFS, with the
+// reason in dmesg) and mounts read-only with a warning. A read-write
+// mount clears the clean flag on disk and a clean unmount sets it again.
+// Open and Check read an image without a kernel through a private cache
+// (cache.go). Parsers (ParseSuperblock, ParseCG) are pure and fuzzed.
 //
-// Lock order: metaCache.mu is the only lock, a leaf.
+// Lock order (outermost first), below the VFS's namespace and vnode locks:
+//
+//	FS.allocMu (kernel.Mutex: group maps, FS.CS, superblock totals)
+//	  one buffer busy at a time (bio), except that allocInode may take an
+//	  inode block while holding none other
+//	metaCache.mu (Open/Check only, a leaf)
 package ffs
