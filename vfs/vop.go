@@ -140,8 +140,15 @@ type VnodeOps interface {
 	Readlink(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) unix.Errno
 	// Inactive runs when the last reference goes. It returns true when
 	// the vnode should be reclaimed at once (a file with no links left).
+	// The vnode is still in the cache while Inactive runs: a driver may
+	// free a dead file's blocks here, but must release its inode number
+	// only in Reclaim, or a concurrent create could reuse the number and
+	// find this vnode.
 	Inactive(l *kernel.LWP, vp *Vnode) (recycle bool)
-	// Reclaim frees the driver's node before the vnode is recycled.
+	// Reclaim frees the driver's node before the vnode is recycled. It
+	// can run without a preceding Inactive on a vnode still referenced
+	// (a forced unmount at halt, Vgone): a driver frees an unlinked but
+	// open file here then.
 	Reclaim(l *kernel.LWP, vp *Vnode) unix.Errno
 	// Bmap maps logical block lbn of vp to a device block (in bio.DevBSize
 	// units, -1 for a hole) and the number of contiguous blocks after it.
