@@ -178,3 +178,25 @@ func (d *blockDev) dropCache() {
 	clear(d.cache)
 	d.lru.Init()
 }
+
+// mapOverlay returns where the n blocks from device block blk are read
+// from: blk itself for the prefix no replayed journal block covers, or the
+// journal copy of blk alone. An escaped journal copy differs from the
+// bytes the file system holds, so it has no device address (EIO).
+func (d *blockDev) mapOverlay(blk, n uint64) (uint64, uint64, unix.Errno) {
+	if len(d.overlay) == 0 {
+		return blk, n, 0
+	}
+	if ob, ok := d.overlay[blk]; ok {
+		if ob.escape {
+			return 0, 0, unix.EIO
+		}
+		return ob.phys, 1, 0
+	}
+	for b := range d.overlay {
+		if b > blk && b-blk < n {
+			n = b - blk
+		}
+	}
+	return blk, n, 0
+}

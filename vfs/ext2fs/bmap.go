@@ -10,12 +10,14 @@ import (
 
 // Run maps Len file blocks starting at file block Logical to device
 // blocks starting at Physical. Zero runs (holes and unwritten extents)
-// read as zeros and have no Physical.
+// read as zeros and have no Physical; Unwritten tells an allocated but
+// unwritten extent from a hole.
 type Run struct {
-	Logical  uint64
-	Physical uint64
-	Len      uint64
-	Zero     bool
+	Logical   uint64
+	Physical  uint64
+	Len       uint64
+	Zero      bool
+	Unwritten bool
 }
 
 // maxLogical bounds logical block numbers: extents address 2^32 blocks.
@@ -96,7 +98,7 @@ func (ip *Inode) extentMap(l *kernel.LWP, lblk uint64) (Run, unix.Errno) {
 			if !fs.validBlock(prev.Start, uint64(prev.Len)) {
 				return Run{}, fs.corrupt("inode %d: extent %d+%d at block %d out of range", ip.Ino, prev.Block, prev.Len, prev.Start)
 			}
-			r := Run{Logical: lblk, Len: end - lblk, Zero: prev.Uninit}
+			r := Run{Logical: lblk, Len: end - lblk, Zero: prev.Uninit, Unwritten: prev.Uninit}
 			if !prev.Uninit {
 				r.Physical = prev.Start + (lblk - uint64(prev.Block))
 			}

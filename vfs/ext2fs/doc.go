@@ -5,17 +5,24 @@
 // that a file system with a dirty journal reads consistently while its
 // image stays untouched. It never writes the device.
 //
-// It is a library below the VFS: the VFS driver glue (vnode operations)
-// holds an *FS per mount and an *Inode per vnode, and calls Lookup,
-// Attr, ReadAt/Read, Readdir, Readlink, ListXattr and GetXattr. The
-// on-disk formats themselves are in package disk.
+// Two layers live here. The library (fs.go, inode.go, bmap.go, read.go,
+// dir.go, symlink.go, xattr.go, journal.go, blockdev.go) opens an FS on a
+// bio.Device and reads Inodes: Lookup, Attr, ReadAt/Read, Readdir,
+// Readlink, ListXattr, GetXattr, Bmap. The VFS driver (vfsops.go,
+// vnops.go) registers the file system type "ext2fs" (aliases ext2, ext3,
+// ext4): a mount holds one *FS, a vnode's Data is one *Inode, and every
+// vnode operation that would write answers EROFS (the mount is always
+// read-only; a read-write request is refused). The on-disk formats
+// themselves are in package disk.
 //
 // Owns: the FS value (geometry, group descriptors, journal overlay) and a
 // small bounded cache of metadata blocks. Inodes are immutable snapshots
 // once read; nothing here changes after Open, so an FS and its Inodes may
-// be used from many goroutines at once.
+// be used from many goroutines at once, and the vnode operations need no
+// lock beyond those the VFS takes for them.
 //
-// Lock order (one lock):
+// Lock order (one lock of its own, under the VFS's namespace and vnode
+// locks):
 //
 //	blockDev.mu  (metadata block cache; a leaf, never held across I/O)
 //

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs/ext2fs/disk"
 )
 
@@ -56,6 +57,16 @@ func TestAgainstKernel(t *testing.T) {
 			checkShapes(t, f, im)
 			if log.String() != "" {
 				t.Errorf("messages on a clean image:\n%s", log.String())
+			}
+			// The same tree through a mount and the VFS syscalls.
+			v := bootKernel(t)
+			v.mountImage(t, img)
+			compareVFS(t, v, mnt)
+			if err := v.k.Reboot(v.l, kernel.RB_HALT); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(v.k.Dmesg(), "ext2fs /dev/img") {
+				t.Errorf("driver messages on a clean image:\n%s", v.k.Dmesg())
 			}
 			if after := sha(t, img); after != before {
 				t.Errorf("image changed: sha256 %s -> %s", before, after)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs/ext2fs/disk"
 )
 
@@ -120,6 +121,16 @@ func TestJournalReplay(t *testing.T) {
 			run(t, "cp", "--sparse=always", img, copyImg)
 			mnt := kernelMount(t, copyImg, true)
 			compareWithKernel(t, f, mnt)
+			// Mounted, walked and halted, the image keeps every byte.
+			v := bootKernel(t)
+			v.mountImage(t, img)
+			compareVFS(t, v, mnt)
+			if !strings.Contains(v.k.Dmesg(), "replayed") {
+				t.Errorf("no replay message in dmesg:\n%s", v.k.Dmesg())
+			}
+			if err := v.k.Reboot(v.l, kernel.RB_HALT); err != nil {
+				t.Fatal(err)
+			}
 			if after := sha(t, img); after != before {
 				t.Errorf("image changed: sha256 %s -> %s", before, after)
 			}
