@@ -590,3 +590,133 @@ func TestVFSDamagedImages(t *testing.T) {
 	}
 	t.Logf("%d of %d damaged images mounted", mounted, iters)
 }
+
+// TestHugeDirectoryLookups: 20,000 entries in one hashed directory, each
+// looked up through the VFS and checked against the kernel; one lookup on
+// a fresh mount reads a handful of blocks, not the directory.
+func TestHugeDirectoryLookups(t *testing.T) {
+	// mke2fs -d fills a directory in quadratic time: the kernel makes
+	// the entries instead (and indexes the directory as it grows).
+	need(t, "mke2fs")
+	needRoot(t)
+	img := filepath.Join(t.TempDir(), "htree.img")
+	run(t, "mke2fs", "-q", "-F", "-t", "ext4", "-N", "21000", img, "16M")
+	rw := t.TempDir()
+	run(t, "mount", "-t", "ext4", "-o", "loop", img, rw)
+	err := os.Mkdir(filepath.Join(rw, "big"), 0o755)
+	for i := 0; i < 20000 && err == nil; i++ {
+		name := fmt.Sprintf("entry-%05d-%s", i, strings.Repeat("x", i%40))
+		if i%10 == 0 {
+			name = fmt.Sprintf("é-ü-%05d-ÿ", i)
+		}
+		err = os.WriteFile(filepath.Join(rw, "big", name), nil, 0o644)
+	}
+	run(t, "umount", rw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mnt := kernelMount(t, img, false)
+	ents, err := os.ReadDir(filepath.Join(mnt, "big"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 20000 {
+		t.Fatalf("kernel lists %d entries", len(ents))
+	}
+	v := bootKernel(t)
+	v.mountImage(t, img)
+	m := vfs.Of(v.k).Mounts()[1].Data.(*mount)
+	big, e := resolve(t, m.fs, "big")
+	if e != 0 || !big.indexed() {
+		t.Fatalf("big directory: %v, indexed %v", e, e == 0 && big.indexed())
+	}
+	var va vfs.Vattr
+	if e := vfs.Lstat(v.l, "/mnt/big", &va); e != 0 {
+		t.Fatal(e)
+	}
+	before := len(m.fs.bd.cache)
+	if e := vfs.Lstat(v.l, "/mnt/big/"+ents[12345].Name(), &va); e != 0 {
+		t.Fatal(e)
+	}
+	dirBlocks := va.Size / int64(m.fs.bsize)
+	read := len(m.fs.bd.cache) - before
+	t.Logf("one lookup read %d blocks of a %d-block directory", read, dirBlocks)
+	if read > 6 || dirBlocks < 100 {
+		t.Errorf("one lookup read %d blocks of a %d-block directory", read, dirBlocks)
+	}
+	for _, d := range ents {
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(mnt, "big", d.Name()), &st); err != nil {
+			t.Fatal(err)
+		}
+		if e := vfs.Lstat(v.l, "/mnt/big/"+d.Name(), &va); e != 0 || va.Fileid != st.Ino || va.Size != st.Size {
+			t.Errorf("%s: ino %d size %d %v, kernel %d %d", d.Name(), va.Fileid, va.Size, e, st.Ino, st.Size)
+		}
+		if e := vfs.Lstat(v.l, "/mnt/big/"+d.Name()+"~", &va); e != unix.ENOENT {
+			t.Errorf("%s~: %v, want ENOENT", d.Name(), e)
+		}
+	}
+	got, e := v.getdents("/mnt/big")
+	if e != 0 || len(got) != 20002 {
+		t.Errorf("getdents: %d entries, %v; want 20002", len(got), e)
+	}
+}
+
+// TestFileHandlesAndBmap: file handles round-trip and go stale with
+// another generation; VOP_BMAP addresses hold the file's bytes.
+func TestFileHandlesAndBmap(t *testing.T) {
+	img := makeImage(t, image{name: "fh", fstype: "ext4", sizeK: 8 << 10, tree: treeOpts{bigDir: 10}})
+	raw, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := bootKernel(t)
+	v.mountImage(t, img)
+	mp := vfs.Of(v.k).Mounts()[1]
+	want, e := v.readFile("/mnt/sizes/f0300000")
+	if e != 0 {
+		t.Fatal(e)
+	}
+	e = v.vnode("/mnt/sizes/f0300000", func(vp *vfs.Vnode) {
+		fh, e := mp.FS.VPToFH(v.l, vp)
+		if e != 0 {
+			t.Fatal(e)
+		}
+		vp2, e := mp.FS.FHToVP(v.l, fh)
+		if e != 0 || vp2 != vp {
+			t.Errorf("FHToVP: %v %v, want the same vnode", vp2, e)
+		}
+		if e == 0 {
+			vfs.Vrele(v.l, vp2)
+		}
+		fh[4] ^= 1
+		if _, e := mp.FS.FHToVP(v.l, fh); e != unix.ESTALE {
+			t.Errorf("FHToVP with another generation: %v, want ESTALE", e)
+		}
+		bs := int64(vip(vp).fs.bsize)
+		for lbn := int64(0); lbn*bs < int64(len(want)); lbn++ {
+			daddr, run, e := vfs.VOPBmap(v.l, vp, lbn)
+			if e != 0 || daddr < 0 {
+				t.Fatalf("bmap %d: %d %d %v", lbn, daddr, run, e)
+			}
+			n := min(int64(run+1)*bs, int64(len(want))-lbn*bs)
+			if !bytes.Equal(raw[daddr*512:daddr*512+n], want[lbn*bs:lbn*bs+n]) {
+				t.Errorf("bmap %d: %d bytes at sector %d are not the file's", lbn, n, daddr)
+			}
+			lbn += int64(run)
+		}
+	})
+	if e != 0 {
+		t.Fatal(e)
+	}
+	for _, name := range []int{vfs.PC_NAME_MAX, vfs.PC_LINK_MAX} {
+		e := v.vnode("/mnt", func(vp *vfs.Vnode) {
+			if n, e := vfs.VOPPathconf(v.l, vp, name); e != 0 || n < 255 {
+				t.Errorf("pathconf %d: %d %v", name, n, e)
+			}
+		})
+		if e != 0 {
+			t.Fatal(e)
+		}
+	}
+}
