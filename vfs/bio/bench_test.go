@@ -1,9 +1,11 @@
 package bio
 
 import (
+	"io"
 	"sync/atomic"
 	"testing"
 
+	"github.com/rumpfs/rumpfs/kernel"
 	"golang.org/x/sys/unix"
 )
 
@@ -60,4 +62,27 @@ func BenchmarkBreadHitParallel(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// BenchmarkBreadHitLWP: as BenchmarkBreadHit, by a scheduled kernel LWP
+// (drivers always pass one).
+func BenchmarkBreadHitLWP(b *testing.B) {
+	k, err := kernel.Boot(kernel.Config{NCPU: 1, Console: io.Discard, Exit: func(int) {}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := k.LWP0()
+	l.Schedule()
+	defer l.Unschedule()
+	c := NewCache(k, 64<<20)
+	d := c.Attach(newFakeDev(64<<20), "fake")
+	mustBread(b, d, 16, 8192).Brelse()
+	b.ReportAllocs()
+	for b.Loop() {
+		bp, err := d.Bread(l, 16, 8192)
+		if err != 0 {
+			b.Fatal(err)
+		}
+		bp.Brelse()
+	}
 }

@@ -771,3 +771,33 @@ func TestBreadn(t *testing.T) {
 		t.Fatalf("after a failed read-ahead: %d buffers cached, want 6", st.Bufs)
 	}
 }
+
+// TestSelfDeadlockPanics: an LWP reading a block it holds (a block
+// pointer looping back on a corrupt image) panics rather than hangs.
+func TestSelfDeadlockPanics(t *testing.T) {
+	k := bootKernel(t, 1)
+	c := NewCache(k, 1<<20)
+	d := c.Attach(newFakeDev(1<<20), "fake")
+	l, _ := k.NewLWP(1)
+	l.Schedule()
+	defer l.Unschedule()
+	b, err := d.Bread(l, 8, 1024)
+	if err != 0 {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() {
+			if r := recover(); r == nil {
+				t.Fatal("a second Bread of a held block by the same LWP did not panic")
+			}
+		}()
+		d.Bread(l, 8, 1024)
+	}()
+	b.Brelse()
+	// Released, the block is the LWP's to take again.
+	b, err = d.Bread(l, 8, 1024)
+	if err != 0 {
+		t.Fatal(err)
+	}
+	b.Brelse()
+}

@@ -1,7 +1,9 @@
 package bio
 
 import (
+	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"golang.org/x/sys/unix"
@@ -20,7 +22,8 @@ type Buf struct {
 	dev   *Dev
 	shard *shard
 
-	busy sync.Mutex // BC_BUSY
+	busy  sync.Mutex                 // BC_BUSY
+	owner atomic.Pointer[kernel.LWP] // the LWP holding busy, if not nil
 
 	// Guarded by busy.
 	held    bool // busy is locked (detects a double release)
@@ -39,9 +42,15 @@ type Buf struct {
 // testHookBusyWait, when set, runs before an LWP sleeps on a busy buffer.
 var testHookBusyWait func(b *Buf)
 
-// lock takes b's busy lock, releasing l's CPU while it sleeps.
+// lock takes b's busy lock, releasing l's CPU while it sleeps. An LWP
+// asking for a buffer it holds already (a driver following a block
+// pointer that loops back, on a corrupt image) panics instead of hanging;
+// the kernel boundary turns that into EIO.
 func (b *Buf) lock(l *kernel.LWP) {
 	if !b.busy.TryLock() {
+		if l != nil && b.owner.Load() == l {
+			panic(fmt.Sprintf("bio: %s: LWP %d asks again for block %d it holds", b.dev.name, l.Lid(), b.Blkno))
+		}
 		if h := testHookBusyWait; h != nil {
 			h(b)
 		}
@@ -50,6 +59,9 @@ func (b *Buf) lock(l *kernel.LWP) {
 		l.BlockEnd(d)
 	}
 	b.held = true
+	if l != nil {
+		b.owner.Store(l)
+	}
 }
 
 func (b *Buf) tryLock() bool {
@@ -65,6 +77,9 @@ func (b *Buf) unlock() {
 		panic("bio: release of a buffer that is not busy")
 	}
 	b.held = false
+	if b.owner.Load() != nil {
+		b.owner.Store(nil)
+	}
 	b.busy.Unlock()
 }
 

@@ -107,7 +107,7 @@ func (d *Dev) getblk(l *kernel.LWP, blkno int64, size int) (b *Buf, fresh bool) 
 		s.mu.Lock()
 		b = s.m[key]
 		if b == nil {
-			b = d.insertLocked(s, blkno)
+			b = d.insertLocked(l, s, blkno)
 			s.mu.Unlock()
 			c.misses.Inc()
 			d.setSize(l, b, size)
@@ -129,10 +129,13 @@ func (d *Dev) getblk(l *kernel.LWP, blkno int64, size int) (b *Buf, fresh bool) 
 
 // insertLocked puts a fresh buffer for blkno, busy and without data, in
 // shard s.
-func (d *Dev) insertLocked(s *shard, blkno int64) *Buf {
+func (d *Dev) insertLocked(l *kernel.LWP, s *shard, blkno int64) *Buf {
 	b := &Buf{Blkno: blkno, dev: d, shard: s}
 	b.busy.Lock()
 	b.held = true
+	if l != nil {
+		b.owner.Store(l)
+	}
 	s.insertLocked(b)
 	d.c.nbufs.Add(1)
 	return b

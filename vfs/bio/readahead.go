@@ -76,7 +76,7 @@ func (d *Dev) tryInsert(l *kernel.LWP, blkno int64, size int) *Buf {
 		s.mu.Unlock()
 		return nil
 	}
-	b := d.insertLocked(s, blkno)
+	b := d.insertLocked(l, s, blkno)
 	s.mu.Unlock()
 	d.c.readaheads.Inc()
 	d.setSize(l, b, size)
