@@ -2,7 +2,6 @@ package bio
 
 import (
 	"fmt"
-	"sync"
 	"sync/atomic"
 
 	"github.com/rumpfs/rumpfs/kernel"
@@ -22,21 +21,32 @@ type Buf struct {
 	dev   *Dev
 	shard *shard
 
-	busy  sync.Mutex                 // BC_BUSY
-	owner atomic.Pointer[kernel.LWP] // the LWP holding busy, if not nil
+	// owner is the busy lock (BC_BUSY): the LWP holding the buffer, or
+	// anonLWP for a caller without one; nil when the buffer is free.
+	owner   atomic.Pointer[kernel.LWP]
+	waiters atomic.Int32 // LWPs sleeping for it on shard.wcond
 
-	// Guarded by busy.
-	held    bool // busy is locked (detects a double release)
+	// Guarded by the busy lock.
 	valid   bool // Data holds the block's contents (BO_DONE)
 	dirty   bool // Data is newer than the device (BO_DELWRI)
 	mem     *mem
 	charged int64
 
-	// Guarded by shard.mu; gone is also only set holding busy, so either
-	// lock suffices to read it.
+	// Guarded by shard.mu; gone is also only set holding the busy lock,
+	// so either suffices to read it.
 	ref     bool // CLOCK reference bit
 	gone    bool // removed from the cache
 	ringIdx int
+}
+
+// anonLWP stands for callers that pass a nil LWP (unit tests of drivers).
+var anonLWP = new(kernel.LWP)
+
+func lockToken(l *kernel.LWP) *kernel.LWP {
+	if l == nil {
+		return anonLWP
+	}
+	return l
 }
 
 // testHookBusyWait, when set, runs before an LWP sleeps on a busy buffer.
@@ -47,41 +57,48 @@ var testHookBusyWait func(b *Buf)
 // pointer that loops back, on a corrupt image) panics instead of hanging;
 // the kernel boundary turns that into EIO.
 func (b *Buf) lock(l *kernel.LWP) {
-	if !b.busy.TryLock() {
-		if l != nil && b.owner.Load() == l {
-			panic(fmt.Sprintf("bio: %s: LWP %d asks again for block %d it holds", b.dev.name, l.Lid(), b.Blkno))
-		}
-		if h := testHookBusyWait; h != nil {
-			h(b)
-		}
-		d := l.BlockBegin()
-		b.busy.Lock()
-		l.BlockEnd(d)
+	me := lockToken(l)
+	if b.owner.CompareAndSwap(nil, me) {
+		return
 	}
-	b.held = true
-	if l != nil {
-		b.owner.Store(l)
+	if l != nil && b.owner.Load() == l {
+		panic(fmt.Sprintf("bio: %s: LWP %d asks again for block %d, which it holds", b.dev.name, l.Lid(), b.Blkno))
 	}
+	if h := testHookBusyWait; h != nil {
+		h(b)
+	}
+	d := l.BlockBegin()
+	// A releaser clears owner before it looks at waiters; a waiter counts
+	// itself before it tries owner, under wmu: one of them sees the other.
+	s := b.shard
+	b.waiters.Add(1)
+	s.wmu.Lock()
+	for !b.owner.CompareAndSwap(nil, me) {
+		s.wcond.Wait()
+	}
+	s.wmu.Unlock()
+	b.waiters.Add(-1)
+	l.BlockEnd(d)
 }
 
-func (b *Buf) tryLock() bool {
-	if !b.busy.TryLock() {
-		return false
-	}
-	b.held = true
-	return true
+func (b *Buf) tryLock(l *kernel.LWP) bool {
+	return b.owner.CompareAndSwap(nil, lockToken(l))
 }
 
 func (b *Buf) unlock() {
-	if !b.held {
+	if b.owner.Swap(nil) == nil {
 		panic("bio: release of a buffer that is not busy")
 	}
-	b.held = false
-	if b.owner.Load() != nil {
-		b.owner.Store(nil)
+	if b.waiters.Load() > 0 {
+		s := b.shard
+		s.wmu.Lock()
+		s.wcond.Broadcast()
+		s.wmu.Unlock()
 	}
-	b.busy.Unlock()
 }
+
+// busy reports whether someone holds b.
+func (b *Buf) busy() bool { return b.owner.Load() != nil }
 
 // Size returns the buffer's size in bytes (b_bcount).
 func (b *Buf) Size() int { return len(b.Data) }
@@ -92,7 +109,7 @@ func (b *Buf) Dirty() bool { return b.dirty }
 // Brelse gives the buffer back, keeping it cached (brelse(bp, 0)). A
 // buffer from Getblk that was neither read nor written is dropped.
 func (b *Buf) Brelse() {
-	if !b.valid && b.held {
+	if !b.valid && b.busy() {
 		b.dev.c.drop(b)
 	}
 	b.unlock()
@@ -101,7 +118,7 @@ func (b *Buf) Brelse() {
 // Invalidate discards the buffer, dirty or not, and gives it back
 // (brelse(bp, BC_INVAL)): for blocks that were freed.
 func (b *Buf) Invalidate() {
-	if b.held {
+	if b.busy() {
 		b.dev.markClean(b)
 		b.dev.c.drop(b)
 	}
@@ -112,7 +129,7 @@ func (b *Buf) Invalidate() {
 // gives it back (delayed write): Dev.Sync, the syncer or eviction writes
 // it later.
 func (b *Buf) Bdwrite() {
-	if b.held {
+	if b.busy() {
 		b.valid = true
 		b.dev.markDirty(b)
 	}
@@ -123,7 +140,7 @@ func (b *Buf) Bdwrite() {
 // On error the buffer stays cached and dirty.
 func (b *Buf) Bwrite(l *kernel.LWP) unix.Errno {
 	var err unix.Errno
-	if b.held {
+	if b.busy() {
 		b.valid = true
 		err = b.dev.writeBuf(l, b)
 	}

@@ -53,8 +53,13 @@ type shard struct {
 	m    map[bkey]*Buf
 	ring []*Buf // every buffer of the shard; the CLOCK hand sweeps it
 	hand int
-	hits uint64         // hits not yet added to Cache.hits
-	_    [128 - 56]byte // one shard per pair of cache lines
+	hits uint64 // hits not yet added to Cache.hits
+
+	// LWPs waiting for a busy buffer of the shard sleep on wcond.
+	wmu   sync.Mutex
+	wcond sync.Cond
+
+	_ [256 - 56 - 8 - 56]byte // four cache lines per shard
 }
 
 // NewCache makes a cache bounded to maxBytes (at least 64 KiB). k may be
@@ -64,6 +69,7 @@ func NewCache(k *kernel.Kernel, maxBytes int64) *Cache {
 	c := &Cache{k: k, max: max(maxBytes, minMaxBytes), devs: map[*Dev]struct{}{}}
 	for i := range c.shards {
 		c.shards[i].m = map[bkey]*Buf{}
+		c.shards[i].wcond.L = &c.shards[i].wmu
 	}
 	ev := func(name string) *kernel.EvCnt {
 		if k == nil {
@@ -190,7 +196,7 @@ func (c *Cache) evictOne(l *kernel.LWP, s *shard) bool {
 			b.ref = false
 			continue
 		}
-		if !b.tryLock() {
+		if !b.tryLock(l) {
 			continue
 		}
 		if !b.dirty {
@@ -248,5 +254,5 @@ func (s *shard) insertLocked(b *Buf) {
 }
 
 // The shard padding assumes this layout.
-var _ [128 - unsafe.Sizeof(shard{})]struct{}
-var _ [unsafe.Sizeof(shard{}) - 128]struct{}
+var _ [256 - unsafe.Sizeof(shard{})]struct{}
+var _ [unsafe.Sizeof(shard{}) - 256]struct{}

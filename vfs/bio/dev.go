@@ -131,11 +131,7 @@ func (d *Dev) getblk(l *kernel.LWP, blkno int64, size int) (b *Buf, fresh bool) 
 // shard s.
 func (d *Dev) insertLocked(l *kernel.LWP, s *shard, blkno int64) *Buf {
 	b := &Buf{Blkno: blkno, dev: d, shard: s}
-	b.busy.Lock()
-	b.held = true
-	if l != nil {
-		b.owner.Store(l)
-	}
+	b.owner.Store(lockToken(l))
 	s.insertLocked(b)
 	d.c.nbufs.Add(1)
 	return b
@@ -274,7 +270,7 @@ func (d *Dev) Sync(l *kernel.LWP, wait bool) unix.Errno {
 		i++
 		if wait {
 			b.lock(l)
-		} else if !b.tryLock() {
+		} else if !b.tryLock(l) {
 			continue
 		}
 		if b.gone || !b.dirty {
@@ -287,7 +283,7 @@ func (d *Dev) Sync(l *kernel.LWP, wait bool) unix.Errno {
 		end, total := b.Blkno*DevBSize+int64(len(b.Data)), len(b.Data)
 		for i < len(list) {
 			nb := list[i]
-			if nb.Blkno*DevBSize != end || !nb.tryLock() {
+			if nb.Blkno*DevBSize != end || !nb.tryLock(l) {
 				break
 			}
 			if nb.gone || !nb.dirty || total+len(nb.Data) > maxRun {

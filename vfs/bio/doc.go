@@ -11,7 +11,8 @@
 // (Cache.StartSyncer) does so periodically when the kernel runs threads.
 //
 // A hit takes only its shard's mutex (for the map lookup) and the buffer's
-// busy lock: there is no global lock and no global LRU list. Replacement is
+// busy lock, one compare-and-swap of its owner: there is no global lock
+// and no global LRU list. Replacement is
 // CLOCK per shard, with a reference bit set on every hit. Over the byte
 // bound, the LWP that misses evicts clean unbusy buffers and writes back
 // dirty ones before evicting them; busy buffers are never evicted, so the
@@ -24,7 +25,10 @@
 // allocates nothing.
 //
 // Waiting for a busy buffer releases the LWP's virtual CPU
-// (LWP.BlockBegin / BlockEnd); device I/O does so inside the Device.
+// (LWP.BlockBegin / BlockEnd); device I/O does so inside the Device. The
+// busy lock records its holder, so an LWP asking for a buffer it holds
+// (a block pointer looping back on a corrupt image) panics, which the
+// kernel boundary recovers, instead of hanging.
 //
 // Buffers are keyed by their first block: two buffers that overlap on the
 // device but start at different blocks are not kept coherent, so a driver
@@ -33,9 +37,10 @@
 //
 // Lock order (outermost first; a holder may take the ones below it):
 //
-//	Buf busy lock
+//	Buf busy lock (Buf.owner)
 //	  shard.mu
 //	  Dev.mu
+//	  shard.wmu (where waiters for the shard's busy buffers sleep)
 //	Cache.syncMu
 //	  Cache.devMu
 //
