@@ -87,7 +87,7 @@ func TestDamagedImages(t *testing.T) {
 			if im.fstype != "ext2" {
 				data := t.TempDir() + "/blk"
 				os.WriteFile(data, make([]byte, 4096), 0o644)
-				run(t, "debugfs", "-w", "-R", "jo", "-R", "jw -b 300 "+data, "-R", "jc", img)
+				debugfsScript(t, img, "jo", "jw -b 300 "+data, "jc")
 			}
 			pristine, err := os.ReadFile(img)
 			if err != nil {

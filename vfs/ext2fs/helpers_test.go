@@ -366,3 +366,24 @@ func kernelMount(t testing.TB, img string, rw bool) string {
 	})
 	return mnt
 }
+
+// debugfsScript runs debugfs -w with the requests in one session (debugfs
+// honours only the last of several -R options).
+func debugfsScript(t testing.TB, img string, reqs ...string) {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "debugfs.cmds")
+	if err := os.WriteFile(f, []byte(strings.Join(reqs, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "debugfs", "-w", "-f", f, img)
+}
+
+// debugfsOut runs one debugfs request and returns its standard output.
+func debugfsOut(t testing.TB, img, req string) string {
+	t.Helper()
+	out, err := exec.Command("debugfs", "-R", req, img).Output()
+	if err != nil {
+		t.Fatalf("debugfs -R %q: %v", req, err)
+	}
+	return strings.TrimSpace(string(out))
+}
