@@ -632,6 +632,17 @@ func TestMountErrors(t *testing.T) {
 	write(t, filepath.Join(mnt, "still"), "serving")
 	s.unmount()
 
+	// A mount whose server died.
+	s = startServer(t, mnt, rootArgs...)
+	s.signal(syscall.SIGKILL)
+	s.wait()
+	_, stderr, code = rumpfs(append(append([]string{"mount"}, rootArgs...), mnt)...)
+	if code == 0 {
+		t.Error("mounting on a dead mount: exit 0")
+	}
+	oneLine(t, "dead mount", stderr, mnt, "server is gone", "fusermount -u")
+	unix.Unmount(mnt, unix.MNT_DETACH)
+
 	// No /dev/fuse: in a mount namespace of its own with an empty /dev.
 	t.Run("no /dev/fuse", func(t *testing.T) {
 		unshare := needTool(t, "unshare")

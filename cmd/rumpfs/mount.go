@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -137,8 +138,11 @@ func (mc *mountCmd) resolve() (plan, int) {
 		}
 		p.target = t
 		if name == "" {
+			if t.FS == nil {
+				return p, fail("mount: %s: no file system found in it; give -t TYPE", mc.source)
+			}
 			if t.FSType == "" {
-				return p, fail("mount: %s: cannot tell which file system it holds (%s); give -t TYPE", mc.source, t.FS.Name())
+				return p, fail("mount: %s holds %s, which rumpfs cannot mount", mc.source, t.FS.Name())
 			}
 			name = canonicalFSType(t.FSType)
 			if name == "" {
@@ -316,6 +320,9 @@ func (mc *mountCmd) prepareKernel(l *kernel.LWP, p plan) (*vfs.Vnode, string) {
 	t := p.target
 	blk := etfsSpec{key: imageKey, hostPath: t.HostPath, typ: etfsBlk, windowed: true, begin: t.Begin, size: t.Size}
 	if err := etfsRegister(k, blk, mc.opts.readOnly); err != nil {
+		if strings.Contains(err.Error(), t.HostPath) {
+			return nil, err.Error()
+		}
 		return nil, fmt.Sprintf("%s: %v", mc.source, err)
 	}
 	if e := vfs.Mkdir(l, kernelMntp, 0o755); e != 0 && e != unix.EEXIST {

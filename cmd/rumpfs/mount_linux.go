@@ -88,6 +88,9 @@ func isRumpfsMount(m mountEntry, subtype string) bool {
 func checkMountpoint(mnt, subtype string) string {
 	busy := func(p string) string {
 		if m, ok := mountAt(p); ok && isRumpfsMount(m, subtype) {
+			if _, err := os.Stat(p); errors.Is(err, unix.ENOTCONN) {
+				return fmt.Sprintf("mount point %s: a rumpfs mount of %s whose server is gone is still there (unmount it with fusermount -u %s)", mnt, m.source, mnt)
+			}
 			return fmt.Sprintf("mount point %s is busy: already a rumpfs mount of %s (unmount it with fusermount -u %s)", mnt, m.source, mnt)
 		}
 		return ""
