@@ -47,7 +47,9 @@ func TestMain(m *testing.M) {
 	os.Chmod(dir, 0o755)
 	base = dir
 	rumpfsBin = filepath.Join(dir, "rumpfs")
-	build := exec.Command("go", "build", "-o", rumpfsBin, "./cmd/rumpfs")
+	// RUMPFS_E2E_BUILDFLAGS (say, -race) go to the build of the server.
+	buildArgs := append([]string{"build", "-o", rumpfsBin}, strings.Fields(os.Getenv("RUMPFS_E2E_BUILDFLAGS"))...)
+	build := exec.Command("go", append(buildArgs, "./cmd/rumpfs")...)
 	build.Dir = ".."
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "test: go build ./cmd/rumpfs: %v\n%s", err, out)
