@@ -61,7 +61,7 @@ func cmdMount(args []string) int {
 		"fsname=NAME, subtype=NAME, debug (FUSE protocol trace on stderr),\n"+
 		"nosuid, nodev, noexec")
 	fstype := fl.StringP("type", "t", "", "file system type (ffs/ufs, ext2fs/ext2/ext3/ext4, rumpfs);\nprobed from the image when omitted; rumpfs with SOURCE none\nserves the kernel's in-memory root")
-	fl.BoolP("foreground", "f", true, "stay in the foreground (the default)")
+	fl.BoolP("foreground", "f", true, "stay in the foreground")
 	daemon := fl.Bool("daemon", false, "run in the background: return once the mount is live,\nor exit with the server's error and status")
 	etfsArgs := fl.StringArray("etfs", nil, "register a host file in the kernel before serving:\nKEY=HOSTPATH[:reg|blk|chr|dir|dirs][@begin,size], repeatable")
 	verbose := fl.Bool("verbose", false, "show the kernel's boot and mount messages")
