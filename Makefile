@@ -4,12 +4,19 @@ PKGS    := ./...
 BIN     := bin/rumpfs
 MNT     ?= /tmp/rumpfs-demo
 
-.PHONY: all build test test-race lint bench demo clean fuzz
+.PHONY: all build deps test lint bench demo clean fuzz
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/rumpfs
+
+# The Debian packages the tests use (root).
+DEBS := fuse3 fdisk gdisk sleuthkit makefs dosfstools mtools xorriso \
+	libarchive-tools e2fsprogs attr util-linux fuse2fs
+deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBS) >/dev/null
 
 # The README's test command: lint, the whole suite, and the race detector
 # over the kernel and the VFS core.
@@ -39,11 +46,15 @@ fuzz:
 	  done; \
 	done
 
-# The quick start's first command: mount the sample image that ships with
-# the project at $(MNT) (Ctrl-C unmounts).
+# The quick start's first command: mount the sample FFS image that ships
+# with the project (vfs/ffs/testdata, made by mksample.sh) read-write at
+# $(MNT), list it, and stay in the foreground (Ctrl-C unmounts and syncs).
+SAMPLE := bin/sample.ffs
 demo: build
 	mkdir -p $(MNT)
-	$(BIN) mount -t rumpfs none $(MNT)
+	gunzip -c vfs/ffs/testdata/sample.ffs.gz > $(SAMPLE)
+	@echo "mounting $(SAMPLE) (UFS2) at $(MNT); in another shell: ls -l $(MNT); Ctrl-C here unmounts"
+	$(BIN) mount -t ffs $(SAMPLE) $(MNT)
 
 clean:
 	rm -rf bin
