@@ -1,0 +1,230 @@
+package ext2fs
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// Benchmarks against the peers on one image in one run (make bench):
+// our FUSE mount (rumpfs mount -t ext4 -o ro), the kernel's loop mount
+// and fuse2fs. Only go test -bench runs them; they need root, /dev/fuse
+// and fuse2fs (apt-get install fuse2fs), and skip loudly without.
+
+const (
+	bigFileSize = 1 << 30
+	smallDirs   = 50
+	smallPer    = 1000 // files per directory: 50,000 in all
+)
+
+// peerImage makes a sparse ext4 image holding a 1 GiB file of
+// incompressible bytes and 50,000 small files, written through a
+// read-write loop mount.
+func peerImage(bm *testing.B) string {
+	need(bm, "mke2fs")
+	needRoot(bm)
+	img := filepath.Join(bm.TempDir(), "peers.img")
+	run(bm, "mke2fs", "-q", "-F", "-t", "ext4", "-N", "60000", "-E", "lazy_itable_init=1,lazy_journal_init=1", img, "2G")
+	mnt := bm.TempDir()
+	run(bm, "mount", "-t", "ext4", "-o", "loop", img, mnt)
+	defer run(bm, "umount", mnt)
+	f, err := os.Create(filepath.Join(mnt, "big"))
+	if err != nil {
+		bm.Fatal(err)
+	}
+	buf := pseudo("big", 1<<20)
+	for i := 0; i < bigFileSize>>20; i++ {
+		buf[i%len(buf)] ^= byte(i) // no two MiB alike
+		if _, err := f.Write(buf); err != nil {
+			bm.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		bm.Fatal(err)
+	}
+	small := make([]byte, 100)
+	for d := range smallDirs {
+		dir := filepath.Join(mnt, "small", fmt.Sprintf("d%02d", d))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			bm.Fatal(err)
+		}
+		for i := range smallPer {
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%04d", i)), small, 0o644); err != nil {
+				bm.Fatal(err)
+			}
+		}
+	}
+	return img
+}
+
+// fuse2fsMount mounts img with fuse2fs read-only in the foreground and
+// unmounts at cleanup.
+func fuse2fsMount(bm *testing.B, img string) string {
+	need(bm, "fuse2fs")
+	mnt := bm.TempDir()
+	cmd := exec.Command("fuse2fs", "-f", "-o", "ro,fakeroot", img, mnt)
+	if err := cmd.Start(); err != nil {
+		bm.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	bm.Cleanup(func() {
+		exec.Command("fusermount3", "-u", mnt).Run()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+		}
+	})
+	for deadline := time.Now().Add(30 * time.Second); !isMounted(mnt, "fuse"); {
+		select {
+		case <-done:
+			bm.Fatal("fuse2fs exited before mounting")
+		case <-time.After(time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			bm.Fatal("fuse2fs did not mount in 30 s")
+		}
+	}
+	return mnt
+}
+
+func dropCaches(bm *testing.B) {
+	exec.Command("sync").Run()
+	if err := os.WriteFile("/proc/sys/vm/drop_caches", []byte("3\n"), 0); err != nil {
+		bm.Fatalf("drop caches: %v", err)
+	}
+}
+
+// readSeq reads the file with 1 MiB reads and returns the bytes read.
+func readSeq(bm *testing.B, path string) int64 {
+	f, err := os.Open(path)
+	if err != nil {
+		bm.Fatal(err)
+	}
+	defer f.Close()
+	n, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{f}, make([]byte, 1<<20))
+	if err != nil {
+		bm.Fatal(err)
+	}
+	return n
+}
+
+// walkStat lstats everything under dir and returns the entries seen.
+func walkStat(bm *testing.B, dir string) int {
+	n := 0
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if _, err := os.Lstat(p); err != nil {
+			return err
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		bm.Fatal(err)
+	}
+	return n
+}
+
+// BenchmarkPeers: sequential read of a 1 GiB file (page caches dropped,
+// then warm) and a walk with lstat over 50,000 small files (cold, warm)
+// through our FUSE mount, the kernel loop mount and fuse2fs, reported as
+// MB/s, seconds and our ratios to the kernel and to fuse2fs.
+func BenchmarkPeers(bm *testing.B) {
+	needFUSE(bm)
+	need(bm, "fuse2fs")
+	img := peerImage(bm)
+	ours := bm.TempDir()
+	s, err := startServer(bm, "-t", "ext4", "-o", "ro", img, ours)
+	if err != nil {
+		bm.Fatal(err)
+	}
+	defer s.stop(bm)
+	systems := []struct{ name, mnt string }{
+		{"ours", ours},
+		{"kernel", kernelMount(bm, img, false)},
+		{"fuse2fs", fuse2fsMount(bm, img)},
+	}
+	const (
+		coldRead = iota
+		warmRead
+		coldWalk
+		warmWalk
+		nWork
+	)
+	var dur [3][nWork]time.Duration
+	timed := func(fn func()) time.Duration {
+		t0 := time.Now()
+		fn()
+		return time.Since(t0)
+	}
+	for bm.Loop() {
+		for i, sys := range systems {
+			big := filepath.Join(sys.mnt, "big")
+			small := filepath.Join(sys.mnt, "small")
+			check := func(n int64, want int64) {
+				if n != want {
+					bm.Fatalf("%s: %d, want %d", sys.name, n, want)
+				}
+			}
+			dropCaches(bm)
+			dur[i][coldRead] += timed(func() { check(readSeq(bm, big), bigFileSize) })
+			dur[i][warmRead] += timed(func() { check(readSeq(bm, big), bigFileSize) })
+			dropCaches(bm)
+			want := int64(1 + smallDirs + smallDirs*smallPer)
+			dur[i][coldWalk] += timed(func() { check(int64(walkStat(bm, small)), want) })
+			dur[i][warmWalk] += timed(func() { check(int64(walkStat(bm, small)), want) })
+		}
+	}
+	n := float64(bm.N)
+	mbs := func(d time.Duration) float64 { return bigFileSize * n / 1e6 / d.Seconds() }
+	secs := func(d time.Duration) float64 { return d.Seconds() / n }
+	for i, sys := range systems {
+		bm.ReportMetric(mbs(dur[i][coldRead]), sys.name+"-cold-read-MB/s")
+		bm.ReportMetric(mbs(dur[i][warmRead]), sys.name+"-warm-read-MB/s")
+		bm.ReportMetric(secs(dur[i][coldWalk]), sys.name+"-cold-walk-s")
+		bm.ReportMetric(secs(dur[i][warmWalk]), sys.name+"-warm-walk-s")
+	}
+	for j, peer := range []string{"kernel", "fuse2fs"} {
+		p := j + 1
+		bm.ReportMetric(mbs(dur[0][coldRead])/mbs(dur[p][coldRead]), "cold-read-x-"+peer)
+		bm.ReportMetric(mbs(dur[0][warmRead])/mbs(dur[p][warmRead]), "warm-read-x-"+peer)
+		bm.ReportMetric(dur[p][coldWalk].Seconds()/dur[0][coldWalk].Seconds(), "cold-walk-x-"+peer)
+		bm.ReportMetric(dur[p][warmWalk].Seconds()/dur[0][warmWalk].Seconds(), "warm-walk-x-"+peer)
+	}
+}
+
+// BenchmarkMountTime: from starting rumpfs mount to the mount being live,
+// for a 64 MiB and a 64 GiB (sparse) image; each pass unmounts and waits
+// for the server to exit.
+func BenchmarkMountTime(bm *testing.B) {
+	needFUSE(bm)
+	need(bm, "mke2fs")
+	rumpfsBinary(bm)
+	for _, size := range []string{"64M", "64G"} {
+		bm.Run(size, func(bm *testing.B) {
+			img := filepath.Join(bm.TempDir(), size+".img")
+			run(bm, "mke2fs", "-q", "-F", "-t", "ext4", "-E", "lazy_itable_init=1,lazy_journal_init=1", img, size)
+			var total time.Duration
+			for bm.Loop() {
+				mnt := bm.TempDir()
+				t0 := time.Now()
+				s, err := startServer(bm, "-t", "ext4", "-o", "ro", img, mnt)
+				if err != nil {
+					bm.Fatal(err)
+				}
+				total += time.Since(t0)
+				s.stop(bm)
+			}
+			bm.ReportMetric(total.Seconds()*1e3/float64(bm.N), "mount-ms")
+		})
+	}
+}
