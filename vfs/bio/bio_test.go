@@ -801,3 +801,50 @@ func TestSelfDeadlockPanics(t *testing.T) {
 	}
 	b.Brelse()
 }
+
+// TestTableGrowShrink: shard tables grow with the cache and shrink when
+// it empties, and every buffer stays findable through the rebuilds.
+func TestTableGrowShrink(t *testing.T) {
+	f := newFakeDev(64 << 20)
+	c := NewCache(nil, 64<<20)
+	d := c.Attach(f, "fake")
+	const n = 5000
+	for i := range int64(n) {
+		mustBread(t, d, i*16, 512).Brelse()
+	}
+	for i := range int64(n) {
+		mustBread(t, d, i*16, 512).Brelse()
+	}
+	if r := f.reads.Load(); r != n {
+		t.Fatalf("%d buffers read twice made %d device reads, want %d", n, r, n)
+	}
+	slots := 0
+	for i := range c.shards {
+		slots += len(c.shards[i].tab.Load().slots)
+	}
+	if slots < n {
+		t.Fatalf("tables hold %d slots for %d buffers", slots, n)
+	}
+	for i := range int64(n) {
+		if i%10 != 0 {
+			mustBread(t, d, i*16, 512).Invalidate()
+		}
+	}
+	for i := range int64(n / 10) {
+		mustBread(t, d, i*160, 512).Brelse()
+	}
+	if r := f.reads.Load(); r != n {
+		t.Fatalf("buffers kept through shrinking were read again: %d reads", r)
+	}
+	shrunk := 0
+	for i := range c.shards {
+		shrunk += len(c.shards[i].tab.Load().slots)
+	}
+	if shrunk >= slots/2 {
+		t.Fatalf("tables did not shrink: %d slots, were %d, for %d buffers", shrunk, slots, n/10)
+	}
+	// Hits: the second pass, the Breads before Invalidate, the last pass.
+	if st := c.Stats(); st.Hits != 2*n || st.Misses != n {
+		t.Fatalf("stats %+v, want %d hits and %d misses", st, 2*n, n)
+	}
+}

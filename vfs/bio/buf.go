@@ -27,16 +27,18 @@ type Buf struct {
 	waiters atomic.Int32 // LWPs sleeping for it on shard.wcond
 
 	// Guarded by the busy lock.
-	valid   bool // Data holds the block's contents (BO_DONE)
-	dirty   bool // Data is newer than the device (BO_DELWRI)
+	valid   bool   // Data holds the block's contents (BO_DONE)
+	dirty   bool   // Data is newer than the device (BO_DELWRI)
+	hits    uint32 // hits not yet added to Cache.hits
 	mem     *mem
 	charged int64
 
-	// Guarded by shard.mu; gone is also only set holding the busy lock,
-	// so either suffices to read it.
-	ref     bool // CLOCK reference bit
-	gone    bool // removed from the cache
-	ringIdx int
+	// Set holding both the busy lock and shard.mu: either suffices to
+	// read it.
+	gone bool // removed from the cache
+
+	ref     atomic.Bool // CLOCK reference bit: set by hits, cleared by the evictor
+	ringIdx int         // guarded by shard.mu
 }
 
 // anonLWP stands for callers that pass a nil LWP (unit tests of drivers).

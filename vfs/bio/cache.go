@@ -12,7 +12,6 @@ import (
 const (
 	nShards     = 64
 	shardShift  = 64 - 6 // top 6 bits of the hash pick the shard
-	hitBatch    = 64     // hits counted per shard before the evcnt sees them
 	minMaxBytes = 64 << 10
 )
 
@@ -41,25 +40,20 @@ type Cache struct {
 	done   chan struct{} // closed when the syncer goroutine has exited
 }
 
-// bkey names a cached block.
-type bkey struct {
-	d     *Dev
-	blkno int64
-}
-
-// shard is one hash bucket group of the cache with its CLOCK ring.
+// shard is one part of the cache: an index of its buffers and their
+// CLOCK ring.
 type shard struct {
 	mu   sync.Mutex
-	m    map[bkey]*Buf
-	ring []*Buf // every buffer of the shard; the CLOCK hand sweeps it
+	tab  atomic.Pointer[table] // read without mu; replaced under it
+	used int                   // table slots not empty (buffers and tombstones)
+	ring []*Buf                // every buffer of the shard; the CLOCK hand sweeps it
 	hand int
-	hits uint64 // hits not yet added to Cache.hits
 
 	// LWPs waiting for a busy buffer of the shard sleep on wcond.
 	wmu   sync.Mutex
 	wcond sync.Cond
 
-	_ [256 - 56 - 8 - 56]byte // four cache lines per shard
+	_ [256 - 56 - 64]byte // keep shards on separate cache lines
 }
 
 // NewCache makes a cache bounded to maxBytes (at least 64 KiB). k may be
@@ -68,7 +62,7 @@ type shard struct {
 func NewCache(k *kernel.Kernel, maxBytes int64) *Cache {
 	c := &Cache{k: k, max: max(maxBytes, minMaxBytes), devs: map[*Dev]struct{}{}}
 	for i := range c.shards {
-		c.shards[i].m = map[bkey]*Buf{}
+		c.shards[i].tab.Store(newTable(minTableSlots))
 		c.shards[i].wcond.L = &c.shards[i].wmu
 	}
 	ev := func(name string) *kernel.EvCnt {
@@ -96,8 +90,8 @@ type Stats struct {
 	Bufs                    int64 // buffers cached now
 }
 
-// Stats flushes the per-shard hit counts into the "hits" counter and
-// returns a snapshot.
+// Stats collects the hit counts of the buffers into the "hits" counter
+// and returns a snapshot.
 func (c *Cache) Stats() Stats {
 	c.flushHits()
 	return Stats{
@@ -108,12 +102,21 @@ func (c *Cache) Stats() Stats {
 	}
 }
 
+// flushHits adds the hits counted in every buffer that is not busy to the
+// "hits" counter. Hits are counted per buffer, so that a hit writes no
+// shared memory; the counter catches up here (Stats, SyncAll, every
+// syncer pass) and when a buffer leaves the cache.
 func (c *Cache) flushHits() {
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
-		c.hits.Add(s.hits)
-		s.hits = 0
+		for _, b := range s.ring {
+			if b.tryLock(nil) {
+				c.hits.Add(uint64(b.hits))
+				b.hits = 0
+				b.unlock()
+			}
+		}
 		s.mu.Unlock()
 	}
 }
@@ -154,8 +157,7 @@ func (c *Cache) SyncAll(l *kernel.LWP) unix.Errno {
 	return first
 }
 
-func (c *Cache) shardOf(d *Dev, blkno int64) *shard {
-	h := uint64(blkno)*0x9E3779B97F4A7C15 ^ d.seed
+func (c *Cache) shardOf(h uint64) *shard {
 	return &c.shards[h>>shardShift]
 }
 
@@ -192,8 +194,8 @@ func (c *Cache) evictOne(l *kernel.LWP, s *shard) bool {
 		}
 		b := s.ring[s.hand]
 		s.hand++
-		if b.ref {
-			b.ref = false
+		if b.ref.Load() {
+			b.ref.Store(false)
 			continue
 		}
 		if !b.tryLock(l) {
@@ -230,27 +232,18 @@ func (c *Cache) drop(b *Buf) {
 }
 
 func (c *Cache) dropLocked(s *shard, b *Buf) {
-	delete(s.m, bkey{b.dev, b.Blkno})
-	last := s.ring[len(s.ring)-1]
-	s.ring[b.ringIdx] = last
-	last.ringIdx = b.ringIdx
-	s.ring[len(s.ring)-1] = nil
-	s.ring = s.ring[:len(s.ring)-1]
+	s.removeLocked(b)
 	b.gone = true
 	b.valid = false
 	if b.mem != nil {
 		putMem(b.mem)
 		b.mem, b.Data = nil, nil
 	}
+	c.hits.Add(uint64(b.hits))
+	b.hits = 0
 	c.bytes.Add(-b.charged)
 	b.charged = 0
 	c.nbufs.Add(-1)
-}
-
-func (s *shard) insertLocked(b *Buf) {
-	b.ringIdx = len(s.ring)
-	s.ring = append(s.ring, b)
-	s.m[bkey{b.dev, b.Blkno}] = b
 }
 
 // The shard padding assumes this layout.

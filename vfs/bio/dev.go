@@ -101,26 +101,28 @@ func (d *Dev) Getblk(l *kernel.LWP, blkno int64, size int) *Buf {
 // so that concurrent lookups wait for its first holder.
 func (d *Dev) getblk(l *kernel.LWP, blkno int64, size int) (b *Buf, fresh bool) {
 	c := d.c
-	s := c.shardOf(d, blkno)
-	key := bkey{d, blkno}
+	h := hashKey(d, blkno)
+	s := c.shardOf(h)
 	for {
-		s.mu.Lock()
-		b = s.m[key]
+		b = s.tab.Load().find(h, d, blkno)
 		if b == nil {
-			b = d.insertLocked(l, s, blkno)
+			s.mu.Lock()
+			b = s.tab.Load().find(h, d, blkno)
+			if b == nil {
+				b = d.insertLocked(l, s, h, blkno)
+				s.mu.Unlock()
+				c.misses.Inc()
+				d.setSize(l, b, size)
+				return b, true
+			}
 			s.mu.Unlock()
-			c.misses.Inc()
-			d.setSize(l, b, size)
-			return b, true
 		}
-		b.ref = true
-		if s.hits++; s.hits == hitBatch {
-			c.hits.Add(hitBatch)
-			s.hits = 0
-		}
-		s.mu.Unlock()
 		b.lock(l)
 		if !b.gone {
+			b.hits++
+			if !b.ref.Load() {
+				b.ref.Store(true)
+			}
 			return b, false
 		}
 		b.unlock()
@@ -129,10 +131,10 @@ func (d *Dev) getblk(l *kernel.LWP, blkno int64, size int) (b *Buf, fresh bool) 
 
 // insertLocked puts a fresh buffer for blkno, busy and without data, in
 // shard s.
-func (d *Dev) insertLocked(l *kernel.LWP, s *shard, blkno int64) *Buf {
+func (d *Dev) insertLocked(l *kernel.LWP, s *shard, h uint64, blkno int64) *Buf {
 	b := &Buf{Blkno: blkno, dev: d, shard: s}
 	b.owner.Store(lockToken(l))
-	s.insertLocked(b)
+	s.addLocked(h, b)
 	d.c.nbufs.Add(1)
 	return b
 }

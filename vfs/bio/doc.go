@@ -10,19 +10,24 @@
 // block order, coalescing adjacent ones; a syncer goroutine
 // (Cache.StartSyncer) does so periodically when the kernel runs threads.
 //
-// A hit takes only its shard's mutex (for the map lookup) and the buffer's
-// busy lock, one compare-and-swap of its owner: there is no global lock
-// and no global LRU list. Replacement is
-// CLOCK per shard, with a reference bit set on every hit. Over the byte
-// bound, the LWP that misses evicts clean unbusy buffers and writes back
-// dirty ones before evicting them; busy buffers are never evicted, so the
-// bound can be exceeded by what is busy at that moment. Concurrent misses
-// on one block issue one device read: the first LWP inserts the buffer
-// busy and reads it, the others wait on its busy lock. A failed read is
-// EIO and leaves nothing cached; a failed write leaves the buffer dirty.
-// Buffer data comes from pools by power-of-two size class (512 B to
-// 64 KiB), so buffers hold no pointers for the GC to scan and a hit
-// allocates nothing.
+// A hit takes no lock but the buffer's busy lock (one compare-and-swap of
+// its owner) and writes nothing shared: each shard's index is an
+// open-addressing table read without its mutex (writers hold it and
+// publish rebuilt tables atomically), the CLOCK reference bit and the hit
+// count live in the buffer. There is no global lock and no global LRU
+// list. Over the byte bound, the LWP that misses evicts clean unbusy
+// buffers and writes back dirty ones before evicting them; busy buffers
+// are never evicted, so the bound can be exceeded by what is busy at that
+// moment. Concurrent misses on one block issue one device read: the first
+// LWP inserts the buffer busy (under the shard's mutex) and reads it, the
+// others wait on its busy lock. A failed read is EIO and leaves nothing
+// cached; a failed write leaves the buffer dirty. Buffer data comes from
+// pools by power-of-two size class (512 B to 64 KiB), so buffers hold no
+// pointers for the GC to scan and a hit allocates nothing.
+//
+// The "hits" event counter catches up with the per-buffer counts when
+// Stats or SyncAll runs, on every syncer pass, and when a buffer leaves
+// the cache.
 //
 // Waiting for a busy buffer releases the LWP's virtual CPU
 // (LWP.BlockBegin / BlockEnd); device I/O does so inside the Device. The

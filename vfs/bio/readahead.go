@@ -70,13 +70,14 @@ func (d *Dev) readAhead(l *kernel.LWP, b *Buf, rablks []int64, rasizes []int) bo
 // tryInsert returns a fresh busy buffer for blkno, or nil when blkno is
 // cached already.
 func (d *Dev) tryInsert(l *kernel.LWP, blkno int64, size int) *Buf {
-	s := d.c.shardOf(d, blkno)
+	h := hashKey(d, blkno)
+	s := d.c.shardOf(h)
 	s.mu.Lock()
-	if s.m[bkey{d, blkno}] != nil {
+	if s.tab.Load().find(h, d, blkno) != nil {
 		s.mu.Unlock()
 		return nil
 	}
-	b := d.insertLocked(l, s, blkno)
+	b := d.insertLocked(l, s, h, blkno)
 	s.mu.Unlock()
 	d.c.readaheads.Inc()
 	d.setSize(l, b, size)
