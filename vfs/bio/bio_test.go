@@ -848,3 +848,36 @@ func TestTableGrowShrink(t *testing.T) {
 		t.Fatalf("stats %+v, want %d hits and %d misses", st, 2*n, n)
 	}
 }
+
+// TestEvictionWriteFailure: when dirty buffers cannot be written, a miss
+// over the bound tries one write-back, not every dirty buffer, and
+// nothing is lost.
+func TestEvictionWriteFailure(t *testing.T) {
+	const bound = 64 << 10
+	const bs = 4096
+	f := newFakeDev(1 << 20)
+	f.set(func(f *fakeDev) { f.failWrite = func(int64, int) bool { return true } })
+	c := NewCache(nil, bound)
+	d := c.Attach(f, "fake")
+	const nblk = 32
+	for i := range int64(nblk) {
+		b := d.Getblk(nil, i*bs/DevBSize, bs)
+		b.Data[0] = byte(i + 1)
+		b.Bdwrite()
+	}
+	if w := f.writes.Load(); w > nblk {
+		t.Fatalf("%d misses over the bound tried %d write-backs", nblk, w)
+	}
+	if d.NDirty() != nblk {
+		t.Fatalf("%d dirty buffers, want %d: unwritable data was dropped", d.NDirty(), nblk)
+	}
+	f.set(func(f *fakeDev) { f.failWrite = nil })
+	if err := d.Sync(nil, true); err != 0 {
+		t.Fatal(err)
+	}
+	for i := range int64(nblk) {
+		if got := f.contents(i*bs, 1)[0]; got != byte(i+1) {
+			t.Fatalf("block %d: device has %d, want %d", i, got, i+1)
+		}
+	}
+}

@@ -29,7 +29,7 @@ type Buf struct {
 	// Guarded by the busy lock.
 	valid   bool   // Data holds the block's contents (BO_DONE)
 	dirty   bool   // Data is newer than the device (BO_DELWRI)
-	hits    uint32 // hits not yet added to Cache.hits
+	hits    uint64 // hits not yet added to Cache.hits
 	mem     *mem
 	charged int64
 

@@ -112,7 +112,7 @@ func (c *Cache) flushHits() {
 		s.mu.Lock()
 		for _, b := range s.ring {
 			if b.tryLock(nil) {
-				c.hits.Add(uint64(b.hits))
+				c.hits.Add(b.hits)
 				b.hits = 0
 				b.unlock()
 			}
@@ -171,22 +171,32 @@ func (c *Cache) charge(l *kernel.LWP, n int64) {
 
 // reclaim evicts buffers until the cache is within its bound. It gives up
 // after two sweeps over every shard find nothing to evict (everything
-// left is busy).
+// left is busy), or when a write-back fails (the device refuses writes:
+// trying every dirty buffer would only repeat the error).
 func (c *Cache) reclaim(l *kernel.LWP) {
 	for idle := 0; c.bytes.Load() > c.max && idle < 2*nShards; {
-		s := &c.shards[c.hand.Add(1)%nShards]
-		if c.evictOne(l, s) {
+		switch c.evictOne(l, &c.shards[c.hand.Add(1)%nShards]) {
+		case evicted:
 			idle = 0
-		} else {
+		case nothing:
 			idle++
+		case writeFailed:
+			return
 		}
 	}
 }
 
+type evictResult int
+
+const (
+	nothing evictResult = iota
+	evicted
+	writeFailed
+)
+
 // evictOne advances s's CLOCK hand to the first buffer that is neither
 // referenced nor busy, and evicts it, writing it back first when dirty.
-// It reports whether it evicted one.
-func (c *Cache) evictOne(l *kernel.LWP, s *shard) bool {
+func (c *Cache) evictOne(l *kernel.LWP, s *shard) evictResult {
 	s.mu.Lock()
 	for range len(s.ring) {
 		if s.hand >= len(s.ring) {
@@ -206,20 +216,20 @@ func (c *Cache) evictOne(l *kernel.LWP, s *shard) bool {
 			s.mu.Unlock()
 			b.unlock()
 			c.evictions.Inc()
-			return true
+			return evicted
 		}
 		s.mu.Unlock()
 		if b.dev.writeBuf(l, b) != 0 {
 			b.unlock() // stays dirty and cached
-			return false
+			return writeFailed
 		}
 		c.drop(b)
 		b.unlock()
 		c.evictions.Inc()
-		return true
+		return evicted
 	}
 	s.mu.Unlock()
-	return false
+	return nothing
 }
 
 // drop removes busy buffer b from the cache and frees its data. b must not
@@ -239,7 +249,7 @@ func (c *Cache) dropLocked(s *shard, b *Buf) {
 		putMem(b.mem)
 		b.mem, b.Data = nil, nil
 	}
-	c.hits.Add(uint64(b.hits))
+	c.hits.Add(b.hits)
 	b.hits = 0
 	c.bytes.Add(-b.charged)
 	b.charged = 0
