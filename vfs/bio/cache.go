@@ -112,8 +112,10 @@ func (c *Cache) flushHits() {
 		s.mu.Lock()
 		for _, b := range s.ring {
 			if b.tryLock(nil) {
-				c.hits.Add(b.hits)
-				b.hits = 0
+				if b.hits != 0 {
+					c.hits.Add(b.hits)
+					b.hits = 0
+				}
 				b.unlock()
 			}
 		}

@@ -44,15 +44,16 @@
 //
 //	Buf busy lock (Buf.owner)
 //	  shard.mu
+//	    shard.wmu (where waiters for the shard's busy buffers sleep)
 //	  Dev.mu
-//	  shard.wmu (where waiters for the shard's busy buffers sleep)
 //	Cache.syncMu
 //	  Cache.devMu
 //
 // shard.mu and Dev.mu are never held together. bio itself never sleeps on
-// a busy lock while holding another busy lock or shard.mu: the evictor and
-// Sync's coalescing only try them. Drivers may hold several buffers busy;
-// they must then take them in an order of their own that never reverses.
-// Holding a busy buffer while calling Dev.Sync(wait), Dev.Flush or
-// Dev.Invalidate for its device deadlocks, as in NetBSD.
+// a busy lock while holding another busy lock or shard.mu: the evictor,
+// flushHits and Sync's coalescing only try them. Drivers may hold several
+// buffers busy; they must then take them in an order of their own that
+// never reverses. An LWP calling Dev.Sync(wait), Dev.Flush or
+// Dev.Invalidate while it holds a buffer of that device panics (see
+// above); with a nil LWP it deadlocks, as in NetBSD.
 package bio

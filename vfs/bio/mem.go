@@ -16,7 +16,7 @@ const (
 	// MaxBufSize is the largest buffer Bread and Getblk accept.
 	MaxBufSize = 1 << 20
 
-	// bufOverhead is what a buffer costs beyond its data (header, map
+	// bufOverhead is what a buffer costs beyond its data (header, table
 	// and ring entries); it is charged against the cache bound so that
 	// many small buffers cannot overrun it.
 	bufOverhead = 256
