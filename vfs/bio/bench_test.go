@@ -86,3 +86,24 @@ func BenchmarkBreadHitLWP(b *testing.B) {
 		bp.Brelse()
 	}
 }
+
+// BenchmarkBreadMiss: streaming through a cache a tenth of the data, so
+// every Bread misses, reads the device and evicts a buffer.
+func BenchmarkBreadMiss(b *testing.B) {
+	const bound = 1 << 20
+	const bs = 8192
+	c := NewCache(nil, bound)
+	d := c.Attach(newFakeDev(10*bound), "fake")
+	nblk := int64(10 * bound / bs)
+	b.ReportAllocs()
+	b.SetBytes(bs)
+	i := int64(0)
+	for b.Loop() {
+		bp, err := d.Bread(nil, (i%nblk)*bs/DevBSize, bs)
+		if err != 0 {
+			b.Fatal(err)
+		}
+		bp.Brelse()
+		i++
+	}
+}

@@ -618,11 +618,14 @@ func TestKernel(t *testing.T) {
 // of someone else's dirty buffer). With one virtual CPU it checks that
 // every wait gives the CPU back: a wait that kept it would hang.
 func TestConcurrentStress(t *testing.T) {
-	t.Run("no kernel", func(t *testing.T) { stress(t, nil) })
-	t.Run("one CPU", func(t *testing.T) { stress(t, bootKernel(t, 1)) })
+	t.Run("no kernel", func(t *testing.T) { stress(t, nil, 64<<10) })
+	t.Run("one CPU", func(t *testing.T) { stress(t, bootKernel(t, 1), 64<<10) })
+	// Everything fits: shard tables grow, and shrink as Invalidate empties
+	// them, under concurrent lock-free lookups.
+	t.Run("no eviction", func(t *testing.T) { stress(t, nil, 8<<20) })
 }
 
-func stress(t *testing.T, k *kernel.Kernel) {
+func stress(t *testing.T, k *kernel.Kernel, bound int64) {
 	const (
 		workers = 8
 		blocks  = 64 // per worker
@@ -630,7 +633,7 @@ func stress(t *testing.T, k *kernel.Kernel) {
 		ops     = 3000
 	)
 	f := newFakeDev(workers * blocks * bs)
-	c := NewCache(k, 64<<10) // a fraction of the working set
+	c := NewCache(k, bound)
 	d := c.Attach(f, "fake")
 	c.StartSyncer(time.Millisecond)
 	defer c.Stop()
