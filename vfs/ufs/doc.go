@@ -1,13 +1,14 @@
 // Package ufs is the inode and directory code shared by UFS file systems
 // (NetBSD's sys/ufs/ufs): the on-disk inode (dinode) for UFS1 and UFS2,
 // directory blocks, block mapping through direct and indirect pointers
-// (ufs_bmap), and reading file data, directories and symbolic links.
+// (ufs_bmap), reading file data, directories and symbolic links, and the
+// UFS2 extended attribute area (extattr.go).
 //
 // It owns no superblock and no allocation policy: those belong to the
 // file system that builds a Mount (package ffs). A Mount says how big
 // blocks are, how to read a metadata block (Mount.Meta) and where the
 // device is; ufs turns an inode into bytes. The on-disk parsers
-// (ParseDinode, ParseDirBlock) are pure functions with no I/O, fuzzed.
+// (ParseDinode, ParseDirBlock, ParseExtattrs) are pure functions with no I/O, fuzzed.
 //
 // Byte order: every multi-byte field is read through the Mount's
 // binary.ByteOrder, so a big-endian image is swapped field by field as
