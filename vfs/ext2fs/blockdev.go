@@ -158,9 +158,15 @@ func (d *blockDev) readMeta(l *kernel.LWP, blk uint64) ([]byte, unix.Errno) {
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if el, ok := d.cache[blk]; ok { // raced with another reader
+	return d.insertLocked(blk, b), 0
+}
+
+// insertLocked caches b as block blk unless another reader did first,
+// and returns the cached copy.
+func (d *blockDev) insertLocked(blk uint64, b []byte) []byte {
+	if el, ok := d.cache[blk]; ok {
 		d.lru.MoveToFront(el)
-		return el.Value.(*cachedBlock).data, 0
+		return el.Value.(*cachedBlock).data
 	}
 	d.cache[blk] = d.lru.PushFront(&cachedBlock{blk, b})
 	for d.lru.Len() > d.max {
@@ -168,7 +174,38 @@ func (d *blockDev) readMeta(l *kernel.LWP, blk uint64) ([]byte, unix.Errno) {
 		d.lru.Remove(el)
 		delete(d.cache, el.Value.(*cachedBlock).blk)
 	}
-	return b, 0
+	return b
+}
+
+// maxPrefetch bounds a metadata read-ahead (ext4's inode_readahead_blks).
+const maxPrefetch = 32
+
+// prefetch reads up to n metadata blocks from blk with one device read
+// and caches them, when blk is not cached: inode tables and directories
+// are read in order, and on a cold host cache one large read costs
+// about what one block does. Errors are left for the block's own read.
+func (d *blockDev) prefetch(l *kernel.LWP, blk, n uint64) {
+	n = min(n, maxPrefetch, uint64(d.max/4))
+	if n <= 1 {
+		return
+	}
+	d.mu.Lock()
+	_, ok := d.cache[blk]
+	d.mu.Unlock()
+	if ok {
+		return
+	}
+	bs := uint64(d.bsize)
+	buf := make([]byte, n*bs)
+	if d.readBlocks(l, buf, blk, 0) != 0 {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i := uint64(0); i < n; i++ {
+		// A copy each, so that an evicted block frees its memory.
+		d.insertLocked(blk+i, append([]byte(nil), buf[i*bs:(i+1)*bs]...))
+	}
 }
 
 // dropCache forgets cached blocks (after the journal overlay changes).

@@ -78,6 +78,7 @@ func (ip *Inode) Readdir(l *kernel.LWP, cookie int64, fn func(Dirent) bool) unix
 			lblk += int64(min(r.Len, uint64(size/bs+1)))
 			continue
 		}
+		fs.bd.prefetch(l, r.Physical, min(r.Len, uint64((size-lblk*bs+bs-1)/bs)))
 		b, e := ip.dirBlock(l, uint64(lblk), r.Physical)
 		if e != 0 {
 			return e
@@ -109,15 +110,40 @@ func (ip *Inode) walkEntries(b []byte, base, cookie int64, fn func(Dirent) bool)
 		if d.Inode > fs.sb.InodesCount || len(d.Name) == 0 {
 			return false, fs.corrupt("directory inode %d at offset %d: entry %q for inode %d", ip.Ino, pos, d.Name, d.Inode)
 		}
-		dt := uint8(unix.DT_UNKNOWN)
-		if int(d.FileType) < len(ftToDT) {
-			dt = ftToDT[d.FileType]
-		}
-		if !fn(Dirent{Name: string(d.Name), Ino: d.Inode, Type: dt, Off: pos, Next: base + int64(off)}) {
+		if !fn(Dirent{Name: string(d.Name), Ino: d.Inode, Type: fs.dtype(d.FileType), Off: pos, Next: base + int64(off)}) {
 			return false, 0
 		}
 	}
 	return true, 0
+}
+
+func (fs *FS) dtype(ft uint8) uint8 {
+	if int(ft) < len(ftToDT) {
+		return ftToDT[ft]
+	}
+	return unix.DT_UNKNOWN
+}
+
+// findEntry looks for name in one entry area of directory ip without
+// allocating: lookups scan hundreds of entries per name.
+func (ip *Inode) findEntry(b []byte, base int64, name string) (ino uint32, dt uint8, e unix.Errno) {
+	fs := ip.fs
+	for off := 0; off < len(b); {
+		d, err := disk.ParseDirent(b, off, fs.bsize, fs.filetype())
+		if err != nil {
+			return 0, 0, fs.corrupt("directory inode %d at offset %d: %v", ip.Ino, base+int64(off), err)
+		}
+		pos := base + int64(off)
+		off += d.RecLen
+		if d.Inode == 0 || string(d.Name) != name {
+			continue
+		}
+		if d.Inode > fs.sb.InodesCount {
+			return 0, 0, fs.corrupt("directory inode %d at offset %d: entry %q for inode %d", ip.Ino, pos, d.Name, d.Inode)
+		}
+		return d.Inode, fs.dtype(d.FileType), 0
+	}
+	return 0, 0, 0
 }
 
 func le32(b []byte) uint32 {
@@ -177,32 +203,63 @@ func (ip *Inode) Lookup(l *kernel.LWP, name string) (uint32, uint8, unix.Errno) 
 		return 0, 0, unix.ENAMETOOLONG
 	}
 	if ip.indexed() && ip.Flags&disk.FlagInlineData == 0 {
-		ino, dt, e, ok := ip.htreeLookup(l, []byte(name))
+		ino, dt, e, ok := ip.htreeLookup(l, name)
 		if ok {
 			return ino, dt, e
 		}
 	}
-	var found Dirent
-	e := ip.Readdir(l, 0, func(d Dirent) bool {
-		if d.Name == name {
-			found = d
-			return false
+	if ip.Flags&disk.FlagInlineData != 0 {
+		var found Dirent
+		e := ip.Readdir(l, 0, func(d Dirent) bool {
+			if d.Name == name {
+				found = d
+				return false
+			}
+			return true
+		})
+		if e != 0 {
+			return 0, 0, e
 		}
-		return true
-	})
-	if e != 0 {
-		return 0, 0, e
+		if found.Ino == 0 {
+			return 0, 0, unix.ENOENT
+		}
+		return found.Ino, found.Type, 0
 	}
-	if found.Ino == 0 {
-		return 0, 0, unix.ENOENT
+	return ip.linearLookup(l, name)
+}
+
+// linearLookup scans every block of the directory for name.
+func (ip *Inode) linearLookup(l *kernel.LWP, name string) (uint32, uint8, unix.Errno) {
+	fs := ip.fs
+	bs := int64(fs.bsize)
+	size := int64(ip.Size)
+	for lblk := int64(0); lblk*bs < size; {
+		r, e := ip.Bmap(l, uint64(lblk))
+		if e != 0 {
+			return 0, 0, e
+		}
+		if r.Zero {
+			lblk += int64(min(r.Len, uint64(size/bs+1)))
+			continue
+		}
+		fs.bd.prefetch(l, r.Physical, min(r.Len, uint64((size-lblk*bs+bs-1)/bs)))
+		b, e := ip.dirBlock(l, uint64(lblk), r.Physical)
+		if e != 0 {
+			return 0, 0, e
+		}
+		ino, dt, e := ip.findEntry(b, lblk*bs, name)
+		if e != 0 || ino != 0 {
+			return ino, dt, e
+		}
+		lblk++
 	}
-	return found.Ino, found.Type, 0
+	return 0, 0, unix.ENOENT
 }
 
 // htreeLookup searches an indexed directory. ok is false when the index
 // is unusable (bad root, unknown hash): the caller falls back to a
 // linear scan, as Linux does.
-func (ip *Inode) htreeLookup(l *kernel.LWP, name []byte) (ino uint32, dt uint8, e unix.Errno, ok bool) {
+func (ip *Inode) htreeLookup(l *kernel.LWP, name string) (ino uint32, dt uint8, e unix.Errno, ok bool) {
 	fs := ip.fs
 	bad := func(format string, args ...any) (uint32, uint8, unix.Errno, bool) {
 		fs.corrupt("directory inode %d: htree "+format+"; searching linearly", append([]any{ip.Ino}, args...)...)
@@ -241,7 +298,7 @@ func (ip *Inode) htreeLookup(l *kernel.LWP, name []byte) (ino uint32, dt uint8, 
 	if hv <= disk.HashTea && fs.sb.HashUnsigned() {
 		hv += 3
 	}
-	hash, _, err := disk.DirHash(hv, fs.sb.HashSeed, name)
+	hash, _, err := disk.DirHash(hv, fs.sb.HashSeed, []byte(name))
 	if err != nil {
 		return bad("%v", err)
 	}
@@ -269,19 +326,9 @@ func (ip *Inode) htreeLookup(l *kernel.LWP, name []byte) (ino uint32, dt uint8, 
 		if e != 0 {
 			return 0, 0, e, true
 		}
-		var found Dirent
-		_, e = ip.walkEntries(b, 0, 0, func(d Dirent) bool {
-			if d.Name == string(name) {
-				found = d
-				return false
-			}
-			return true
-		})
-		if e != 0 {
-			return 0, 0, e, true
-		}
-		if found.Ino != 0 {
-			return found.Ino, found.Type, 0, true
+		ino, dt, e := ip.findEntry(b, 0, name)
+		if e != 0 || ino != 0 {
+			return ino, dt, e, true
 		}
 		// Names whose hash collides may continue in the next leaf,
 		// marked by the low bit of the next entry's hash.

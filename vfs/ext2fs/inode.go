@@ -52,6 +52,15 @@ func (fs *FS) Inode(l *kernel.LWP, ino uint32) (*Inode, unix.Errno) {
 		if !fs.validBlock(blk, 1) {
 			return nil, fs.corrupt("inode %d: inode table block %d out of range", ino, blk)
 		}
+		// Read ahead in the part of the table in use.
+		used := uint64(sb.InodesPerGroup)
+		if (sb.HasMetadataCsum() || sb.HasGdtCsum()) && gd.ItableUnused <= sb.InodesPerGroup {
+			used -= uint64(gd.ItableUnused)
+		}
+		usedBlocks := (used*uint64(isz) + uint64(fs.bsize) - 1) / uint64(fs.bsize)
+		if rel := blk - gd.InodeTable; rel < usedBlocks && fs.validBlock(blk, usedBlocks-rel) {
+			fs.bd.prefetch(l, blk, usedBlocks-rel)
+		}
 		b, e := fs.bd.readMeta(l, blk)
 		if e != 0 {
 			return nil, fs.corrupt("inode %d: cannot read inode table block %d: %v", ino, blk, e)
