@@ -228,3 +228,44 @@ func BenchmarkMountTime(bm *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLookupStat: what READDIRPLUS costs per entry inside the
+// server: a hashed lookup of each name of a 1,000-entry directory, its
+// inode read and its attributes (ns/op is per entry).
+func BenchmarkLookupStat(bm *testing.B) {
+	need(bm, "mke2fs")
+	needRoot(bm)
+	img := filepath.Join(bm.TempDir(), "lookup.img")
+	run(bm, "mke2fs", "-q", "-F", "-t", "ext4", img, "64M")
+	mnt := bm.TempDir()
+	run(bm, "mount", "-t", "ext4", "-o", "loop", img, mnt)
+	var names []string
+	for i := range 1000 {
+		names = append(names, fmt.Sprintf("f%04d", i))
+		if err := os.WriteFile(filepath.Join(mnt, names[i]), []byte("x"), 0o644); err != nil {
+			bm.Fatal(err)
+		}
+	}
+	run(bm, "umount", mnt)
+	f, err := Open(nil, openDev(bm, img), Options{})
+	if err != nil {
+		bm.Fatal(err)
+	}
+	root, _ := f.Root(nil)
+	if !root.indexed() {
+		bm.Fatal("directory not indexed")
+	}
+	i := 0
+	for bm.Loop() {
+		ino, _, e := root.Lookup(nil, names[i%len(names)])
+		if e != 0 {
+			bm.Fatal(e)
+		}
+		ip, e := f.Inode(nil, ino)
+		if e != 0 {
+			bm.Fatal(e)
+		}
+		ip.Attr()
+		i++
+	}
+}
