@@ -45,7 +45,8 @@ const (
 // for the write tests (`rumpfs fsck -n`). It checks the superblock and
 // summary area, every cylinder group header and map, every allocated
 // inode's block pointers (range, metadata overlap, duplicates, block
-// count, blocks past EOF), the directory tree ("." and "..", entries that
+// count, blocks past EOF) and UFS2 extended attribute area (blocks and
+// records), the directory tree ("." and "..", entries that
 // point at free inodes, d_type, directories with two parents, unreachable
 // files), link counts, and the fragment, inode and cluster maps and every
 // summary count against what the inodes hold. The error is non-nil only
@@ -259,15 +260,16 @@ func (c *checker) checkInode(ip *ufs.Inode) {
 		c.inodeProblem(ino, "size %d past the largest file", ip.Size)
 		return
 	}
+	sb := c.sb
+	ext := c.checkExtArea(ip)
 	hasBlocks := ip.Type() == ufs.IFREG || ip.Type() == ufs.IFDIR ||
 		ip.Type() == ufs.IFLNK && !ip.IsFastLink()
 	if !hasBlocks {
-		if ip.Blocks != 0 {
-			c.inodeProblem(ino, "holds %d blocks but has no data", ip.Blocks)
+		if want := uint64(ext) << sb.FShift >> 9; ip.Blocks != want {
+			c.inodeProblem(ino, "holds %d blocks but has no data (%d in its extattr area)", ip.Blocks, want)
 		}
 		return
 	}
-	sb := c.sb
 	frags := int64(0)
 	lastLbn := int64(-1)
 	if ip.Size > 0 {
@@ -305,7 +307,7 @@ func (c *checker) checkInode(ip *ufs.Inode) {
 		base += span
 	}
 	c.inodes[ino].held = frags << sb.FShift
-	if want := uint64(frags) << sb.FShift >> 9; ip.Blocks != want {
+	if want := uint64(frags+ext) << sb.FShift >> 9; ip.Blocks != want {
 		c.inodeProblem(ino, "holds %d sectors by di_blocks, %d counted", ip.Blocks, want)
 	}
 }
@@ -581,4 +583,53 @@ func (c *checker) checkMaps() {
 
 func csumString(s CSum) string {
 	return fmt.Sprintf("dirs %d, free blocks %d, free inodes %d, free frags %d", s.NDir, s.NBFree, s.NIFree, s.NFFree)
+}
+
+// checkExtArea checks a UFS2 inode's extended attribute area: its size,
+// that each of its blocks is there, in range, of the size the area needs
+// and held by no one else, and that its records parse. It returns the
+// fragments claimed.
+func (c *checker) checkExtArea(ip *ufs.Inode) int64 {
+	if !ip.UFS2 {
+		return 0
+	}
+	ino := ip.Number
+	m := c.fs.M
+	size := int(ip.ExtSize)
+	if size < 0 || size > m.MaxExtSize() {
+		c.inodeProblem(ino, "extattr area size %d out of range (at most %d)", ip.ExtSize, m.MaxExtSize())
+		return 0
+	}
+	frag := int64(c.sb.Frag)
+	var frags int64
+	whole := true
+	for i := range ufs.NXAddr {
+		bs := m.ExtBlockSize(size, i)
+		fsb := ip.ExtB[i]
+		n := int64(bs >> c.sb.FShift)
+		switch {
+		case bs == 0 && fsb != 0:
+			c.inodeProblem(ino, "extattr block %d at %d past the end of the area (size %d)", i, fsb, size)
+		case bs == 0:
+		case fsb == 0:
+			c.inodeProblem(ino, "extattr block %d missing (area size %d)", i, size)
+			whole = false
+		case fsb > 0 && fsb/frag != (fsb+n-1)/frag:
+			c.inodeProblem(ino, "extattr block %d at %d crosses a block boundary", i, fsb)
+			whole = false
+		case c.claim(ino, fsb, int(n), fmt.Sprintf("extattr block %d", i)):
+			frags += n
+		default:
+			whole = false
+		}
+	}
+	if whole && size > 0 {
+		area, e := ip.ReadExtArea(c.l)
+		if e != 0 {
+			c.inodeProblem(ino, "reading the extattr area: %v", e)
+		} else if _, err := ufs.ParseExtattrs(area, m.Order); err != nil {
+			c.inodeProblem(ino, "%v", err)
+		}
+	}
+	return frags
 }

@@ -655,9 +655,9 @@ func (ffsOps) Readlink(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio) unix.Errno
 	return e
 }
 
-// Inactive frees the blocks of a file with no links left; the inode
-// itself goes back to its group in Reclaim, once the vnode is out of the
-// cache, so a new file cannot meet the old vnode.
+// Inactive frees the blocks (data and attribute area) of a file with no
+// links left; the inode itself goes back to its group in Reclaim, once
+// the vnode is out of the cache, so a new file cannot meet the old vnode.
 func (ffsOps) Inactive(l *kernel.LWP, vp *vfs.Vnode) bool {
 	ip := vip(vp)
 	if ip.Nlink > 0 || ip.Mode == 0 {
@@ -665,6 +665,7 @@ func (ffsOps) Inactive(l *kernel.LWP, vp *vfs.Vnode) bool {
 	}
 	if !ip.fs.ronly && (ip.Size > 0 || ip.Blocks > 0) {
 		ip.fs.truncate(l, ip, 0)
+		ip.fs.writeExtArea(l, ip, nil)
 		ip.fs.iupdate(l, &ip.Inode)
 	}
 	return true
@@ -678,6 +679,7 @@ func (ffsOps) Reclaim(l *kernel.LWP, vp *vfs.Vnode) unix.Errno {
 	}
 	ip.freed = true
 	fs.truncate(l, ip, 0)
+	fs.writeExtArea(l, ip, nil)
 	dir := ip.Type() == ufs.IFDIR
 	ip.Mode = 0
 	ip.Nlink = 0
