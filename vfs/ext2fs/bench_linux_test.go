@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -184,6 +186,9 @@ func BenchmarkPeers(bm *testing.B) {
 			dur[i][warmWalk] += timed(func() { check(int64(walkStat(bm, small)), want) })
 		}
 	}
+	if kb := peakRSSKiB(s.cmd.Process.Pid); kb > 0 {
+		bm.ReportMetric(float64(kb)/1024, "ours-peak-rss-MiB")
+	}
 	n := float64(bm.N)
 	mbs := func(d time.Duration) float64 { return bigFileSize * n / 1e6 / d.Seconds() }
 	secs := func(d time.Duration) float64 { return d.Seconds() / n }
@@ -200,6 +205,18 @@ func BenchmarkPeers(bm *testing.B) {
 		bm.ReportMetric(dur[p][coldWalk].Seconds()/dur[0][coldWalk].Seconds(), "cold-walk-x-"+peer)
 		bm.ReportMetric(dur[p][warmWalk].Seconds()/dur[0][warmWalk].Seconds(), "warm-walk-x-"+peer)
 	}
+}
+
+// peakRSSKiB is a process's peak resident set (VmHWM), 0 if unknown.
+func peakRSSKiB(pid int) int {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	return 0
 }
 
 // BenchmarkMountTime: from starting rumpfs mount to the mount being live,
