@@ -584,3 +584,81 @@ func TestExtattrCorrupt(t *testing.T) {
 		halt(t, k, l)
 	})
 }
+
+// TestExtattrUFS2EA: NetBSD 10's UFS2 with extended attributes (its own
+// superblock magic) mounts, takes attributes and keeps its magic.
+func TestExtattrUFS2EA(t *testing.T) {
+	img := emptyImage(t, 2, false, "2m", "")
+	f, err := os.OpenFile(img, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, 4)
+	magicAt := int64(-1)
+	for _, loc := range SBlockSearch {
+		f.ReadAt(b, loc+magicOff)
+		if binary.LittleEndian.Uint32(b) == MagicUFS2 {
+			magicAt = loc + magicOff
+			break
+		}
+	}
+	if magicAt < 0 {
+		t.Fatal("no UFS2 magic in the image")
+	}
+	binary.LittleEndian.PutUint32(b, MagicUFS2EA)
+	f.WriteAt(b, magicAt)
+	fsck(t, img)
+	k, l := bootKernel(t)
+	if e := mountImage(t, k, l, img, "/mnt", 0); e != 0 {
+		t.Fatalf("mount: %v\n%s", e, k.Dmesg())
+	}
+	writeFile(t, l, "/mnt/f", []byte("x"))
+	if e := setx(t, l, "/mnt/f", "user.netbsd", []byte("ea"), 0); e != 0 {
+		t.Fatalf("set: %v", e)
+	}
+	halt(t, k, l)
+	fsck(t, img)
+	f.ReadAt(b, magicAt)
+	if got := binary.LittleEndian.Uint32(b); got != MagicUFS2EA {
+		t.Errorf("magic after unmount %#x, want %#x", got, MagicUFS2EA)
+	}
+}
+
+// TestExtattrDiskFull: with no free space, a set that needs a new block
+// is ENOSPC and leaves the attributes as they were.
+func TestExtattrDiskFull(t *testing.T) {
+	img := emptyImage(t, 2, false, "2m", "bsize=4096,fsize=512,density=8192")
+	k, l := bootKernel(t)
+	if e := mountImage(t, k, l, img, "/mnt", 0); e != 0 {
+		t.Fatalf("mount: %v\n%s", e, k.Dmesg())
+	}
+	writeFile(t, l, "/mnt/f", nil)
+	if e := setx(t, l, "/mnt/f", "user.keep", []byte("kept"), 0); e != 0 {
+		t.Fatal(e)
+	}
+	fd, e := vfs.Open(l, "/mnt/filler", unix.O_CREAT|unix.O_WRONLY, 0o644)
+	if e != 0 {
+		t.Fatal(e)
+	}
+	chunk := make([]byte, 512)
+	for {
+		if n, e := vfs.Write(l, fd, chunk); e != 0 || n < len(chunk) {
+			break
+		}
+	}
+	vfs.Close(l, fd)
+	// The filler stopped when no whole block was left: a value this
+	// size needs one.
+	if e := setx(t, l, "/mnt/f", "user.big", make([]byte, 5000), 0); e != unix.ENOSPC {
+		t.Fatalf("set on a full file system: %v, want ENOSPC", e)
+	}
+	if names, e := listx(t, l, "/mnt/f"); e != 0 || !sameNames(names, "user.keep") {
+		t.Fatalf("after ENOSPC: %q, %v", names, e)
+	}
+	if v, e := getx(t, l, "/mnt/f", "user.keep"); e != 0 || string(v) != "kept" {
+		t.Fatalf("user.keep after ENOSPC: %q, %v", v, e)
+	}
+	halt(t, k, l)
+	fsck(t, img)
+}

@@ -9,12 +9,14 @@ import (
 	"github.com/rumpfs/rumpfs/vfs/ufs"
 )
 
-// Superblock magics (FS_UFS1_MAGIC, FS_UFS2_MAGIC) and where the
-// superblock may sit, in the order they are searched (SBLOCKSEARCH, with
-// the floppy location too).
+// Superblock magics (FS_UFS1_MAGIC, FS_UFS2_MAGIC, and NetBSD 10's
+// FS_UFS2EA_MAGIC: a UFS2 whose kernels keep extended attributes; its
+// on-disk format is UFS2's) and where the superblock may sit, in the
+// order they are searched (SBLOCKSEARCH, with the floppy location too).
 const (
-	MagicUFS1 = 0x011954
-	MagicUFS2 = 0x19540119
+	MagicUFS1   = 0x011954
+	MagicUFS2   = 0x19540119
+	MagicUFS2EA = 0x19012038
 
 	SBlockSize = 8192 // SBLOCKSIZE: bytes read at each location
 	sbMinSize  = 1376 // sizeof(struct fs)
@@ -166,7 +168,7 @@ func FindMagic(b []byte) (ufs2 bool, order binary.ByteOrder, ok bool) {
 		switch bo.Uint32(b[magicOff:]) {
 		case MagicUFS1:
 			return false, bo, true
-		case MagicUFS2:
+		case MagicUFS2, MagicUFS2EA:
 			return true, bo, true
 		}
 	}
