@@ -335,7 +335,7 @@ func (mc *mountCmd) prepareKernel(l *kernel.LWP, p plan) (*vfs.Vnode, string) {
 	if e := vfs.MountPath(l, p.typ.Name, imageKey, kernelMntp, flags, nil); e != 0 {
 		msg := fmt.Sprintf("%s: mount as %s: %v", mc.source, p.typ.Name, e)
 		if e == unix.EROFS {
-			msg += " (the image is read-only; use -o ro)"
+			msg += " (it can only be mounted read-only: the image, or the driver, allows no writes; use -o ro)"
 		}
 		return nil, msg
 	}
@@ -389,6 +389,9 @@ func (mc *mountCmd) fuseOptions() *fuse.MountOptions {
 		Debug:       o.debug,
 		EnableLocks: false,
 		DirectMount: os.Geteuid() == 0,
+		// Replies come from memory, never from a file descriptor:
+		// splicing them only adds a pipe (and fails past 1 MiB).
+		DisableSplice: true,
 	}
 	if o.readOnly {
 		mo.Options = append(mo.Options, "ro")
