@@ -36,7 +36,7 @@ func TestPOSIX(t *testing.T) {
 						t.Fatal("image not marked clean after the halt")
 					}
 				},
-				NoXattr: true,
+				NoXattr: c.version == 1,
 			})
 		})
 	}
