@@ -36,6 +36,7 @@ func vfsWalk(l *kernel.LWP, dir string, depth int, limit *int) {
 		if vfs.Lstat(l, p, &va) != 0 {
 			continue
 		}
+		walkXattrs(l, p)
 		switch va.Type {
 		case vfs.VDIR:
 			if depth < 12 {
@@ -53,6 +54,27 @@ func vfsWalk(l *kernel.LWP, dir string, depth int, limit *int) {
 				vfs.Lseek(l, fd, 0, unix.SEEK_HOLE)
 				vfs.Close(l, fd)
 			}
+		}
+	}
+}
+
+// walkXattrs lists p's extended attributes and reads each.
+func walkXattrs(l *kernel.LWP, p string) {
+	res, e := vfs.Namei(l, nil, p, vfs.LOOKUP, 0)
+	if e != 0 {
+		return
+	}
+	defer res.Release(l)
+	buf := make([]byte, 64<<10)
+	u := kernel.UioSetup(buf, 0, kernel.UioRead)
+	n, e := vfs.VOPListextattr(l, res.Vp, u)
+	kernel.UioFree(u)
+	if e != 0 {
+		return
+	}
+	for name := range strings.SplitSeq(string(buf[:n]), "\x00") {
+		if name != "" {
+			vfs.VOPGetextattr(l, res.Vp, name, nil)
 		}
 	}
 }
@@ -110,6 +132,12 @@ func TestMutatedImagesThroughVFS(t *testing.T) {
 					writeFile(t, l, "/m/new", fileData(1, 20000))
 					vfs.Mkdir(l, "/m/newdir", 0o755)
 					vfs.Rename(l, "/m/new", "/m/newdir/x")
+					for _, p := range []string{"/m/newdir/x", "/m/a/p", "/m/a"} {
+						if res, e := vfs.Namei(l, nil, p, vfs.LOOKUP, 0); e == 0 {
+							vfs.VOPSetextattr(l, res.Vp, "user.mutant", []byte("value"), 0)
+							res.Release(l)
+						}
+					}
 					limit = 2000
 					vfsWalk(l, "/m", 0, &limit)
 				}

@@ -276,6 +276,12 @@ func (fs *FS) writeExtArea(l *kernel.LWP, ip *inode, area []byte) unix.Errno {
 		}
 		return e
 	}
+	for i := range ufs.NXAddr {
+		n := int64(m.ExtBlockSize(oldSize, i) >> sb.FShift)
+		if old := ip.ExtB[i]; n > 0 && (old <= 0 || old+n > sb.Size || fs.isMetadata(old) || fs.isMetadata(old+n-1)) {
+			return fs.corrupt("inode %d: extattr block %d at %d out of range or in metadata", ip.Number, i, old)
+		}
+	}
 	var oldSectors, newSectors uint64
 	for i := range ufs.NXAddr {
 		osz, nsz := m.ExtBlockSize(oldSize, i)>>sb.FShift, m.ExtBlockSize(newSize, i)>>sb.FShift
