@@ -184,6 +184,10 @@ func TestExtattrRoundTrip(t *testing.T) {
 				t.Fatalf("delete again: %v, want ENODATA", e)
 			}
 			check("after delete")
+			if e := vfs.Truncate(l, f, 0); e != 0 {
+				t.Fatal(e)
+			}
+			check("after truncating the file")
 
 			// Fill the area (two 4 KiB blocks) of another file.
 			g := "/mnt/g"
