@@ -162,6 +162,7 @@ func needSymlinks(f FS) bool  { return !f.NoSymlinks }
 func needHardLinks(f FS) bool { return !f.NoHardLinks }
 func needSpecial(f FS) bool   { return !f.NoSpecial }
 func needOwners(f FS) bool    { return !f.NoOwners }
+func needXattr(f FS) bool     { return !f.NoXattr }
 
 // Cases is the suite.
 var Cases = []Case{
@@ -545,6 +546,46 @@ var Cases = []Case{
 		if va := e.Stat(e.P("blk")); va.Type != vfs.VBLK || va.Rdev != 0x0801 {
 			e.T.Fatalf("blk %v %#x", va.Type, va.Rdev)
 		}
+	}},
+	{"Xattr", needXattr, func(e *Env) {
+		f := e.P("f")
+		e.WriteFile(f, []byte("x"), 0o644)
+		vp, err := vfs.OpenVnode(e.L, f, unix.O_RDONLY, 0)
+		e.Must(err, "open")
+		l := e.L
+		e.Must(vfs.Enter(l), "enter")
+		defer func() {
+			vfs.VOPClose(l, vp, vfs.FREAD)
+			vfs.Vrele(l, vp)
+			var left unix.Errno
+			vfs.Leave(l, &left)
+		}()
+		e.Must(vfs.VOPSetextattr(l, vp, "user.colour", []byte("blue"), 0), "set")
+		e.Want(vfs.VOPSetextattr(l, vp, "user.colour", []byte("red"), unix.XATTR_CREATE), unix.EEXIST, "XATTR_CREATE of an existing name")
+		e.Want(vfs.VOPSetextattr(l, vp, "user.none", []byte("v"), unix.XATTR_REPLACE), unix.ENODATA, "XATTR_REPLACE of a missing name")
+		size, err := vfs.VOPGetextattr(l, vp, "user.colour", nil)
+		e.Must(err, "get size")
+		buf := make([]byte, 16)
+		u := kernel.UioSetup(buf, 0, kernel.UioRead)
+		n, err := vfs.VOPGetextattr(l, vp, "user.colour", u)
+		kernel.UioFree(u)
+		if err != 0 || size != 4 || n != 4 || string(buf[:4]) != "blue" {
+			e.T.Fatalf("get: %q size %d n %d %v", buf[:n], size, n, err)
+		}
+		small := kernel.UioSetup(buf[:2], 0, kernel.UioRead)
+		_, err = vfs.VOPGetextattr(l, vp, "user.colour", small)
+		kernel.UioFree(small)
+		e.Want(err, unix.ERANGE, "get into a short buffer")
+		_, err = vfs.VOPGetextattr(l, vp, "user.none", nil)
+		e.Want(err, unix.ENODATA, "get of a missing name")
+		lu := kernel.UioSetup(buf, 0, kernel.UioRead)
+		n, err = vfs.VOPListextattr(l, vp, lu)
+		kernel.UioFree(lu)
+		if err != 0 || string(buf[:n]) != "user.colour\x00" {
+			e.T.Fatalf("list: %q %v", buf[:n], err)
+		}
+		e.Must(vfs.VOPDeleteextattr(l, vp, "user.colour"), "delete")
+		e.Want(vfs.VOPDeleteextattr(l, vp, "user.colour"), unix.ENODATA, "second delete")
 	}},
 	{"ChdirDotDot", nil, func(e *Env) {
 		e.Must(vfs.Mkdir(e.L, e.P("a"), 0o755), "mkdir")
