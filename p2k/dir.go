@@ -93,7 +93,7 @@ func (b *Bridge) readdir(c *ctx, in *fuse.ReadIn, out *fuse.DirEntryList, plus b
 		if de.Name == "." || de.Name == ".." || !search {
 			continue // the host ignores the entries of "." and ".."
 		}
-		b.plusEntry(c, dvp, de.Name, eo)
+		b.plusEntry(c, dvp, ino, de.Name, eo)
 	}
 	return 0
 }
@@ -101,12 +101,21 @@ func (b *Bridge) readdir(c *ctx, in *fuse.ReadIn, out *fuse.DirEntryList, plus b
 // plusEntry fills a READDIRPLUS entry. On failure (the name went away
 // meanwhile) it leaves node id 0, which the host takes as "no attributes",
 // so nothing is counted.
-func (b *Bridge) plusEntry(c *ctx, dvp *vfs.Vnode, name string, eo *fuse.EntryOut) {
-	c.cn = vfs.ComponentName{Op: vfs.LOOKUP, Name: name, IsLast: true}
-	vp, e := vfs.VOPLookup(c.l, dvp, &c.cn)
-	c.cn.Name = ""
+//
+// The entry's inode number already names the file, so its vnode comes from
+// the vnode cache or the driver (VFS_VGET, as NFS's readdirplus does)
+// rather than from looking the name up again, which costs a directory
+// scan per entry in unindexed directories. A name whose number the mount
+// cannot load (an etfs key, a driver without stable numbers) is looked up.
+func (b *Bridge) plusEntry(c *ctx, dvp *vfs.Vnode, ino uint64, name string, eo *fuse.EntryOut) {
+	vp, e := dvp.Mount.Vget(c.l, ino)
 	if e != 0 {
-		return
+		c.cn = vfs.ComponentName{Op: vfs.LOOKUP, Name: name, IsLast: true}
+		vp, e = vfs.VOPLookup(c.l, dvp, &c.cn)
+		c.cn.Name = ""
+		if e != 0 {
+			return
+		}
 	}
 	vp = crossMounts(c.l, vp)
 	if e := b.entry(c, vp, eo); e != 0 {

@@ -6,6 +6,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"sort"
 )
 
@@ -48,6 +49,17 @@ func main() {
 	if !ok {
 		fmt.Fprintf(os.Stderr, "rumpfs: unknown command %q (rumpfs --help lists them)\n", os.Args[1])
 		os.Exit(2)
+	}
+	// RUMPFS_CPUPROFILE=FILE writes a CPU profile of the command (for
+	// finding where a served workload spends its time).
+	if p := os.Getenv("RUMPFS_CPUPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			pprof.StartCPUProfile(f)
+			code := c.run(os.Args[2:])
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(code)
+		}
 	}
 	os.Exit(c.run(os.Args[2:]))
 }
