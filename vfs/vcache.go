@@ -93,6 +93,7 @@ func (mp *Mount) Vget(l *kernel.LWP, ino uint64) (*Vnode, unix.Errno) {
 
 	s.mu.Lock()
 	w := vp.wait
+	vp.wait = nil // only waiters of the load hold it now
 	if e != 0 {
 		delete(s.m, k)
 		vp.state = vsDead

@@ -64,6 +64,19 @@ func main() {
 	os.Exit(c.run(os.Args[2:]))
 }
 
+// writeHeapProfile writes a heap profile to RUMPFS_MEMPROFILE, if set; the
+// mount command calls it on SIGUSR1 with its statistics.
+func writeHeapProfile() {
+	p := os.Getenv("RUMPFS_MEMPROFILE")
+	if p == "" {
+		return
+	}
+	if f, err := os.Create(p); err == nil {
+		pprof.WriteHeapProfile(f)
+		f.Close()
+	}
+}
+
 // fail prints one clear line (what, which path, why) and returns exit
 // status 1.
 func fail(format string, args ...any) int {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -154,6 +155,13 @@ func (mc *mountCmd) resolve() (plan, int) {
 	if p.typ == nil {
 		return p, fail("mount: no driver for file system type %s in this build (drivers: %s)", name, driverTypes())
 	}
+	if p.target != nil && os.Getenv("GOGC") == "" {
+		// An image server's heap is mostly vnodes and metadata the
+		// host keeps looked up: collect at 50% growth rather than
+		// 100% to keep the server small (about 64 MiB for a 50,000
+		// file walk instead of 80).
+		debug.SetGCPercent(50)
+	}
 	return p, 0
 }
 
@@ -268,6 +276,7 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 			switch s {
 			case unix.SIGUSR1:
 				printStats(mountStdout, k, vnodeCounts(k, bridge))
+				writeHeapProfile()
 			case unix.SIGINT:
 				interrupts++
 				switch {
