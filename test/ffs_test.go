@@ -83,7 +83,8 @@ func fsckClean(t testing.TB, what, img string) {
 
 // unmountFFS unmounts like unmount, retrying while the mount is busy for
 // a moment right after it went live (go-fuse's poll workaround holds a
-// file open on it), and waits for a clean exit of the server.
+// file open on it), and waits for a clean exit of the server: status 0
+// and nothing on stderr.
 func (s *server) unmountFFS() {
 	s.t.Helper()
 	for try := 0; ; try++ {
@@ -96,29 +97,7 @@ func (s *server) unmountFFS() {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	st := s.wait()
-	if st.ExitCode() != 0 || ffsStderr(s) != "" {
-		s.t.Fatalf("rumpfs server on %s: %v, stderr:\n%s", s.mnt, st, s.stderr.String())
-	}
-}
-
-// spliceNoise is what go-fuse logs on the server's stderr for every read
-// reply over 1 MiB - 4 KiB when splicing is on: p2k's read results are
-// memory buffers that go-fuse still tries to splice through a pipe,
-// which cannot grow past /proc/sys/fs/pipe-max-size (1 MiB). See
-// TestFFSLargeReadsQuiet, which shows the bug; the other tests do not
-// fail on it.
-const spliceNoise = "trySplice: splice: want "
-
-// ffsStderr is the server's stderr without the known splice noise.
-func ffsStderr(s *server) string {
-	var out []string
-	for _, line := range strings.SplitAfter(s.stderr.String(), "\n") {
-		if line != "" && !strings.Contains(line, spliceNoise) {
-			out = append(out, line)
-		}
-	}
-	return strings.Join(out, "")
+	s.waitClean()
 }
 
 // ffsPosixSkips are the posixtest cases that FFS through p2k cannot pass,
@@ -559,16 +538,10 @@ func TestFFSReadOnlyUnchanged(t *testing.T) {
 // TestFFSLargeReadsQuiet reads a file through the mount in 1 MiB
 // requests (O_DIRECT, read-only and read-write mounts): the bytes are
 // right and the server writes nothing on stderr.
-//
-// It fails today (see spliceNoise): the fix is DisableSplice in the
-// mount's fuse.MountOptions, or a Slices method on p2k's read result so
-// that go-fuse writes it without a pipe. Until then it runs only with
-// RUMPFS_KNOWN_BUGS=1, so that CI stays green.
+// (go-fuse logged "trySplice: splice: want 1052688 bytes, max pipe size
+// 1048576" for every such read while it spliced memory replies.)
 func TestFFSLargeReadsQuiet(t *testing.T) {
 	needFUSE(t)
-	if os.Getenv("RUMPFS_KNOWN_BUGS") != "1" {
-		t.Skip("known bug: go-fuse logs \"trySplice: splice: want 1052688 bytes, max pipe size 1048576\" on the server's stderr for every 1 MiB read; RUMPFS_KNOWN_BUGS=1 runs this test")
-	}
 	tmp := t.TempDir()
 	src := filepath.Join(tmp, "src")
 	if err := os.Mkdir(src, 0o755); err != nil {
@@ -599,9 +572,6 @@ func TestFFSLargeReadsQuiet(t *testing.T) {
 		if err != nil || n != len(data) || !bytes.Equal(buf, data) {
 			t.Fatalf("%s: O_DIRECT read of 4 MiB: %d bytes, %v, equal %v", mode, n, err, bytes.Equal(buf[:max(n, 0)], data[:max(n, 0)]))
 		}
-		s.unmountFFS()
-		if msg := s.stderr.String(); msg != "" {
-			t.Errorf("%s mount: the server wrote on stderr while serving 1 MiB reads:\n%s", mode, msg)
-		}
+		s.unmountFFS() // fails on anything on the server's stderr
 	}
 }
