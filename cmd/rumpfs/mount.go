@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	humanize "github.com/dustin/go-humanize"
 	"io"
 	"log"
 	"os"
@@ -52,6 +53,7 @@ type mountCmd struct {
 	etfs               []etfsSpec
 	verbose, stats     bool
 	trace              string
+	cacheBytes         int64 // buffer cache bound
 }
 
 func cmdMount(args []string) int {
@@ -68,6 +70,7 @@ func cmdMount(args []string) int {
 	verbose := fl.Bool("verbose", false, "show the kernel's boot and mount messages")
 	trace := fl.String("trace", "", "write one line per vnode operation to `FILE`")
 	stats := fl.Bool("stats", false, "print event counters and vnode counts at exit (SIGUSR1 prints them while running)")
+	cache := fl.String("cache", "16MiB", "bound of the kernel's buffer cache (file system metadata), in `SIZE` units like 16MiB")
 	fl.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: rumpfs mount [options] SOURCE MOUNTPOINT\n\n"+
 			"Boots a kernel in this process, mounts SOURCE in it and serves it on\n"+
@@ -97,6 +100,11 @@ func cmdMount(args []string) int {
 	if err := parseMountOpts(&mc.opts, *optArgs); err != nil {
 		return fail("mount: %v", err)
 	}
+	cb, err := humanize.ParseBytes(*cache)
+	if err != nil || cb < 1<<20 || cb > 1<<40 {
+		return fail("mount: --cache %q: want a size from 1MiB to 1TiB, like 16MiB", *cache)
+	}
+	mc.cacheBytes = int64(cb)
 	for _, s := range *etfsArgs {
 		sp, err := parseEtfsSpec(s)
 		if err != nil {
@@ -198,7 +206,7 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 		defer trace.Close()
 	}
 
-	k, err := kernel.Boot(kernel.Config{Verbose: mc.verbose})
+	k, err := kernel.Boot(kernel.Config{Verbose: mc.verbose, BufCacheBytes: mc.cacheBytes})
 	if err != nil {
 		return fail("mount: %v", err)
 	}
