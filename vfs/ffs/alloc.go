@@ -5,6 +5,7 @@ import (
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs/bio"
+	"github.com/rumpfs/rumpfs/vfs/ufs"
 	"golang.org/x/sys/unix"
 )
 
@@ -410,9 +411,10 @@ func (fs *FS) dirPref() int64 {
 
 // allocInode takes a free inode, in group pref first, and returns its
 // number and previous generation (ffs_valloc). The dinode is checked to
-// be free. UFS2 groups initialise inode blocks lazily (cg_initediblk):
-// blocks handed out for the first time are zeroed here.
-func (fs *FS) allocInode(l *kernel.LWP, pref int64, dir bool) (uint64, unix.Errno) {
+// be free and zeroed (clearDinode). UFS2 groups initialise inode blocks
+// lazily (cg_initediblk): blocks handed out for the first time are zeroed
+// here.
+func (fs *FS) allocInode(l *kernel.LWP, pref int64, dir bool) (uint64, int32, unix.Errno) {
 	sb := fs.SB
 	ncg := int64(sb.NCG)
 	ipg := int64(sb.IPG)
@@ -423,7 +425,7 @@ func (fs *FS) allocInode(l *kernel.LWP, pref int64, dir bool) (uint64, unix.Errn
 		}
 		w, e := fs.openCG(l, g)
 		if e != 0 {
-			return 0, e
+			return 0, 0, e
 		}
 		start := int64(w.i32(48)) // irotor
 		if start < 0 || start >= ipg {
@@ -440,7 +442,7 @@ func (fs *FS) allocInode(l *kernel.LWP, pref int64, dir bool) (uint64, unix.Errn
 		inited := int64(w.i32(120))
 		w.done(false)
 		if idx < 0 {
-			return 0, fs.corrupt("cylinder group %d: %d free inodes counted, none in the map", g, fs.CS[g].NIFree)
+			return 0, 0, fs.corrupt("cylinder group %d: %d free inodes counted, none in the map", g, fs.CS[g].NIFree)
 		}
 		// Zero inode blocks not yet initialised up to the one needed.
 		newInited := inited
@@ -449,7 +451,7 @@ func (fs *FS) allocInode(l *kernel.LWP, pref int64, dir bool) (uint64, unix.Errn
 				fsba := sb.InoToFsba(uint64(g*ipg + newInited))
 				b := fs.bdev.Getblk(l, fsba<<sb.FSBToDB, int(sb.BSize))
 				if b == nil {
-					return 0, unix.EIO
+					return 0, 0, unix.EIO
 				}
 				clear(b.Data)
 				for j := 0; j < int(sb.InoPB); j++ {
@@ -460,16 +462,13 @@ func (fs *FS) allocInode(l *kernel.LWP, pref int64, dir bool) (uint64, unix.Errn
 			}
 		}
 		ino := uint64(g*ipg + idx)
-		ip, e := fs.inode(l, ino)
+		gen, e := fs.clearDinode(l, ino, g)
 		if e != 0 {
-			return 0, e
-		}
-		if ip.Mode != 0 {
-			return 0, fs.corrupt("inode %d: free in the map of group %d but in use (mode %#o)", ino, g, ip.Mode)
+			return 0, 0, e
 		}
 		w, e = fs.openCG(l, g)
 		if e != 0 {
-			return 0, e
+			return 0, 0, e
 		}
 		setBit(w.b.Data[w.cg.IUsedOff:], idx, true)
 		sb.Order.PutUint32(w.b.Data[48:], uint32(idx))
@@ -482,9 +481,32 @@ func (fs *FS) allocInode(l *kernel.LWP, pref int64, dir bool) (uint64, unix.Errn
 		}
 		w.addCS(d)
 		w.done(true)
-		return ino, 0
+		return ino, gen, 0
 	}
-	return 0, unix.ENOSPC
+	return 0, 0, unix.ENOSPC
+}
+
+// clearDinode checks that inode ino of group g is free on disk and zeroes
+// its dinode, as a new inode starts (ffs_valloc: the in-core dinode is
+// cleared before ffs_update writes it): iupdate then writes the fields
+// ufs.Dinode models over zeros. It returns the old generation, which the
+// new one follows.
+func (fs *FS) clearDinode(l *kernel.LWP, ino uint64, g int64) (int32, unix.Errno) {
+	sb := fs.SB
+	b, e := fs.bdev.Bread(l, sb.InoToFsba(ino)<<sb.FSBToDB, int(sb.BSize))
+	if e != 0 {
+		return 0, e
+	}
+	size := sb.DinodeSize()
+	slot := b.Data[sb.InoToFsbo(ino)*size:][:size]
+	d, _ := ufs.ParseDinode(slot, sb.Order, sb.UFS2)
+	if d.Mode != 0 {
+		b.Brelse()
+		return 0, fs.corrupt("inode %d: free in the map of group %d but in use (mode %#o)", ino, g, d.Mode)
+	}
+	clear(slot)
+	b.Bdwrite()
+	return d.Gen, 0
 }
 
 // freeInode clears inode ino's bit in its group (ffs_freefile).

@@ -347,7 +347,8 @@ func (fs *FS) truncate(l *kernel.LWP, ip *inode, size uint64) unix.Errno {
 	meta := ip.Type() == ufs.IFDIR
 	old := ip.Size
 	if ip.Type() == ufs.IFLNK && ip.IsFastLink() {
-		clear(ip.PointerArea())
+		clear(ip.DB[:])
+		clear(ip.IB[:])
 		ip.Size = 0
 		return 0
 	}

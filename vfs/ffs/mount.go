@@ -248,8 +248,8 @@ func (m *mountFS) LoadVnode(l *kernel.LWP, vp *vfs.Vnode, ino uint64) unix.Errno
 	if ino < ufs.RootIno || ino > fs.M.MaxIno {
 		return fs.corrupt("inode number %d out of range", ino)
 	}
-	ip, e := fs.inode(l, ino)
-	if e != 0 {
+	ip := &inode{Inode: ufs.Inode{M: fs.M, Number: ino}, fs: fs}
+	if e := fs.readDinode(l, ino, &ip.Dinode); e != 0 {
 		return e
 	}
 	t := vfs.VTypeFromMode(uint32(ip.Mode))
@@ -260,7 +260,7 @@ func (m *mountFS) LoadVnode(l *kernel.LWP, vp *vfs.Vnode, ino uint64) unix.Errno
 	if t == vfs.VBLK || t == vfs.VCHR {
 		vp.Rdev = ip.Rdev()
 	}
-	vp.Data = &inode{Inode: *ip, fs: fs}
+	vp.Data = ip
 	vp.SetOps(ffsOps{})
 	return 0
 }
@@ -303,7 +303,6 @@ func (fs *FS) iupdate(l *kernel.LWP, ip *ufs.Inode) unix.Errno {
 	size := sb.DinodeSize()
 	off := sb.InoToFsbo(ip.Number) * size
 	ip.Dinode.Marshal(b.Data[off:off+size], sb.Order)
-	copy(ip.Raw[:size], b.Data[off:off+size])
 	b.Bdwrite()
 	return 0
 }

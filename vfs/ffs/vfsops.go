@@ -155,21 +155,30 @@ func (fs *FS) Inode(l *kernel.LWP, ino uint64) (*ufs.Inode, unix.Errno) {
 
 // inode reads any inode slot, 0 and 1 included (for the checker).
 func (fs *FS) inode(l *kernel.LWP, ino uint64) (*ufs.Inode, unix.Errno) {
+	ip := &ufs.Inode{M: fs.M, Number: ino}
+	if e := fs.readDinode(l, ino, &ip.Dinode); e != 0 {
+		return nil, e
+	}
+	return ip, 0
+}
+
+// readDinode reads inode ino's dinode into d, in place: a vnode being
+// loaded parses straight into the inode it keeps.
+func (fs *FS) readDinode(l *kernel.LWP, ino uint64, d *ufs.Dinode) unix.Errno {
 	sb := fs.SB
 	size := sb.DinodeSize()
 	off := sb.InoToFsbo(ino) * size
-	var d ufs.Dinode
 	var perr error
 	err := fs.M.Meta.ReadMeta(l, sb.InoToFsba(ino), int(sb.BSize), func(b []byte) {
-		d, perr = ufs.ParseDinode(b[off:off+size], sb.Order, sb.UFS2)
+		*d, perr = ufs.ParseDinode(b[off:off+size], sb.Order, sb.UFS2)
 	})
 	if err != 0 {
-		return nil, err
+		return err
 	}
 	if perr != nil {
-		return nil, unix.EIO
+		return unix.EIO
 	}
-	return &ufs.Inode{M: fs.M, Number: ino, Dinode: d}, 0
+	return 0
 }
 
 // Root reads the root directory inode.

@@ -16,8 +16,6 @@ import (
 type inode struct {
 	ufs.Inode
 	fs *FS
-	// freed is set once an unlinked inode went back to its group.
-	freed bool
 }
 
 func vip(vp *vfs.Vnode) *inode { return vp.Data.(*inode) }
@@ -82,19 +80,14 @@ func makeInode(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, mode uint16
 	if isDir {
 		pref = fs.dirPref()
 	}
-	ino, e := fs.allocInode(l, pref, isDir)
+	ino, oldGen, e := fs.allocInode(l, pref, isDir)
 	fs.allocMu.Exit()
 	if e != 0 {
 		return nil, e
 	}
-	ui, e := fs.inode(l, ino)
-	if e != 0 {
-		return nil, e
-	}
-	ip := &inode{Inode: *ui, fs: fs}
-	gen := newGen(ip.Gen)
 	now := vfs.Now()
-	ip.Dinode = ufs.Dinode{UFS2: fs.SB.UFS2, Mode: mode, Nlink: 1, UID: l.Cred().Uid(), GID: d.GID, Gen: gen}
+	ip := &inode{fs: fs, Inode: ufs.Inode{M: fs.M, Number: ino, Dinode: ufs.Dinode{
+		UFS2: fs.SB.UFS2, Mode: mode, Nlink: 1, UID: l.Cred().Uid(), GID: d.GID, Gen: newGen(oldGen)}}}
 	if fs.SB.UFS2 {
 		ip.BlkSize = uint32(fs.SB.BSize)
 	}
@@ -131,7 +124,7 @@ func makeInode(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, mode uint16
 		ip.Size = ufs.DirBlkSize
 	case ufs.IFLNK:
 		if len(target) < int(fs.SB.MaxSymLink) {
-			copy(ip.PointerArea(), target)
+			ip.SetPointerArea([]byte(target), fs.SB.Order)
 			ip.Size = uint64(len(target))
 		} else {
 			fsb, bsize, _, e := fs.balloc(l, ip, 0, len(target), false)
@@ -674,10 +667,9 @@ func (ffsOps) Inactive(l *kernel.LWP, vp *vfs.Vnode) bool {
 func (ffsOps) Reclaim(l *kernel.LWP, vp *vfs.Vnode) unix.Errno {
 	ip := vip(vp)
 	fs := ip.fs
-	if ip.Nlink > 0 || ip.Mode == 0 || ip.freed || fs.ronly {
+	if ip.Nlink > 0 || ip.Mode == 0 || fs.ronly {
 		return 0
 	}
-	ip.freed = true
 	fs.truncate(l, ip, 0)
 	fs.writeExtArea(l, ip, nil)
 	dir := ip.Type() == ufs.IFDIR

@@ -53,34 +53,37 @@ const (
 
 // Dinode is an on-disk inode in one form for both UFS versions. Times are
 // seconds and nanoseconds; UFS1 has no birth time, extattr area or
-// blksize (they stay zero). Raw keeps the bytes it was parsed from so that
-// Marshal preserves fields this form does not model (UFS1 di_oldids,
-// spares) and so a fast symlink can be read from the pointer area.
+// blksize (they stay zero). Fields this form does not model (UFS1
+// di_oldids and di_modrev; UFS2 di_kernflags, di_modrev and spares) stay
+// on disk: Marshal writes over the bytes already there. A fast symlink's
+// target and a device number live in DB and IB as the disk has them: the
+// pointer area's bytes read as pointers in the image's byte order.
+//
+// A cached vnode holds one Dinode, so it is kept small: no copy of the
+// raw bytes, and fields ordered by size so nothing is padding but the
+// tail (TestInodeSize in package ffs bounds it).
 type Dinode struct {
-	UFS2      bool
-	Mode      uint16
-	Nlink     int16
-	UID, GID  uint32
 	Size      uint64
 	Blocks    uint64 // DEV_BSIZE units held, indirect blocks included
 	Atime     int64
-	AtimeNsec int32
 	Mtime     int64
-	MtimeNsec int32
 	Ctime     int64
-	CtimeNsec int32
 	Birthtime int64
-	BirthNsec int32
-	Gen       int32
-	Flags     uint32 // chflags(2) flags
-	KernFlags uint32
-	BlkSize   uint32
-	ExtSize   int32
 	ExtB      [NXAddr]int64
 	DB        [NDAddr]int64
 	IB        [NIAddr]int64
-	ModRev    uint64
-	Raw       [Dinode2Size]byte
+	UID, GID  uint32
+	AtimeNsec int32
+	MtimeNsec int32
+	CtimeNsec int32
+	BirthNsec int32
+	Gen       int32
+	Flags     uint32 // chflags(2) flags
+	BlkSize   uint32
+	ExtSize   int32
+	Mode      uint16
+	Nlink     int16
+	UFS2      bool
 }
 
 // Type is the file type bits of the mode.
@@ -95,13 +98,61 @@ func (d *Dinode) Rdev() uint64 {
 	return uint64(uint32(d.DB[0]))
 }
 
-// PointerArea is the raw block-pointer area (di_db and di_ib), where a
-// fast symlink keeps its target.
-func (d *Dinode) PointerArea() []byte {
+// PointerArea returns a copy of the block-pointer area's bytes (di_db and
+// di_ib as the disk has them, in byte order bo), where a fast symlink
+// keeps its target.
+func (d *Dinode) PointerArea(bo binary.ByteOrder) []byte {
 	if d.UFS2 {
-		return d.Raw[dbOff2 : dbOff2+MaxSymlinkLen2]
+		b := make([]byte, MaxSymlinkLen2)
+		for i, v := range d.pointers() {
+			bo.PutUint64(b[8*i:], uint64(v))
+		}
+		return b
 	}
-	return d.Raw[dbOff1 : dbOff1+MaxSymlinkLen1]
+	b := make([]byte, MaxSymlinkLen1)
+	for i, v := range d.pointers() {
+		bo.PutUint32(b[4*i:], uint32(v))
+	}
+	return b
+}
+
+// SetPointerArea stores p (a fast symlink's target, at most the area's
+// size) as the block-pointer area's bytes in byte order bo; the rest of
+// the area is zeroed.
+func (d *Dinode) SetPointerArea(p []byte, bo binary.ByteOrder) {
+	n := MaxSymlinkLen1
+	if d.UFS2 {
+		n = MaxSymlinkLen2
+	}
+	b := make([]byte, n)
+	copy(b, p)
+	d.setPointers(b, bo)
+}
+
+// pointers is di_db followed by di_ib, the order of the on-disk area.
+func (d *Dinode) pointers() [NDAddr + NIAddr]int64 {
+	var a [NDAddr + NIAddr]int64
+	copy(a[:], d.DB[:])
+	copy(a[NDAddr:], d.IB[:])
+	return a
+}
+
+// setPointers decodes the pointer area b (UFS1 60 bytes, UFS2 120) into
+// DB and IB. UFS1 pointers are signed 32-bit.
+func (d *Dinode) setPointers(b []byte, bo binary.ByteOrder) {
+	for i := range NDAddr + NIAddr {
+		var v int64
+		if d.UFS2 {
+			v = int64(bo.Uint64(b[8*i:]))
+		} else {
+			v = int64(int32(bo.Uint32(b[4*i:])))
+		}
+		if i < NDAddr {
+			d.DB[i] = v
+		} else {
+			d.IB[i-NDAddr] = v
+		}
+	}
 }
 
 // ParseDinode decodes one dinode (128 bytes for UFS1, 256 for UFS2) in
@@ -110,13 +161,12 @@ func (d *Dinode) PointerArea() []byte {
 func ParseDinode(b []byte, bo binary.ByteOrder, ufs2 bool) (Dinode, error) {
 	var d Dinode
 	d.UFS2 = ufs2
+	if n := DinodeSize(ufs2); len(b) < n {
+		return d, fmt.Errorf("dinode: %d bytes, want %d", len(b), n)
+	}
+	d.Mode = bo.Uint16(b[0:])
+	d.Nlink = int16(bo.Uint16(b[2:]))
 	if ufs2 {
-		if len(b) < Dinode2Size {
-			return d, fmt.Errorf("ufs2 dinode: %d bytes, want %d", len(b), Dinode2Size)
-		}
-		copy(d.Raw[:], b[:Dinode2Size])
-		d.Mode = bo.Uint16(b[0:])
-		d.Nlink = int16(bo.Uint16(b[2:]))
 		d.UID = bo.Uint32(b[4:])
 		d.GID = bo.Uint32(b[8:])
 		d.BlkSize = bo.Uint32(b[12:])
@@ -131,27 +181,14 @@ func ParseDinode(b []byte, bo binary.ByteOrder, ufs2 bool) (Dinode, error) {
 		d.CtimeNsec = int32(bo.Uint32(b[72:]))
 		d.BirthNsec = int32(bo.Uint32(b[76:]))
 		d.Gen = int32(bo.Uint32(b[80:]))
-		d.KernFlags = bo.Uint32(b[84:])
 		d.Flags = bo.Uint32(b[88:])
 		d.ExtSize = int32(bo.Uint32(b[92:]))
 		for i := range d.ExtB {
 			d.ExtB[i] = int64(bo.Uint64(b[96+8*i:]))
 		}
-		for i := range d.DB {
-			d.DB[i] = int64(bo.Uint64(b[dbOff2+8*i:]))
-		}
-		for i := range d.IB {
-			d.IB[i] = int64(bo.Uint64(b[208+8*i:]))
-		}
-		d.ModRev = bo.Uint64(b[232:])
+		d.setPointers(b[dbOff2:], bo)
 		return d, nil
 	}
-	if len(b) < Dinode1Size {
-		return d, fmt.Errorf("ufs1 dinode: %d bytes, want %d", len(b), Dinode1Size)
-	}
-	copy(d.Raw[:], b[:Dinode1Size])
-	d.Mode = bo.Uint16(b[0:])
-	d.Nlink = int16(bo.Uint16(b[2:]))
 	d.Size = bo.Uint64(b[8:])
 	d.Atime = int64(int32(bo.Uint32(b[16:])))
 	d.AtimeNsec = int32(bo.Uint32(b[20:]))
@@ -159,18 +196,12 @@ func ParseDinode(b []byte, bo binary.ByteOrder, ufs2 bool) (Dinode, error) {
 	d.MtimeNsec = int32(bo.Uint32(b[28:]))
 	d.Ctime = int64(int32(bo.Uint32(b[32:])))
 	d.CtimeNsec = int32(bo.Uint32(b[36:]))
-	for i := range d.DB {
-		d.DB[i] = int64(int32(bo.Uint32(b[dbOff1+4*i:])))
-	}
-	for i := range d.IB {
-		d.IB[i] = int64(int32(bo.Uint32(b[88+4*i:])))
-	}
+	d.setPointers(b[dbOff1:], bo)
 	d.Flags = bo.Uint32(b[100:])
 	d.Blocks = uint64(bo.Uint32(b[104:]))
 	d.Gen = int32(bo.Uint32(b[108:]))
 	d.UID = bo.Uint32(b[112:])
 	d.GID = bo.Uint32(b[116:])
-	d.ModRev = bo.Uint64(b[120:])
 	return d, nil
 }
 
@@ -182,13 +213,14 @@ func DinodeSize(ufs2 bool) int {
 	return Dinode1Size
 }
 
-// Marshal encodes d into b (DinodeSize bytes) in byte order bo, starting
-// from d.Raw so that fields the struct does not model survive. It is the
-// one place an inode becomes bytes again: dirty inode write-back goes
-// through it. UFS1 keeps the low 32 bits of times, blocks and pointers.
+// Marshal writes d's fields over b (DinodeSize bytes), in byte order bo.
+// b holds the dinode's bytes as they are on disk (the inode block), so
+// the fields this form does not model keep their values; a newly
+// allocated inode's bytes were zeroed first. It is the one place an inode
+// becomes bytes again: dirty inode write-back goes through it. UFS1 keeps
+// the low 32 bits of times, blocks and pointers.
 func (d *Dinode) Marshal(b []byte, bo binary.ByteOrder) {
-	n := DinodeSize(d.UFS2)
-	copy(b[:n], d.Raw[:n])
+	_ = b[DinodeSize(d.UFS2)-1]
 	bo.PutUint16(b[0:], d.Mode)
 	bo.PutUint16(b[2:], uint16(d.Nlink))
 	if d.UFS2 {
@@ -206,21 +238,14 @@ func (d *Dinode) Marshal(b []byte, bo binary.ByteOrder) {
 		bo.PutUint32(b[72:], uint32(d.CtimeNsec))
 		bo.PutUint32(b[76:], uint32(d.BirthNsec))
 		bo.PutUint32(b[80:], uint32(d.Gen))
-		bo.PutUint32(b[84:], d.KernFlags)
 		bo.PutUint32(b[88:], d.Flags)
 		bo.PutUint32(b[92:], uint32(d.ExtSize))
 		for i, v := range d.ExtB {
 			bo.PutUint64(b[96+8*i:], uint64(v))
 		}
-		if !d.holdsFastLink() {
-			for i, v := range d.DB {
-				bo.PutUint64(b[dbOff2+8*i:], uint64(v))
-			}
-			for i, v := range d.IB {
-				bo.PutUint64(b[208+8*i:], uint64(v))
-			}
+		for i, v := range d.pointers() {
+			bo.PutUint64(b[dbOff2+8*i:], uint64(v))
 		}
-		bo.PutUint64(b[232:], d.ModRev)
 		return
 	}
 	bo.PutUint64(b[8:], d.Size)
@@ -230,24 +255,12 @@ func (d *Dinode) Marshal(b []byte, bo binary.ByteOrder) {
 	bo.PutUint32(b[28:], uint32(d.MtimeNsec))
 	bo.PutUint32(b[32:], uint32(d.Ctime))
 	bo.PutUint32(b[36:], uint32(d.CtimeNsec))
-	if !d.holdsFastLink() {
-		for i, v := range d.DB {
-			bo.PutUint32(b[dbOff1+4*i:], uint32(v))
-		}
-		for i, v := range d.IB {
-			bo.PutUint32(b[88+4*i:], uint32(v))
-		}
+	for i, v := range d.pointers() {
+		bo.PutUint32(b[dbOff1+4*i:], uint32(v))
 	}
 	bo.PutUint32(b[100:], d.Flags)
 	bo.PutUint32(b[104:], uint32(d.Blocks))
 	bo.PutUint32(b[108:], uint32(d.Gen))
 	bo.PutUint32(b[112:], d.UID)
 	bo.PutUint32(b[116:], d.GID)
-	bo.PutUint64(b[120:], d.ModRev)
-}
-
-// holdsFastLink reports whether the pointer area holds bytes (a fast
-// symlink target) rather than pointers; Marshal then keeps Raw's bytes.
-func (d *Dinode) holdsFastLink() bool {
-	return d.Type() == IFLNK && d.Blocks == 0 && d.Size > 0
 }

@@ -19,7 +19,7 @@ func sampleDinode(bo binary.ByteOrder, ufs2 bool) []byte {
 		Size: 123456789, Blocks: 242, Atime: 1700000001, AtimeNsec: 11, Mtime: 1700000002,
 		MtimeNsec: 999999999, Ctime: 1700000003, CtimeNsec: 33, Gen: -5, Flags: 0x20004}
 	if ufs2 {
-		d.Birthtime, d.BirthNsec, d.ExtSize, d.ExtB, d.KernFlags, d.BlkSize = 1600000000, 44, 100, [2]int64{77, 0}, 1, 8192
+		d.Birthtime, d.BirthNsec, d.ExtSize, d.ExtB, d.BlkSize = 1600000000, 44, 100, [2]int64{77, 0}, 8192
 	}
 	for i := range d.DB {
 		d.DB[i] = int64(1000 + 8*i)
@@ -54,6 +54,23 @@ func TestDinodeRoundTrip(t *testing.T) {
 	}
 }
 
+// unmodelled reports whether byte i of a dinode is a field Dinode leaves
+// on disk: UFS1 di_oldids and di_modrev; UFS2 di_kernflags, di_modrev
+// and spares.
+func unmodelled(ufs2 bool, i int) bool {
+	if ufs2 {
+		return i >= 84 && i < 88 || i >= 232
+	}
+	return i >= 4 && i < 8 || i >= 120
+}
+
+func ptrOff(ufs2 bool) int {
+	if ufs2 {
+		return dbOff2
+	}
+	return dbOff1
+}
+
 func FuzzParseDinode(f *testing.F) {
 	for _, ufs2 := range []bool{false, true} {
 		for _, big := range []bool{false, true} {
@@ -69,13 +86,25 @@ func FuzzParseDinode(f *testing.F) {
 			}
 			return
 		}
-		// Marshal must give back the same bytes (fast symlinks included).
-		out := make([]byte, DinodeSize(ufs2))
+		// Marshal over the same bytes must give them back unchanged (fast
+		// symlinks included), and over zeros must write every byte but
+		// the unmodelled ones.
+		n := DinodeSize(ufs2)
+		out := bytes.Clone(b[:n])
 		d.Marshal(out, bo)
-		if !bytes.Equal(out, b[:len(out)]) {
-			t.Fatalf("round trip differs")
+		if !bytes.Equal(out, b[:n]) {
+			t.Fatalf("round trip over the same bytes differs")
 		}
-		_ = d.PointerArea()
+		out = make([]byte, n)
+		d.Marshal(out, bo)
+		for i := range out {
+			if out[i] != b[i] && !unmodelled(ufs2, i) {
+				t.Fatalf("round trip over zeros differs at byte %d", i)
+			}
+		}
+		if area := d.PointerArea(bo); !bytes.Equal(area, b[ptrOff(ufs2):ptrOff(ufs2)+len(area)]) {
+			t.Fatalf("pointer area differs")
+		}
 		_ = d.Rdev()
 	})
 }
@@ -140,4 +169,41 @@ func FuzzParseDirChunk(f *testing.F) {
 			t.Fatalf("records cover %d bytes, want %d", total, DirBlkSize)
 		}
 	})
+}
+
+// A change written back keeps the unmodelled bytes the disk had, and a
+// fast symlink's target goes through DB and IB unchanged in both orders.
+func TestDinodeMarshalOverDisk(t *testing.T) {
+	for _, ufs2 := range []bool{false, true} {
+		for _, big := range []bool{false, true} {
+			bo := orderOf(big)
+			b := sampleDinode(bo, ufs2)
+			for i := range b {
+				if unmodelled(ufs2, i) {
+					b[i] = byte(0xa0 + i)
+				}
+			}
+			d, err := ParseDinode(b, bo, ufs2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			target := []byte("../some/where/else")
+			d.Mode, d.Size, d.Blocks = IFLNK|0o777, uint64(len(target)), 0
+			d.SetPointerArea(target, bo)
+			d.Marshal(b, bo)
+			for i := range b {
+				if unmodelled(ufs2, i) && b[i] != byte(0xa0+i) {
+					t.Fatalf("ufs2=%v big=%v: unmodelled byte %d overwritten", ufs2, big, i)
+				}
+			}
+			off := ptrOff(ufs2)
+			if !bytes.HasPrefix(b[off:], target) || b[off+len(target)] != 0 {
+				t.Fatalf("ufs2=%v big=%v: target not in the pointer area: %q", ufs2, big, b[off:off+len(target)+1])
+			}
+			back, _ := ParseDinode(b, bo, ufs2)
+			if got := back.PointerArea(bo)[:len(target)]; !bytes.Equal(got, target) {
+				t.Fatalf("ufs2=%v big=%v: read back %q", ufs2, big, got)
+			}
+		}
+	}
 }

@@ -35,7 +35,7 @@ func (ip *Inode) ReadLink(l *kernel.LWP) (string, unix.Errno) {
 		return "", ip.M.corrupt("inode %d: symlink length %d", ip.Number, ip.Size)
 	}
 	if ip.IsFastLink() {
-		area := ip.PointerArea()
+		area := ip.PointerArea(ip.M.Order)
 		if ip.Size > uint64(len(area)) {
 			return "", ip.M.corrupt("inode %d: fast symlink length %d", ip.Number, ip.Size)
 		}
