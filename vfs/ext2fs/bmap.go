@@ -45,23 +45,21 @@ func (ip *Inode) extentMap(l *kernel.LWP, lblk uint64) (Run, unix.Errno) {
 	if lblk >= maxLogical {
 		return Run{Logical: lblk, Len: 1 << 62, Zero: true}, 0
 	}
-	node, err := disk.ParseExtentNode(ip.Block[:])
+	node, err := disk.ParseExtentNode(ip.block[:])
 	if err != nil {
 		return Run{}, fs.corrupt("inode %d: extent root: %v", ip.Ino, err)
 	}
 	limit := uint64(maxLogical) // end of the subtree being searched
 	for node.Header.Depth > 0 {
-		if len(node.Index) == 0 {
+		if node.Len() == 0 {
 			return Run{}, fs.corrupt("inode %d: empty extent index node", ip.Ino)
 		}
-		i := 0
-		for i+1 < len(node.Index) && uint64(node.Index[i+1].Block) <= lblk {
-			i++
+		// The first subtree also holds blocks before its start.
+		i := max(node.Find(uint32(lblk)), 0)
+		if i+1 < node.Len() {
+			limit = min(limit, uint64(node.Index(i+1).Block))
 		}
-		if i+1 < len(node.Index) {
-			limit = min(limit, uint64(node.Index[i+1].Block))
-		}
-		child := node.Index[i].Leaf
+		child := node.Index(i).Leaf
 		if !fs.validBlock(child, 1) {
 			return Run{}, fs.corrupt("inode %d: extent index points to block %d out of range", ip.Ino, child)
 		}
@@ -77,30 +75,25 @@ func (ip *Inode) extentMap(l *kernel.LWP, lblk uint64) (Run, unix.Errno) {
 			return Run{}, fs.corrupt("inode %d: extent block %d has depth %d under depth %d", ip.Ino, child, next.Header.Depth, node.Header.Depth)
 		}
 		if fs.sb.HasMetadataCsum() {
-			if err := disk.VerifyExtentBlock(ip.csumSeed, b, next); err != nil {
+			if err := disk.VerifyExtentBlock(ip.csumSeed, b, &next); err != nil {
 				return Run{}, fs.corrupt("inode %d: block %d: %v", ip.Ino, child, err)
 			}
 		}
 		node = next
 	}
-	var prev *disk.Extent
-	for i := range node.Extents {
-		x := &node.Extents[i]
-		if uint64(x.Block) > lblk {
-			limit = min(limit, uint64(x.Block))
-			break
-		}
-		prev = x
+	i := node.Find(uint32(lblk))
+	if i+1 < node.Len() {
+		limit = min(limit, uint64(node.Extent(i+1).Block))
 	}
-	if prev != nil {
-		end := uint64(prev.Block) + uint64(prev.Len)
-		if lblk < end {
-			if !fs.validBlock(prev.Start, uint64(prev.Len)) {
-				return Run{}, fs.corrupt("inode %d: extent %d+%d at block %d out of range", ip.Ino, prev.Block, prev.Len, prev.Start)
+	if i >= 0 {
+		x := node.Extent(i)
+		if end := uint64(x.Block) + uint64(x.Len); lblk < end {
+			if !fs.validBlock(x.Start, uint64(x.Len)) {
+				return Run{}, fs.corrupt("inode %d: extent %d+%d at block %d out of range", ip.Ino, x.Block, x.Len, x.Start)
 			}
-			r := Run{Logical: lblk, Len: end - lblk, Zero: prev.Uninit, Unwritten: prev.Uninit}
-			if !prev.Uninit {
-				r.Physical = prev.Start + (lblk - uint64(prev.Block))
+			r := Run{Logical: lblk, Len: end - lblk, Zero: x.Uninit, Unwritten: x.Uninit}
+			if !x.Uninit {
+				r.Physical = x.Start + (lblk - uint64(x.Block))
 			}
 			return r, 0
 		}
@@ -121,13 +114,13 @@ func (ip *Inode) indirectMap(l *kernel.LWP, lblk uint64) (Run, unix.Errno) {
 			if i >= disk.NDirect {
 				return 0, false
 			}
-			return ip.BlockWord(int(i)), true
+			return ip.blockWord(int(i)), true
 		}, lblk, lblk)
 	}
 	rel := lblk - disk.NDirect
 	span := apb // blocks covered by the tree rooted at this level
 	levels := 1
-	root := ip.BlockWord(disk.IndBlock)
+	root := ip.blockWord(disk.IndBlock)
 	for rel >= span {
 		rel -= span
 		levels++
@@ -135,7 +128,7 @@ func (ip *Inode) indirectMap(l *kernel.LWP, lblk uint64) (Run, unix.Errno) {
 			return Run{Logical: lblk, Len: 1 << 62, Zero: true}, 0
 		}
 		span *= apb
-		root = ip.BlockWord(disk.NDirect + levels - 1)
+		root = ip.blockWord(disk.NDirect + levels - 1)
 	}
 	blk := uint64(root)
 	for level := levels; ; level-- {

@@ -1,6 +1,8 @@
 package ext2fs
 
 import (
+	"errors"
+
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs/ext2fs/disk"
 	"golang.org/x/sys/unix"
@@ -155,6 +157,9 @@ func (ip *Inode) indexed() bool {
 	return ip.Flags&disk.FlagIndex != 0 && ip.fs.sb.FeatureCompat&disk.CompatDirIndex != 0
 }
 
+// errNotIndex says a directory block is not an htree index block.
+var errNotIndex = errors.New("not an htree index block")
+
 // dirBlock reads directory block lblk (at device block phys) and checks
 // its checksum: leaf blocks carry a dirent tail, htree blocks a dx tail.
 // Index blocks come back as they are; walkEntries sees them as one empty
@@ -169,15 +174,15 @@ func (ip *Inode) dirBlock(l *kernel.LWP, lblk, phys uint64) ([]byte, unix.Errno)
 		return b, 0
 	}
 	if ip.indexed() {
-		var n *disk.DxNode
-		var err error
+		var n disk.DxNode
+		err := errNotIndex
 		if lblk == 0 {
 			n, err = disk.ParseDxRoot(b, fs.bsize, true)
 		} else if le32(b) == 0 && disk.RecLen(uint16(b[4])|uint16(b[5])<<8, fs.bsize) == fs.bsize {
 			n, err = disk.ParseDxNode(b, fs.bsize, true)
 		}
-		if n != nil && err == nil {
-			if err := disk.VerifyDxNode(ip.csumSeed, b, n); err != nil {
+		if err == nil {
+			if err := disk.VerifyDxNode(ip.csumSeed, b, &n); err != nil {
 				return nil, fs.corrupt("directory inode %d block %d: %v", ip.Ino, lblk, err)
 			}
 			return b, 0
@@ -302,15 +307,18 @@ func (ip *Inode) htreeLookup(l *kernel.LWP, name string) (ino uint32, dt uint8, 
 	if err != nil {
 		return bad("%v", err)
 	}
-	// path holds the node and chosen entry at each level.
+	// path holds the node and chosen entry at each level: an array,
+	// so that a lookup does not allocate.
 	type frame struct {
-		n  *disk.DxNode
+		n  disk.DxNode
 		at int
 	}
-	path := []frame{{root, root.Lookup(hash)}}
-	for len(path) <= int(root.Info.IndirectLevels) {
-		f := path[len(path)-1]
-		b, e := readBlock(f.n.Entries[f.at].Block & 0x0fffffff)
+	var path [disk.DxMaxLevelsLarge + 1]frame
+	path[0] = frame{root, root.Lookup(hash)}
+	depth := 0 // path[depth] is the deepest level read
+	for depth < int(root.Info.IndirectLevels) {
+		f := &path[depth]
+		b, e := readBlock(f.n.Entry(f.at).Block & 0x0fffffff)
 		if e != 0 {
 			return 0, 0, e, true
 		}
@@ -318,11 +326,12 @@ func (ip *Inode) htreeLookup(l *kernel.LWP, name string) (ino uint32, dt uint8, 
 		if err != nil {
 			return 0, 0, fs.corrupt("directory inode %d: %v", ip.Ino, err), true
 		}
-		path = append(path, frame{n, n.Lookup(hash)})
+		depth++
+		path[depth] = frame{n, n.Lookup(hash)}
 	}
 	for {
-		f := path[len(path)-1]
-		b, e := readBlock(f.n.Entries[f.at].Block & 0x0fffffff)
+		f := &path[depth]
+		b, e := readBlock(f.n.Entry(f.at).Block & 0x0fffffff)
 		if e != 0 {
 			return 0, 0, e, true
 		}
@@ -332,19 +341,19 @@ func (ip *Inode) htreeLookup(l *kernel.LWP, name string) (ino uint32, dt uint8, 
 		}
 		// Names whose hash collides may continue in the next leaf,
 		// marked by the low bit of the next entry's hash.
-		lvl := len(path) - 1
-		for lvl >= 0 && path[lvl].at+1 >= len(path[lvl].n.Entries) {
+		lvl := depth
+		for lvl >= 0 && path[lvl].at+1 >= int(path[lvl].n.Count) {
 			lvl--
 		}
 		if lvl < 0 {
 			return 0, 0, unix.ENOENT, true
 		}
 		path[lvl].at++
-		if next := path[lvl].n.Entries[path[lvl].at].Hash; next&^1 != hash {
+		if next := path[lvl].n.Entry(path[lvl].at).Hash; next&^1 != hash {
 			return 0, 0, unix.ENOENT, true
 		}
-		for lvl+1 < len(path) {
-			b, e := readBlock(path[lvl].n.Entries[path[lvl].at].Block & 0x0fffffff)
+		for lvl < depth {
+			b, e := readBlock(path[lvl].n.Entry(path[lvl].at).Block & 0x0fffffff)
 			if e != 0 {
 				return 0, 0, e, true
 			}

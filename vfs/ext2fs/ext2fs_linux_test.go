@@ -108,7 +108,7 @@ func checkShapes(t *testing.T, f *FS, im image) {
 		t.Fatal(e)
 	}
 	if frag.Flags&disk.FlagExtents != 0 {
-		root, err := disk.ParseExtentNode(frag.Block[:])
+		root, err := disk.ParseExtentNode(frag.block[:])
 		if err != nil || root.Header.Depth < 1 || (f.bsize == 1024 && root.Header.Depth < 2) {
 			t.Errorf("fragmented file: extent root %+v %v", root, err)
 		}

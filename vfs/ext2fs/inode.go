@@ -8,14 +8,31 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Inode is an inode as read from disk: an immutable snapshot.
+// Inode is the part of an on-disk inode that the driver needs, as read:
+// an immutable snapshot. One lives beside every cached vnode, so it keeps
+// what getattr, lookup, read and the attribute calls use and no more
+// (TestInodeSize bounds its size); the in-inode attribute area is read
+// again from the inode table when asked for.
 type Inode struct {
-	disk.Inode
-	Ino uint32
-	fs  *FS
+	fs         *FS
+	Size       uint64
+	blocks     uint64 // i_blocks as stored: see disk.Blocks512
+	fileACL    uint64 // block of extended attributes, 0 if none
+	Ino        uint32
+	uid, gid   uint32
+	Flags      uint32 // i_flags
+	Generation uint32
 	// csumSeed seeds the checksums of blocks owned by this inode
 	// (extent tree, directory blocks) under metadata_csum.
-	csumSeed uint32
+	csumSeed                    uint32
+	atime, ctime, mtime, crtime disk.Time
+	Mode                        uint16 // i_mode: file type and permissions
+	nlink                       uint16
+	// block is i_block: block pointers, extent root, fast symlink
+	// target, device number or the start of inline data.
+	block       [disk.BlockArea]byte
+	hasCrtime   bool
+	inodeXattrs bool // the inode holds an in-inode attribute area
 }
 
 // Inode reads inode ino. An inode number outside the file system, an
@@ -23,75 +40,121 @@ type Inode struct {
 // use (no links) gives ESTALE, which a caller following a directory
 // entry should report as EIO.
 func (fs *FS) Inode(l *kernel.LWP, ino uint32) (*Inode, unix.Errno) {
+	in, e := fs.readInode(l, ino)
+	if e != 0 {
+		return nil, e
+	}
+	ip := &Inode{
+		fs: fs, Size: in.Size, blocks: in.BlocksRaw, fileACL: in.FileACL,
+		Ino: ino, uid: in.Uid, gid: in.Gid, Flags: in.Flags, Generation: in.Generation,
+		atime: in.Atime, ctime: in.Ctime, mtime: in.Mtime, crtime: in.Crtime,
+		Mode: in.Mode, nlink: in.LinksCount, block: in.Block,
+		hasCrtime: in.HasCrtime, inodeXattrs: in.InlineXattr != nil,
+	}
+	if fs.sb.HasMetadataCsum() {
+		ip.csumSeed = disk.InodeSeed(fs.seed, ino, in.Generation)
+	}
+	return ip, 0
+}
+
+// readInode reads and checks inode ino straight from its inode table
+// block in the metadata cache (its InlineXattr aliases that shared
+// block). Errors as for Inode.
+func (fs *FS) readInode(l *kernel.LWP, ino uint32) (disk.Inode, unix.Errno) {
 	sb := fs.sb
 	if ino == 0 || ino > sb.InodesCount {
-		return nil, fs.corrupt("inode number %d out of range [1,%d]", ino, sb.InodesCount)
+		return disk.Inode{}, fs.corrupt("inode number %d out of range [1,%d]", ino, sb.InodesCount)
 	}
 	g := (ino - 1) / sb.InodesPerGroup
 	idx := (ino - 1) % sb.InodesPerGroup
 	if int(g) >= len(fs.groups) {
-		return nil, fs.corrupt("inode %d: group %d past the end", ino, g)
+		return disk.Inode{}, fs.corrupt("inode %d: group %d past the end", ino, g)
 	}
 	gd := &fs.groups[g]
 	if gd.bad != nil {
-		return nil, fs.corrupt("inode %d: %v", ino, gd.bad)
+		return disk.Inode{}, fs.corrupt("inode %d: %v", ino, gd.bad)
 	}
 	isz := int(sb.InodeSize)
-	var raw []byte
-	uninit := false
 	if sb.HasMetadataCsum() || sb.HasGdtCsum() {
-		uninit = gd.Flags&disk.BGInodeUninit != 0 || (gd.ItableUnused <= sb.InodesPerGroup && idx >= sb.InodesPerGroup-gd.ItableUnused)
+		if gd.Flags&disk.BGInodeUninit != 0 || (gd.ItableUnused <= sb.InodesPerGroup && idx >= sb.InodesPerGroup-gd.ItableUnused) {
+			// The table of a lazily initialised group may hold
+			// garbage past the inodes in use: those inodes are
+			// unused.
+			return disk.Inode{}, unix.ESTALE
+		}
 	}
-	if uninit {
-		// The table of a lazily initialised group may hold garbage
-		// past the inodes in use: those inodes are unused.
-		raw = make([]byte, isz)
-	} else {
-		off := uint64(idx) * uint64(isz)
-		blk := gd.InodeTable + off/uint64(fs.bsize)
-		if !fs.validBlock(blk, 1) {
-			return nil, fs.corrupt("inode %d: inode table block %d out of range", ino, blk)
-		}
-		// Read ahead in the part of the table in use.
-		used := uint64(sb.InodesPerGroup)
-		if (sb.HasMetadataCsum() || sb.HasGdtCsum()) && gd.ItableUnused <= sb.InodesPerGroup {
-			used -= uint64(gd.ItableUnused)
-		}
-		usedBlocks := (used*uint64(isz) + uint64(fs.bsize) - 1) / uint64(fs.bsize)
-		if rel := blk - gd.InodeTable; rel < usedBlocks && fs.validBlock(blk, usedBlocks-rel) {
-			fs.bd.prefetch(l, blk, usedBlocks-rel)
-		}
-		b, e := fs.bd.readMeta(l, blk)
-		if e != 0 {
-			return nil, fs.corrupt("inode %d: cannot read inode table block %d: %v", ino, blk, e)
-		}
-		o := off % uint64(fs.bsize)
-		raw = append([]byte(nil), b[o:o+uint64(isz)]...)
+	off := uint64(idx) * uint64(isz)
+	blk := gd.InodeTable + off/uint64(fs.bsize)
+	if !fs.validBlock(blk, 1) {
+		return disk.Inode{}, fs.corrupt("inode %d: inode table block %d out of range", ino, blk)
 	}
+	// Read ahead in the part of the table in use.
+	used := uint64(sb.InodesPerGroup)
+	if (sb.HasMetadataCsum() || sb.HasGdtCsum()) && gd.ItableUnused <= sb.InodesPerGroup {
+		used -= uint64(gd.ItableUnused)
+	}
+	usedBlocks := (used*uint64(isz) + uint64(fs.bsize) - 1) / uint64(fs.bsize)
+	if rel := blk - gd.InodeTable; rel < usedBlocks && fs.validBlock(blk, usedBlocks-rel) {
+		fs.bd.prefetch(l, blk, usedBlocks-rel)
+	}
+	b, e := fs.bd.readMeta(l, blk)
+	if e != 0 {
+		return disk.Inode{}, fs.corrupt("inode %d: cannot read inode table block %d: %v", ino, blk, e)
+	}
+	o := off % uint64(fs.bsize)
+	raw := b[o : o+uint64(isz) : o+uint64(isz)]
 	in, err := disk.ParseInode(raw, sb.FeatureRoCompat&disk.RoCompatHugeFile != 0)
 	if err != nil {
-		return nil, fs.corrupt("inode %d: %v", ino, err)
+		return disk.Inode{}, fs.corrupt("inode %d: %v", ino, err)
 	}
-	ip := &Inode{Inode: *in, Ino: ino, fs: fs}
 	if in.LinksCount == 0 && in.Mode == 0 {
-		return nil, unix.ESTALE
-	}
-	if sb.HasMetadataCsum() && !uninit {
-		if err := disk.VerifyInode(fs.seed, ino, raw, in); err != nil {
-			return nil, fs.corrupt("%v", err)
-		}
+		return disk.Inode{}, unix.ESTALE
 	}
 	if sb.HasMetadataCsum() {
-		ip.csumSeed = disk.InodeSeed(fs.seed, ino, in.Generation)
+		if err := disk.VerifyInode(fs.seed, ino, raw, &in); err != nil {
+			return disk.Inode{}, fs.corrupt("%v", err)
+		}
 	}
 	if in.Flags&disk.FlagInlineData != 0 && sb.FeatureIncompat&disk.IncompatInlineData == 0 {
-		return nil, fs.corrupt("inode %d: inline data flag without the inline_data feature", ino)
+		return disk.Inode{}, fs.corrupt("inode %d: inline data flag without the inline_data feature", ino)
 	}
 	if in.LinksCount == 0 {
-		return nil, unix.ESTALE
+		return disk.Inode{}, unix.ESTALE
 	}
-	return ip, 0
+	return in, 0
 }
+
+// inodeXattrArea reads the in-inode extended attribute area again from
+// the inode table (nil if there is none). The slice is shared with the
+// metadata cache and must not be modified.
+func (ip *Inode) inodeXattrArea(l *kernel.LWP) ([]byte, unix.Errno) {
+	if !ip.inodeXattrs {
+		return nil, 0
+	}
+	in, e := ip.fs.readInode(l, ip.Ino)
+	if e == unix.ESTALE {
+		e = ip.fs.corrupt("inode %d: no longer in use on reading its attributes", ip.Ino)
+	}
+	if e != 0 {
+		return nil, e
+	}
+	if in.Generation != ip.Generation || in.Mode != ip.Mode {
+		return nil, ip.fs.corrupt("inode %d: changed under the mount", ip.Ino)
+	}
+	return in.InlineXattr, 0
+}
+
+// blockWord returns i_block[i] as a block-mapped file holds it.
+func (ip *Inode) blockWord(i int) uint32 { return le32(ip.block[4*i:]) }
+
+// FileType is Mode's S_IFMT part.
+func (ip *Inode) FileType() uint16 { return ip.Mode & disk.S_IFMT }
+
+// Rdev returns the device number of a device node.
+func (ip *Inode) Rdev() (major, minor uint32) { return disk.Rdev(&ip.block) }
+
+// blocks512 is i_blocks in 512-byte units.
+func (ip *Inode) blocks512() uint64 { return disk.Blocks512(ip.blocks, ip.Flags, ip.fs.bsize) }
 
 // Root reads the root directory inode.
 func (fs *FS) Root(l *kernel.LWP) (*Inode, unix.Errno) { return fs.Inode(l, disk.RootIno) }
@@ -123,11 +186,11 @@ type Attr struct {
 
 // Attr returns the inode's attributes.
 func (ip *Inode) Attr() Attr {
-	ts := func(t disk.Timestamp) time.Time { return time.Unix(t.Sec, int64(t.Nsec)) }
+	ts := func(t disk.Time) time.Time { return time.Unix(t.Sec(), int64(t.Nsec())) }
 	a := Attr{
-		Ino: ip.Ino, Mode: uint32(ip.Mode), Nlink: uint32(ip.LinksCount),
-		Uid: ip.Uid, Gid: ip.Gid, Size: ip.Size, Blocks: ip.Blocks512(ip.fs.bsize),
-		Atime: ts(ip.Atime), Mtime: ts(ip.Mtime), Ctime: ts(ip.Ctime),
+		Ino: ip.Ino, Mode: uint32(ip.Mode), Nlink: uint32(ip.nlink),
+		Uid: ip.uid, Gid: ip.gid, Size: ip.Size, Blocks: ip.blocks512(),
+		Atime: ts(ip.atime), Mtime: ts(ip.mtime), Ctime: ts(ip.ctime),
 		Flags: ip.Flags, Gen: ip.Generation, BlkSize: uint32(ip.fs.bsize),
 	}
 	if ip.Flags&disk.FlagInlineData != 0 && ip.IsReg() {
@@ -135,8 +198,8 @@ func (ip *Inode) Attr() Attr {
 		// tools that see zero blocks take a file for sparse.
 		a.Blocks += (ip.Size + 511) >> 9
 	}
-	if ip.HasCrtime {
-		a.Btime = ts(ip.Crtime)
+	if ip.hasCrtime {
+		a.Btime = ts(ip.crtime)
 	}
 	if t := ip.FileType(); t == disk.S_IFCHR || t == disk.S_IFBLK {
 		a.Major, a.Minor = ip.Rdev()

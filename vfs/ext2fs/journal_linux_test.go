@@ -114,8 +114,8 @@ func TestJournalReplay(t *testing.T) {
 				t.Error("uncommitted block replayed")
 			}
 			u, _ := resolve(t, f, "owners/u1000")
-			if u.Uid != 4321 {
-				t.Errorf("journalled inode: uid %d, want 4321", u.Uid)
+			if u.Attr().Uid != 4321 {
+				t.Errorf("journalled inode: uid %d, want 4321", u.Attr().Uid)
 			}
 			copyImg := filepath.Join(dir, "recovered.img")
 			run(t, "cp", "--sparse=always", img, copyImg)

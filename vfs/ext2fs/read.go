@@ -86,11 +86,12 @@ func (ip *Inode) Read(l *kernel.LWP, u *kernel.Uio) unix.Errno {
 // inlineData returns the whole stored data of an inline-data inode: the
 // 60 bytes of i_block followed by the system.data attribute.
 func (ip *Inode) inlineData(l *kernel.LWP) ([]byte, unix.Errno) {
-	data := append([]byte(nil), ip.Block[:]...)
-	if ip.InlineXattr == nil {
-		return data, 0
+	data := append([]byte(nil), ip.block[:]...)
+	area, e := ip.inodeXattrArea(l)
+	if e != 0 || area == nil {
+		return data, e
 	}
-	es, err := disk.ParseInodeXattrs(ip.InlineXattr)
+	es, err := disk.ParseInodeXattrs(area)
 	if err != nil {
 		return nil, ip.fs.corrupt("inode %d: in-inode xattrs: %v", ip.Ino, err)
 	}

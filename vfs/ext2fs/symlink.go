@@ -24,7 +24,7 @@ func (ip *Inode) Readlink(l *kernel.LWP) ([]byte, unix.Errno) {
 		if ip.Size >= disk.BlockArea {
 			return nil, fs.corrupt("fast symlink inode %d: size %d", ip.Ino, ip.Size)
 		}
-		return append([]byte(nil), ip.Block[:ip.Size]...), 0
+		return append([]byte(nil), ip.block[:ip.Size]...), 0
 	}
 	buf := make([]byte, ip.Size)
 	n, e := ip.ReadAt(l, buf, 0)
@@ -41,8 +41,8 @@ func (ip *Inode) fastSymlink() bool {
 		return false
 	}
 	ea := uint64(0)
-	if ip.FileACL != 0 {
+	if ip.fileACL != 0 {
 		ea = uint64(ip.fs.bsize / 512)
 	}
-	return ip.Blocks512(ip.fs.bsize) <= ea
+	return ip.blocks512() <= ea
 }

@@ -14,15 +14,19 @@ const maxXattrValue = 65536
 func (ip *Inode) xattrs(l *kernel.LWP) ([]disk.XattrEntry, unix.Errno) {
 	fs := ip.fs
 	var all []disk.XattrEntry
-	if ip.InlineXattr != nil {
-		es, err := disk.ParseInodeXattrs(ip.InlineXattr)
+	area, e := ip.inodeXattrArea(l)
+	if e != 0 {
+		return nil, e
+	}
+	if area != nil {
+		es, err := disk.ParseInodeXattrs(area)
 		if err != nil {
 			return nil, fs.corrupt("inode %d: in-inode xattrs: %v", ip.Ino, err)
 		}
 		all = es
 	}
-	if ip.FileACL != 0 {
-		blk := ip.FileACL
+	if ip.fileACL != 0 {
+		blk := ip.fileACL
 		if !fs.validBlock(blk, 1) {
 			return nil, fs.corrupt("inode %d: xattr block %d out of range", ip.Ino, blk)
 		}

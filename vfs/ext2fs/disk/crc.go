@@ -14,11 +14,20 @@ func Crc32c(crc uint32, p []byte) uint32 {
 	return ^crc32.Update(^crc, castagnoli, p)
 }
 
+// crc32cU32 continues crc over the four little-endian bytes of v, a
+// byte at a time: crc32.Update would make v's bytes escape to the heap,
+// and the per-inode seed is computed on every inode read.
 func crc32cU32(crc, v uint32) uint32 {
-	var b [4]byte
-	binary.LittleEndian.PutUint32(b[:], v)
-	return Crc32c(crc, b[:])
+	for range 4 {
+		crc = castagnoli[byte(crc)^byte(v)] ^ crc>>8
+		v >>= 8
+	}
+	return crc
 }
+
+// zeros stands for checksum fields, which count as zero bytes; a global
+// so that passing it to Crc32c allocates nothing.
+var zeros [4]byte
 
 // Crc16 continues a crc16 (polynomial 0x8005, bit-reflected, as the
 // kernel's crc16) over p; gdt_csum uses it seeded with 0xffff.

@@ -69,6 +69,17 @@ func TestCrc16(t *testing.T) {
 	}
 }
 
+// TestCrc32cU32 checks the byte-at-a-time path against the library's.
+func TestCrc32cU32(t *testing.T) {
+	for _, c := range []uint32{0, ^uint32(0), 0x12345678} {
+		for _, v := range []uint32{0, 1, 0xdeadbeef, ^uint32(0)} {
+			if got, want := crc32cU32(c, v), Crc32c(c, le.AppendUint32(nil, v)); got != want {
+				t.Errorf("crc32cU32(%#x, %#x) = %#x, want %#x", c, v, got, want)
+			}
+		}
+	}
+}
+
 func TestInodeTimes(t *testing.T) {
 	b := make([]byte, 256)
 	le.PutUint16(b[0:], S_IFREG|0o644)
@@ -81,8 +92,15 @@ func TestInodeTimes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.Mtime != (Timestamp{1<<32 - 1, 999999999}) || in.Crtime != (Timestamp{5, 7}) || !in.HasCrtime {
+	if in.Mtime.Sec() != 1<<32-1 || in.Mtime.Nsec() != 999999999 || in.Crtime.Sec() != 5 || in.Crtime.Nsec() != 7 || !in.HasCrtime {
 		t.Errorf("times: %+v %+v", in.Mtime, in.Crtime)
+	}
+	if in.Atime.Sec() != 0 || in.Ctime.Nsec() != 0 {
+		t.Errorf("unset times: %+v %+v", in.Atime, in.Ctime)
+	}
+	le.PutUint32(b[0x8:], 0x80000000) // atime before 1970, no epoch bits
+	if in, _ := ParseInode(b, true); in.Atime.Sec() != -1<<31 {
+		t.Errorf("atime %d, want %d", in.Atime.Sec(), int64(-1<<31))
 	}
 	le.PutUint16(b[0x80:], 200)
 	if _, err := ParseInode(b, true); err == nil {

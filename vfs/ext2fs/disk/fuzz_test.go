@@ -64,7 +64,7 @@ func FuzzInode(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_ = VerifyInode(12345, 12, b, in)
+		_ = VerifyInode(12345, 12, b, &in)
 		_, _ = in.Rdev()
 		_ = in.Blocks512(4096)
 		if in.InlineXattr != nil {
@@ -106,15 +106,37 @@ func FuzzExtentNode(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if n.Header.Depth > MaxExtentDepth || int(n.Header.Entries) != len(n.Index)+len(n.Extents) {
+		if n.Header.Depth > MaxExtentDepth || n.Header.Entries > n.Header.Max {
 			t.Fatalf("inconsistent node %+v", n.Header)
 		}
-		for i := 1; i < len(n.Extents); i++ {
-			if n.Extents[i].Block < n.Extents[i-1].Block+uint32(n.Extents[i-1].Len) {
-				t.Fatal("overlapping extents accepted")
+		for i := 0; i < n.Len(); i++ {
+			if n.Header.Depth > 0 {
+				if ix := n.Index(i); i > 0 && ix.Block <= n.Index(i-1).Block {
+					t.Fatal("unordered index accepted")
+				}
+				continue
+			}
+			if x := n.Extent(i); x.Len == 0 || i > 0 && x.Block < n.Extent(i-1).Block+uint32(n.Extent(i-1).Len) {
+				t.Fatal("empty or overlapping extents accepted")
 			}
 		}
-		_ = VerifyExtentBlock(1, b, n)
+		for _, lblk := range []uint32{0, 1, 150, 1 << 31, ^uint32(0)} {
+			i := n.Find(lblk)
+			if i < -1 || i >= n.Len() {
+				t.Fatalf("Find(%d) = %d of %d", lblk, i, n.Len())
+			}
+			// Find's answer starts at or before lblk, the next one after.
+			start := func(i int) uint32 {
+				if n.Header.Depth > 0 {
+					return n.Index(i).Block
+				}
+				return n.Extent(i).Block
+			}
+			if i >= 0 && start(i) > lblk || i+1 < n.Len() && start(i+1) <= lblk {
+				t.Fatalf("Find(%d) = %d", lblk, i)
+			}
+		}
+		_ = VerifyExtentBlock(1, b, &n)
 	})
 }
 
@@ -176,19 +198,24 @@ func FuzzHtree(f *testing.F) {
 	f.Add(testDxRoot(1024, true), true)
 	f.Add(testDxRoot(1024, false), false)
 	f.Fuzz(func(t *testing.T, b []byte, csum bool) {
-		for _, parse := range []func([]byte, int, bool) (*DxNode, error){ParseDxRoot, ParseDxNode} {
+		for _, parse := range []func([]byte, int, bool) (DxNode, error){ParseDxRoot, ParseDxNode} {
 			n, err := parse(b, 4096, csum)
 			if err != nil {
 				continue
 			}
-			if len(n.Entries) == 0 || len(n.Entries) > int(n.Limit) {
+			if n.Count == 0 || n.Count > n.Limit {
 				t.Fatal("entry count outside (0, limit]")
 			}
-			i := n.Lookup(0x12345678)
-			if i < 0 || i >= len(n.Entries) {
-				t.Fatalf("lookup index %d of %d", i, len(n.Entries))
+			for i := 1; i < int(n.Count); i++ {
+				if n.Entry(i).Hash < n.Entry(i-1).Hash {
+					t.Fatal("unordered hashes accepted")
+				}
 			}
-			_ = VerifyDxNode(3, b, n)
+			i := n.Lookup(0x12345678)
+			if i < 0 || i >= int(n.Count) {
+				t.Fatalf("lookup index %d of %d", i, n.Count)
+			}
+			_ = VerifyDxNode(3, b, &n)
 		}
 	})
 }

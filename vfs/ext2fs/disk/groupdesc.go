@@ -80,7 +80,7 @@ func GroupDescChecksum(s *Superblock, group uint32, b []byte) uint16 {
 	if s.HasMetadataCsum() {
 		c := Crc32c(s.CsumSeed(), gb[:])
 		c = Crc32c(c, b[:gdChecksumOff])
-		c = Crc32c(c, []byte{0, 0})
+		c = Crc32c(c, zeros[:2])
 		if len(b) > gdChecksumOff+2 {
 			c = Crc32c(c, b[gdChecksumOff+2:])
 		}

@@ -36,13 +36,24 @@ type DxRootInfo struct {
 	UnusedFlags    uint8
 }
 
-// DxNode is a decoded htree node: the root (block 0) or an internal node.
+// DxNode is a checked htree node: the root (block 0) or an internal node.
+// Entry reads its entries from the block it was parsed from: a lookup
+// parses a node per level and should not allocate.
 type DxNode struct {
 	Info        DxRootInfo // root only
 	Limit       uint16
-	Count       uint16
-	CountOffset int // byte offset of the count/limit pair in the block
-	Entries     []DxEntry
+	Count       uint16 // entries, at least 1
+	CountOffset int    // byte offset of the count/limit pair in the block
+	b           []byte
+}
+
+// Entry returns entry i (i < Count); entry 0's hash is 0.
+func (n *DxNode) Entry(i int) DxEntry {
+	e := n.b[n.CountOffset+8*i:]
+	if i == 0 {
+		return DxEntry{Block: le32(e, 4)}
+	}
+	return DxEntry{Hash: le32(e, 0), Block: le32(e, 4)}
 }
 
 // Htree geometry.
@@ -56,46 +67,52 @@ const (
 )
 
 // ParseDxRoot decodes block 0 of an indexed directory. csum reports
-// metadata_csum, which reserves room for a dx_tail.
-func ParseDxRoot(b []byte, blockSize int, csum bool) (*DxNode, error) {
+// metadata_csum, which reserves room for a dx_tail. The node aliases b.
+func ParseDxRoot(b []byte, blockSize int, csum bool) (DxNode, error) {
 	if len(b) < 0x20+8 {
-		return nil, fmt.Errorf("htree root: short block")
+		return DxNode{}, fmt.Errorf("htree root: short block")
 	}
 	// "." then ".." (rec_len to the end of the block).
 	dot, err := ParseDirent(b, 0, blockSize, true)
 	if err != nil || string(dot.Name) != "." {
-		return nil, fmt.Errorf("htree root: no \".\" entry")
+		return DxNode{}, fmt.Errorf("htree root: no \".\" entry")
 	}
 	dotdot, err := ParseDirent(b, dot.RecLen, blockSize, true)
 	if err != nil || string(dotdot.Name) != ".." {
-		return nil, fmt.Errorf("htree root: no \"..\" entry")
+		return DxNode{}, fmt.Errorf("htree root: no \"..\" entry")
 	}
-	n := &DxNode{Info: DxRootInfo{
+	n := DxNode{Info: DxRootInfo{
 		HashVersion:    b[dxRootInfoOff+4],
 		InfoLength:     b[dxRootInfoOff+5],
 		IndirectLevels: b[dxRootInfoOff+6],
 		UnusedFlags:    b[dxRootInfoOff+7],
 	}}
 	if le32(b, dxRootInfoOff) != 0 {
-		return nil, fmt.Errorf("htree root: reserved_zero is not zero")
+		return DxNode{}, fmt.Errorf("htree root: reserved_zero is not zero")
 	}
 	if n.Info.InfoLength != 8 {
-		return nil, fmt.Errorf("htree root: info length %d", n.Info.InfoLength)
+		return DxNode{}, fmt.Errorf("htree root: info length %d", n.Info.InfoLength)
 	}
-	return n, parseDxEntries(n, b, dxRootInfoOff+int(n.Info.InfoLength), csum, "htree root")
+	if err := parseDxEntries(&n, b, dxRootInfoOff+int(n.Info.InfoLength), csum, "htree root"); err != nil {
+		return DxNode{}, err
+	}
+	return n, nil
 }
 
 // ParseDxNode decodes an internal htree node: a fake empty entry spanning
-// the block, then the count/limit pair and entries.
-func ParseDxNode(b []byte, blockSize int, csum bool) (*DxNode, error) {
+// the block, then the count/limit pair and entries. The node aliases b.
+func ParseDxNode(b []byte, blockSize int, csum bool) (DxNode, error) {
 	if len(b) < 16 {
-		return nil, fmt.Errorf("htree node: short block")
+		return DxNode{}, fmt.Errorf("htree node: short block")
 	}
 	if le32(b, 0) != 0 || RecLen(le16(b, 4), blockSize) != len(b) {
-		return nil, fmt.Errorf("htree node: not an index block")
+		return DxNode{}, fmt.Errorf("htree node: not an index block")
 	}
-	n := &DxNode{}
-	return n, parseDxEntries(n, b, 8, csum, "htree node")
+	var n DxNode
+	if err := parseDxEntries(&n, b, 8, csum, "htree node"); err != nil {
+		return DxNode{}, err
+	}
+	return n, nil
 }
 
 func parseDxEntries(n *DxNode, b []byte, off int, csum bool, what string) error {
@@ -112,16 +129,11 @@ func parseDxEntries(n *DxNode, b []byte, off int, csum bool, what string) error 
 	if n.Count == 0 || n.Count > n.Limit {
 		return fmt.Errorf("%s: count %d, limit %d", what, n.Count, n.Limit)
 	}
-	n.Entries = make([]DxEntry, n.Count)
-	for i := range n.Entries {
-		e := b[off+8*i:]
-		if i > 0 {
-			n.Entries[i].Hash = le32(e, 0)
-			if n.Entries[i].Hash < n.Entries[i-1].Hash {
-				return fmt.Errorf("%s: hashes out of order at entry %d", what, i)
-			}
+	n.b = b
+	for i := 2; i < int(n.Count); i++ {
+		if n.Entry(i).Hash < n.Entry(i-1).Hash {
+			return fmt.Errorf("%s: hashes out of order at entry %d", what, i)
 		}
-		n.Entries[i].Block = le32(e, 4)
 	}
 	return nil
 }
@@ -134,7 +146,7 @@ func VerifyDxNode(inodeSeed uint32, b []byte, n *DxNode) error {
 	}
 	c := Crc32c(inodeSeed, b[:n.CountOffset+int(n.Count)*8])
 	c = Crc32c(c, b[tail:tail+4])
-	c = Crc32c(c, []byte{0, 0, 0, 0})
+	c = Crc32c(c, zeros[:])
 	if stored := le32(b, tail+4); c != stored {
 		return fmt.Errorf("htree node: checksum %#x, computed %#x", stored, c)
 	}
@@ -143,10 +155,10 @@ func VerifyDxNode(inodeSeed uint32, b []byte, n *DxNode) error {
 
 // Lookup returns the index of the entry whose subtree holds hash.
 func (n *DxNode) Lookup(hash uint32) int {
-	lo, hi := 1, len(n.Entries)
+	lo, hi := 1, int(n.Count)
 	for lo < hi {
 		m := (lo + hi) / 2
-		if n.Entries[m].Hash > hash {
+		if n.Entry(m).Hash > hash {
 			hi = m
 		} else {
 			lo = m + 1

@@ -66,11 +66,20 @@ const (
 	TIndBlock = 14
 )
 
-// Timestamp is seconds and nanoseconds since the epoch.
-type Timestamp struct {
-	Sec  int64
-	Nsec uint32
+// Time is an inode timestamp as stored, in 8 bytes: the signed 32-bit
+// seconds field and its *_extra word (0 when the inode has none), whose
+// low two bits extend the seconds past 2038 and whose rest are
+// nanoseconds.
+type Time struct {
+	Lo    uint32
+	Extra uint32
 }
+
+// Sec is the time in seconds since the epoch.
+func (t Time) Sec() int64 { return int64(int32(t.Lo)) + int64(t.Extra&3)<<32 }
+
+// Nsec is the nanoseconds part.
+func (t Time) Nsec() uint32 { return t.Extra >> 2 }
 
 // Inode is struct ext4_inode decoded. Fields in the extra part that the
 // inode's i_extra_isize does not cover are zero.
@@ -79,10 +88,10 @@ type Inode struct {
 	Uid        uint32
 	Gid        uint32
 	Size       uint64
-	Atime      Timestamp
-	Ctime      Timestamp
-	Mtime      Timestamp
-	Crtime     Timestamp
+	Atime      Time
+	Ctime      Time
+	Mtime      Time
+	Crtime     Time
 	HasCrtime  bool
 	Dtime      uint32
 	LinksCount uint16
@@ -107,11 +116,13 @@ const (
 
 // ParseInode decodes an on-disk inode of len(b) bytes (the superblock's
 // inode size). hugeFile says whether the file system has huge_file.
-func ParseInode(b []byte, hugeFile bool) (*Inode, error) {
+// InlineXattr aliases b. The Inode is returned by value: the driver keeps
+// only a part of it, and a pointer would cost an allocation per read.
+func ParseInode(b []byte, hugeFile bool) (Inode, error) {
 	if len(b) < GoodOldInodeSize || (len(b) > GoodOldInodeSize && len(b) < 0xa0) {
-		return nil, fmt.Errorf("inode: size %d", len(b))
+		return Inode{}, fmt.Errorf("inode: size %d", len(b))
 	}
-	in := &Inode{
+	in := Inode{
 		Mode:       le16(b, 0x0),
 		Uid:        uint32(le16(b, 0x2)) | uint32(le16(b, 0x78))<<16,
 		Size:       uint64(le32(b, 0x4)) | uint64(le32(b, 0x6c))<<32,
@@ -129,13 +140,13 @@ func ParseInode(b []byte, hugeFile bool) (*Inode, error) {
 		in.BlocksRaw |= uint64(le16(b, 0x74)) << 32
 	}
 	copy(in.Block[:], b[0x28:0x28+BlockArea])
-	in.Atime.Sec = int64(int32(le32(b, 0x8)))
-	in.Ctime.Sec = int64(int32(le32(b, 0xc)))
-	in.Mtime.Sec = int64(int32(le32(b, 0x10)))
+	in.Atime.Lo = le32(b, 0x8)
+	in.Ctime.Lo = le32(b, 0xc)
+	in.Mtime.Lo = le32(b, 0x10)
 	if len(b) > GoodOldInodeSize {
 		in.ExtraIsize = le16(b, 0x80)
 		if in.ExtraIsize&3 != 0 || GoodOldInodeSize+int(in.ExtraIsize) > len(b) {
-			return nil, fmt.Errorf("inode: i_extra_isize %d does not fit a %d-byte inode", in.ExtraIsize, len(b))
+			return Inode{}, fmt.Errorf("inode: i_extra_isize %d does not fit a %d-byte inode", in.ExtraIsize, len(b))
 		}
 		end := GoodOldInodeSize + int(in.ExtraIsize)
 		fits := func(off, size int) bool { return off+size <= end }
@@ -143,20 +154,20 @@ func ParseInode(b []byte, hugeFile bool) (*Inode, error) {
 			in.Checksum |= uint32(le16(b, inoChecksumHi)) << 16
 		}
 		if fits(0x84, 4) {
-			extraTime(&in.Ctime, le32(b, 0x84))
+			in.Ctime.Extra = le32(b, 0x84)
 		}
 		if fits(0x88, 4) {
-			extraTime(&in.Mtime, le32(b, 0x88))
+			in.Mtime.Extra = le32(b, 0x88)
 		}
 		if fits(0x8c, 4) {
-			extraTime(&in.Atime, le32(b, 0x8c))
+			in.Atime.Extra = le32(b, 0x8c)
 		}
 		if fits(0x90, 4) {
-			in.Crtime.Sec = int64(int32(le32(b, 0x90)))
+			in.Crtime.Lo = le32(b, 0x90)
 			in.HasCrtime = true
 		}
 		if fits(0x94, 4) {
-			extraTime(&in.Crtime, le32(b, 0x94))
+			in.Crtime.Extra = le32(b, 0x94)
 		}
 		if fits(0x98, 4) {
 			in.Version |= uint64(le32(b, 0x98)) << 32
@@ -171,13 +182,6 @@ func ParseInode(b []byte, hugeFile bool) (*Inode, error) {
 	return in, nil
 }
 
-// extraTime folds an *_extra word into t: the low two bits extend the
-// seconds past 2038, the rest are nanoseconds.
-func extraTime(t *Timestamp, extra uint32) {
-	t.Sec += int64(extra&3) << 32
-	t.Nsec = extra >> 2
-}
-
 // FileType is Mode's S_IFMT part.
 func (in *Inode) FileType() uint16 { return in.Mode & S_IFMT }
 
@@ -187,19 +191,28 @@ func (in *Inode) BlockWord(i int) uint32 { return le32(in.Block[:], 4*i) }
 // Blocks512 is i_blocks in 512-byte units; blockSize converts huge_file
 // inodes whose count is in file system blocks.
 func (in *Inode) Blocks512(blockSize int) uint64 {
-	if in.Flags&FlagHugeFile != 0 {
-		return in.BlocksRaw * uint64(blockSize/512)
+	return Blocks512(in.BlocksRaw, in.Flags, blockSize)
+}
+
+// Blocks512 converts a stored i_blocks value of an inode with flags to
+// 512-byte units.
+func Blocks512(raw uint64, flags uint32, blockSize int) uint64 {
+	if flags&FlagHugeFile != 0 {
+		return raw * uint64(blockSize/512)
 	}
-	return in.BlocksRaw
+	return raw
 }
 
 // Rdev decodes the device number of a character or block device inode:
 // the old 8:8 encoding in i_block[0], or the new 12:20 one in i_block[1].
-func (in *Inode) Rdev() (major, minor uint32) {
-	if w := in.BlockWord(0); w != 0 {
+func (in *Inode) Rdev() (major, minor uint32) { return Rdev(&in.Block) }
+
+// Rdev decodes the device number held in i_block.
+func Rdev(block *[BlockArea]byte) (major, minor uint32) {
+	if w := le32(block[:], 0); w != 0 {
 		return (w >> 8) & 0xff, w & 0xff
 	}
-	w := in.BlockWord(1)
+	w := le32(block[:], 4)
 	return (w & 0xfff00) >> 8, (w & 0xff) | ((w >> 12) & 0xfff00)
 }
 
@@ -209,13 +222,13 @@ func InodeChecksum(fsSeed, ino uint32, b []byte) uint32 {
 	gen := le32(b, 0x64)
 	c := InodeSeed(fsSeed, ino, gen)
 	c = Crc32c(c, b[:inoChecksumLo])
-	c = Crc32c(c, []byte{0, 0})
+	c = Crc32c(c, zeros[:2])
 	c = Crc32c(c, b[inoChecksumLo+2:GoodOldInodeSize])
 	if len(b) > GoodOldInodeSize {
 		c = Crc32c(c, b[GoodOldInodeSize:inoChecksumHi])
 		extra := int(le16(b, 0x80))
 		if GoodOldInodeSize+extra >= inoChecksumHi+2 {
-			c = Crc32c(c, []byte{0, 0})
+			c = Crc32c(c, zeros[:2])
 			c = Crc32c(c, b[inoChecksumHi+2:])
 		} else {
 			c = Crc32c(c, b[inoChecksumHi:])

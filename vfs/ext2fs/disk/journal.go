@@ -151,7 +151,7 @@ func (s *JournalSuperblock) Verify(b []byte) error {
 		return fmt.Errorf("journal superblock: checksum type %d", s.ChecksumType)
 	}
 	c := Crc32c(^uint32(0), b[:0xfc])
-	c = Crc32c(c, []byte{0, 0, 0, 0})
+	c = Crc32c(c, zeros[:])
 	c = Crc32c(c, b[0x100:JSuperSize])
 	if c != s.Checksum {
 		return fmt.Errorf("journal superblock: checksum %#x, computed %#x", s.Checksum, c)
@@ -238,7 +238,7 @@ func (s *JournalSuperblock) VerifyDescriptorTail(b []byte) error {
 		return fmt.Errorf("journal descriptor block: short")
 	}
 	c := Crc32c(s.CsumSeed(), b[:off])
-	c = Crc32c(c, []byte{0, 0, 0, 0})
+	c = Crc32c(c, zeros[:])
 	if stored := be32(b, off); c != stored {
 		return fmt.Errorf("journal descriptor block: checksum %#x, computed %#x", stored, c)
 	}
@@ -272,7 +272,7 @@ func (s *JournalSuperblock) VerifyCommit(b []byte) error {
 		return fmt.Errorf("journal commit block: short")
 	}
 	c := Crc32c(s.CsumSeed(), b[:16])
-	c = Crc32c(c, []byte{0, 0, 0, 0})
+	c = Crc32c(c, zeros[:])
 	c = Crc32c(c, b[20:])
 	if stored := be32(b, 16); c != stored {
 		return fmt.Errorf("journal commit block: checksum %#x, computed %#x", stored, c)

@@ -150,7 +150,7 @@ func XattrBlockChecksum(fsSeed uint32, blk uint64, b []byte) uint32 {
 	binary.LittleEndian.PutUint64(nb[:], blk)
 	c := Crc32c(fsSeed, nb[:])
 	c = Crc32c(c, b[:0x10])
-	c = Crc32c(c, []byte{0, 0, 0, 0})
+	c = Crc32c(c, zeros[:])
 	return Crc32c(c, b[0x14:])
 }
 
