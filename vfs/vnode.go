@@ -1,6 +1,8 @@
 package vfs
 
 import (
+	"reflect"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -198,7 +200,23 @@ type Vnode struct {
 func (vp *Vnode) Ops() VnodeOps { return *vp.ops.Load() }
 
 // SetOps sets the vnode's operations; drivers call it while loading.
-func (vp *Vnode) SetOps(ops VnodeOps) { vp.ops.Store(&ops) }
+func (vp *Vnode) SetOps(ops VnodeOps) { vp.ops.Store(opsBox(ops)) }
+
+// opsBoxes holds one shared box per operation-set type without fields
+// (every driver's), so loading a vnode does not allocate one.
+var opsBoxes sync.Map // reflect.Type -> *VnodeOps
+
+func opsBox(ops VnodeOps) *VnodeOps {
+	t := reflect.TypeOf(ops)
+	if t == nil || t.Size() != 0 {
+		return &ops
+	}
+	if p, ok := opsBoxes.Load(t); ok {
+		return p.(*VnodeOps)
+	}
+	p, _ := opsBoxes.LoadOrStore(t, &ops)
+	return p.(*VnodeOps)
+}
 
 // UseCount returns the number of references.
 func (vp *Vnode) UseCount() int32 { return vp.usecount.Load() }

@@ -70,7 +70,7 @@ func cmdMount(args []string) int {
 	verbose := fl.Bool("verbose", false, "show the kernel's boot and mount messages")
 	trace := fl.String("trace", "", "write one line per vnode operation to `FILE`")
 	stats := fl.Bool("stats", false, "print event counters and vnode counts at exit (SIGUSR1 prints them while running)")
-	cache := fl.String("cache", "16MiB", "bound of the kernel's buffer cache (file system metadata), in `SIZE` units like 16MiB")
+	cache := fl.String("cache", "8MiB", "bound of the kernel's buffer cache (file system metadata), in `SIZE` units like 8MiB")
 	fl.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: rumpfs mount [options] SOURCE MOUNTPOINT\n\n"+
 			"Boots a kernel in this process, mounts SOURCE in it and serves it on\n"+
