@@ -27,7 +27,7 @@ const maxLogical = 1 << 32
 // contiguous on the device (or a hole). It works on block-mapped and
 // extent-mapped files alike; inline-data files have no blocks (EINVAL).
 // Large reads call it once per run and read each run with one pread.
-func (ip *Inode) Bmap(l *kernel.LWP, lblk uint64) (Run, unix.Errno) {
+func (ip Inode) Bmap(l *kernel.LWP, lblk uint64) (Run, unix.Errno) {
 	if ip.Flags&disk.FlagInlineData != 0 {
 		return Run{}, unix.EINVAL
 	}
@@ -40,7 +40,7 @@ func (ip *Inode) Bmap(l *kernel.LWP, lblk uint64) (Run, unix.Errno) {
 	return ip.indirectMap(l, lblk)
 }
 
-func (ip *Inode) extentMap(l *kernel.LWP, lblk uint64) (Run, unix.Errno) {
+func (ip Inode) extentMap(l *kernel.LWP, lblk uint64) (Run, unix.Errno) {
 	fs := ip.fs
 	if lblk >= maxLogical {
 		return Run{Logical: lblk, Len: 1 << 62, Zero: true}, 0
@@ -75,7 +75,7 @@ func (ip *Inode) extentMap(l *kernel.LWP, lblk uint64) (Run, unix.Errno) {
 			return Run{}, fs.corrupt("inode %d: extent block %d has depth %d under depth %d", ip.Ino, child, next.Header.Depth, node.Header.Depth)
 		}
 		if fs.sb.HasMetadataCsum() {
-			if err := disk.VerifyExtentBlock(ip.csumSeed, b, &next); err != nil {
+			if err := disk.VerifyExtentBlock(ip.csumSeed(), b, &next); err != nil {
 				return Run{}, fs.corrupt("inode %d: block %d: %v", ip.Ino, child, err)
 			}
 		}
@@ -106,7 +106,7 @@ func (ip *Inode) extentMap(l *kernel.LWP, lblk uint64) (Run, unix.Errno) {
 
 // indirectMap maps through the classic direct, indirect, double and
 // triple indirect block pointers.
-func (ip *Inode) indirectMap(l *kernel.LWP, lblk uint64) (Run, unix.Errno) {
+func (ip Inode) indirectMap(l *kernel.LWP, lblk uint64) (Run, unix.Errno) {
 	fs := ip.fs
 	apb := uint64(fs.bsize / 4)
 	if lblk < disk.NDirect {
@@ -159,7 +159,7 @@ func (ip *Inode) indirectMap(l *kernel.LWP, lblk uint64) (Run, unix.Errno) {
 
 // runFrom builds a run from consecutive pointers ptr(i), ptr(i+1), ...
 // of one pointer array, starting at index i for file block lblk.
-func (ip *Inode) runFrom(ptr func(uint64) (uint32, bool), i, lblk uint64) (Run, unix.Errno) {
+func (ip Inode) runFrom(ptr func(uint64) (uint32, bool), i, lblk uint64) (Run, unix.Errno) {
 	first, _ := ptr(i)
 	r := Run{Logical: lblk, Physical: uint64(first), Len: 1, Zero: first == 0}
 	for {

@@ -15,7 +15,7 @@ import (
 )
 
 // resolve walks rel from the root with Lookup, not following symlinks.
-func resolve(t testing.TB, f *FS, rel string) (*Inode, unix.Errno) {
+func resolve(t testing.TB, f *FS, rel string) (Inode, unix.Errno) {
 	ip, e := f.Root(nil)
 	if e != 0 || rel == "." {
 		return ip, e
@@ -23,17 +23,17 @@ func resolve(t testing.TB, f *FS, rel string) (*Inode, unix.Errno) {
 	for _, c := range strings.Split(rel, "/") {
 		ino, _, e := ip.Lookup(nil, c)
 		if e != 0 {
-			return nil, e
+			return Inode{}, e
 		}
 		if ip, e = f.Inode(nil, ino); e != 0 {
-			return nil, e
+			return Inode{}, e
 		}
 	}
 	return ip, 0
 }
 
 // readAll reads a file through Read(uio) in uneven chunks.
-func readAll(t testing.TB, ip *Inode) []byte {
+func readAll(t testing.TB, ip Inode) []byte {
 	var out []byte
 	buf := make([]byte, 100003)
 	for off := int64(0); ; {
@@ -53,7 +53,7 @@ func readAll(t testing.TB, ip *Inode) []byte {
 
 // listDir reads a directory in slices of a few entries, resuming at each
 // Next cookie, so that cookies are exercised.
-func listDir(t testing.TB, ip *Inode, batch int) []Dirent {
+func listDir(t testing.TB, ip Inode, batch int) []Dirent {
 	var all []Dirent
 	cookie := int64(0)
 	for {
@@ -146,7 +146,7 @@ func compareWithKernel(t *testing.T, f *FS, mnt string) {
 	}
 }
 
-func compareData(t *testing.T, ip *Inode, p, rel string, size int64) {
+func compareData(t *testing.T, ip Inode, p, rel string, size int64) {
 	want, err := os.Open(p)
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +190,7 @@ func compareData(t *testing.T, ip *Inode, p, rel string, size int64) {
 	}
 }
 
-func compareDir(t *testing.T, ip *Inode, p, rel string) {
+func compareDir(t *testing.T, ip Inode, p, rel string) {
 	ents, err := os.ReadDir(p)
 	if err != nil {
 		t.Fatal(err)
@@ -234,7 +234,7 @@ func compareDir(t *testing.T, ip *Inode, p, rel string) {
 	}
 }
 
-func compareXattrs(t *testing.T, ip *Inode, p, rel string) {
+func compareXattrs(t *testing.T, ip Inode, p, rel string) {
 	buf := make([]byte, 65536)
 	n, err := unix.Llistxattr(p, buf)
 	if err != nil {

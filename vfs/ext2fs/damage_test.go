@@ -21,8 +21,8 @@ func walkAll(f *FS, limit int) int {
 	}
 	seen := map[uint32]bool{}
 	n := 0
-	var visit func(ip *Inode, depth int)
-	visit = func(ip *Inode, depth int) {
+	var visit func(ip Inode, depth int)
+	visit = func(ip Inode, depth int) {
 		if seen[ip.Ino] || depth > 40 {
 			return
 		}

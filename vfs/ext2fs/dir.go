@@ -38,7 +38,7 @@ const inlineDirStart = 4
 // fn returns false or the directory ends. Resuming at a Next cookie
 // continues after that entry; a cookie that does not fall on an entry
 // resumes at the next entry after it.
-func (ip *Inode) Readdir(l *kernel.LWP, cookie int64, fn func(Dirent) bool) unix.Errno {
+func (ip Inode) Readdir(l *kernel.LWP, cookie int64, fn func(Dirent) bool) unix.Errno {
 	if !ip.IsDir() {
 		return unix.ENOTDIR
 	}
@@ -97,7 +97,7 @@ func (ip *Inode) Readdir(l *kernel.LWP, cookie int64, fn func(Dirent) bool) unix
 // walkEntries reports the live entries of one entry area whose first
 // byte has cookie base, skipping those before cookie. It returns false
 // when fn asked to stop.
-func (ip *Inode) walkEntries(b []byte, base, cookie int64, fn func(Dirent) bool) (bool, unix.Errno) {
+func (ip Inode) walkEntries(b []byte, base, cookie int64, fn func(Dirent) bool) (bool, unix.Errno) {
 	fs := ip.fs
 	for off := 0; off < len(b); {
 		d, err := disk.ParseDirent(b, off, fs.bsize, fs.filetype())
@@ -128,7 +128,7 @@ func (fs *FS) dtype(ft uint8) uint8 {
 
 // findEntry looks for name in one entry area of directory ip without
 // allocating: lookups scan hundreds of entries per name.
-func (ip *Inode) findEntry(b []byte, base int64, name string) (ino uint32, dt uint8, e unix.Errno) {
+func (ip Inode) findEntry(b []byte, base int64, name string) (ino uint32, dt uint8, e unix.Errno) {
 	fs := ip.fs
 	for off := 0; off < len(b); {
 		d, err := disk.ParseDirent(b, off, fs.bsize, fs.filetype())
@@ -153,7 +153,7 @@ func le32(b []byte) uint32 {
 }
 
 // indexed reports whether lookups may use the directory's htree.
-func (ip *Inode) indexed() bool {
+func (ip Inode) indexed() bool {
 	return ip.Flags&disk.FlagIndex != 0 && ip.fs.sb.FeatureCompat&disk.CompatDirIndex != 0
 }
 
@@ -164,7 +164,7 @@ var errNotIndex = errors.New("not an htree index block")
 // its checksum: leaf blocks carry a dirent tail, htree blocks a dx tail.
 // Index blocks come back as they are; walkEntries sees them as one empty
 // entry (or "." and ".." for the root).
-func (ip *Inode) dirBlock(l *kernel.LWP, lblk, phys uint64) ([]byte, unix.Errno) {
+func (ip Inode) dirBlock(l *kernel.LWP, lblk, phys uint64) ([]byte, unix.Errno) {
 	fs := ip.fs
 	b, e := fs.bd.readMeta(l, phys)
 	if e != 0 {
@@ -182,13 +182,13 @@ func (ip *Inode) dirBlock(l *kernel.LWP, lblk, phys uint64) ([]byte, unix.Errno)
 			n, err = disk.ParseDxNode(b, fs.bsize, true)
 		}
 		if err == nil {
-			if err := disk.VerifyDxNode(ip.csumSeed, b, &n); err != nil {
+			if err := disk.VerifyDxNode(ip.csumSeed(), b, &n); err != nil {
 				return nil, fs.corrupt("directory inode %d block %d: %v", ip.Ino, lblk, err)
 			}
 			return b, 0
 		}
 	}
-	if err := disk.VerifyDirBlock(ip.csumSeed, b); err != nil {
+	if err := disk.VerifyDirBlock(ip.csumSeed(), b); err != nil {
 		return nil, fs.corrupt("directory inode %d block %d: %v", ip.Ino, lblk, err)
 	}
 	return b, 0
@@ -197,7 +197,7 @@ func (ip *Inode) dirBlock(l *kernel.LWP, lblk, phys uint64) ([]byte, unix.Errno)
 // Lookup finds name in directory ip and returns its inode number and
 // DT_* type (DT_UNKNOWN without the filetype feature): ENOENT if absent.
 // Indexed directories are searched through their htree.
-func (ip *Inode) Lookup(l *kernel.LWP, name string) (uint32, uint8, unix.Errno) {
+func (ip Inode) Lookup(l *kernel.LWP, name string) (uint32, uint8, unix.Errno) {
 	if !ip.IsDir() {
 		return 0, 0, unix.ENOTDIR
 	}
@@ -234,7 +234,7 @@ func (ip *Inode) Lookup(l *kernel.LWP, name string) (uint32, uint8, unix.Errno) 
 }
 
 // linearLookup scans every block of the directory for name.
-func (ip *Inode) linearLookup(l *kernel.LWP, name string) (uint32, uint8, unix.Errno) {
+func (ip Inode) linearLookup(l *kernel.LWP, name string) (uint32, uint8, unix.Errno) {
 	fs := ip.fs
 	bs := int64(fs.bsize)
 	size := int64(ip.Size)
@@ -264,7 +264,7 @@ func (ip *Inode) linearLookup(l *kernel.LWP, name string) (uint32, uint8, unix.E
 // htreeLookup searches an indexed directory. ok is false when the index
 // is unusable (bad root, unknown hash): the caller falls back to a
 // linear scan, as Linux does.
-func (ip *Inode) htreeLookup(l *kernel.LWP, name string) (ino uint32, dt uint8, e unix.Errno, ok bool) {
+func (ip Inode) htreeLookup(l *kernel.LWP, name string) (ino uint32, dt uint8, e unix.Errno, ok bool) {
 	fs := ip.fs
 	bad := func(format string, args ...any) (uint32, uint8, unix.Errno, bool) {
 		fs.corrupt("directory inode %d: htree "+format+"; searching linearly", append([]any{ip.Ino}, args...)...)

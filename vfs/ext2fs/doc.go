@@ -10,7 +10,7 @@
 // bio.Device and reads Inodes: Lookup, Attr, ReadAt/Read, Readdir,
 // Readlink, ListXattr, GetXattr, Bmap. The VFS driver (vfsops.go,
 // vnops.go) registers the file system type "ext2fs" (aliases ext2, ext3,
-// ext4): a mount holds one *FS, a vnode's Data is one *Inode, and every
+// ext4): a mount holds one *FS, a vnode's Data is the snapshot of one Inode, and every
 // vnode operation that would write answers EROFS (the mount is always
 // read-only; a read-write request is refused). The on-disk formats
 // themselves are in package disk.

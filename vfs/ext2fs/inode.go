@@ -8,23 +8,28 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Inode is the part of an on-disk inode that the driver needs, as read:
-// an immutable snapshot. One lives beside every cached vnode, so it keeps
-// what getattr, lookup, read and the attribute calls use and no more
-// (TestInodeSize bounds its size); the in-inode attribute area is read
-// again from the inode table when asked for.
+// Inode is an inode of an open file system: the FS and an immutable
+// snapshot of the on-disk inode, two words passed by value. A cached
+// vnode keeps only the snapshot.
 type Inode struct {
-	fs         *FS
-	Size       uint64
-	blocks     uint64 // i_blocks as stored: see disk.Blocks512
-	fileACL    uint64 // block of extended attributes, 0 if none
-	Ino        uint32
-	uid, gid   uint32
-	Flags      uint32 // i_flags
-	Generation uint32
-	// csumSeed seeds the checksums of blocks owned by this inode
-	// (extent tree, directory blocks) under metadata_csum.
-	csumSeed                    uint32
+	fs *FS
+	*node
+}
+
+// node is the part of an on-disk inode that the driver needs, as read.
+// One lives beside every cached vnode, so it keeps what getattr, lookup,
+// read and the attribute calls use and no more (TestInodeSize bounds
+// it), and holds no pointers, so that the garbage collector need not
+// scan tens of thousands of them. The in-inode attribute area is read
+// again from the inode table when asked for.
+type node struct {
+	Size                        uint64
+	blocks                      uint64 // i_blocks as stored: see disk.Blocks512
+	fileACL                     uint64 // block of extended attributes, 0 if none
+	Ino                         uint32
+	uid, gid                    uint32
+	Flags                       uint32 // i_flags
+	Generation                  uint32
 	atime, ctime, mtime, crtime disk.Time
 	Mode                        uint16 // i_mode: file type and permissions
 	nlink                       uint16
@@ -39,22 +44,18 @@ type Inode struct {
 // unreadable inode table or a failed checksum give EIO; an inode not in
 // use (no links) gives ESTALE, which a caller following a directory
 // entry should report as EIO.
-func (fs *FS) Inode(l *kernel.LWP, ino uint32) (*Inode, unix.Errno) {
+func (fs *FS) Inode(l *kernel.LWP, ino uint32) (Inode, unix.Errno) {
 	in, e := fs.readInode(l, ino)
 	if e != 0 {
-		return nil, e
+		return Inode{}, e
 	}
-	ip := &Inode{
-		fs: fs, Size: in.Size, blocks: in.BlocksRaw, fileACL: in.FileACL,
+	return Inode{fs, &node{
+		Size: in.Size, blocks: in.BlocksRaw, fileACL: in.FileACL,
 		Ino: ino, uid: in.Uid, gid: in.Gid, Flags: in.Flags, Generation: in.Generation,
 		atime: in.Atime, ctime: in.Ctime, mtime: in.Mtime, crtime: in.Crtime,
 		Mode: in.Mode, nlink: in.LinksCount, block: in.Block,
 		hasCrtime: in.HasCrtime, inodeXattrs: in.InlineXattr != nil,
-	}
-	if fs.sb.HasMetadataCsum() {
-		ip.csumSeed = disk.InodeSeed(fs.seed, ino, in.Generation)
-	}
-	return ip, 0
+	}}, 0
 }
 
 // readInode reads and checks inode ino straight from its inode table
@@ -127,7 +128,7 @@ func (fs *FS) readInode(l *kernel.LWP, ino uint32) (disk.Inode, unix.Errno) {
 // inodeXattrArea reads the in-inode extended attribute area again from
 // the inode table (nil if there is none). The slice is shared with the
 // metadata cache and must not be modified.
-func (ip *Inode) inodeXattrArea(l *kernel.LWP) ([]byte, unix.Errno) {
+func (ip Inode) inodeXattrArea(l *kernel.LWP) ([]byte, unix.Errno) {
 	if !ip.inodeXattrs {
 		return nil, 0
 	}
@@ -144,25 +145,29 @@ func (ip *Inode) inodeXattrArea(l *kernel.LWP) ([]byte, unix.Errno) {
 	return in.InlineXattr, 0
 }
 
+// csumSeed seeds the checksums of blocks owned by this inode (extent
+// tree, directory blocks) under metadata_csum.
+func (ip Inode) csumSeed() uint32 { return disk.InodeSeed(ip.fs.seed, ip.Ino, ip.Generation) }
+
 // blockWord returns i_block[i] as a block-mapped file holds it.
-func (ip *Inode) blockWord(i int) uint32 { return le32(ip.block[4*i:]) }
+func (ip Inode) blockWord(i int) uint32 { return le32(ip.block[4*i:]) }
 
 // FileType is Mode's S_IFMT part.
-func (ip *Inode) FileType() uint16 { return ip.Mode & disk.S_IFMT }
+func (ip Inode) FileType() uint16 { return ip.Mode & disk.S_IFMT }
 
 // Rdev returns the device number of a device node.
-func (ip *Inode) Rdev() (major, minor uint32) { return disk.Rdev(&ip.block) }
+func (ip Inode) Rdev() (major, minor uint32) { return disk.Rdev(&ip.block) }
 
 // blocks512 is i_blocks in 512-byte units.
-func (ip *Inode) blocks512() uint64 { return disk.Blocks512(ip.blocks, ip.Flags, ip.fs.bsize) }
+func (ip Inode) blocks512() uint64 { return disk.Blocks512(ip.blocks, ip.Flags, ip.fs.bsize) }
 
 // Root reads the root directory inode.
-func (fs *FS) Root(l *kernel.LWP) (*Inode, unix.Errno) { return fs.Inode(l, disk.RootIno) }
+func (fs *FS) Root(l *kernel.LWP) (Inode, unix.Errno) { return fs.Inode(l, disk.RootIno) }
 
 // IsDir, IsReg and IsSymlink test the file type.
-func (ip *Inode) IsDir() bool     { return ip.FileType() == disk.S_IFDIR }
-func (ip *Inode) IsReg() bool     { return ip.FileType() == disk.S_IFREG }
-func (ip *Inode) IsSymlink() bool { return ip.FileType() == disk.S_IFLNK }
+func (ip Inode) IsDir() bool     { return ip.FileType() == disk.S_IFDIR }
+func (ip Inode) IsReg() bool     { return ip.FileType() == disk.S_IFREG }
+func (ip Inode) IsSymlink() bool { return ip.FileType() == disk.S_IFLNK }
 
 // Attr is what getattr reports.
 type Attr struct {
@@ -185,7 +190,7 @@ type Attr struct {
 }
 
 // Attr returns the inode's attributes.
-func (ip *Inode) Attr() Attr {
+func (ip Inode) Attr() Attr {
 	ts := func(t disk.Time) time.Time { return time.Unix(t.Sec(), int64(t.Nsec())) }
 	a := Attr{
 		Ino: ip.Ino, Mode: uint32(ip.Mode), Nlink: uint32(ip.nlink),

@@ -10,7 +10,7 @@ import (
 // and unwritten extents read as zeros, and each contiguous run of blocks
 // is read from the device straight into p. It returns the byte count
 // (0 at or past the end of the file).
-func (ip *Inode) ReadAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
+func (ip Inode) ReadAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
 	if off < 0 {
 		return 0, unix.EINVAL
 	}
@@ -58,7 +58,7 @@ func (ip *Inode) ReadAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
 
 // Read serves a read uio at its offset: the data goes straight from the
 // image into the uio's buffers, one device read per contiguous run.
-func (ip *Inode) Read(l *kernel.LWP, u *kernel.Uio) unix.Errno {
+func (ip Inode) Read(l *kernel.LWP, u *kernel.Uio) unix.Errno {
 	if u.RW != kernel.UioRead {
 		return unix.EINVAL
 	}
@@ -85,7 +85,7 @@ func (ip *Inode) Read(l *kernel.LWP, u *kernel.Uio) unix.Errno {
 
 // inlineData returns the whole stored data of an inline-data inode: the
 // 60 bytes of i_block followed by the system.data attribute.
-func (ip *Inode) inlineData(l *kernel.LWP) ([]byte, unix.Errno) {
+func (ip Inode) inlineData(l *kernel.LWP) ([]byte, unix.Errno) {
 	data := append([]byte(nil), ip.block[:]...)
 	area, e := ip.inodeXattrArea(l)
 	if e != 0 || area == nil {

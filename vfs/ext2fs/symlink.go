@@ -12,7 +12,7 @@ const maxSymlink = 4095
 // Readlink returns a symbolic link's target. Fast symlinks keep it in
 // i_block; slow ones in a data block (block-mapped or extent-mapped);
 // inline-data ones in i_block and system.data.
-func (ip *Inode) Readlink(l *kernel.LWP) ([]byte, unix.Errno) {
+func (ip Inode) Readlink(l *kernel.LWP) ([]byte, unix.Errno) {
 	if !ip.IsSymlink() {
 		return nil, unix.EINVAL
 	}
@@ -36,7 +36,7 @@ func (ip *Inode) Readlink(l *kernel.LWP) ([]byte, unix.Errno) {
 
 // fastSymlink reports a target stored in i_block: no data blocks besides
 // an extended attribute block, and no inline data.
-func (ip *Inode) fastSymlink() bool {
+func (ip Inode) fastSymlink() bool {
 	if ip.Flags&disk.FlagInlineData != 0 {
 		return false
 	}

@@ -152,7 +152,7 @@ func (m *mount) LoadVnode(l *kernel.LWP, vp *vfs.Vnode, ino uint64) unix.Errno {
 		maj, min := ip.Rdev()
 		vp.Rdev = unix.Mkdev(maj, min)
 	}
-	vp.Data = ip
+	vp.Data = ip.node
 	vp.SetOps(vnodeOps{})
 	return 0
 }

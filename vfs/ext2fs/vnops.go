@@ -11,14 +11,16 @@ import (
 
 // The vnode operations (ext2fs_vnops.c, ext2fs_lookup.c). The VOP*
 // callers hold the locks vfs.VnodeOps lists; a vnode's node is an
-// immutable *Inode, so these need none of their own. Everything that
+// immutable inode snapshot, so these need none of their own. Everything that
 // would change the file system answers EROFS through vfs.GenericOps.
 
 type vnodeOps struct{ vfs.GenericOps }
 
 var _ vfs.VnodeOps = vnodeOps{}
 
-func vip(vp *vfs.Vnode) *Inode { return vp.Data.(*Inode) }
+// vip returns a vnode's inode: the mount's FS and the snapshot that the
+// vnode keeps (vp.Data, a *node).
+func vip(vp *vfs.Vnode) Inode { return Inode{vp.Mount.Data.(*mount).fs, vp.Data.(*node)} }
 
 func (vnodeOps) Lookup(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName) (*vfs.Vnode, unix.Errno) {
 	d := vip(dvp)
@@ -52,7 +54,7 @@ func (vnodeOps) Lookup(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName) (*v
 
 // parent returns the inode number of "..": the second entry of every
 // directory (hashed lookups cannot find it: it lives in the htree root).
-func (ip *Inode) parent(l *kernel.LWP) (uint32, unix.Errno) {
+func (ip Inode) parent(l *kernel.LWP) (uint32, unix.Errno) {
 	var ino uint32
 	seen := 0
 	e := ip.Readdir(l, 0, func(d Dirent) bool {

@@ -11,7 +11,7 @@ const maxXattrValue = 65536
 
 // xattrs returns the inode's attribute entries: in-inode ones first, then
 // those of its attribute block.
-func (ip *Inode) xattrs(l *kernel.LWP) ([]disk.XattrEntry, unix.Errno) {
+func (ip Inode) xattrs(l *kernel.LWP) ([]disk.XattrEntry, unix.Errno) {
 	fs := ip.fs
 	var all []disk.XattrEntry
 	area, e := ip.inodeXattrArea(l)
@@ -60,7 +60,7 @@ func visible(e *disk.XattrEntry) bool {
 // ListXattr returns the full names of the inode's extended attributes
 // (user., trusted., security., system.posix_acl_access/default, ...).
 // Permission to see a namespace is the caller's to decide.
-func (ip *Inode) ListXattr(l *kernel.LWP) ([]string, unix.Errno) {
+func (ip Inode) ListXattr(l *kernel.LWP) ([]string, unix.Errno) {
 	es, e := ip.xattrs(l)
 	if e != 0 {
 		return nil, e
@@ -76,7 +76,7 @@ func (ip *Inode) ListXattr(l *kernel.LWP) ([]string, unix.Errno) {
 
 // GetXattr returns the value of attribute name: ENODATA if absent. POSIX
 // ACLs come back in the xattr form getxattr(2) uses.
-func (ip *Inode) GetXattr(l *kernel.LWP, name string) ([]byte, unix.Errno) {
+func (ip Inode) GetXattr(l *kernel.LWP, name string) ([]byte, unix.Errno) {
 	es, e := ip.xattrs(l)
 	if e != 0 {
 		return nil, e
@@ -108,7 +108,7 @@ func (ip *Inode) GetXattr(l *kernel.LWP, name string) ([]byte, unix.Errno) {
 }
 
 // eaInodeValue reads a value stored in its own inode (ea_inode).
-func (ip *Inode) eaInodeValue(l *kernel.LWP, x *disk.XattrEntry) ([]byte, unix.Errno) {
+func (ip Inode) eaInodeValue(l *kernel.LWP, x *disk.XattrEntry) ([]byte, unix.Errno) {
 	fs := ip.fs
 	if fs.sb.FeatureIncompat&disk.IncompatEAInode == 0 || x.ValueSize > maxXattrValue {
 		return nil, fs.corrupt("inode %d: xattr %q in inode %d", ip.Ino, x.Name, x.ValueInum)
