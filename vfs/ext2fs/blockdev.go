@@ -26,6 +26,11 @@ type blockDev struct {
 	cache map[uint64]*list.Element // of *cachedBlock
 	lru   list.List
 	max   int
+
+	// staging holds *[]byte buffers that prefetch reads into before
+	// copying the blocks out: a walk prefetches the whole inode table,
+	// and a fresh buffer each time would double its garbage.
+	staging sync.Pool
 }
 
 type overlayBlock struct {
@@ -196,13 +201,23 @@ func (d *blockDev) prefetch(l *kernel.LWP, blk, n uint64) {
 		return
 	}
 	bs := uint64(d.bsize)
-	buf := make([]byte, n*bs)
+	bufp, _ := d.staging.Get().(*[]byte)
+	if bufp == nil || uint64(cap(*bufp)) < n*bs {
+		b := make([]byte, n*bs)
+		bufp = &b
+	}
+	defer d.staging.Put(bufp)
+	buf := (*bufp)[:n*bs]
 	if d.readBlocks(l, buf, blk, 0) != 0 {
 		return
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for i := uint64(0); i < n; i++ {
+		if el, ok := d.cache[blk+i]; ok {
+			d.lru.MoveToFront(el)
+			continue
+		}
 		// A copy each, so that an evicted block frees its memory.
 		d.insertLocked(blk+i, append([]byte(nil), buf[i*bs:(i+1)*bs]...))
 	}
