@@ -1,9 +1,15 @@
 package ext2fs
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"unsafe"
+
+	"github.com/rumpfs/rumpfs/vfs/ext2fs/disk"
 )
 
 // TestInodeSize: the snapshot of an inode lives beside every cached
@@ -36,5 +42,91 @@ func TestInodeSize(t *testing.T) {
 	}
 	if !pointerFree(reflect.TypeFor[node]()) {
 		t.Error("inode snapshot holds a pointer, slice, string or interface: the garbage collector would scan every cached one")
+	}
+}
+
+// TestLookupAllocs: a hashed lookup, reading the inode found and its
+// attributes allocate only the inode snapshot, and mapping a block
+// through an extent tree block allocates nothing: READDIRPLUS does this
+// for every entry of every directory it lists.
+func TestLookupAllocs(t *testing.T) {
+	need(t, "mke2fs", "e2fsck")
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	if err := os.MkdirAll(filepath.Join(src, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 400 {
+		if err := os.WriteFile(filepath.Join(src, "d", fmt.Sprintf("f%03d", i)), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Six data blocks apart: more extents than the inode holds.
+	sp, err := os.Create(filepath.Join(src, "sparse"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		if _, err := sp.WriteAt([]byte("y"), int64(i)*2*1024); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sp.Close()
+	img := filepath.Join(dir, "a.img")
+	run(t, "mke2fs", "-q", "-F", "-t", "ext4", "-b", "1024", "-d", src, img, "4M")
+	if out, err := exec.Command("e2fsck", "-fyD", img).CombinedOutput(); err != nil {
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() > 1 {
+			t.Fatalf("e2fsck -fyD: %v\n%s", err, out)
+		}
+	}
+	f, err := Open(nil, openDev(t, img), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := func(name string) Inode {
+		root, e := f.Root(nil)
+		if e != 0 {
+			t.Fatal(e)
+		}
+		ino, _, e := root.Lookup(nil, name)
+		if e != 0 {
+			t.Fatalf("%s: %v", name, e)
+		}
+		ip, e := f.Inode(nil, ino)
+		if e != 0 {
+			t.Fatalf("%s: %v", name, e)
+		}
+		return ip
+	}
+	d, s := child("d"), child("sparse")
+	if !d.indexed() {
+		t.Fatal("directory d is not indexed")
+	}
+	if root, err := disk.ParseExtentNode(s.block[:]); err != nil || root.Header.Depth == 0 {
+		t.Fatalf("sparse file: extent root %+v %v, want an index node", root.Header, err)
+	}
+	var names []string
+	for i := range 400 {
+		names = append(names, fmt.Sprintf("f%03d", i))
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(200, func() {
+		name := names[i%400]
+		i++
+		ino, _, e := d.Lookup(nil, name)
+		if e != 0 {
+			t.Fatalf("lookup %s: %v", name, e)
+		}
+		ip, e := f.Inode(nil, ino)
+		if e != 0 {
+			t.Fatalf("inode %d: %v", ino, e)
+		}
+		ip.Attr()
+		if r, e := s.Bmap(nil, uint64(i%12)); e != 0 || r.Zero != (i%12%2 == 1) {
+			t.Fatalf("sparse block %d: %+v %v", i%12, r, e)
+		}
+	})
+	if allocs > 1 {
+		t.Errorf("%v allocations per lookup, inode and block map; want 1 (the snapshot)", allocs)
 	}
 }
