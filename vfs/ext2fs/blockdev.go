@@ -147,15 +147,9 @@ func (d *blockDev) readOverlay(l *kernel.LWP, ob overlayBlock) ([]byte, unix.Err
 // readMeta returns file system block blk from the metadata cache, reading
 // it on a miss. The slice is shared and must not be modified.
 func (d *blockDev) readMeta(l *kernel.LWP, blk uint64) ([]byte, unix.Errno) {
-	d.mu.Lock()
-	if el, ok := d.cache[blk]; ok {
-		d.lru.MoveToFront(el)
-		b := el.Value.(*cachedBlock).data
-		d.mu.Unlock()
+	if b := d.cached(blk); b != nil {
 		return b, 0
 	}
-	d.mu.Unlock()
-
 	b := make([]byte, d.bsize)
 	if e := d.readBlocks(l, b, blk, 0); e != 0 {
 		return nil, e
@@ -164,6 +158,27 @@ func (d *blockDev) readMeta(l *kernel.LWP, blk uint64) ([]byte, unix.Errno) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.insertLocked(blk, b), 0
+}
+
+// readMetaAhead is readMeta that, on a miss, first reads ahead n blocks
+// from blk (see prefetch): inode table blocks, which are read in order.
+func (d *blockDev) readMetaAhead(l *kernel.LWP, blk, n uint64) ([]byte, unix.Errno) {
+	if b := d.cached(blk); b != nil {
+		return b, 0
+	}
+	d.prefetch(l, blk, n)
+	return d.readMeta(l, blk)
+}
+
+// cached returns block blk if the cache holds it, else nil.
+func (d *blockDev) cached(blk uint64) []byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if el, ok := d.cache[blk]; ok {
+		d.lru.MoveToFront(el)
+		return el.Value.(*cachedBlock).data
+	}
+	return nil
 }
 
 // insertLocked caches b as block blk unless another reader did first,

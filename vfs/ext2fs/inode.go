@@ -95,10 +95,11 @@ func (fs *FS) readInode(l *kernel.LWP, ino uint32) (disk.Inode, unix.Errno) {
 		used -= uint64(gd.ItableUnused)
 	}
 	usedBlocks := (used*uint64(isz) + uint64(fs.bsize) - 1) / uint64(fs.bsize)
+	ahead := uint64(1)
 	if rel := blk - gd.InodeTable; rel < usedBlocks && fs.validBlock(blk, usedBlocks-rel) {
-		fs.bd.prefetch(l, blk, usedBlocks-rel)
+		ahead = usedBlocks - rel
 	}
-	b, e := fs.bd.readMeta(l, blk)
+	b, e := fs.bd.readMetaAhead(l, blk, ahead)
 	if e != 0 {
 		return disk.Inode{}, fs.corrupt("inode %d: cannot read inode table block %d: %v", ino, blk, e)
 	}
