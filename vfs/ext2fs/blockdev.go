@@ -10,8 +10,10 @@ import (
 )
 
 // blockDev is the one place the device is read. Metadata goes through a
-// small bounded cache of immutable block copies; file data is read
-// straight into the caller's buffer. The journal overlay redirects
+// small bounded cache of immutable runs of blocks (one block, or the
+// blocks one read-ahead read together, which are cached and evicted as
+// one: no copies, and no run kept alive by one hot block while the cache
+// thinks it gone); file data is read straight into the caller's buffer. The journal overlay redirects
 // replayed blocks to their newest copy in the journal. A buffer-cache
 // (vfs/bio) version replaces readMeta with bread/brelse.
 type blockDev struct {
@@ -22,15 +24,11 @@ type blockDev struct {
 	// journal. Filled by journal recovery during Open, read-only after.
 	overlay map[uint64]overlayBlock
 
-	mu    sync.Mutex
-	cache map[uint64]*list.Element // of *cachedBlock
-	lru   list.List
-	max   int
-
-	// staging holds *[]byte buffers that prefetch reads into before
-	// copying the blocks out: a walk prefetches the whole inode table,
-	// and a fresh buffer each time would double its garbage.
-	staging sync.Pool
+	mu     sync.Mutex
+	cache  map[uint64]*list.Element // block -> element (*cachedRun) holding it
+	lru    list.List
+	blocks int // blocks in the runs of lru
+	max    int // bound on blocks
 }
 
 type overlayBlock struct {
@@ -38,9 +36,17 @@ type overlayBlock struct {
 	escape bool   // jbd2 escaped the magic number in the first word
 }
 
-type cachedBlock struct {
+// cachedRun is len(data)/bsize consecutive blocks from blk.
+type cachedRun struct {
 	blk  uint64
 	data []byte
+}
+
+// block returns block blk of the run, capped so that it cannot be
+// extended into its neighbour.
+func (r *cachedRun) block(blk uint64, bsize int) []byte {
+	o := int(blk-r.blk) * bsize
+	return r.data[o : o+bsize : o+bsize]
 }
 
 // metaCacheBytes bounds the metadata cache.
@@ -154,10 +160,13 @@ func (d *blockDev) readMeta(l *kernel.LWP, blk uint64) ([]byte, unix.Errno) {
 	if e := d.readBlocks(l, b, blk, 0); e != 0 {
 		return nil, e
 	}
-
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.insertLocked(blk, b), 0
+	if b := d.cachedLocked(blk); b != nil {
+		return b, 0 // another reader was first
+	}
+	d.insertLocked(blk, b)
+	return b, 0
 }
 
 // readMetaAhead is readMeta that, on a miss, first reads ahead n blocks
@@ -174,68 +183,73 @@ func (d *blockDev) readMetaAhead(l *kernel.LWP, blk, n uint64) ([]byte, unix.Err
 func (d *blockDev) cached(blk uint64) []byte {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if el, ok := d.cache[blk]; ok {
-		d.lru.MoveToFront(el)
-		return el.Value.(*cachedBlock).data
-	}
-	return nil
+	return d.cachedLocked(blk)
 }
 
-// insertLocked caches b as block blk unless another reader did first,
-// and returns the cached copy.
-func (d *blockDev) insertLocked(blk uint64, b []byte) []byte {
-	if el, ok := d.cache[blk]; ok {
-		d.lru.MoveToFront(el)
-		return el.Value.(*cachedBlock).data
+func (d *blockDev) cachedLocked(blk uint64) []byte {
+	el, ok := d.cache[blk]
+	if !ok {
+		return nil
 	}
-	d.cache[blk] = d.lru.PushFront(&cachedBlock{blk, b})
-	for d.lru.Len() > d.max {
-		el := d.lru.Back()
-		d.lru.Remove(el)
-		delete(d.cache, el.Value.(*cachedBlock).blk)
+	d.lru.MoveToFront(el)
+	return el.Value.(*cachedRun).block(blk, d.bsize)
+}
+
+// insertLocked caches the blocks of data from blk as one run, none of
+// which may be cached, and evicts the least recently used runs past the
+// bound.
+func (d *blockDev) insertLocked(blk uint64, data []byte) {
+	r := &cachedRun{blk, data}
+	el := d.lru.PushFront(r)
+	n := len(data) / d.bsize
+	for i := range uint64(n) {
+		d.cache[blk+i] = el
 	}
-	return b
+	d.blocks += n
+	for d.blocks > d.max && d.lru.Len() > 1 {
+		old := d.lru.Back()
+		d.lru.Remove(old)
+		or := old.Value.(*cachedRun)
+		on := len(or.data) / d.bsize
+		for i := range uint64(on) {
+			delete(d.cache, or.blk+i)
+		}
+		d.blocks -= on
+	}
 }
 
 // maxPrefetch bounds a metadata read-ahead (ext4's inode_readahead_blks).
 const maxPrefetch = 32
 
 // prefetch reads up to n metadata blocks from blk with one device read
-// and caches them, when blk is not cached: inode tables and directories
-// are read in order, and on a cold host cache one large read costs
-// about what one block does. Errors are left for the block's own read.
+// and caches them as a run, when blk is not cached; the run stops short
+// of the first block cached already. Inode tables and directories are
+// read in order, and on a cold host cache one large read costs about
+// what one block does. Errors are left for the block's own read.
 func (d *blockDev) prefetch(l *kernel.LWP, blk, n uint64) {
 	n = min(n, maxPrefetch, uint64(d.max/4))
+	d.mu.Lock()
+	for i := uint64(0); i < n; i++ {
+		if _, ok := d.cache[blk+i]; ok {
+			n = i
+		}
+	}
+	d.mu.Unlock()
 	if n <= 1 {
 		return
 	}
-	d.mu.Lock()
-	_, ok := d.cache[blk]
-	d.mu.Unlock()
-	if ok {
-		return
-	}
-	bs := uint64(d.bsize)
-	bufp, _ := d.staging.Get().(*[]byte)
-	if bufp == nil || uint64(cap(*bufp)) < n*bs {
-		b := make([]byte, n*bs)
-		bufp = &b
-	}
-	defer d.staging.Put(bufp)
-	buf := (*bufp)[:n*bs]
+	buf := make([]byte, n*uint64(d.bsize))
 	if d.readBlocks(l, buf, blk, 0) != 0 {
 		return
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for i := uint64(0); i < n; i++ {
-		if el, ok := d.cache[blk+i]; ok {
-			d.lru.MoveToFront(el)
-			continue
+		if _, ok := d.cache[blk+i]; ok {
+			return // another reader cached some meanwhile; keep theirs
 		}
-		// A copy each, so that an evicted block frees its memory.
-		d.insertLocked(blk+i, append([]byte(nil), buf[i*bs:(i+1)*bs]...))
 	}
+	d.insertLocked(blk, buf)
 }
 
 // dropCache forgets cached blocks (after the journal overlay changes).
@@ -244,6 +258,7 @@ func (d *blockDev) dropCache() {
 	defer d.mu.Unlock()
 	clear(d.cache)
 	d.lru.Init()
+	d.blocks = 0
 }
 
 // mapOverlay returns where the n blocks from device block blk are read
