@@ -59,7 +59,7 @@ func compareTree(t *testing.T, f *FS, src string) {
 		}
 		ip := namei(t, f, rel)
 		checked++
-		if uint32(ip.Mode) != st.Mode {
+		if uint32(ip.Mode) != uint32(st.Mode) {
 			t.Errorf("%s: mode %#o, want %#o", rel, ip.Mode, st.Mode)
 		}
 		if rel != "" && (ip.UID != st.Uid || ip.GID != st.Gid) {
