@@ -29,6 +29,12 @@ type blockDev struct {
 	lru    list.List
 	blocks int // blocks in the runs of lru
 	max    int // bound on blocks
+	// ahead holds the first block of each asynchronous read-ahead in
+	// flight, so that one window is never read twice at once.
+	ahead map[uint64]bool
+	// async allows background read-ahead; off until Open has finished
+	// journal recovery, which changes the overlay and drops the cache.
+	async bool
 }
 
 type overlayBlock struct {
@@ -225,8 +231,41 @@ const maxPrefetch = 32
 // and caches them as a run, when blk is not cached; the run stops short
 // of the first block cached already. Inode tables and directories are
 // read in order, and on a cold host cache one large read costs about
-// what one block does. Errors are left for the block's own read.
+// what one block does. When the region goes on past that window, the
+// next window is read in the background (the page cache's asynchronous
+// read-ahead), so that its I/O overlaps the work on this one. Errors are
+// left for the block's own read.
 func (d *blockDev) prefetch(l *kernel.LWP, blk, n uint64) {
+	got := d.prefetchRun(l, blk, n)
+	if got == 0 || got >= n {
+		return
+	}
+	next, rest := blk+got, n-got
+	d.mu.Lock()
+	_, cached := d.cache[next]
+	busy := d.ahead[next] || !d.async
+	if !cached && !busy {
+		if d.ahead == nil {
+			d.ahead = map[uint64]bool{}
+		}
+		d.ahead[next] = true
+	}
+	d.mu.Unlock()
+	if cached || busy {
+		return
+	}
+	go func() {
+		// A background reader is no LWP: it holds no virtual CPU.
+		d.prefetchRun(nil, next, rest)
+		d.mu.Lock()
+		delete(d.ahead, next)
+		d.mu.Unlock()
+	}()
+}
+
+// prefetchRun does prefetch's synchronous read and returns how many
+// blocks it read (0 when blk was cached or the read failed).
+func (d *blockDev) prefetchRun(l *kernel.LWP, blk, n uint64) uint64 {
 	n = min(n, maxPrefetch, uint64(d.max/4))
 	d.mu.Lock()
 	for i := uint64(0); i < n; i++ {
@@ -236,20 +275,28 @@ func (d *blockDev) prefetch(l *kernel.LWP, blk, n uint64) {
 	}
 	d.mu.Unlock()
 	if n <= 1 {
-		return
+		return 0
 	}
 	buf := make([]byte, n*uint64(d.bsize))
 	if d.readBlocks(l, buf, blk, 0) != 0 {
-		return
+		return 0
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for i := uint64(0); i < n; i++ {
 		if _, ok := d.cache[blk+i]; ok {
-			return // another reader cached some meanwhile; keep theirs
+			return n // another reader cached some meanwhile; keep theirs
 		}
 	}
 	d.insertLocked(blk, buf)
+	return n
+}
+
+// allowAsync turns background read-ahead on, once the overlay is final.
+func (d *blockDev) allowAsync() {
+	d.mu.Lock()
+	d.async = true
+	d.mu.Unlock()
 }
 
 // dropCache forgets cached blocks (after the journal overlay changes).

@@ -110,6 +110,7 @@ func Open(l *kernel.LWP, dev bio.Device, opts Options) (*FS, error) {
 			return nil, err
 		}
 	}
+	fs.bd.allowAsync()
 	root, e := fs.Inode(l, disk.RootIno)
 	if e != 0 {
 		return nil, fail(e, "cannot read the root directory")
