@@ -22,7 +22,7 @@ deps:
 # over the kernel and the VFS core.
 test: lint
 	$(GO) test -count=1 -timeout 20m $(PKGS)
-	$(GO) test -count=1 -race -timeout 10m ./kernel/... ./vfs/ ./vfs/bio/
+	$(GO) test -count=1 -race -timeout 10m ./kernel/... ./vfs/ ./vfs/bio/ ./vfs/ext2fs/
 
 lint:
 	@unformatted=$$(gofmt -l . | grep -v '^vendor/'); \

@@ -292,6 +292,24 @@ func (d *blockDev) prefetchRun(l *kernel.LWP, blk, n uint64) uint64 {
 	return n
 }
 
+// nCached returns how many blocks the cache holds.
+func (d *blockDev) nCached() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.cache)
+}
+
+// cachedBlocks lists the blocks the cache holds.
+func (d *blockDev) cachedBlocks() []uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]uint64, 0, len(d.cache))
+	for b := range d.cache {
+		out = append(out, b)
+	}
+	return out
+}
+
 // allowAsync turns background read-ahead on, once the overlay is final.
 func (d *blockDev) allowAsync() {
 	d.mu.Lock()

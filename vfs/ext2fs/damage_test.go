@@ -101,10 +101,7 @@ func TestDamagedImages(t *testing.T) {
 				t.Fatalf("pristine walk saw %d entries", n)
 			}
 			// The blocks the walk read are the metadata worth damaging.
-			var meta []uint64
-			for b := range f.bd.cache {
-				meta = append(meta, b)
-			}
+			meta := f.bd.cachedBlocks()
 			bs := f.bsize
 			seed := time.Now().UnixNano()
 			r := rand.New(rand.NewSource(seed))

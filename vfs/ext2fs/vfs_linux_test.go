@@ -540,10 +540,7 @@ func TestVFSDamagedImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	walkAll(f, 100000)
-	var meta []uint64
-	for b := range f.bd.cache {
-		meta = append(meta, b)
-	}
+	meta := f.bd.cachedBlocks()
 	v := bootKernel(t)
 	if e := v.mountDev(memDev(pristine), vfs.MNT_RDONLY); e != 0 {
 		t.Fatal(e)
@@ -636,11 +633,11 @@ func TestHugeDirectoryLookups(t *testing.T) {
 		t.Fatal(e)
 	}
 	dirBlocks := va.Size / int64(m.fs.bsize)
-	before := len(m.fs.bd.cache)
+	before := m.fs.bd.nCached()
 	if e := vfs.Lstat(v.l, "/mnt/big/"+ents[12345].Name(), &va); e != 0 {
 		t.Fatal(e)
 	}
-	read := len(m.fs.bd.cache) - before
+	read := m.fs.bd.nCached() - before
 	t.Logf("one lookup read %d blocks of a %d-block directory", read, dirBlocks)
 	// The inode table is read ahead, and its next window in the
 	// background: at most two windows, never the directory's 1,000+.
