@@ -113,7 +113,8 @@ func Open(l *kernel.LWP, dev bio.Device, opts Options) (*FS, error) {
 	fs.bd.allowAsync()
 	root, e := fs.Inode(l, disk.RootIno)
 	if e != 0 {
-		return nil, fail(e, "cannot read the root directory")
+		// A root inode not in use (ESTALE) is corruption too.
+		return nil, fail(unix.EIO, "cannot read the root directory: %v", e)
 	}
 	if !root.IsDir() {
 		return nil, fail(unix.EIO, "root inode is not a directory (mode %#o)", root.Mode)
