@@ -103,7 +103,7 @@ func TestDamagedImages(t *testing.T) {
 			// The blocks the walk read are the metadata worth damaging.
 			meta := f.bd.cachedBlocks()
 			bs := f.bsize
-			seed := time.Now().UnixNano()
+			seed := testSeed(t)
 			r := rand.New(rand.NewSource(seed))
 			for i := range iters {
 				d := append(memDev(nil), pristine...)

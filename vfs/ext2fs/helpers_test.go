@@ -10,9 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs/bio"
@@ -386,4 +388,24 @@ func debugfsOut(t testing.TB, img, req string) string {
 		t.Fatalf("debugfs -R %q: %v", req, err)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// testSeed is the seed of a randomised test: fixed, so that CI runs the
+// same cases every time, unless RUMPFS_SEED asks for another ("random"
+// for a new one each run). The seed is logged to replay a failure.
+func testSeed(t testing.TB) int64 {
+	seed := int64(20261126)
+	switch v := os.Getenv("RUMPFS_SEED"); v {
+	case "":
+	case "random":
+		seed = time.Now().UnixNano()
+	default:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			t.Fatalf("RUMPFS_SEED=%q: not a number", v)
+		}
+		seed = n
+	}
+	t.Logf("seed %d (RUMPFS_SEED replays it)", seed)
+	return seed
 }

@@ -551,7 +551,7 @@ func TestVFSDamagedImages(t *testing.T) {
 	if e := vfs.UnmountPath(v.l, "/mnt", 0); e != 0 {
 		t.Fatal(e)
 	}
-	seed := rand.Int63()
+	seed := testSeed(t)
 	r := rand.New(rand.NewSource(seed))
 	iters := 40
 	if testing.Short() {
