@@ -114,6 +114,7 @@ type Mount struct {
 	covers *Vnode        // directory vnode this mount covers, referenced; nil for /
 
 	unmounting atomic.Bool
+	cache      mountCache // this mount's vnodes, see vcache.go
 	// Data is the driver's per-mount state.
 	Data any
 }
@@ -172,6 +173,7 @@ func (v *VFS) Mount(l *kernel.LWP, typ *FSType, covered *Vnode, on string, args 
 		return nil, e
 	}
 	mp := &Mount{vfs: v, id: v.nextMountID.Add(1), Type: typ, From: args.Source, On: on}
+	mp.cache.init()
 	mp.flags.Store(int32(args.Flags &^ (MNT_FORCE | MNT_UPDATE)))
 	if covered != nil {
 		if covered.Type != VDIR {

@@ -1,7 +1,6 @@
 package vfs
 
 import (
-	"hash/maphash"
 	"sync"
 	"sync/atomic"
 
@@ -21,15 +20,24 @@ type vkey struct {
 	ino uint64
 }
 
+// vshard is one shard of a mount's vnodes, keyed by inode number.
 type vshard struct {
 	mu sync.Mutex
-	m  map[vkey]*Vnode
+	m  map[uint64]*Vnode
+}
+
+// mountCache is a mount's part of the vnode cache: sharded maps keyed by
+// inode number alone (the cheap 64-bit map path).
+type mountCache [vcacheShards]vshard
+
+func (mc *mountCache) init() {
+	for i := range mc {
+		mc[i].m = map[uint64]*Vnode{}
+	}
 }
 
 type vcache struct {
-	v      *VFS
-	seed   maphash.Seed
-	shards [vcacheShards]vshard
+	v *VFS
 
 	freeMu   sync.Mutex
 	freeHead *Vnode // oldest
@@ -41,17 +49,13 @@ type vcache struct {
 
 func (c *vcache) init(v *VFS, max int) {
 	c.v = v
-	c.seed = maphash.MakeSeed()
 	c.max = max
 	c.total = &v.nvnodes
-	for i := range c.shards {
-		c.shards[i].m = map[vkey]*Vnode{}
-	}
 }
 
 func (c *vcache) shard(k vkey) *vshard {
-	h := k.ino*0x9e3779b97f4a7c15 ^ uint64(k.mp.id)*0xbf58476d1ce4e5b9
-	return &c.shards[(h>>32)%vcacheShards]
+	h := k.ino * 0x9e3779b97f4a7c15
+	return &k.mp.cache[(h>>32)%vcacheShards]
 }
 
 // Vget returns the vnode of inode ino of mp, referenced and unlocked,
@@ -63,7 +67,7 @@ func (mp *Mount) Vget(l *kernel.LWP, ino uint64) (*Vnode, unix.Errno) {
 	s := c.shard(k)
 	for {
 		s.mu.Lock()
-		vp, ok := s.m[k]
+		vp, ok := s.m[ino]
 		if !ok {
 			break
 		}
@@ -86,7 +90,7 @@ func (mp *Mount) Vget(l *kernel.LWP, ino uint64) (*Vnode, unix.Errno) {
 	}
 	vp := &Vnode{Mount: mp, Ino: ino, state: vsLoading, cached: true, wait: make(chan struct{})}
 	vp.SetOps(GenericOps{})
-	s.m[k] = vp
+	s.m[ino] = vp
 	s.mu.Unlock()
 
 	e := mp.FS.LoadVnode(l, vp, ino)
@@ -95,7 +99,7 @@ func (mp *Mount) Vget(l *kernel.LWP, ino uint64) (*Vnode, unix.Errno) {
 	w := vp.wait
 	vp.wait = nil // only waiters of the load hold it now
 	if e != 0 {
-		delete(s.m, k)
+		delete(s.m, ino)
 		vp.state = vsDead
 	} else {
 		vp.state = vsReady
@@ -142,7 +146,7 @@ func (c *vcache) release(l *kernel.LWP, vp *Vnode, recycle bool) {
 func (c *vcache) startReclaimLocked(s *vshard, vp *Vnode) {
 	vp.state = vsReclaiming
 	vp.wait = make(chan struct{})
-	delete(s.m, vkey{vp.Mount, vp.Ino})
+	delete(s.m, vp.Ino)
 	c.unfree(vp)
 }
 
@@ -164,7 +168,7 @@ func (c *vcache) recycle(l *kernel.LWP) {
 		}
 		s := c.shard(vkey{vp.Mount, vp.Ino})
 		s.mu.Lock()
-		if vp.state != vsReady || vp.usecount.Load() != 0 || s.m[vkey{vp.Mount, vp.Ino}] != vp {
+		if vp.state != vsReady || vp.usecount.Load() != 0 || s.m[vp.Ino] != vp {
 			s.mu.Unlock()
 			continue
 		}
@@ -180,13 +184,12 @@ func (c *vcache) remove(vp *Vnode) {
 	if !vp.cached {
 		return
 	}
-	k := vkey{vp.Mount, vp.Ino}
-	s := c.shard(k)
+	s := c.shard(vkey{vp.Mount, vp.Ino})
 	s.mu.Lock()
 	// The vnode is still counted: its last Vrele, now down the uncached
 	// path, uncounts it.
-	if s.m[k] == vp {
-		delete(s.m, k)
+	if s.m[vp.Ino] == vp {
+		delete(s.m, vp.Ino)
 	}
 	vp.cached = false
 	c.unfree(vp)
@@ -229,13 +232,11 @@ func (c *vcache) unfree(vp *Vnode) {
 // mountVnodes returns the cached vnodes of mp.
 func (c *vcache) mountVnodes(mp *Mount) []*Vnode {
 	var out []*Vnode
-	for i := range c.shards {
-		s := &c.shards[i]
+	for i := range mp.cache {
+		s := &mp.cache[i]
 		s.mu.Lock()
-		for k, vp := range s.m {
-			if k.mp == mp {
-				out = append(out, vp)
-			}
+		for _, vp := range s.m {
+			out = append(out, vp)
 		}
 		s.mu.Unlock()
 	}
