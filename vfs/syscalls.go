@@ -542,31 +542,26 @@ func lookupDelete(l *kernel.LWP, path string, dir bool) (NameiResult, unix.Errno
 }
 
 // Unlink removes a non-directory.
-func Unlink(l *kernel.LWP, path string) (e unix.Errno) {
-	if e = enter(l); e != 0 {
-		return e
-	}
-	defer leave(l, &e)
-	res, e := lookupDelete(l, path, false)
-	if e != 0 {
-		return e
-	}
-	defer res.Release(l)
-	return VOPRemove(l, res.Dvp, res.Vp, &ComponentName{Op: DELETE, Name: res.Name, IsLast: true})
-}
+func Unlink(l *kernel.LWP, path string) unix.Errno { return remove(l, path, false) }
 
 // Rmdir removes an empty directory.
-func Rmdir(l *kernel.LWP, path string) (e unix.Errno) {
+func Rmdir(l *kernel.LWP, path string) unix.Errno { return remove(l, path, true) }
+
+func remove(l *kernel.LWP, path string, dir bool) (e unix.Errno) {
 	if e = enter(l); e != 0 {
 		return e
 	}
 	defer leave(l, &e)
-	res, e := lookupDelete(l, path, true)
+	res, e := lookupDelete(l, path, dir)
 	if e != 0 {
 		return e
 	}
 	defer res.Release(l)
-	return VOPRmdir(l, res.Dvp, res.Vp, &ComponentName{Op: DELETE, Name: res.Name, IsLast: true})
+	cn := &ComponentName{Op: DELETE, Name: res.Name, IsLast: true}
+	if dir {
+		return VOPRmdir(l, res.Dvp, res.Vp, cn)
+	}
+	return VOPRemove(l, res.Dvp, res.Vp, cn)
 }
 
 // Link makes newpath another name for oldpath.

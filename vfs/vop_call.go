@@ -73,19 +73,17 @@ func VOPSymlink(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr, target 
 
 // VOPRemove unlinks vp, named cn in dvp.
 func VOPRemove(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Errno {
-	nsEnter(l, dvp, vp)
-	defer nsExit(dvp, vp)
-	if e := dirWriteCheck(l, dvp); e != 0 {
-		return e
-	}
-	if e := stickyCheck(l, dvp, vp); e != 0 {
-		return e
-	}
-	return dvp.Ops().Remove(l, dvp, vp, cn)
+	return vopUnname(l, dvp, vp, cn, dvp.Ops().Remove)
 }
 
 // VOPRmdir removes directory vp, named cn in dvp.
 func VOPRmdir(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Errno {
+	return vopUnname(l, dvp, vp, cn, dvp.Ops().Rmdir)
+}
+
+// vopUnname takes a name away (remove, rmdir) with the locks and checks
+// both need.
+func vopUnname(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName, f func(*kernel.LWP, *Vnode, *Vnode, *ComponentName) unix.Errno) unix.Errno {
 	nsEnter(l, dvp, vp)
 	defer nsExit(dvp, vp)
 	if e := dirWriteCheck(l, dvp); e != 0 {
@@ -94,7 +92,7 @@ func VOPRmdir(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Errno {
 	if e := stickyCheck(l, dvp, vp); e != 0 {
 		return e
 	}
-	return dvp.Ops().Rmdir(l, dvp, vp, cn)
+	return f(l, dvp, vp, cn)
 }
 
 // VOPLink names vp cn in dvp.
