@@ -163,26 +163,7 @@ func (d *Device) readBytes(l *kernel.LWP, p []byte, off int64) (int, unix.Errno)
 	if off >= d.size {
 		return 0, 0
 	}
-	p = p[:min(int64(len(p)), d.size-off)]
-	d.rw.Enter(l, false)
-	defer d.rw.Exit(false)
-	if d.closed {
-		return 0, unix.EIO
-	}
-	d.count(func(c devCounters) { c.reqs.Inc() })
-	if d.faults.fail(false, off, len(p)) {
-		d.count(func(c devCounters) { c.failed.Inc() })
-		return 0, unix.EIO
-	}
-	b := l.BlockBegin()
-	n, err := hostIO(unix.Pread, d.fd, p, d.begin+off)
-	l.BlockEnd(b)
-	d.count(func(c devCounters) { c.read.Add(uint64(n)) })
-	if err != nil {
-		d.k.Warnf("etfs: %s: pread at %d: %v", d.path, d.begin+off, err)
-		return n, unix.EIO
-	}
-	return n, 0
+	return d.transfer(l, p[:min(int64(len(p)), d.size-off)], off, false)
 }
 
 // writeBytes writes at byte offset off in the window, cut at its end;
@@ -197,31 +178,49 @@ func (d *Device) writeBytes(l *kernel.LWP, p []byte, off int64) (int, unix.Errno
 	if off >= d.size && len(p) > 0 {
 		return 0, unix.ENOSPC
 	}
-	p = p[:min(int64(len(p)), d.size-off)]
+	return d.transfer(l, p[:min(int64(len(p)), d.size-off)], off, true)
+}
+
+// transfer moves p to or from the host file at window offset off (checked
+// by the caller): one request, fault injection, the CPU given back around
+// the host call, and the counters.
+func (d *Device) transfer(l *kernel.LWP, p []byte, off int64, write bool) (int, unix.Errno) {
 	d.rw.Enter(l, false)
 	defer d.rw.Exit(false)
 	if d.closed {
 		return 0, unix.EIO
 	}
-	d.count(func(c devCounters) { c.reqs.Inc() })
-	if d.faults.fail(true, off, len(p)) {
-		d.count(func(c devCounters) { c.failed.Inc() })
+	for _, c := range d.ev {
+		c.reqs.Inc()
+	}
+	if d.faults.fail(write, off, len(p)) {
+		for _, c := range d.ev {
+			c.failed.Inc()
+		}
 		return 0, unix.EIO
 	}
+	op, what := unix.Pread, "pread"
+	if write {
+		op, what = unix.Pwrite, "pwrite"
+	}
 	b := l.BlockBegin()
-	n, err := hostIO(unix.Pwrite, d.fd, p, d.begin+off)
+	n, err := hostIO(op, d.fd, p, d.begin+off)
 	l.BlockEnd(b)
-	d.count(func(c devCounters) { c.written.Add(uint64(n)) })
+	for _, c := range d.ev {
+		if write {
+			c.written.Add(uint64(n))
+		} else {
+			c.read.Add(uint64(n))
+		}
+	}
 	if err != nil {
-		d.k.Warnf("etfs: %s: pwrite at %d: %v", d.path, d.begin+off, err)
-		return n, kernel.ToErrno(err)
+		d.k.Warnf("etfs: %s: %s at %d: %v", d.path, what, d.begin+off, err)
+		if write {
+			return n, kernel.ToErrno(err)
+		}
+		return n, unix.EIO
 	}
 	return n, 0
-}
-
-func (d *Device) count(f func(devCounters)) {
-	f(d.ev[0])
-	f(d.ev[1])
 }
 
 // hostIO runs pread or pwrite until p is done, the file ends (a host file
