@@ -196,6 +196,25 @@ func procFiles(l *kernel.LWP) *ProcFiles {
 	return pf
 }
 
+// setDirs makes cwd (and root, when not nil) the process's working and
+// root directories, taking over one reference on each, and releases the
+// old ones.
+func (pf *ProcFiles) setDirs(l *kernel.LWP, cwd, root *Vnode) {
+	pf.mu.Lock()
+	oldCwd, oldRoot := pf.cwd, pf.root
+	pf.cwd = cwd
+	if root != nil {
+		pf.root = root
+	} else {
+		oldRoot = nil
+	}
+	pf.mu.Unlock()
+	Vrele(l, oldCwd)
+	if oldRoot != nil {
+		Vrele(l, oldRoot)
+	}
+}
+
 // cwdRoot returns l's process cwd and root, referenced.
 func (pf *ProcFiles) cwdRoot() (cwd, root *Vnode) {
 	pf.mu.Lock()

@@ -897,16 +897,12 @@ func Chdir(l *kernel.LWP, path string) (e unix.Errno) {
 	if e != 0 {
 		return e
 	}
-	pf := procFiles(l)
-	pf.mu.Lock()
-	old := pf.cwd
-	pf.cwd = vp
-	pf.mu.Unlock()
-	Vrele(l, old)
+	procFiles(l).setDirs(l, vp, nil)
 	return 0
 }
 
-// Fchdir changes the working directory to the directory open as fd.
+// Fchdir changes the working directory to the directory open as fd; like
+// Chdir it needs search permission there.
 func Fchdir(l *kernel.LWP, fd int) (e unix.Errno) {
 	if e = enter(l); e != 0 {
 		return e
@@ -920,13 +916,11 @@ func Fchdir(l *kernel.LWP, fd int) (e unix.Errno) {
 	if f.Vnode.Type != VDIR {
 		return unix.ENOTDIR
 	}
+	if e := VOPAccess(l, f.Vnode, kernel.VEXEC); e != 0 {
+		return e
+	}
 	Vref(f.Vnode)
-	pf := procFiles(l)
-	pf.mu.Lock()
-	old := pf.cwd
-	pf.cwd = f.Vnode
-	pf.mu.Unlock()
-	Vrele(l, old)
+	procFiles(l).setDirs(l, f.Vnode, nil)
 	return 0
 }
 
@@ -945,13 +939,7 @@ func Chroot(l *kernel.LWP, path string) (e unix.Errno) {
 		return e
 	}
 	Vref(vp)
-	pf := procFiles(l)
-	pf.mu.Lock()
-	oldRoot, oldCwd := pf.root, pf.cwd
-	pf.root, pf.cwd = vp, vp
-	pf.mu.Unlock()
-	Vrele(l, oldRoot)
-	Vrele(l, oldCwd)
+	procFiles(l).setDirs(l, vp, vp)
 	return 0
 }
 

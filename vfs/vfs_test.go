@@ -344,3 +344,21 @@ func TestPanicRecovered(t *testing.T) {
 		t.Fatalf("write open after a panic: %v, want EROFS", e)
 	}
 }
+
+// TestFchdirNeedsSearch: fchdir, like chdir, needs search permission on
+// the directory (it can be opened with read permission alone).
+func TestFchdirNeedsSearch(t *testing.T) {
+	k, l := boot(t, kernel.Config{})
+	must(t, vfs.Mkdir(l, "/tmp/noexec", 0o744), "mkdir")
+	user, _ := k.Rfork(l, kernel.RFCFDG)
+	user.Proc().SetCred(kernel.CredCreate(1000, 1000, nil))
+	fd, e := vfs.Open(user, "/tmp/noexec", unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	must(t, e, "open a readable directory")
+	if e := vfs.Fchdir(user, fd); e != unix.EACCES {
+		t.Fatalf("fchdir into a directory without search permission: %v, want EACCES", e)
+	}
+	if e := vfs.Chdir(user, "/tmp/noexec"); e != unix.EACCES {
+		t.Fatalf("chdir: %v, want EACCES", e)
+	}
+	must(t, vfs.Fchdir(l, fd), "root fchdir")
+}
