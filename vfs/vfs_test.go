@@ -360,5 +360,7 @@ func TestFchdirNeedsSearch(t *testing.T) {
 	if e := vfs.Chdir(user, "/tmp/noexec"); e != unix.EACCES {
 		t.Fatalf("chdir: %v, want EACCES", e)
 	}
-	must(t, vfs.Fchdir(l, fd), "root fchdir")
+	rfd, e := vfs.Open(l, "/tmp/noexec", unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	must(t, e, "root open")
+	must(t, vfs.Fchdir(l, rfd), "root fchdir")
 }
