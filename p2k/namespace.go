@@ -62,11 +62,8 @@ func (b *Bridge) makeNode(c *ctx, id uint64, name string, va vfs.Vattr, target s
 		return e
 	}
 	defer vfs.Vrele(c.l, dvp)
-	if e = checkName(name); e != 0 {
+	if e = b.checkNewName(name); e != 0 {
 		return e
-	}
-	if b.opts.ReadOnly {
-		return unix.EROFS
 	}
 	c.va = va
 	c.cn = vfs.ComponentName{Op: vfs.CREATE, Name: name, IsLast: true}
@@ -104,11 +101,8 @@ func (b *Bridge) create(c *ctx, in *fuse.CreateIn, name string, out *fuse.Create
 		return e
 	}
 	defer vfs.Vrele(c.l, dvp)
-	if e = checkName(name); e != 0 {
+	if e = b.checkNewName(name); e != 0 {
 		return e
-	}
-	if b.opts.ReadOnly {
-		return unix.EROFS
 	}
 	c.va = vfs.Vattr{Type: vfs.VREG, Mode: in.Mode & 0o7777}
 	c.cn = vfs.ComponentName{Op: vfs.CREATE, Name: name, IsLast: true}
@@ -169,9 +163,7 @@ func (b *Bridge) link(c *ctx, in *fuse.LinkIn, name string, out *fuse.EntryOut) 
 	if e != 0 {
 		return e
 	}
-	if e = checkName(name); e == 0 && b.opts.ReadOnly {
-		e = unix.EROFS
-	}
+	e = b.checkNewName(name)
 	if e == 0 && vp.Type == vfs.VDIR {
 		e = unix.EPERM
 	}
@@ -276,11 +268,8 @@ func (b *Bridge) rename(c *ctx, in *fuse.RenameIn, oldName, newName string) (e u
 			return unix.EINVAL
 		}
 	}
-	if e = checkName(newName); e != 0 {
+	if e = b.checkNewName(newName); e != 0 {
 		return e
-	}
-	if b.opts.ReadOnly {
-		return unix.EROFS
 	}
 	fvp, e := b.lookupName(c, fdvp, oldName, vfs.DELETE)
 	if e != 0 {

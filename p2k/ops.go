@@ -32,6 +32,18 @@ func checkName(name string) unix.Errno {
 	return 0
 }
 
+// checkNewName refuses a name to add: checkName's answers, then EROFS on a
+// read-only bridge.
+func (b *Bridge) checkNewName(name string) unix.Errno {
+	if e := checkName(name); e != 0 {
+		return e
+	}
+	if b.opts.ReadOnly {
+		return unix.EROFS
+	}
+	return 0
+}
+
 // crossMounts moves a looked-up directory vnode to the root of whatever is
 // mounted on it, as namei does.
 func crossMounts(l *kernel.LWP, vp *vfs.Vnode) *vfs.Vnode {
