@@ -28,15 +28,8 @@ func cmdFsck(args []string) int {
 			"and exits 1 if there is any, or prints a one-line summary and exits 0.\n\n")
 		fl.PrintDefaults()
 	}
-	if err := fl.Parse(args); err != nil {
-		if err == pflag.ErrHelp {
-			return 0
-		}
-		return 2
-	}
-	if fl.NArg() != 1 {
-		fl.Usage()
-		return 2
+	if code, ok := parseArgs(fl, args, 1); !ok {
+		return code
 	}
 	if no, _ := fl.GetBool("no"); !no {
 		return fail("fsck: repairs are not supported; run with -n")

@@ -33,15 +33,8 @@ func cmdInfo(args []string) int {
 		fmt.Fprintf(os.Stderr, "usage: rumpfs info [--json] IMAGE[@N|@NAME|%%DISKLABEL:x%%|%%OFFSET:off,size%%]\n\nDescribes the file system in an image or one of its partitions, from its\nsuperblock alone.\n\n")
 		fl.PrintDefaults()
 	}
-	if err := fl.Parse(args); err != nil {
-		if err == pflag.ErrHelp {
-			return 0
-		}
-		return 2
-	}
-	if fl.NArg() != 1 {
-		fl.Usage()
-		return 2
+	if code, ok := parseArgs(fl, args, 1); !ok {
+		return code
 	}
 	t, err := images.Resolve(fl.Arg(0))
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"os"
 	"runtime/pprof"
 	"sort"
+
+	"github.com/spf13/pflag"
 )
 
 // command is one subcommand. run gets the arguments after the command name
@@ -75,6 +77,23 @@ func writeHeapProfile() {
 		pprof.WriteHeapProfile(f)
 		f.Close()
 	}
+}
+
+// parseArgs parses a command's flags and checks it got nargs arguments.
+// When not ok, the command returns code: 0 after --help, 2 for a usage
+// error (the usage is printed).
+func parseArgs(fl *pflag.FlagSet, args []string, nargs int) (code int, ok bool) {
+	if err := fl.Parse(args); err != nil {
+		if err == pflag.ErrHelp {
+			return 0, false
+		}
+		return 2, false
+	}
+	if fl.NArg() != nargs {
+		fl.Usage()
+		return 2, false
+	}
+	return 0, true
 }
 
 // fail prints one clear line (what, which path, why) and returns exit

@@ -83,15 +83,8 @@ func cmdMount(args []string) int {
 			"cuts its open files off.\n\n")
 		fl.PrintDefaults()
 	}
-	if err := fl.Parse(args); err != nil {
-		if err == pflag.ErrHelp {
-			return 0
-		}
-		return 2
-	}
-	if fl.NArg() != 2 {
-		fl.Usage()
-		return 2
+	if code, ok := parseArgs(fl, args, 2); !ok {
+		return code
 	}
 	mc := &mountCmd{
 		source: fl.Arg(0), mountpoint: fl.Arg(1), fstype: *fstype,

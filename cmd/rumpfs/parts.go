@@ -60,15 +60,8 @@ func cmdParts(args []string) int {
 		fmt.Fprintf(os.Stderr, "usage: rumpfs parts [--json] IMAGE\n\nLists the partitions of IMAGE (a file or block device) and the file system\nfound in each. The index selects one in other commands: IMAGE@N.\n\n")
 		fl.PrintDefaults()
 	}
-	if err := fl.Parse(args); err != nil {
-		if err == pflag.ErrHelp {
-			return 0
-		}
-		return 2
-	}
-	if fl.NArg() != 1 {
-		fl.Usage()
-		return 2
+	if code, ok := parseArgs(fl, args, 1); !ok {
+		return code
 	}
 	path, _, _ := images.SplitSelector(fl.Arg(0))
 	img, err := images.Open(path, false)
