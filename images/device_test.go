@@ -1,10 +1,11 @@
 package images
 
 import (
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/rumpfs/rumpfs/internal/testenv"
 )
 
 // loopDevice attaches img to a loop device with the given logical sector
@@ -12,18 +13,10 @@ import (
 func loopDevice(t *testing.T, img string, sectorSize string) string {
 	t.Helper()
 	need(t, "losetup")
-	if os.Geteuid() != 0 {
-		if os.Getenv("RUMPFS_E2E") != "" {
-			t.Fatal("RUMPFS_E2E is set but the test is not running as root (losetup needs it)")
-		}
-		t.Skip("SKIPPING: loop devices need root (RUMPFS_E2E unset)")
-	}
+	testenv.Root(t)
 	out, err := exec.Command("losetup", "-b", sectorSize, "-f", "--show", img).Output()
 	if err != nil {
-		if os.Getenv("RUMPFS_E2E") != "" {
-			t.Fatalf("losetup: %v", err)
-		}
-		t.Skipf("SKIPPING: losetup failed: %v (RUMPFS_E2E unset)", err)
+		testenv.Unmet(t, "losetup failed: "+err.Error())
 	}
 	dev := strings.TrimSpace(string(out))
 	t.Cleanup(func() { exec.Command("losetup", "-d", dev).Run() })

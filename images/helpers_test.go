@@ -10,21 +10,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/rumpfs/rumpfs/internal/testenv"
 )
 
 // need skips the test when a tool is missing, unless RUMPFS_E2E is set
 // (CI), where a missing tool is a failure.
-func need(t testing.TB, tools ...string) {
-	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("RUMPFS_E2E") != "" {
-				t.Fatalf("RUMPFS_E2E is set but %s is not installed", tool)
-			}
-			t.Skipf("SKIPPING: %s is not installed (RUMPFS_E2E unset)", tool)
-		}
-	}
-}
+func need(t testing.TB, tools ...string) { testenv.Tool(t, tools...) }
 
 // run runs a tool and returns its standard output; stdin is fed from in.
 func run(t testing.TB, in string, name string, args ...string) string {

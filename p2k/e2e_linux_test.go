@@ -19,6 +19,7 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/hanwen/go-fuse/v2/posixtest"
+	"github.com/rumpfs/rumpfs/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -40,10 +41,7 @@ func requireFUSE(t testing.TB) {
 	if why == "" {
 		return
 	}
-	if os.Getenv("RUMPFS_E2E") == "1" {
-		t.Fatalf("RUMPFS_E2E=1 but FUSE mounts are impossible here: %s", why)
-	}
-	t.Skipf("SKIPPING real FUSE mount test: %s (set RUMPFS_E2E=1 to make this a failure)", why)
+	testenv.Unmet(t, why)
 }
 
 // mount serves fs at a new directory and unmounts it when the test ends
@@ -233,16 +231,8 @@ func tail(s string, n int) string {
 // user is refused a 0600 root file and owns what it creates.
 func TestUnprivilegedCaller(t *testing.T) {
 	requireFUSE(t)
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to switch to an unprivileged user")
-	}
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil {
-		if os.Getenv("RUMPFS_E2E") == "1" {
-			t.Fatal("setpriv is missing")
-		}
-		t.Skip("SKIPPING: setpriv is missing")
-	}
+	testenv.Root(t) // to switch to an unprivileged user
+	setpriv := testenv.Tool(t, "setpriv")
 	b, _ := testBridge(t, DefaultOptions())
 	o := fuse.MountOptions{MaxWrite: 1 << 20, DirectMount: true, AllowOther: true, Name: "rumpfs"}
 	mnt := mount(t, b, &o)

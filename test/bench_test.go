@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
+	"github.com/rumpfs/rumpfs/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -60,10 +61,7 @@ func benchNeed(b *testing.B, tools ...string) {
 	if why == "" {
 		return
 	}
-	if os.Getenv("RUMPFS_E2E") == "1" {
-		b.Fatalf("RUMPFS_E2E=1 but the FUSE benchmark cannot run: %s", why)
-	}
-	b.Skipf("*** SKIPPING FUSE BENCHMARK: %s (RUMPFS_E2E=1 makes this a failure) ***", why)
+	testenv.Unmet(b, why)
 }
 
 // benchServer is a `rumpfs mount` process serving a benchmark.

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rumpfs/rumpfs/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -66,36 +67,10 @@ func TestMain(m *testing.M) {
 }
 
 // needFUSE skips (or, with RUMPFS_E2E=1, fails) a test that cannot mount.
-func needFUSE(t *testing.T) {
-	t.Helper()
-	why := ""
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		why = "/dev/fuse is missing"
-	} else if os.Geteuid() != 0 {
-		why = "not running as root"
-	}
-	if why == "" {
-		return
-	}
-	if os.Getenv("RUMPFS_E2E") == "1" {
-		t.Fatalf("RUMPFS_E2E=1 but the FUSE end-to-end tests cannot run: %s", why)
-	}
-	t.Skipf("*** SKIPPING FUSE END-TO-END TEST: %s (RUMPFS_E2E=1 makes this a failure) ***", why)
-}
+func needFUSE(t *testing.T) { testenv.FUSE(t) }
 
-// needTool is needFUSE for a host tool.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("RUMPFS_E2E") == "1" {
-		t.Fatalf("RUMPFS_E2E=1 but %s is not installed", name)
-	}
-	t.Skipf("*** SKIPPING: %s is not installed (RUMPFS_E2E=1 makes this a failure) ***", name)
-	return ""
-}
+// needTool returns the path of a host tool, by the same rule.
+func needTool(t *testing.T, name string) string { return testenv.Tool(t, name) }
 
 var mountSeq struct {
 	sync.Mutex

@@ -8,16 +8,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rumpfs/rumpfs/internal/testenv"
 )
 
 func fsckImage(t *testing.T) string {
 	t.Helper()
-	if _, err := exec.LookPath("makefs"); err != nil {
-		if os.Getenv("RUMPFS_E2E") != "" {
-			t.Fatal("makefs not installed (RUMPFS_E2E set)")
-		}
-		t.Skip("SKIPPING: makefs not installed")
-	}
+	testenv.Tool(t, "makefs")
 	src := t.TempDir()
 	os.WriteFile(filepath.Join(src, "a"), []byte("hello\n"), 0o644)
 	os.Mkdir(filepath.Join(src, "d"), 0o755)

@@ -9,21 +9,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/rumpfs/rumpfs/internal/testenv"
 )
 
 // Names here carry a parts prefix: other commands' tests share package main.
 
-func partsNeed(t *testing.T, tools ...string) {
-	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("RUMPFS_E2E") != "" {
-				t.Fatalf("RUMPFS_E2E is set but %s is not installed", tool)
-			}
-			t.Skipf("SKIPPING: %s is not installed (RUMPFS_E2E unset)", tool)
-		}
-	}
-}
+func partsNeed(t *testing.T, tools ...string) { testenv.Tool(t, tools...) }
 
 func partsRun(t *testing.T, stdin, name string, args ...string) string {
 	t.Helper()

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rumpfs/rumpfs/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,14 +25,8 @@ import (
 // or fusermount3.
 func needFUSE(t testing.TB) {
 	t.Helper()
-	needRoot(t)
-	need(t, "fusermount3")
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		if os.Getenv("RUMPFS_E2E") != "" {
-			t.Fatalf("/dev/fuse is required (RUMPFS_E2E is set): %v", err)
-		}
-		t.Skipf("SKIPPING: no /dev/fuse: %v", err)
-	}
+	testenv.FUSE(t)
+	testenv.Tool(t, "fusermount3")
 }
 
 var (

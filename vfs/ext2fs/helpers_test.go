@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rumpfs/rumpfs/internal/testenv"
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs/bio"
 	"golang.org/x/sys/unix"
@@ -82,25 +83,10 @@ func (d memDev) ReadOnly() bool                                       { return t
 
 // need finds a tool: a missing one skips loudly, or fails under
 // RUMPFS_E2E=1.
-func need(t testing.TB, tools ...string) {
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("RUMPFS_E2E") != "" {
-				t.Fatalf("%s is required (RUMPFS_E2E is set)", tool)
-			}
-			t.Skipf("SKIPPING: %s not installed", tool)
-		}
-	}
-}
+func need(t testing.TB, tools ...string) { testenv.Tool(t, tools...) }
 
-func needRoot(t testing.TB) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("RUMPFS_E2E") != "" {
-			t.Fatal("loop mounts need root (RUMPFS_E2E is set)")
-		}
-		t.Skip("SKIPPING: not root, cannot loop-mount")
-	}
-}
+// needRoot is for loop mounts, which need root.
+func needRoot(t testing.TB) { testenv.Root(t) }
 
 func run(t testing.TB, name string, args ...string) string {
 	t.Helper()

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/rumpfs/rumpfs/internal/testenv"
 	"github.com/rumpfs/rumpfs/p2k"
 	"github.com/rumpfs/rumpfs/vfs"
 	"golang.org/x/sys/unix"
@@ -18,19 +19,7 @@ import (
 // RUMPFS_E2E).
 func needFUSE(t testing.TB) {
 	t.Helper()
-	why := ""
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		why = "no /dev/fuse"
-	} else if os.Geteuid() != 0 {
-		why = "not root"
-	}
-	if why == "" {
-		return
-	}
-	if os.Getenv("RUMPFS_E2E") != "" {
-		t.Fatalf("FUSE mounts are impossible here (RUMPFS_E2E set): %s", why)
-	}
-	t.Skipf("SKIPPING FUSE test: %s", why)
+	testenv.FUSE(t)
 }
 
 // TestExtattrThroughFUSE serves a UFS2 image through p2k in this process

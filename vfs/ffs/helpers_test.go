@@ -9,18 +9,15 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/rumpfs/rumpfs/internal/testenv"
 )
 
 // needTool skips when a tool is missing, unless RUMPFS_E2E is set (CI),
 // where a missing tool fails the test.
 func needTool(t testing.TB, name string) {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("RUMPFS_E2E") != "" {
-			t.Fatalf("%s not installed (RUMPFS_E2E set)", name)
-		}
-		t.Skipf("SKIPPING: %s not installed", name)
-	}
+	testenv.Tool(t, name)
 }
 
 // geometry is one makefs configuration.

@@ -3,12 +3,13 @@ package disk
 import (
 	"encoding/binary"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
+
+	"github.com/rumpfs/rumpfs/internal/testenv"
 )
 
 var le = binary.LittleEndian
@@ -110,13 +111,7 @@ func TestInodeTimes(t *testing.T) {
 
 // TestDirHash compares every hash variant with debugfs's dx_hash.
 func TestDirHash(t *testing.T) {
-	debugfs, err := exec.LookPath("debugfs")
-	if err != nil {
-		if os.Getenv("RUMPFS_E2E") != "" {
-			t.Fatal("debugfs missing")
-		}
-		t.Skip("SKIPPING: debugfs (e2fsprogs) not installed")
-	}
+	debugfs := testenv.Tool(t, "debugfs")
 	img := filepath.Join(t.TempDir(), "img")
 	if out, err := exec.Command("mke2fs", "-q", "-F", img, "1024").CombinedOutput(); err != nil {
 		t.Fatalf("mke2fs: %v\n%s", err, out)

@@ -1,0 +1,33 @@
+package testenv
+
+import "testing"
+
+// recorder stands in for a test: it records Skipf and Fatalf instead of
+// stopping.
+type recorder struct {
+	testing.TB
+	skipped, failed bool
+}
+
+func (r *recorder) Helper()                        {}
+func (r *recorder) Skipf(format string, a ...any)  { r.skipped = true }
+func (r *recorder) Fatalf(format string, a ...any) { r.failed = true }
+
+func TestUnmetSkipsOrFails(t *testing.T) {
+	t.Setenv("RUMPFS_E2E", "")
+	r := &recorder{TB: t}
+	Tool(r, "no-such-tool-anywhere")
+	if !r.skipped || r.failed {
+		t.Fatalf("without RUMPFS_E2E a missing tool must skip: %+v", *r)
+	}
+	t.Setenv("RUMPFS_E2E", "1")
+	r = &recorder{TB: t}
+	Tool(r, "no-such-tool-anywhere")
+	if !r.failed || r.skipped {
+		t.Fatalf("with RUMPFS_E2E a missing tool must fail: %+v", *r)
+	}
+	r = &recorder{TB: t}
+	if p := Tool(r, "sh"); p == "" || r.failed || r.skipped {
+		t.Fatalf("sh: %q %+v", p, *r)
+	}
+}
