@@ -75,17 +75,17 @@ func (b *Bridge) readdir(c *ctx, in *fuse.ReadIn, out *fuse.DirEntryList, plus b
 			return unix.EIO
 		}
 		p = p[m:]
-		de := fuse.DirEntry{Mode: uint32(dt) << 12, Ino: ino, Off: next}
+		// The name is copied into the reply at once: no need for a
+		// string of its own (plusEntry makes one if it must look the
+		// name up).
+		de := fuse.DirEntry{Mode: uint32(dt) << 12, Ino: ino, Off: next,
+			Name: unsafe.String(unsafe.SliceData(name), len(name))}
 		if !plus {
-			// The name is copied into the reply at once: no need
-			// for a string of its own.
-			de.Name = unsafe.String(unsafe.SliceData(name), len(name))
 			if !out.AddDirEntry(de) {
 				break
 			}
 			continue
 		}
-		de.Name = string(name) // a driver may keep the name it looks up
 		eo := out.AddDirLookupEntry(de)
 		if eo == nil {
 			break
@@ -93,7 +93,7 @@ func (b *Bridge) readdir(c *ctx, in *fuse.ReadIn, out *fuse.DirEntryList, plus b
 		if de.Name == "." || de.Name == ".." || !search {
 			continue // the host ignores the entries of "." and ".."
 		}
-		b.plusEntry(c, dvp, ino, de.Name, eo)
+		b.plusEntry(c, dvp, ino, name, eo)
 	}
 	return 0
 }
@@ -107,10 +107,11 @@ func (b *Bridge) readdir(c *ctx, in *fuse.ReadIn, out *fuse.DirEntryList, plus b
 // rather than from looking the name up again, which costs a directory
 // scan per entry in unindexed directories. A name whose number the mount
 // cannot load (an etfs key, a driver without stable numbers) is looked up.
-func (b *Bridge) plusEntry(c *ctx, dvp *vfs.Vnode, ino uint64, name string, eo *fuse.EntryOut) {
+func (b *Bridge) plusEntry(c *ctx, dvp *vfs.Vnode, ino uint64, name []byte, eo *fuse.EntryOut) {
 	vp, e := dvp.Mount.Vget(c.l, ino)
 	if e != 0 {
-		c.cn = vfs.ComponentName{Op: vfs.LOOKUP, Name: name, IsLast: true}
+		// A driver may keep the name it looks up: a string of its own.
+		c.cn = vfs.ComponentName{Op: vfs.LOOKUP, Name: string(name), IsLast: true}
 		vp, e = vfs.VOPLookup(c.l, dvp, &c.cn)
 		c.cn.Name = ""
 		if e != 0 {
