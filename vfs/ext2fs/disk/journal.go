@@ -38,6 +38,7 @@ const (
 	JSuperSize      = 1024
 	JBlockTailSize  = 4
 	JChecksumCRC32C = 4
+	JUsersMax       = 48 // uuids in s_users, at 0x100
 )
 
 // JournalIncompatNames names the jbd2 incompat bits for messages.
@@ -85,6 +86,9 @@ type JournalSuperblock struct {
 	NumFCBlocks     uint32
 	Head            uint32
 	Checksum        uint32
+	// Users are the file systems sharing an external journal:
+	// s_users[:min(NrUsers, JUsersMax)].
+	Users [][16]byte
 }
 
 // ParseJournalSuperblock decodes and sanity-checks a journal superblock.
@@ -121,6 +125,11 @@ func ParseJournalSuperblock(b []byte) (*JournalSuperblock, error) {
 		s.NumFCBlocks = be32(b, 0x54)
 		s.Head = be32(b, 0x58)
 		s.Checksum = be32(b, 0xfc)
+		for i := range min(s.NrUsers, JUsersMax) {
+			var u [16]byte
+			copy(u[:], b[0x100+16*i:])
+			s.Users = append(s.Users, u)
+		}
 	}
 	if s.BlockSize < 1024 || s.BlockSize > 65536 || s.BlockSize&(s.BlockSize-1) != 0 {
 		return nil, fmt.Errorf("journal superblock: block size %d", s.BlockSize)
@@ -132,6 +141,16 @@ func ParseJournalSuperblock(b []byte) (*JournalSuperblock, error) {
 		return nil, fmt.Errorf("journal superblock: start %d outside [%d,%d)", s.Start, s.First, s.MaxLen)
 	}
 	return s, nil
+}
+
+// HasUser reports whether uuid is among the journal's users.
+func (s *JournalSuperblock) HasUser(uuid [16]byte) bool {
+	for _, u := range s.Users {
+		if u == uuid {
+			return true
+		}
+	}
+	return false
 }
 
 // CsumV2or3 reports whether blocks carry v2 or v3 checksums.

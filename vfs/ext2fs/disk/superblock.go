@@ -238,6 +238,57 @@ const sbChecksumOff = 0x3fc
 // the geometry a reader relies on (block size, group sizes, inode size,
 // descriptor size); features and the checksum are the caller's to judge.
 func ParseSuperblock(b []byte) (*Superblock, error) {
+	s, err := decodeSuperblock(b)
+	if err != nil {
+		return nil, err
+	}
+	bs := s.BlockSize()
+	if s.BlocksPerGroup == 0 || (s.BlocksPerGroup > 8*uint32(bs) && s.FeatureRoCompat&RoCompatBigalloc == 0) {
+		return nil, fmt.Errorf("superblock: %d blocks per group, block size %d", s.BlocksPerGroup, bs)
+	}
+	if s.InodesPerGroup == 0 || s.InodesPerGroup > 8*uint32(bs) {
+		return nil, fmt.Errorf("superblock: %d inodes per group, block size %d", s.InodesPerGroup, bs)
+	}
+	if s.InodeSize < 128 || s.InodeSize&(s.InodeSize-1) != 0 || int(s.InodeSize) > bs {
+		return nil, fmt.Errorf("superblock: inode size %d", s.InodeSize)
+	}
+	if s.FirstIno < 11 && s.RevLevel >= 1 {
+		return nil, fmt.Errorf("superblock: first inode %d", s.FirstIno)
+	}
+	if s.BlocksCount <= uint64(s.FirstDataBlock) {
+		return nil, fmt.Errorf("superblock: %d blocks, first data block %d", s.BlocksCount, s.FirstDataBlock)
+	}
+	if s.FirstDataBlock > 1 {
+		return nil, fmt.Errorf("superblock: first data block %d", s.FirstDataBlock)
+	}
+	if s.Has64bit() && (s.DescSize < 32 || s.DescSize&(s.DescSize-1) != 0 || int(s.DescSize) > bs) {
+		return nil, fmt.Errorf("superblock: group descriptor size %d", s.DescSize)
+	}
+	if uint64(s.InodesCount) > uint64(s.GroupCount())*uint64(s.InodesPerGroup) {
+		return nil, fmt.Errorf("superblock: %d inodes do not fit %d groups of %d", s.InodesCount, s.GroupCount(), s.InodesPerGroup)
+	}
+	return s, nil
+}
+
+// ParseJournalDevSuperblock decodes the superblock of an external journal
+// device (mke2fs -O journal_dev). Such a device has no groups or inodes:
+// only the magic, the journal_dev feature and the block size are checked.
+// Its UUID is the one a file system names in s_journal_uuid; the jbd2
+// superblock is in the block after this one.
+func ParseJournalDevSuperblock(b []byte) (*Superblock, error) {
+	s, err := decodeSuperblock(b)
+	if err != nil {
+		return nil, err
+	}
+	if s.FeatureIncompat&IncompatJournalDev == 0 {
+		return nil, fmt.Errorf("superblock: no journal_dev feature (features: %s)", s.FeatureString())
+	}
+	return s, nil
+}
+
+// decodeSuperblock decodes every field and checks the magic and the block
+// size.
+func decodeSuperblock(b []byte) (*Superblock, error) {
 	if len(b) < SuperblockSize {
 		return nil, fmt.Errorf("superblock: short (%d bytes)", len(b))
 	}
@@ -351,34 +402,8 @@ func ParseSuperblock(b []byte) (*Superblock, error) {
 	s.OrphanFileInum = le32(b, 0x280)
 	s.Checksum = le32(b, sbChecksumOff)
 
-	// Geometry.
 	if s.LogBlockSize > 6 { // 1 KiB << 6 = 64 KiB
 		return nil, fmt.Errorf("superblock: block size 2^%d KiB unsupported", s.LogBlockSize)
-	}
-	bs := s.BlockSize()
-	if s.BlocksPerGroup == 0 || (s.BlocksPerGroup > 8*uint32(bs) && s.FeatureRoCompat&RoCompatBigalloc == 0) {
-		return nil, fmt.Errorf("superblock: %d blocks per group, block size %d", s.BlocksPerGroup, bs)
-	}
-	if s.InodesPerGroup == 0 || s.InodesPerGroup > 8*uint32(bs) {
-		return nil, fmt.Errorf("superblock: %d inodes per group, block size %d", s.InodesPerGroup, bs)
-	}
-	if s.InodeSize < 128 || s.InodeSize&(s.InodeSize-1) != 0 || int(s.InodeSize) > bs {
-		return nil, fmt.Errorf("superblock: inode size %d", s.InodeSize)
-	}
-	if s.FirstIno < 11 && s.RevLevel >= 1 {
-		return nil, fmt.Errorf("superblock: first inode %d", s.FirstIno)
-	}
-	if s.BlocksCount <= uint64(s.FirstDataBlock) {
-		return nil, fmt.Errorf("superblock: %d blocks, first data block %d", s.BlocksCount, s.FirstDataBlock)
-	}
-	if s.FirstDataBlock > 1 {
-		return nil, fmt.Errorf("superblock: first data block %d", s.FirstDataBlock)
-	}
-	if s.Has64bit() && (s.DescSize < 32 || s.DescSize&(s.DescSize-1) != 0 || int(s.DescSize) > bs) {
-		return nil, fmt.Errorf("superblock: group descriptor size %d", s.DescSize)
-	}
-	if uint64(s.InodesCount) > uint64(s.GroupCount())*uint64(s.InodesPerGroup) {
-		return nil, fmt.Errorf("superblock: %d inodes do not fit %d groups of %d", s.InodesCount, s.GroupCount(), s.InodesPerGroup)
 	}
 	return s, nil
 }
