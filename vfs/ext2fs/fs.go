@@ -21,6 +21,10 @@ type Options struct {
 	// NoRecovery skips journal replay even when the journal needs it
 	// (mount -o norecovery): the view is then the image as it is.
 	NoRecovery bool
+	// JournalDev is the external journal device (mount -o
+	// journal_path): needed to replay a file system whose journal is
+	// external, and checked against it whenever given. Only read.
+	JournalDev bio.Device
 }
 
 // FS is an open ext2/3/4 file system, read-only.
@@ -103,10 +107,8 @@ func Open(l *kernel.LWP, dev bio.Device, opts Options) (*FS, error) {
 	if err := fs.loadGroups(l); err != nil {
 		return nil, fail(unix.EIO, "%v", err)
 	}
-	if sb.FeatureIncompat&disk.IncompatRecover != 0 && !opts.NoRecovery {
-		if sb.FeatureCompat&disk.CompatHasJournal == 0 {
-			fs.logf("%sneeds_recovery set without a journal; ignored", fs.prefix())
-		} else if err := fs.recover(l); err != nil {
+	if !opts.NoRecovery {
+		if err := fs.loadJournal(l); err != nil {
 			return nil, err
 		}
 	}

@@ -1,73 +1,220 @@
 package ext2fs
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs/bio"
 	"github.com/rumpfs/rumpfs/vfs/ext2fs/disk"
 	"golang.org/x/sys/unix"
 )
 
-// recover replays the internal journal into the block overlay, the way
-// jbd2 recovery would write it to the device: scan the log from s_start
-// for transactions closed by a valid commit block, collect their revoke
-// records, then map every tagged block not revoked by the same or a later
-// transaction to its newest copy in the log. The device is never written.
-func (fs *FS) recover(l *kernel.LWP) error {
-	fail := func(errno unix.Errno, format string, args ...any) error {
-		e := &Error{errno, fs.prefix() + "journal: " + sprintf(format, args...)}
-		fs.logf("%s", e.Msg)
-		return e
-	}
+// loadJournal runs at Open unless norecovery: it replays the journal when
+// the file system needs recovery, and checks an external journal device
+// given in Options even when the journal is clean, as Linux does with
+// journal_path.
+func (fs *FS) loadJournal(l *kernel.LWP) error {
 	sb := fs.sb
-	if sb.JournalInum == 0 {
-		return fail(unix.EINVAL, "external journal needs recovery; not supported (mount with norecovery to read the image as it is)")
-	}
-	ji, e := fs.Inode(l, sb.JournalInum)
-	if e != 0 {
-		return fail(unix.EIO, "cannot read journal inode %d", sb.JournalInum)
-	}
-	// jmap maps a journal block to its device block.
-	jmap := func(n uint32) (uint64, bool) {
-		r, e := ji.Bmap(l, uint64(n))
-		if e != 0 || r.Zero {
-			return 0, false
+	dirty := sb.FeatureIncompat&disk.IncompatRecover != 0
+	switch {
+	case sb.FeatureCompat&disk.CompatHasJournal == 0:
+		if dirty {
+			fs.logf("%sneeds_recovery set without a journal; ignored", fs.prefix())
 		}
-		return r.Physical, true
-	}
-	read := func(n uint32) ([]byte, bool) {
-		p, ok := jmap(n)
-		if !ok {
-			return nil, false
+		if fs.opts.JournalDev != nil {
+			fs.logf("%sjournal_path ignored: the file system has no journal", fs.prefix())
 		}
-		b := make([]byte, fs.bsize)
-		return b, fs.bd.readBlocks(l, b, p, 0) == 0
+		return nil
+	case sb.JournalInum != 0 && fs.opts.JournalDev != nil:
+		fs.logf("%sjournal_path ignored: the journal is internal (inode %d)", fs.prefix(), sb.JournalInum)
 	}
-	raw, ok := read(0)
+	if dirty {
+		return fs.recover(l)
+	}
+	if sb.JournalInum == 0 && fs.opts.JournalDev != nil {
+		_, err := fs.openJournal(l)
+		return err
+	}
+	return nil
+}
+
+// journalLog reads the blocks of a jbd2 journal by journal block number,
+// wherever the journal lives: through the journal inode's block map for
+// an internal journal, straight from the device for an external one
+// (whose journal block n is device block n). Scan and replay read the log
+// only through it.
+type journalLog struct {
+	sb *disk.JournalSuperblock
+	bd *blockDev // the device holding the journal
+	// where maps journal block n to its block on bd.
+	where func(n uint32) (uint64, bool)
+	// super is the journal block of the jbd2 superblock.
+	super uint32
+	// blocks is how many journal blocks there are, and what names them
+	// in messages.
+	blocks uint64
+	what   string
+	// ext is the external journal device; nil for an internal journal.
+	ext bio.Device
+}
+
+// read returns journal block n as it is on the device.
+func (j *journalLog) read(l *kernel.LWP, n uint32) ([]byte, bool) {
+	p, ok := j.where(n)
 	if !ok {
-		return fail(unix.EIO, "cannot read the journal superblock")
+		return nil, false
+	}
+	b := make([]byte, j.bd.bsize)
+	return b, j.bd.pread(l, b, int64(p)*int64(j.bd.bsize)) == 0
+}
+
+// journalErr logs and returns a journal failure.
+func (fs *FS) journalErr(errno unix.Errno, format string, args ...any) error {
+	e := &Error{errno, fs.prefix() + "journal: " + sprintf(format, args...)}
+	fs.logf("%s", e.Msg)
+	return e
+}
+
+// openJournal finds the journal (its inode, or the external device of
+// Options.JournalDev) and checks its superblock. A clean journal is
+// returned with sb.Start == 0 and not checked further.
+func (fs *FS) openJournal(l *kernel.LWP) (*journalLog, error) {
+	var j *journalLog
+	var err error
+	if fs.sb.JournalInum != 0 {
+		j, err = fs.internalJournal(l)
+	} else {
+		j, err = fs.externalJournal(l)
+	}
+	if err != nil {
+		return nil, err
+	}
+	raw, ok := j.read(l, j.super)
+	if !ok {
+		return nil, fs.journalErr(unix.EIO, "cannot read the journal superblock")
 	}
 	js, err := disk.ParseJournalSuperblock(raw)
 	if err != nil {
-		return fail(unix.EIO, "%v", err)
+		return nil, fs.journalErr(unix.EIO, "%v", err)
 	}
 	if err := js.Verify(raw); err != nil {
-		return fail(unix.EIO, "%v", err)
+		return nil, fs.journalErr(unix.EIO, "%v", err)
 	}
 	if int(js.BlockSize) != fs.bsize {
-		return fail(unix.EIO, "journal block size %d differs from the file system's %d", js.BlockSize, fs.bsize)
+		return nil, fs.journalErr(unix.EIO, "journal block size %d differs from the file system's %d", js.BlockSize, fs.bsize)
 	}
+	if j.ext != nil {
+		if js.First <= j.super {
+			return nil, fs.journalErr(unix.EIO, "external journal's log starts at block %d, inside its superblocks", js.First)
+		}
+		if js.NrUsers > disk.JUsersMax {
+			return nil, fs.journalErr(unix.EIO, "external journal: %d users, past the %d slots", js.NrUsers, disk.JUsersMax)
+		}
+		if js.NrUsers > 0 && !js.HasUser(fs.sb.UUID) {
+			users := make([]string, len(js.Users))
+			for i, u := range js.Users {
+				users[i] = uuidString(u)
+			}
+			return nil, fs.journalErr(unix.EINVAL, "external journal serves %s, not this file system (%s)",
+				strings.Join(users, ", "), uuidString(fs.sb.UUID))
+		}
+	}
+	j.sb = js
 	if js.Start == 0 {
-		return nil // clean
+		return j, nil // clean
 	}
 	if bad := js.FeatureIncompat &^ disk.JKnownIncompat; bad != 0 {
-		return fail(unix.EINVAL, "unsupported journal features %#x", bad)
+		return nil, fs.journalErr(unix.EINVAL, "unsupported journal features %#x", bad)
 	}
 	if js.FeatureIncompat&disk.JIncompatFastCommit != 0 {
-		return fail(unix.EINVAL, "journal_fast_commit needs recovery; fast commit replay is not supported")
+		return nil, fs.journalErr(unix.EINVAL, "journal_fast_commit needs recovery; fast commit replay is not supported")
 	}
-	if js.MaxLen > uint32(ji.Size/uint64(fs.bsize)) {
-		return fail(unix.EIO, "journal length %d exceeds its inode (%d bytes)", js.MaxLen, ji.Size)
+	if uint64(js.MaxLen) > j.blocks {
+		return nil, fs.journalErr(unix.EIO, "journal length %d exceeds %s", js.MaxLen, j.what)
+	}
+	return j, nil
+}
+
+// internalJournal reads the journal through its inode.
+func (fs *FS) internalJournal(l *kernel.LWP) (*journalLog, error) {
+	ino := fs.sb.JournalInum
+	ji, e := fs.Inode(l, ino)
+	if e != 0 {
+		return nil, fs.journalErr(unix.EIO, "cannot read journal inode %d", ino)
+	}
+	return &journalLog{
+		bd: fs.bd,
+		where: func(n uint32) (uint64, bool) {
+			r, e := ji.Bmap(l, uint64(n))
+			if e != 0 || r.Zero {
+				return 0, false
+			}
+			return r.Physical, true
+		},
+		blocks: ji.Size / uint64(fs.bsize),
+		what:   sprintf("its inode (%d bytes)", ji.Size),
+	}, nil
+}
+
+// externalJournal checks that Options.JournalDev is this file system's
+// external journal: an ext2 superblock with the journal_dev feature, the
+// UUID the file system names (s_journal_uuid) and the same block size.
+// The jbd2 superblock is in the block after the ext2 superblock.
+func (fs *FS) externalJournal(l *kernel.LWP) (*journalLog, error) {
+	dev := fs.opts.JournalDev
+	if dev == nil {
+		return nil, fs.journalErr(unix.EINVAL, "the external journal (uuid %s) needs recovery: give its device with -o journal_path=PATH, or mount with -o norecovery to read the image as it is",
+			uuidString(fs.sb.JournalUUID))
+	}
+	bs := fs.bsize
+	super := uint32(disk.SuperblockOffset/bs + 1)
+	if dev.Size() < int64(super+1)*int64(bs) {
+		return nil, fs.journalErr(unix.EINVAL, "journal device of %d bytes is too small for an external journal", dev.Size())
+	}
+	bd := newBlockDev(dev, bs)
+	raw := make([]byte, disk.SuperblockSize)
+	if e := bd.pread(l, raw, disk.SuperblockOffset); e != 0 {
+		return nil, fs.journalErr(unix.EIO, "cannot read the journal device's superblock: %v", e)
+	}
+	jsb, err := disk.ParseJournalDevSuperblock(raw)
+	if err != nil {
+		return nil, fs.journalErr(unix.EINVAL, "journal device is not an external journal: %v", err)
+	}
+	if err := jsb.Verify(raw); err != nil {
+		return nil, fs.journalErr(unix.EIO, "journal device: %v", err)
+	}
+	if jsb.UUID != fs.sb.JournalUUID {
+		return nil, fs.journalErr(unix.EINVAL, "journal device has uuid %s; this file system's journal is %s",
+			uuidString(jsb.UUID), uuidString(fs.sb.JournalUUID))
+	}
+	if jsb.BlockSize() != bs {
+		return nil, fs.journalErr(unix.EINVAL, "journal device block size %d differs from the file system's %d", jsb.BlockSize(), bs)
+	}
+	blocks := min(jsb.BlocksCount, uint64(dev.Size())/uint64(bs))
+	return &journalLog{
+		bd:     bd,
+		where:  func(n uint32) (uint64, bool) { return uint64(n), uint64(n) < blocks },
+		super:  super,
+		blocks: blocks,
+		what:   sprintf("the journal device (%d blocks)", blocks),
+		ext:    dev,
+	}, nil
+}
+
+// recover replays the journal into the block overlay, the way jbd2
+// recovery would write it to the device: scan the log from s_start for
+// transactions closed by a valid commit block, collect their revoke
+// records, then map every tagged block not revoked by the same or a later
+// transaction to its newest copy in the log. The device is never written.
+func (fs *FS) recover(l *kernel.LWP) error {
+	j, err := fs.openJournal(l)
+	if err != nil {
+		return err
+	}
+	js := j.sb
+	if js.Start == 0 {
+		return nil
 	}
 
 	type tagged struct {
@@ -93,7 +240,7 @@ func (fs *FS) recover(l *kernel.LWP) error {
 	budget := js.MaxLen - js.First // a scan never reads more than the log
 scan:
 	for budget > 0 {
-		b, ok := read(pos)
+		b, ok := j.read(l, pos)
 		if !ok {
 			fs.logf("%sjournal: cannot read log block %d; stopping", fs.prefix(), pos)
 			break
@@ -154,6 +301,13 @@ scan:
 		}
 	}
 
+	// An external journal's blocks are addressed past the file system
+	// device (see joinedDev).
+	fsSize := fs.bd.dev.Size()
+	var base uint64
+	if j.ext != nil {
+		base = uint64((fsSize+joinAlign-1)/joinAlign*joinAlign) / uint64(fs.bsize)
+	}
 	overlay := map[uint64]overlayBlock{}
 	var skipped []string
 	for _, t := range done {
@@ -166,16 +320,15 @@ scan:
 				skipped = append(skipped, sprintf("block %d out of range", blk))
 				continue
 			}
-			phys, ok := jmap(tg.log)
+			phys, ok := j.where(tg.log)
 			if !ok {
 				skipped = append(skipped, sprintf("log block %d unmapped", tg.log))
 				continue
 			}
-			ob := overlayBlock{phys: phys, escape: tg.tag.Flags&disk.JFlagEscape != 0}
 			if js.CsumV2or3() {
 				// The tag checksum covers the block as logged, escaped.
-				data, e := fs.bd.readOverlay(l, overlayBlock{phys: phys})
-				if e != 0 {
+				data, ok := j.read(l, tg.log)
+				if !ok {
 					skipped = append(skipped, sprintf("log block %d unreadable", tg.log))
 					continue
 				}
@@ -184,11 +337,14 @@ scan:
 					continue
 				}
 			}
-			overlay[blk] = ob
+			overlay[blk] = overlayBlock{phys: base + phys, escape: tg.tag.Flags&disk.JFlagEscape != 0}
 		}
 	}
 	if len(skipped) > 0 {
 		fs.logf("%sjournal: %d blocks not replayed: %s", fs.prefix(), len(skipped), strings.Join(skipped[:min(len(skipped), 5)], "; "))
+	}
+	if j.ext != nil && len(overlay) > 0 {
+		fs.bd.dev = &joinedDev{Device: fs.bd.dev, journal: j.ext, base: int64(base) * int64(fs.bsize)}
 	}
 	fs.bd.overlay = overlay
 	fs.bd.dropCache()
@@ -198,15 +354,59 @@ scan:
 	}
 
 	// The superblock and descriptors may have been journalled.
-	raw = make([]byte, disk.SuperblockSize)
-	if e := fs.bd.readBlocks(l, raw, disk.SuperblockOffset/uint64(fs.bsize), disk.SuperblockOffset%fs.bsize); e != 0 {
-		return fail(unix.EIO, "cannot reread the superblock")
+	bs := fs.bsize
+	raw := make([]byte, disk.SuperblockSize)
+	if e := fs.bd.readBlocks(l, raw, disk.SuperblockOffset/uint64(bs), disk.SuperblockOffset%bs); e != 0 {
+		return fs.journalErr(unix.EIO, "cannot reread the superblock")
 	}
 	if err := fs.loadSuperblock(raw); err != nil {
-		return fail(unix.EIO, "superblock after replay: %v", err)
+		return fs.journalErr(unix.EIO, "superblock after replay: %v", err)
+	}
+	if fs.bsize != bs {
+		return fs.journalErr(unix.EIO, "superblock after replay: block size %d, was %d", fs.bsize, bs)
+	}
+	if fs.sb.BlocksCount > uint64(fsSize)/uint64(bs) {
+		return fs.journalErr(unix.EIO, "superblock after replay: %d blocks exceed the device (%d bytes)", fs.sb.BlocksCount, fsSize)
 	}
 	if err := fs.loadGroups(l); err != nil {
-		return fail(unix.EIO, "after replay: %v", err)
+		return fs.journalErr(unix.EIO, "after replay: %v", err)
 	}
 	return nil
+}
+
+// joinAlign aligns where joinedDev puts the journal device: a multiple of
+// every block and sector size, so that no aligned read spans both.
+const joinAlign = 64 << 10
+
+// joinedDev is the file system device followed, from byte base (its size
+// rounded up to joinAlign), by the external journal device. The overlay
+// addresses a block replayed from an external journal as base/bsize plus
+// its journal block, so that blockDev reads it like a copy in an internal
+// journal. Blocks of the file system itself never reach past its device:
+// Open and recover bound the block count by the device size.
+type joinedDev struct {
+	bio.Device // the file system's
+	journal    bio.Device
+	base       int64
+}
+
+func (d *joinedDev) ReadAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
+	if off >= d.base {
+		return d.journal.ReadAt(l, p, off-d.base)
+	}
+	if end := off + int64(len(p)); end > d.base {
+		p = p[:d.base-off] // cut short: nothing the file system reads is there
+	}
+	return d.Device.ReadAt(l, p, off)
+}
+
+func (d *joinedDev) WriteAt(*kernel.LWP, []byte, int64) (int, unix.Errno) { return 0, unix.EROFS }
+func (d *joinedDev) Size() int64                                          { return d.base + d.journal.Size() }
+func (d *joinedDev) SectorSize() int {
+	return max(d.Device.SectorSize(), d.journal.SectorSize())
+}
+
+// uuidString formats a UUID the way blkid and dumpe2fs do.
+func uuidString(u [16]byte) string {
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
+	"github.com/rumpfs/rumpfs/vfs/bio"
 	"github.com/rumpfs/rumpfs/vfs/ext2fs/disk"
 	"golang.org/x/sys/unix"
 )
@@ -39,7 +40,10 @@ const consoleLines = 50
 // mountExt2fs mounts the file system on args.Dev read-only. A read-write
 // request is refused (EROFS) until write support exists; unsupported
 // features refuse the mount with EINVAL and a message naming them.
-// Options: norecovery (or noload) skips journal replay.
+// Options: norecovery (or noload) skips journal replay; journal_path=PATH
+// names the block device holding the external journal (a path in the
+// kernel's namespace, such as an etfs key), needed to replay a file
+// system whose journal is external.
 func mountExt2fs(l *kernel.LWP, mp *vfs.Mount, args *vfs.MountArgs) (vfs.FileSystem, unix.Errno) {
 	k := mp.Kernel()
 	if args.Dev == nil {
@@ -66,7 +70,15 @@ func mountExt2fs(l *kernel.LWP, mp *vfs.Mount, args *vfs.MountArgs) (vfs.FileSys
 	if _, ok := args.Options["noload"]; ok {
 		norecovery = true
 	}
-	f, err := Open(l, args.Dev, Options{Name: src, Logf: logf, NoRecovery: norecovery})
+	var jdev bio.Device
+	if path, ok := args.Options["journal_path"]; ok {
+		var e unix.Errno
+		if jdev, e = journalDevice(l, path); e != 0 {
+			k.Warnf("ext2fs: %s: journal_path=%s: %v", src, path, journalDeviceError(e))
+			return nil, e
+		}
+	}
+	f, err := Open(l, args.Dev, Options{Name: src, Logf: logf, NoRecovery: norecovery, JournalDev: jdev})
 	if err != nil {
 		// Open logged the reason already.
 		var oe *Error
@@ -82,6 +94,41 @@ func mountExt2fs(l *kernel.LWP, mp *vfs.Mount, args *vfs.MountArgs) (vfs.FileSys
 	m := &mount{fs: f, mp: mp, k: k, src: src}
 	mp.Data = m
 	return m, 0
+}
+
+// journalDevice returns the block device at path in the kernel's
+// namespace (mount -o journal_path=PATH).
+func journalDevice(l *kernel.LWP, path string) (bio.Device, unix.Errno) {
+	if path == "" {
+		return nil, unix.EINVAL
+	}
+	res, e := vfs.Namei(l, nil, path, vfs.LOOKUP, vfs.Follow)
+	if e != 0 {
+		return nil, e
+	}
+	t, rdev := res.Vp.Type, res.Vp.Rdev
+	res.Release(l)
+	if t != vfs.VBLK {
+		return nil, unix.ENOTBLK
+	}
+	dev := vfs.Of(l.Kernel()).Device(rdev)
+	if dev == nil {
+		return nil, unix.ENXIO
+	}
+	return dev, 0
+}
+
+// journalDeviceError explains journalDevice's errors.
+func journalDeviceError(e unix.Errno) string {
+	switch e {
+	case unix.EINVAL:
+		return "want the path of the external journal's block device"
+	case unix.ENOTBLK:
+		return "not a block device"
+	case unix.ENXIO:
+		return "no device attached to it"
+	}
+	return e.Error()
 }
 
 func (m *mount) Root(l *kernel.LWP) (*vfs.Vnode, unix.Errno) {
