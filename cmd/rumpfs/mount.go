@@ -36,9 +36,11 @@ func init() {
 	register("mount", "mount a file system image (or the kernel's root) on the host through FUSE", cmdMount)
 }
 
-// Where the image is registered and mounted inside the kernel.
+// Where the image (and an external journal) are registered and mounted
+// inside the kernel.
 const (
 	imageKey   = "/dev/rumpfs0"
+	journalKey = "/dev/rumpfs0journal"
 	kernelMntp = "/mnt"
 )
 
@@ -62,7 +64,10 @@ func cmdMount(args []string) int {
 	optArgs := fl.StringArrayP("options", "o", nil, "mount options, comma-separated, repeatable:\n"+
 		"ro, rw, allow_other, default_permissions, uid=N, gid=N, umask=OOO,\n"+
 		"fsname=NAME, subtype=NAME, debug (FUSE protocol trace on stderr),\n"+
-		"nosuid, nodev, noexec")
+		"nosuid, nodev, noexec,\n"+
+		"journal_path=FILE (ext3/ext4: the external journal's image, read-only,\n"+
+		"needed to replay a file system whose external journal needs recovery),\n"+
+		"norecovery (ext3/ext4: no journal replay; the image as it is)")
 	fstype := fl.StringP("type", "t", "", "file system type (ffs/ufs, ext2fs/ext2/ext3/ext4, rumpfs);\nprobed from the image when omitted; rumpfs with SOURCE none\nserves the kernel's in-memory root")
 	fl.BoolP("foreground", "f", true, "stay in the foreground")
 	daemon := fl.Bool("daemon", false, "run in the background: return once the mount is live,\nor exit with the server's error and status")
@@ -338,11 +343,25 @@ func (mc *mountCmd) prepareKernel(l *kernel.LWP, p plan) (*vfs.Vnode, string) {
 	if e := vfs.Mkdir(l, kernelMntp, 0o755); e != 0 && e != unix.EEXIST {
 		return nil, fmt.Sprintf("mkdir %s in the kernel: %v", kernelMntp, e)
 	}
+	opts := map[string]string{}
+	if (mc.opts.journalPath != "" || mc.opts.noRecovery) && p.typ.Name != "ext2fs" {
+		return nil, fmt.Sprintf("journal_path and norecovery are ext2fs (ext3/ext4) options, not %s ones", p.typ.Name)
+	}
+	if jp := mc.opts.journalPath; jp != "" {
+		// The journal is only read, whatever the mount.
+		if err := etfsRegister(k, etfsSpec{key: journalKey, hostPath: jp, typ: etfsBlk}, true); err != nil {
+			return nil, fmt.Sprintf("journal_path=%s: %v", jp, err)
+		}
+		opts["journal_path"] = journalKey
+	}
+	if mc.opts.noRecovery {
+		opts["norecovery"] = ""
+	}
 	flags := 0
 	if mc.opts.readOnly {
 		flags |= vfs.MNT_RDONLY
 	}
-	if e := vfs.MountPath(l, p.typ.Name, imageKey, kernelMntp, flags, nil); e != 0 {
+	if e := vfs.MountPath(l, p.typ.Name, imageKey, kernelMntp, flags, opts); e != 0 {
 		msg := fmt.Sprintf("%s: mount as %s: %v", mc.source, p.typ.Name, e)
 		if e == unix.EROFS {
 			msg += " (it can only be mounted read-only: the image, or the driver, allows no writes; use -o ro)"

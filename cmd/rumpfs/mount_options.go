@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +24,11 @@ type mountOpts struct {
 	// hostFlags are mount(2) flags passed through to the host mount
 	// (nosuid, nodev, noexec and their opposites).
 	hostFlags []string
+	// journalPath is the host file holding an ext3/ext4 file system's
+	// external journal (journal_path=, as with Linux's ext4).
+	journalPath string
+	// noRecovery skips an ext3/ext4 journal's replay (norecovery, noload).
+	noRecovery bool
 }
 
 func defaultMountOpts() mountOpts {
@@ -83,8 +89,19 @@ func parseMountOpts(o *mountOpts, args []string) error {
 				} else {
 					o.subtype = val
 				}
+			case "norecovery", "noload":
+				o.noRecovery, err = true, flag()
+			case "journal_path":
+				if !hasVal || val == "" {
+					return fmt.Errorf("option journal_path: want journal_path=FILE, the external journal's image")
+				}
+				p, err := filepath.Abs(val)
+				if err != nil {
+					return fmt.Errorf("option journal_path=%s: %v", val, err)
+				}
+				o.journalPath = p
 			default:
-				return fmt.Errorf("unknown option %q (known: ro, rw, allow_other, default_permissions, uid=, gid=, umask=, fsname=, subtype=, debug, nosuid, nodev, noexec)", opt)
+				return fmt.Errorf("unknown option %q (known: ro, rw, allow_other, default_permissions, uid=, gid=, umask=, fsname=, subtype=, debug, nosuid, nodev, noexec, journal_path=, norecovery)", opt)
 			}
 			if err != nil {
 				return err

@@ -31,6 +31,26 @@ func TestParseMountOpts(t *testing.T) {
 	}
 }
 
+// TestParseMountOptsJournal: journal_path= is made absolute (the daemon
+// and the kernel registration must not depend on the working directory);
+// norecovery and noload are one option.
+func TestParseMountOptsJournal(t *testing.T) {
+	o := defaultMountOpts()
+	if err := parseMountOpts(&o, []string{"ro,journal_path=j.img,noload"}); err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd()
+	if want := filepath.Join(wd, "j.img"); o.journalPath != want || !o.noRecovery {
+		t.Errorf("journal_path %q noRecovery %v, want %q true", o.journalPath, o.noRecovery, want)
+	}
+	for _, bad := range []string{"journal_path", "journal_path=", "norecovery=1"} {
+		o := defaultMountOpts()
+		if err := parseMountOpts(&o, []string{bad}); err == nil {
+			t.Errorf("-o %s: accepted, want an error", bad)
+		}
+	}
+}
+
 func TestParseEtfsSpec(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "img")
