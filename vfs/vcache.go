@@ -20,10 +20,24 @@ type vkey struct {
 	ino uint64
 }
 
-// vshard is one shard of a mount's vnodes, keyed by inode number.
+// vshard is one shard of a mount's vnodes, keyed by inode number. A
+// vnode being loaded or reclaimed stays in the map, so that a Vget of its
+// inode waits on settled for it instead of loading a second copy.
 type vshard struct {
-	mu sync.Mutex
-	m  map[uint64]*Vnode
+	mu      sync.Mutex
+	m       map[uint64]*Vnode
+	settled sync.Cond // broadcast when a loading or reclaiming vnode settles
+}
+
+// waitLocked waits, off CPU, for a vnode of the shard to settle. The
+// shard lock is held on entry and on return, but not while taking the
+// CPU back (a shard lock holder may wait for nothing).
+func (s *vshard) waitLocked(l *kernel.LWP) {
+	d := l.BlockBegin()
+	s.settled.Wait()
+	s.mu.Unlock()
+	l.BlockEnd(d)
+	s.mu.Lock()
 }
 
 // mountCache is a mount's part of the vnode cache: sharded maps keyed by
@@ -33,6 +47,7 @@ type mountCache [vcacheShards]vshard
 func (mc *mountCache) init() {
 	for i := range mc {
 		mc[i].m = map[uint64]*Vnode{}
+		mc[i].settled.L = &mc[i].mu
 	}
 }
 
@@ -65,8 +80,8 @@ func (mp *Mount) Vget(l *kernel.LWP, ino uint64) (*Vnode, unix.Errno) {
 	c := &mp.vfs.vcache
 	k := vkey{mp, ino}
 	s := c.shard(k)
+	s.mu.Lock()
 	for {
-		s.mu.Lock()
 		vp, ok := s.m[ino]
 		if !ok {
 			break
@@ -78,17 +93,13 @@ func (mp *Mount) Vget(l *kernel.LWP, ino uint64) (*Vnode, unix.Errno) {
 			s.mu.Unlock()
 			return vp, 0
 		}
-		w := vp.wait
-		s.mu.Unlock()
-		d := l.BlockBegin()
-		<-w
-		l.BlockEnd(d)
+		s.waitLocked(l)
 	}
 	if mp.unmounting.Load() {
 		s.mu.Unlock()
 		return nil, unix.ENOENT
 	}
-	vp := &Vnode{Mount: mp, Ino: ino, state: vsLoading, cached: true, wait: make(chan struct{})}
+	vp := &Vnode{Mount: mp, Ino: ino, state: vsLoading, cached: true}
 	vp.SetOps(GenericOps{})
 	s.m[ino] = vp
 	s.mu.Unlock()
@@ -96,8 +107,6 @@ func (mp *Mount) Vget(l *kernel.LWP, ino uint64) (*Vnode, unix.Errno) {
 	e := mp.FS.LoadVnode(l, vp, ino)
 
 	s.mu.Lock()
-	w := vp.wait
-	vp.wait = nil // only waiters of the load hold it now
 	if e != 0 {
 		delete(s.m, ino)
 		vp.state = vsDead
@@ -106,8 +115,8 @@ func (mp *Mount) Vget(l *kernel.LWP, ino uint64) (*Vnode, unix.Errno) {
 		vp.usecount.Store(1)
 		c.total.Add(1)
 	}
+	s.settled.Broadcast()
 	s.mu.Unlock()
-	close(w)
 	if e != 0 {
 		return nil, e
 	}
@@ -131,9 +140,9 @@ func (c *vcache) release(l *kernel.LWP, vp *Vnode, recycle bool) {
 		return
 	}
 	if recycle || vp.Mount.unmounting.Load() {
-		c.startReclaimLocked(s, vp)
+		c.startReclaimLocked(vp)
 		s.mu.Unlock()
-		c.finishReclaim(l, vp)
+		c.finishReclaim(l, s, vp)
 		return
 	}
 	c.freeMu.Lock()
@@ -143,18 +152,24 @@ func (c *vcache) release(l *kernel.LWP, vp *Vnode, recycle bool) {
 	c.recycle(l)
 }
 
-func (c *vcache) startReclaimLocked(s *vshard, vp *Vnode) {
+// startReclaimLocked marks an unreferenced vnode as going; it stays in
+// its shard's map until finishReclaim has run the driver's VOP_RECLAIM, so
+// that a new load of the inode never overtakes the old one's write-back.
+func (c *vcache) startReclaimLocked(vp *Vnode) {
 	vp.state = vsReclaiming
-	vp.wait = make(chan struct{})
-	delete(s.m, vp.Ino)
 	c.unfree(vp)
 }
 
-func (c *vcache) finishReclaim(l *kernel.LWP, vp *Vnode) {
+func (c *vcache) finishReclaim(l *kernel.LWP, s *vshard, vp *Vnode) {
 	vp.Ops().Reclaim(l, vp)
 	c.total.Add(-1)
+	s.mu.Lock()
+	if s.m[vp.Ino] == vp {
+		delete(s.m, vp.Ino)
+	}
 	vp.state = vsDead
-	close(vp.wait)
+	s.settled.Broadcast()
+	s.mu.Unlock()
 }
 
 // recycle reclaims the oldest free vnodes while the cache is over its bound.
@@ -172,9 +187,9 @@ func (c *vcache) recycle(l *kernel.LWP) {
 			s.mu.Unlock()
 			continue
 		}
-		c.startReclaimLocked(s, vp)
+		c.startReclaimLocked(vp)
 		s.mu.Unlock()
-		c.finishReclaim(l, vp)
+		c.finishReclaim(l, s, vp)
 	}
 }
 
@@ -229,6 +244,14 @@ func (c *vcache) unfree(vp *Vnode) {
 	c.nfree--
 }
 
+// ready reports whether vp is loaded and not going.
+func (c *vcache) ready(vp *Vnode) bool {
+	s := c.shard(vkey{vp.Mount, vp.Ino})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return vp.state == vsReady
+}
+
 // mountVnodes returns the cached vnodes of mp.
 func (c *vcache) mountVnodes(mp *Mount) []*Vnode {
 	var out []*Vnode
@@ -269,13 +292,13 @@ func (c *vcache) vflush(l *kernel.LWP, mp *Mount, skip *Vnode, force bool) unix.
 			s.mu.Unlock()
 			continue
 		}
-		c.startReclaimLocked(s, vp)
+		c.startReclaimLocked(vp)
 		s.mu.Unlock()
-		c.finishReclaim(l, vp)
+		c.finishReclaim(l, s, vp)
 	}
 	if force {
 		for _, vp := range c.mountVnodes(mp) {
-			if vp != skip {
+			if vp != skip && c.ready(vp) {
 				Vgone(l, vp)
 			}
 		}

@@ -190,8 +190,7 @@ type Vnode struct {
 	// Guarded by the vnode cache shard lock.
 	state  uint32
 	cached bool
-	wait   chan struct{} // closed when a loading or reclaiming vnode settles
-	free   *Vnode        // free list links (usecount 0, cached)
+	free   *Vnode // free list links (usecount 0, cached)
 	freeP  *Vnode
 	onFree bool
 }
@@ -203,19 +202,38 @@ func (vp *Vnode) Ops() VnodeOps { return *vp.ops.Load() }
 func (vp *Vnode) SetOps(ops VnodeOps) { vp.ops.Store(opsBox(ops)) }
 
 // opsBoxes holds one shared box per operation-set type without fields
-// (every driver's), so loading a vnode does not allocate one.
-var opsBoxes sync.Map // reflect.Type -> *VnodeOps
+// (every driver's), so loading a vnode does not allocate one. It is
+// copied on write: the few types are added once, and a lookup is a plain
+// map read.
+var (
+	opsBoxes   atomic.Pointer[map[reflect.Type]*VnodeOps]
+	opsBoxesMu sync.Mutex
+)
 
 func opsBox(ops VnodeOps) *VnodeOps {
 	t := reflect.TypeOf(ops)
 	if t == nil || t.Size() != 0 {
 		return &ops
 	}
-	if p, ok := opsBoxes.Load(t); ok {
-		return p.(*VnodeOps)
+	if m := opsBoxes.Load(); m != nil {
+		if p := (*m)[t]; p != nil {
+			return p
+		}
 	}
-	p, _ := opsBoxes.LoadOrStore(t, &ops)
-	return p.(*VnodeOps)
+	opsBoxesMu.Lock()
+	defer opsBoxesMu.Unlock()
+	old := opsBoxes.Load()
+	if old != nil && (*old)[t] != nil {
+		return (*old)[t]
+	}
+	m := map[reflect.Type]*VnodeOps{t: &ops}
+	if old != nil {
+		for k, v := range *old {
+			m[k] = v
+		}
+	}
+	opsBoxes.Store(&m)
+	return &ops
 }
 
 // UseCount returns the number of references.
