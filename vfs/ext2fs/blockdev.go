@@ -38,8 +38,9 @@ type blockDev struct {
 }
 
 type overlayBlock struct {
-	phys   uint64 // journal block on the device
-	escape bool   // jbd2 escaped the magic number in the first word
+	phys     uint64 // journal block on the device
+	escape   bool   // jbd2 escaped the magic number in the first word
+	external bool   // phys is on an external journal device (see joinedDev)
 }
 
 // cachedRun is len(data)/bsize consecutive blocks from blk.
@@ -329,13 +330,14 @@ func (d *blockDev) dropCache() {
 // mapOverlay returns where the n blocks from device block blk are read
 // from: blk itself for the prefix no replayed journal block covers, or the
 // journal copy of blk alone. An escaped journal copy differs from the
-// bytes the file system holds, so it has no device address (EIO).
+// bytes the file system holds, and a copy on an external journal is on
+// another device: neither has an address on this one (EIO).
 func (d *blockDev) mapOverlay(blk, n uint64) (uint64, uint64, unix.Errno) {
 	if len(d.overlay) == 0 {
 		return blk, n, 0
 	}
 	if ob, ok := d.overlay[blk]; ok {
-		if ob.escape {
+		if ob.escape || ob.external {
 			return 0, 0, unix.EIO
 		}
 		return ob.phys, 1, 0

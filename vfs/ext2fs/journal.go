@@ -337,7 +337,7 @@ scan:
 					continue
 				}
 			}
-			overlay[blk] = overlayBlock{phys: base + phys, escape: tg.tag.Flags&disk.JFlagEscape != 0}
+			overlay[blk] = overlayBlock{phys: base + phys, escape: tg.tag.Flags&disk.JFlagEscape != 0, external: j.ext != nil}
 		}
 	}
 	if len(skipped) > 0 {

@@ -252,6 +252,16 @@ func TestExternalJournalReplay(t *testing.T) {
 					head[:4], head[x.bs:x.bs+4], head[2*x.bs:2*x.bs+8])
 			}
 
+			// The replayed block lives on the journal device: it has no
+			// address on the file system's device (VOP_BMAP is EIO); the
+			// revoked second block keeps its own.
+			if _, _, e := f.bd.mapOverlay(blks[0], 1); e != unix.EIO {
+				t.Errorf("device address of a block replayed from the external journal: %v, want EIO", e)
+			}
+			if b, _, e := f.bd.mapOverlay(blks[1], 1); e != 0 || b != blks[1] {
+				t.Errorf("device address of an untouched block: %d %v, want %d", b, e, blks[1])
+			}
+
 			mnt := kernelMountExt(t, x)
 			compareWithKernel(t, f, mnt)
 
