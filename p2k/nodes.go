@@ -11,41 +11,44 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The node table maps FUSE node ids to vnodes and back. It is split into
-// shards by vnode pointer; a node id carries its shard in its low bits,
-// so both directions find the same shard without a global lock.
+// The node table maps FUSE node ids to vnodes and back. A node id names a
+// slot in one of the table's shards: the shard in its low bits, the slot
+// above them and the slot's generation in the high 32 bits, so an id is
+// never reused for another vnode while the host could still hold it. The
+// way back, vnode to id, is the vnode's Cookie, which puts a new vnode in
+// the shard its pointer hashes to; a vnode whose cookie another bridge
+// holds is found through its shard's small map instead.
 const (
 	shardBits = 6
 	nshards   = 1 << shardBits
+	slotBits  = 32 - shardBits
+	slotMask  = 1<<slotBits - 1
 )
 
 // node is one FUSE node: a vnode reference and the host's lookup count.
+// A free slot has no vnode and keeps its generation.
 type node struct {
-	id      uint64
 	vp      *vfs.Vnode
-	nlookup uint64 // guarded by the shard lock
+	nlookup uint64
+	gen     uint32
 }
 
 type shard struct {
-	mu   sync.RWMutex
-	byID map[uint64]*node
-	byVp map[*vfs.Vnode]*node
+	mu    sync.RWMutex
+	slots []node   // slot number n at slots[n-1]
+	free  []uint32 // free slot numbers
+	other map[*vfs.Vnode]uint64
 }
 
 type nodeTable struct {
 	shards  [nshards]shard
-	seq     atomic.Uint64
 	root    node
 	count   atomic.Int64 // nodes, root excluded
 	lookups atomic.Int64 // sum of nlookup, root excluded
 }
 
 func (t *nodeTable) init(root *vfs.Vnode) {
-	t.root = node{id: fuse.FUSE_ROOT_ID, vp: root}
-	for i := range t.shards {
-		t.shards[i].byID = map[uint64]*node{}
-		t.shards[i].byVp = map[*vfs.Vnode]*node{}
-	}
+	t.root = node{vp: root}
 }
 
 func shardOf(vp *vfs.Vnode) uint64 {
@@ -53,6 +56,31 @@ func shardOf(vp *vfs.Vnode) uint64 {
 	h ^= h >> 29
 	h *= 0xbf58476d1ce4e5b9
 	return h >> (64 - shardBits)
+}
+
+// nodeLocked returns the live node named by id, or nil; id's shard lock
+// is held.
+func (s *shard) nodeLocked(id uint64) *node {
+	slot := id >> shardBits & slotMask
+	if slot == 0 || slot > uint64(len(s.slots)) {
+		return nil
+	}
+	n := &s.slots[slot-1]
+	if n.vp == nil || n.gen != uint32(id>>32) {
+		return nil
+	}
+	return n
+}
+
+// idLocked returns vp's node id in shard s, vp's own shard number si, or
+// 0 if vp has no node here.
+func (s *shard) idLocked(vp *vfs.Vnode, si uint64) uint64 {
+	if id := vp.Cookie.Load(); id != 0 && id&(nshards-1) == si {
+		if n := s.nodeLocked(id); n != nil && n.vp == vp {
+			return id
+		}
+	}
+	return s.other[vp]
 }
 
 // get returns the vnode of node id with a new reference, which the caller
@@ -65,7 +93,7 @@ func (t *nodeTable) get(id uint64) (*vfs.Vnode, unix.Errno) {
 	}
 	s := &t.shards[id&(nshards-1)]
 	s.mu.RLock()
-	n := s.byID[id]
+	n := s.nodeLocked(id)
 	if n == nil {
 		s.mu.RUnlock()
 		return nil, unix.ESTALE
@@ -86,23 +114,36 @@ func (t *nodeTable) add(l *kernel.LWP, vp *vfs.Vnode) uint64 {
 	si := shardOf(vp)
 	s := &t.shards[si]
 	s.mu.Lock()
-	if n := s.byVp[vp]; n != nil {
-		n.nlookup++
+	if id := s.idLocked(vp, si); id != 0 {
+		s.nodeLocked(id).nlookup++
 		s.mu.Unlock()
 		t.lookups.Add(1)
 		vfs.Vrele(l, vp) // not the last: the node holds one
-		return n.id
+		return id
 	}
+	var slot uint32
+	if k := len(s.free); k > 0 {
+		slot, s.free = s.free[k-1], s.free[:k-1]
+	} else {
+		s.slots = append(s.slots, node{})
+		slot = uint32(len(s.slots)) // 2^26 slots a shard: far beyond memory
+	}
+	n := &s.slots[slot-1]
 	var id uint64
 	for {
-		id = t.seq.Add(1)<<shardBits | si
+		n.gen++
+		id = uint64(n.gen)<<32 | uint64(slot)<<shardBits | si
 		if id != ^uint64(0) { // go-fuse's reserved id
 			break
 		}
 	}
-	n := &node{id: id, vp: vp, nlookup: 1}
-	s.byID[id] = n
-	s.byVp[vp] = n
+	n.vp, n.nlookup = vp, 1
+	if !vp.Cookie.CompareAndSwap(0, id) {
+		if s.other == nil {
+			s.other = map[*vfs.Vnode]uint64{}
+		}
+		s.other[vp] = id
+	}
 	s.mu.Unlock()
 	t.count.Add(1)
 	t.lookups.Add(1)
@@ -118,7 +159,7 @@ func (t *nodeTable) forget(id, n uint64) *vfs.Vnode {
 	}
 	s := &t.shards[id&(nshards-1)]
 	s.mu.Lock()
-	nd := s.byID[id]
+	nd := s.nodeLocked(id)
 	if nd == nil {
 		s.mu.Unlock()
 		return nil
@@ -130,26 +171,39 @@ func (t *nodeTable) forget(id, n uint64) *vfs.Vnode {
 		s.mu.Unlock()
 		return nil
 	}
-	delete(s.byID, id)
-	delete(s.byVp, nd.vp)
+	vp := s.removeLocked(id, nd)
 	s.mu.Unlock()
 	t.count.Add(-1)
-	return nd.vp
+	return vp
+}
+
+// removeLocked frees node id's slot and returns its vnode.
+func (s *shard) removeLocked(id uint64, n *node) *vfs.Vnode {
+	vp := n.vp
+	if !vp.Cookie.CompareAndSwap(id, 0) {
+		delete(s.other, vp)
+	}
+	n.vp, n.nlookup = nil, 0
+	s.free = append(s.free, uint32(id>>shardBits&slotMask))
+	return vp
 }
 
 // drain empties the table and returns every node's vnode (root excluded);
 // the caller releases them.
 func (t *nodeTable) drain() []*vfs.Vnode {
 	var out []*vfs.Vnode
-	for i := range t.shards {
-		s := &t.shards[i]
+	for si := range t.shards {
+		s := &t.shards[si]
 		s.mu.Lock()
-		for id, n := range s.byID {
-			out = append(out, n.vp)
+		for i := range s.slots {
+			n := &s.slots[i]
+			if n.vp == nil {
+				continue
+			}
 			t.lookups.Add(-int64(n.nlookup))
 			t.count.Add(-1)
-			delete(s.byID, id)
-			delete(s.byVp, n.vp)
+			id := uint64(n.gen)<<32 | uint64(i+1)<<shardBits | uint64(si)
+			out = append(out, s.removeLocked(id, n))
 		}
 		s.mu.Unlock()
 	}
@@ -161,7 +215,7 @@ func (t *nodeTable) lookupCount(id uint64) (uint64, bool) {
 	s := &t.shards[id&(nshards-1)]
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	n := s.byID[id]
+	n := s.nodeLocked(id)
 	if n == nil {
 		return 0, false
 	}

@@ -179,6 +179,11 @@ type Vnode struct {
 	Data  any
 	// Root marks the root vnode of its mount (VV_ROOT).
 	Root bool
+	// Cookie is a host bridge's name for the vnode (p2k's FUSE node id,
+	// as NetBSD's puffs names a node by a cookie), so that the bridge
+	// finds its node without a table keyed by vnode. One bridge at a
+	// time holds it (compare-and-swap from 0); others keep their own.
+	Cookie atomic.Uint64
 
 	ops      atomic.Pointer[VnodeOps]
 	usecount atomic.Int32
