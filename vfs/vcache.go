@@ -21,12 +21,56 @@ type vkey struct {
 }
 
 // vshard is one shard of a mount's vnodes, keyed by inode number. A
-// vnode being loaded or reclaimed stays in the map, so that a Vget of its
-// inode waits on settled for it instead of loading a second copy.
+// vnode being loaded or reclaimed stays in the shard, so that a Vget of
+// its inode waits on settled for it instead of loading a second copy.
+//
+// The vnodes of vleafSize consecutive inode numbers share a leaf, and a
+// leaf's shard follows from its number: a walk loads neighbouring inodes,
+// which then share a small map entry and cache lines instead of scattering
+// over a large hash table.
 type vshard struct {
 	mu      sync.Mutex
-	m       map[uint64]*Vnode
-	settled sync.Cond // broadcast when a loading or reclaiming vnode settles
+	leaves  map[uint64]*vleaf // by ino >> vleafBits
+	settled sync.Cond         // broadcast when a loading or reclaiming vnode settles
+}
+
+const (
+	vleafBits = 6
+	vleafSize = 1 << vleafBits
+)
+
+type vleaf struct {
+	n  int // vnodes in v
+	vp [vleafSize]*Vnode
+}
+
+func (s *vshard) get(ino uint64) *Vnode {
+	if lf := s.leaves[ino>>vleafBits]; lf != nil {
+		return lf.vp[ino&(vleafSize-1)]
+	}
+	return nil
+}
+
+func (s *vshard) put(ino uint64, vp *Vnode) {
+	lf := s.leaves[ino>>vleafBits]
+	if lf == nil {
+		lf = &vleaf{}
+		s.leaves[ino>>vleafBits] = lf
+	}
+	lf.vp[ino&(vleafSize-1)] = vp
+	lf.n++
+}
+
+// del removes vp, if it is the vnode of its inode.
+func (s *vshard) del(vp *Vnode) {
+	lf := s.leaves[vp.Ino>>vleafBits]
+	if lf == nil || lf.vp[vp.Ino&(vleafSize-1)] != vp {
+		return
+	}
+	lf.vp[vp.Ino&(vleafSize-1)] = nil
+	if lf.n--; lf.n == 0 {
+		delete(s.leaves, vp.Ino>>vleafBits)
+	}
 }
 
 // waitLocked waits, off CPU, for a vnode of the shard to settle. The
@@ -46,10 +90,13 @@ type mountCache [vcacheShards]vshard
 
 func (mc *mountCache) init() {
 	for i := range mc {
-		mc[i].m = map[uint64]*Vnode{}
+		mc[i].leaves = map[uint64]*vleaf{}
 		mc[i].settled.L = &mc[i].mu
 	}
 }
+
+// genericOpsBox is a loading vnode's operations until its driver sets them.
+var genericOpsBox = opsBox(GenericOps{})
 
 type vcache struct {
 	v *VFS
@@ -69,7 +116,7 @@ func (c *vcache) init(v *VFS, max int) {
 }
 
 func (c *vcache) shard(k vkey) *vshard {
-	h := k.ino * 0x9e3779b97f4a7c15
+	h := (k.ino >> vleafBits) * 0x9e3779b97f4a7c15
 	return &k.mp.cache[(h>>32)%vcacheShards]
 }
 
@@ -82,8 +129,8 @@ func (mp *Mount) Vget(l *kernel.LWP, ino uint64) (*Vnode, unix.Errno) {
 	s := c.shard(k)
 	s.mu.Lock()
 	for {
-		vp, ok := s.m[ino]
-		if !ok {
+		vp := s.get(ino)
+		if vp == nil {
 			break
 		}
 		if vp.state == vsReady {
@@ -100,15 +147,15 @@ func (mp *Mount) Vget(l *kernel.LWP, ino uint64) (*Vnode, unix.Errno) {
 		return nil, unix.ENOENT
 	}
 	vp := &Vnode{Mount: mp, Ino: ino, state: vsLoading, cached: true}
-	vp.SetOps(GenericOps{})
-	s.m[ino] = vp
+	vp.ops.Store(genericOpsBox)
+	s.put(ino, vp)
 	s.mu.Unlock()
 
 	e := mp.FS.LoadVnode(l, vp, ino)
 
 	s.mu.Lock()
 	if e != 0 {
-		delete(s.m, ino)
+		s.del(vp)
 		vp.state = vsDead
 	} else {
 		vp.state = vsReady
@@ -164,9 +211,7 @@ func (c *vcache) finishReclaim(l *kernel.LWP, s *vshard, vp *Vnode) {
 	vp.Ops().Reclaim(l, vp)
 	c.total.Add(-1)
 	s.mu.Lock()
-	if s.m[vp.Ino] == vp {
-		delete(s.m, vp.Ino)
-	}
+	s.del(vp)
 	vp.state = vsDead
 	s.settled.Broadcast()
 	s.mu.Unlock()
@@ -183,7 +228,7 @@ func (c *vcache) recycle(l *kernel.LWP) {
 		}
 		s := c.shard(vkey{vp.Mount, vp.Ino})
 		s.mu.Lock()
-		if vp.state != vsReady || vp.usecount.Load() != 0 || s.m[vp.Ino] != vp {
+		if vp.state != vsReady || vp.usecount.Load() != 0 || s.get(vp.Ino) != vp {
 			s.mu.Unlock()
 			continue
 		}
@@ -203,9 +248,7 @@ func (c *vcache) remove(vp *Vnode) {
 	s.mu.Lock()
 	// The vnode is still counted: its last Vrele, now down the uncached
 	// path, uncounts it.
-	if s.m[vp.Ino] == vp {
-		delete(s.m, vp.Ino)
-	}
+	s.del(vp)
 	vp.cached = false
 	c.unfree(vp)
 	s.mu.Unlock()
@@ -258,8 +301,12 @@ func (c *vcache) mountVnodes(mp *Mount) []*Vnode {
 	for i := range mp.cache {
 		s := &mp.cache[i]
 		s.mu.Lock()
-		for _, vp := range s.m {
-			out = append(out, vp)
+		for _, lf := range s.leaves {
+			for _, vp := range lf.vp {
+				if vp != nil {
+					out = append(out, vp)
+				}
+			}
 		}
 		s.mu.Unlock()
 	}

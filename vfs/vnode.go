@@ -217,13 +217,22 @@ var (
 
 func opsBox(ops VnodeOps) *VnodeOps {
 	t := reflect.TypeOf(ops)
-	if t == nil || t.Size() != 0 {
-		return &ops
-	}
-	if m := opsBoxes.Load(); m != nil {
-		if p := (*m)[t]; p != nil {
-			return p
+	if t != nil && t.Size() == 0 {
+		if m := opsBoxes.Load(); m != nil {
+			if p := (*m)[t]; p != nil {
+				return p
+			}
 		}
+	}
+	return newOpsBox(ops, t)
+}
+
+// newOpsBox boxes ops, and keeps the box when its type has no fields. It
+// is apart from opsBox so that only a miss moves ops to the heap.
+func newOpsBox(ops VnodeOps, t reflect.Type) *VnodeOps {
+	p := &ops
+	if t == nil || t.Size() != 0 {
+		return p
 	}
 	opsBoxesMu.Lock()
 	defer opsBoxesMu.Unlock()
@@ -231,14 +240,14 @@ func opsBox(ops VnodeOps) *VnodeOps {
 	if old != nil && (*old)[t] != nil {
 		return (*old)[t]
 	}
-	m := map[reflect.Type]*VnodeOps{t: &ops}
+	m := map[reflect.Type]*VnodeOps{t: p}
 	if old != nil {
 		for k, v := range *old {
 			m[k] = v
 		}
 	}
 	opsBoxes.Store(&m)
-	return &ops
+	return p
 }
 
 // UseCount returns the number of references.
