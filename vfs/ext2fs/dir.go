@@ -2,6 +2,7 @@ package ext2fs
 
 import (
 	"errors"
+	"unsafe"
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs/ext2fs/disk"
@@ -39,6 +40,13 @@ const inlineDirStart = 4
 // continues after that entry; a cookie that does not fall on an entry
 // resumes at the next entry after it.
 func (ip Inode) Readdir(l *kernel.LWP, cookie int64, fn func(Dirent) bool) unix.Errno {
+	return ip.readdir(l, cookie, false, fn)
+}
+
+// readdir is Readdir; with borrow, each Dirent's Name shares the bytes of
+// the directory block, valid only until fn returns (VOP_READDIR copies it
+// into the reply at once: no string per entry).
+func (ip Inode) readdir(l *kernel.LWP, cookie int64, borrow bool, fn func(Dirent) bool) unix.Errno {
 	if !ip.IsDir() {
 		return unix.ENOTDIR
 	}
@@ -62,11 +70,11 @@ func (ip Inode) Readdir(l *kernel.LWP, cookie int64, fn func(Dirent) bool) unix.
 			return 0
 		}
 		// i_block and system.data are separate entry areas.
-		_, e = ip.walkEntries(data[inlineDirStart:min(len(data), disk.BlockArea)], inlineDirStart, max(cookie, inlineDirStart), fn)
+		_, e = ip.walkEntries(data[inlineDirStart:min(len(data), disk.BlockArea)], inlineDirStart, max(cookie, inlineDirStart), borrow, fn)
 		if e != 0 || len(data) <= disk.BlockArea {
 			return e
 		}
-		_, e = ip.walkEntries(data[disk.BlockArea:], disk.BlockArea, max(cookie, disk.BlockArea), fn)
+		_, e = ip.walkEntries(data[disk.BlockArea:], disk.BlockArea, max(cookie, disk.BlockArea), borrow, fn)
 		return e
 	}
 	bs := int64(fs.bsize)
@@ -85,7 +93,7 @@ func (ip Inode) Readdir(l *kernel.LWP, cookie int64, fn func(Dirent) bool) unix.
 		if e != 0 {
 			return e
 		}
-		more, e := ip.walkEntries(b, lblk*bs, cookie, fn)
+		more, e := ip.walkEntries(b, lblk*bs, cookie, borrow, fn)
 		if e != 0 || !more {
 			return e
 		}
@@ -97,7 +105,7 @@ func (ip Inode) Readdir(l *kernel.LWP, cookie int64, fn func(Dirent) bool) unix.
 // walkEntries reports the live entries of one entry area whose first
 // byte has cookie base, skipping those before cookie. It returns false
 // when fn asked to stop.
-func (ip Inode) walkEntries(b []byte, base, cookie int64, fn func(Dirent) bool) (bool, unix.Errno) {
+func (ip Inode) walkEntries(b []byte, base, cookie int64, borrow bool, fn func(Dirent) bool) (bool, unix.Errno) {
 	fs := ip.fs
 	for off := 0; off < len(b); {
 		d, err := disk.ParseDirent(b, off, fs.bsize, fs.filetype())
@@ -112,7 +120,13 @@ func (ip Inode) walkEntries(b []byte, base, cookie int64, fn func(Dirent) bool) 
 		if d.Inode > fs.sb.InodesCount || len(d.Name) == 0 {
 			return false, fs.corrupt("directory inode %d at offset %d: entry %q for inode %d", ip.Ino, pos, d.Name, d.Inode)
 		}
-		if !fn(Dirent{Name: string(d.Name), Ino: d.Inode, Type: fs.dtype(d.FileType), Off: pos, Next: base + int64(off)}) {
+		var name string
+		if borrow {
+			name = unsafe.String(unsafe.SliceData(d.Name), len(d.Name))
+		} else {
+			name = string(d.Name)
+		}
+		if !fn(Dirent{Name: name, Ino: d.Inode, Type: fs.dtype(d.FileType), Off: pos, Next: base + int64(off)}) {
 			return false, 0
 		}
 	}

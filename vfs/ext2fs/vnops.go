@@ -2,6 +2,7 @@ package ext2fs
 
 import (
 	"strings"
+	"time"
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
@@ -95,10 +96,7 @@ func bsdFlags(f uint32) uint32 {
 	return out
 }
 
-func timespec(t interface {
-	Unix() int64
-	Nanosecond() int
-}) vfs.Timespec {
+func timespec(t time.Time) vfs.Timespec {
 	return vfs.Timespec{Sec: t.Unix(), Nsec: int64(t.Nanosecond())}
 }
 
@@ -145,7 +143,7 @@ func (vnodeOps) Readdir(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio) (bool, un
 	}
 	full := false
 	var ferr unix.Errno
-	e := ip.Readdir(l, uio.Offset, func(d Dirent) bool {
+	e := ip.readdir(l, uio.Offset, true, func(d Dirent) bool {
 		ok, e := vfs.EmitDirent(uio, uint64(d.Ino), uint64(d.Next), d.Type, d.Name)
 		if e != 0 {
 			ferr = e
