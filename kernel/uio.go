@@ -25,6 +25,12 @@ type Uio struct {
 	Resid  int
 	RW     UioRW
 
+	// A read set up with UioSetupLend may take a driver's bytes in place
+	// of a copy (see Lend); lent is what it took, buf its own buffer.
+	lendable bool
+	lent     []byte
+	buf      []byte
+
 	one [1][]byte
 }
 
@@ -38,6 +44,17 @@ func UioSetup(buf []byte, off int64, rw UioRW) *Uio {
 	return u
 }
 
+// UioSetupLend is UioSetup for a read whose caller can take the data in
+// place of a copy, as NetBSD's UBC loans pages: a driver whose bytes lie
+// in memory that outlives the request (a mapped image) hands them over
+// with Lend, and the caller finds them with UioLent instead of in buf.
+func UioSetupLend(buf []byte, off int64) *Uio {
+	u := UioSetup(buf, off, UioRead)
+	u.lendable = true
+	u.buf = buf
+	return u
+}
+
 // Init points u at one buffer.
 func (u *Uio) Init(buf []byte, off int64, rw UioRW) {
 	u.one[0] = buf
@@ -45,6 +62,40 @@ func (u *Uio) Init(buf []byte, off int64, rw UioRW) {
 	u.Offset = off
 	u.Resid = len(buf)
 	u.RW = rw
+	u.lendable, u.lent, u.buf = false, nil, nil
+}
+
+// Lendable reports whether Lend may succeed: a lending read with nothing
+// moved yet.
+func (u *Uio) Lendable() bool {
+	return u.lendable && u.lent == nil && u.Resid == len(u.buf) && len(u.Iov) == 1
+}
+
+// Lend gives p, which must stay unchanged until the caller is done with
+// the uio's data, to a Lendable uio in place of moving it: p counts as
+// moved from the start of the transfer. It reports whether p was taken
+// (no longer than Resid); if not, the driver moves the data as usual. A
+// later Uiomove copies the lent bytes into the buffer first, so a driver
+// that lends and then moves more is only slower, never wrong.
+func (u *Uio) Lend(p []byte) bool {
+	if !u.Lendable() || len(p) == 0 || len(p) > u.Resid {
+		return false
+	}
+	u.lent = p
+	u.Iov[0] = u.Iov[0][len(p):]
+	u.Resid -= len(p)
+	u.Offset += int64(len(p))
+	return true
+}
+
+// UioLent returns the bytes a driver lent to u, or nil when the data is
+// in the buffer UioSetupLend was given.
+func UioLent(u *Uio) []byte { return u.lent }
+
+// unlend moves lent bytes into the buffer, where the rest will follow.
+func (u *Uio) unlend() {
+	copy(u.buf, u.lent)
+	u.lent = nil
 }
 
 // UioGetResid returns the bytes not yet moved.
@@ -58,6 +109,7 @@ func UioFree(u *Uio) int {
 	r := u.Resid
 	u.one[0] = nil
 	u.Iov = nil
+	u.lendable, u.lent, u.buf = false, nil, nil
 	uioPool.Put(u)
 	return r
 }
@@ -66,6 +118,9 @@ func UioFree(u *Uio) int {
 // caller's buffers for UioRead, out of them for UioWrite. It returns the
 // byte count moved.
 func Uiomove(p []byte, u *Uio) (int, unix.Errno) {
+	if u.lent != nil {
+		u.unlend()
+	}
 	moved := 0
 	for len(p) > 0 && u.Resid > 0 {
 		if len(u.Iov) == 0 {
