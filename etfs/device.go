@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs/bio"
@@ -38,6 +40,13 @@ type Device struct {
 
 	faults faults
 	ev     [2]devCounters // the device's own, and the global "rumpblk"
+
+	// Loans (lend.go): the read-only mapping, made once, unmapped at
+	// close; lent counts the bytes handed out.
+	mapOnce sync.Once
+	mapping []byte
+	window  []byte
+	lent    atomic.Uint64
 }
 
 type devID struct {
@@ -252,6 +261,7 @@ func (d *Device) close(l *kernel.LWP, nosync bool) {
 		return
 	}
 	d.closed = true
+	d.unmap()
 	b := l.BlockBegin()
 	defer l.BlockEnd(b)
 	if !nosync && !d.readOnly {
@@ -262,15 +272,16 @@ func (d *Device) close(l *kernel.LWP, nosync bool) {
 	unix.Close(d.fd)
 }
 
-// Stats is a snapshot of a device's counters.
+// Stats is a snapshot of a device's counters. BytesRead includes the
+// bytes lent, which BytesLent counts alone.
 type Stats struct {
-	Reqs, BytesRead, BytesWritten, InjectedFaults uint64
+	Reqs, BytesRead, BytesWritten, InjectedFaults, BytesLent uint64
 }
 
 // Stats returns the device's own counters.
 func (d *Device) Stats() Stats {
 	c := d.ev[0]
-	return Stats{c.reqs.Value(), c.read.Value(), c.written.Value(), c.failed.Value()}
+	return Stats{c.reqs.Value(), c.read.Value(), c.written.Value(), c.failed.Value(), d.lent.Load()}
 }
 
 func (d *Device) String() string {

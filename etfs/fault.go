@@ -66,6 +66,14 @@ func (f *faults) setRate(n int, seed uint64) {
 	f.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 }
 
+// armed reports whether any fault is set up: then every read goes through
+// transfer, which injects them (no lending).
+func (f *faults) armed() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.rate > 0 || f.nthRead > 0 || f.nthWrite > 0 || len(f.ranges) > 0
+}
+
 // fail reports whether the I/O of n bytes at device offset off fails.
 func (f *faults) fail(write bool, off int64, n int) bool {
 	f.mu.Lock()

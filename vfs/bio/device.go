@@ -29,3 +29,11 @@ type Device interface {
 	// ReadOnly reports whether writes are refused.
 	ReadOnly() bool
 }
+
+// Lender is a Device that can hand out its bytes in place of copying them
+// (etfs's read-only mapping of the host file), for reads whose uio takes
+// loans (kernel.UioSetupLend). Lend returns the n bytes at off, or false
+// when it will not; the bytes stay valid while the device is open.
+type Lender interface {
+	Lend(l *kernel.LWP, off int64, n int) ([]byte, bool)
+}

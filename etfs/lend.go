@@ -1,0 +1,72 @@
+package etfs
+
+import (
+	"math"
+	"os"
+	"unsafe"
+
+	"github.com/rumpfs/rumpfs/kernel"
+	"golang.org/x/sys/unix"
+)
+
+// Lending: a read-only device maps its window of the host file and hands
+// out slices of the mapping in place of copies, for reads whose uio takes
+// loans (kernel.UioSetupLend): the bytes go from the host's page cache to
+// the FUSE reply with one copy fewer. The mapping is made on the first
+// loan and unmapped when the device closes; a loan stays valid until then.
+// Were the host file to shrink under a loan, the host kernel's copy of the
+// reply fails (EFAULT, the reader sees EIO): Go code never touches lent
+// bytes itself.
+
+// mapWindow maps the window read-only, once; nil when it cannot be (the
+// host refused, or the window is too large for the address space).
+func (d *Device) mapWindow() []byte {
+	d.mapOnce.Do(func() {
+		if d.size <= 0 || uint64(d.size) > math.MaxInt/2 || unsafe.Sizeof(uintptr(0)) < 8 {
+			return
+		}
+		page := int64(os.Getpagesize())
+		start := d.begin &^ (page - 1)
+		m, err := unix.Mmap(d.fd, start, int(d.begin-start+d.size), unix.PROT_READ, unix.MAP_SHARED)
+		if err != nil {
+			d.k.Printf("etfs: %s: no mapping for loans (%v): reads copy", d.path, err)
+			return
+		}
+		d.mapping = m
+		d.window = m[d.begin-start:]
+	})
+	return d.window
+}
+
+// Lend returns the n bytes at window offset off as a slice of the device's
+// read-only mapping, or false when it will not lend them: a writable
+// device, faults set up to inject, a range not wholly inside the window,
+// a closed device or no mapping. The caller then reads them with ReadAt.
+func (d *Device) Lend(l *kernel.LWP, off int64, n int) ([]byte, bool) {
+	if !d.readOnly || off < 0 || n <= 0 || off > d.size-int64(n) || d.faults.armed() {
+		return nil, false
+	}
+	d.rw.Enter(l, false)
+	defer d.rw.Exit(false)
+	if d.closed {
+		return nil, false
+	}
+	w := d.mapWindow()
+	if w == nil {
+		return nil, false
+	}
+	for _, c := range d.ev {
+		c.reqs.Inc()
+		c.read.Add(uint64(n))
+	}
+	d.lent.Add(uint64(n))
+	return w[off : off+int64(n) : off+int64(n)], true
+}
+
+// unmap drops the mapping; the caller holds d.rw exclusively.
+func (d *Device) unmap() {
+	if d.mapping != nil {
+		unix.Munmap(d.mapping)
+		d.mapping, d.window = nil, nil
+	}
+}
