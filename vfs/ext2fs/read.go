@@ -2,6 +2,7 @@ package ext2fs
 
 import (
 	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs/bio"
 	"github.com/rumpfs/rumpfs/vfs/ext2fs/disk"
 	"golang.org/x/sys/unix"
 )
@@ -57,10 +58,15 @@ func (ip Inode) ReadAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
 }
 
 // Read serves a read uio at its offset: the data goes straight from the
-// image into the uio's buffers, one device read per contiguous run.
+// image into the uio's buffers, one device read per contiguous run. A
+// uio that takes loans gets a range the image holds in one piece as the
+// device's own bytes instead (see lend).
 func (ip Inode) Read(l *kernel.LWP, u *kernel.Uio) unix.Errno {
 	if u.RW != kernel.UioRead {
 		return unix.EINVAL
+	}
+	if u.Lendable() && ip.lend(l, u) {
+		return 0
 	}
 	for u.Resid > 0 && len(u.Iov) > 0 {
 		iov := u.Iov[0]
@@ -101,4 +107,32 @@ func (ip Inode) inlineData(l *kernel.LWP) ([]byte, unix.Errno) {
 		}
 	}
 	return data, 0
+}
+
+// lend hands the uio the whole read, up to the end of the file, as the
+// device's bytes when they lie in one run on a device that lends: no
+// hole, no inline data, no block replaced by the journal. It reports
+// whether it did; otherwise Read copies as usual.
+func (ip Inode) lend(l *kernel.LWP, u *kernel.Uio) bool {
+	dev, ok := ip.fs.bd.dev.(bio.Lender)
+	if !ok || ip.Flags&disk.FlagInlineData != 0 || u.Offset < 0 || uint64(u.Offset) >= ip.Size {
+		return false
+	}
+	bs := uint64(ip.fs.bsize)
+	pos := uint64(u.Offset)
+	n := min(uint64(u.Resid), ip.Size-pos)
+	r, e := ip.Bmap(l, pos/bs)
+	if e != 0 || r.Zero || r.Len >= 1<<40 {
+		return false
+	}
+	skip := pos % bs
+	if r.Len*bs-skip < n {
+		return false // more than one run
+	}
+	blocks := (skip + n + bs - 1) / bs
+	if phys, m, e := ip.fs.bd.mapOverlay(r.Physical, blocks); e != 0 || phys != r.Physical || m < blocks {
+		return false // a replayed block inside
+	}
+	b, ok := dev.Lend(l, int64(r.Physical*bs+skip), int(n))
+	return ok && u.Lend(b)
 }
