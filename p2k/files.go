@@ -148,39 +148,43 @@ func (r *readResult) Done() {
 }
 
 // Read implements fuse.RawFileSystem (VOP_READ straight into go-fuse's
-// reply buffer).
+// reply buffer, or the driver's own bytes when it lends them: see
+// kernel.UioSetupLend).
 func (b *Bridge) Read(cancel <-chan struct{}, in *fuse.ReadIn, buf []byte) (fuse.ReadResult, fuse.Status) {
 	c := b.begin(&in.InHeader, cancel)
-	n, e := b.read(c, in, buf)
+	data, e := b.read(c, in, buf)
 	if st := b.done(c, "read", "", e); st != fuse.OK {
 		return nil, st
 	}
 	r := readResults.Get().(*readResult)
-	r.data = buf[:n]
+	r.data = data
 	return r, fuse.OK
 }
 
-func (b *Bridge) read(c *ctx, in *fuse.ReadIn, buf []byte) (n int, e unix.Errno) {
+func (b *Bridge) read(c *ctx, in *fuse.ReadIn, buf []byte) (data []byte, e unix.Errno) {
 	if e = enter(c); e != 0 {
-		return 0, e
+		return nil, e
 	}
 	defer vfs.Leave(c.l, &e)
 	if in.Offset > 1<<63-1 {
-		return 0, unix.EINVAL
+		return nil, unix.EINVAL
 	}
 	vp, e := b.pin(c, in.NodeId)
 	if e != 0 {
-		return 0, e
+		return nil, e
 	}
 	defer vfs.Vrele(c.l, vp)
 	buf = buf[:min(int(in.Size), len(buf))]
-	u := kernel.UioSetup(buf, int64(in.Offset), kernel.UioRead)
+	u := kernel.UioSetupLend(buf, int64(in.Offset))
 	e = vfs.VOPRead(c.l, vp, u, 0)
-	n = len(buf) - kernel.UioFree(u)
-	if n > 0 {
+	data = kernel.UioLent(u)
+	if n := len(buf) - kernel.UioFree(u); data == nil {
+		data = buf[:n]
+	}
+	if len(data) > 0 {
 		e = 0 // a short read reports its count
 	}
-	return n, e
+	return data, e
 }
 
 // Write implements fuse.RawFileSystem (VOP_WRITE).
