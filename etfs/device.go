@@ -5,7 +5,6 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"sync/atomic"
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs/bio"
@@ -42,11 +41,10 @@ type Device struct {
 	ev     [2]devCounters // the device's own, and the global "rumpblk"
 
 	// Loans (lend.go): the read-only mapping, made once, unmapped at
-	// close; lent counts the bytes handed out.
+	// close.
 	mapOnce sync.Once
 	mapping []byte
 	window  []byte
-	lent    atomic.Uint64
 }
 
 type devID struct {
@@ -56,7 +54,7 @@ type devID struct {
 }
 
 type devCounters struct {
-	reqs, read, written, failed *kernel.EvCnt
+	reqs, read, written, failed, lent *kernel.EvCnt
 }
 
 func attachCounters(k *kernel.Kernel, group string) devCounters {
@@ -65,6 +63,7 @@ func attachCounters(k *kernel.Kernel, group string) devCounters {
 		read:    k.EvcntAttach(group, "bytes read"),
 		written: k.EvcntAttach(group, "bytes written"),
 		failed:  k.EvcntAttach(group, "injected faults"),
+		lent:    k.EvcntAttach(group, "bytes lent"),
 	}
 }
 
@@ -281,7 +280,7 @@ type Stats struct {
 // Stats returns the device's own counters.
 func (d *Device) Stats() Stats {
 	c := d.ev[0]
-	return Stats{c.reqs.Value(), c.read.Value(), c.written.Value(), c.failed.Value(), d.lent.Load()}
+	return Stats{c.reqs.Value(), c.read.Value(), c.written.Value(), c.failed.Value(), c.lent.Value()}
 }
 
 func (d *Device) String() string {

@@ -16,7 +16,7 @@ import (
 // loan and unmapped when the device closes; a loan stays valid until then.
 // Were the host file to shrink under a loan, the host kernel's copy of the
 // reply fails (EFAULT, the reader sees EIO): Go code never touches lent
-// bytes itself.
+// bytes itself. A borrower hands a loan back with Unlend.
 
 // mapWindow maps the window read-only, once; nil when it cannot be (the
 // host refused, or the window is too large for the address space).
@@ -42,6 +42,7 @@ func (d *Device) mapWindow() []byte {
 // read-only mapping, or false when it will not lend them: a writable
 // device, faults set up to inject, a range not wholly inside the window,
 // a closed device or no mapping. The caller then reads them with ReadAt.
+// The borrower hands the slice back with Unlend.
 func (d *Device) Lend(l *kernel.LWP, off int64, n int) ([]byte, bool) {
 	if !d.readOnly || off < 0 || n <= 0 || off > d.size-int64(n) || d.faults.armed() {
 		return nil, false
@@ -58,9 +59,33 @@ func (d *Device) Lend(l *kernel.LWP, off int64, n int) ([]byte, bool) {
 	for _, c := range d.ev {
 		c.reqs.Inc()
 		c.read.Add(uint64(n))
+		c.lent.Add(uint64(n))
 	}
-	d.lent.Add(uint64(n))
 	return w[off : off+int64(n) : off+int64(n)], true
+}
+
+// Unlend takes back a loan: its pages leave the process's mappings (they
+// stay in the host's page cache, and come back on the next access), so
+// that serving a large file does not grow the server's resident set by
+// the file's size.
+func (d *Device) Unlend(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	page := uintptr(os.Getpagesize())
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
+	first := start &^ (page - 1)
+	end := (start + uintptr(len(p)) + page - 1) &^ (page - 1)
+	d.rw.Enter(nil, false)
+	defer d.rw.Exit(false)
+	if d.mapping == nil {
+		return // unmapped at close already
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(d.mapping)))
+	if first < base || end > base+uintptr(len(d.mapping)) {
+		return
+	}
+	unix.Madvise(d.mapping[first-base:end-base], unix.MADV_DONTNEED)
 }
 
 // unmap drops the mapping; the caller holds d.rw exclusively.

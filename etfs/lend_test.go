@@ -34,6 +34,10 @@ func TestLend(t *testing.T) {
 		if cap(b) != len(b) {
 			t.Fatal("a loan can be appended into the mapping")
 		}
+		ro.Unlend(b)
+		if !bytes.Equal(b, data[begin+c.off:begin+c.off+c.n]) {
+			t.Fatal("the bytes changed after the loan came back")
+		}
 	}
 	if st := ro.Stats(); st.BytesLent != 1+size+4096+7+4000 || st.BytesRead != st.BytesLent {
 		t.Fatalf("counters: %+v", st)

@@ -29,6 +29,7 @@ type Uio struct {
 	// of a copy (see Lend); lent is what it took, buf its own buffer.
 	lendable bool
 	lent     []byte
+	lender   Lender
 	buf      []byte
 
 	one [1][]byte
@@ -62,7 +63,7 @@ func (u *Uio) Init(buf []byte, off int64, rw UioRW) {
 	u.Offset = off
 	u.Resid = len(buf)
 	u.RW = rw
-	u.lendable, u.lent, u.buf = false, nil, nil
+	u.lendable, u.lent, u.lender, u.buf = false, nil, nil, nil
 }
 
 // Lendable reports whether Lend may succeed: a lending read with nothing
@@ -71,31 +72,38 @@ func (u *Uio) Lendable() bool {
 	return u.lendable && u.lent == nil && u.Resid == len(u.buf) && len(u.Iov) == 1
 }
 
-// Lend gives p, which must stay unchanged until the caller is done with
-// the uio's data, to a Lendable uio in place of moving it: p counts as
-// moved from the start of the transfer. It reports whether p was taken
-// (no longer than Resid); if not, the driver moves the data as usual. A
-// later Uiomove copies the lent bytes into the buffer first, so a driver
-// that lends and then moves more is only slower, never wrong.
-func (u *Uio) Lend(p []byte) bool {
+// A Lender takes back what it lent, once the borrower is done with it.
+type Lender interface {
+	Unlend(p []byte)
+}
+
+// Lend gives p, which from stays responsible for, to a Lendable uio in
+// place of moving it: p counts as moved from the start of the transfer.
+// It reports whether p was taken (no longer than Resid); if not, the
+// driver moves the data as usual. The caller hands p back to from with
+// Unlend when done. A later Uiomove copies the lent bytes into the buffer
+// first (and hands them back), so a driver that lends and then moves more
+// is only slower, never wrong.
+func (u *Uio) Lend(p []byte, from Lender) bool {
 	if !u.Lendable() || len(p) == 0 || len(p) > u.Resid {
 		return false
 	}
-	u.lent = p
+	u.lent, u.lender = p, from
 	u.Iov[0] = u.Iov[0][len(p):]
 	u.Resid -= len(p)
 	u.Offset += int64(len(p))
 	return true
 }
 
-// UioLent returns the bytes a driver lent to u, or nil when the data is
-// in the buffer UioSetupLend was given.
-func UioLent(u *Uio) []byte { return u.lent }
+// UioLent returns the bytes a driver lent to u and who to hand them back
+// to, or nil when the data is in the buffer UioSetupLend was given.
+func UioLent(u *Uio) ([]byte, Lender) { return u.lent, u.lender }
 
 // unlend moves lent bytes into the buffer, where the rest will follow.
 func (u *Uio) unlend() {
 	copy(u.buf, u.lent)
-	u.lent = nil
+	u.lender.Unlend(u.lent)
+	u.lent, u.lender = nil, nil
 }
 
 // UioGetResid returns the bytes not yet moved.
@@ -109,7 +117,7 @@ func UioFree(u *Uio) int {
 	r := u.Resid
 	u.one[0] = nil
 	u.Iov = nil
-	u.lendable, u.lent, u.buf = false, nil, nil
+	u.lendable, u.lent, u.lender, u.buf = false, nil, nil, nil
 	uioPool.Put(u)
 	return r
 }

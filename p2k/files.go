@@ -147,44 +147,71 @@ func (r *readResult) Done() {
 	readResults.Put(r)
 }
 
+// loanResult hands go-fuse the bytes a driver lent. As a vectored result
+// (Slices) it is written straight from the loan, and go-fuse calls Done
+// only after the reply went out: then the loan goes back to its lender.
+type loanResult struct {
+	one    [1][]byte
+	lender kernel.Lender
+}
+
+var loanResults = sync.Pool{New: func() any { return new(loanResult) }}
+
+func (r *loanResult) Bytes([]byte) ([]byte, fuse.Status) { return r.one[0], fuse.OK }
+func (r *loanResult) Slices() ([][]byte, fuse.Status)    { return r.one[:], fuse.OK }
+func (r *loanResult) Size() int                          { return len(r.one[0]) }
+func (r *loanResult) Done() {
+	r.lender.Unlend(r.one[0])
+	r.one[0], r.lender = nil, nil
+	loanResults.Put(r)
+}
+
 // Read implements fuse.RawFileSystem (VOP_READ straight into go-fuse's
 // reply buffer, or the driver's own bytes when it lends them: see
 // kernel.UioSetupLend).
 func (b *Bridge) Read(cancel <-chan struct{}, in *fuse.ReadIn, buf []byte) (fuse.ReadResult, fuse.Status) {
 	c := b.begin(&in.InHeader, cancel)
-	data, e := b.read(c, in, buf)
+	data, lender, e := b.read(c, in, buf)
 	if st := b.done(c, "read", "", e); st != fuse.OK {
+		if lender != nil {
+			lender.Unlend(data)
+		}
 		return nil, st
+	}
+	if lender != nil {
+		r := loanResults.Get().(*loanResult)
+		r.one[0], r.lender = data, lender
+		return r, fuse.OK
 	}
 	r := readResults.Get().(*readResult)
 	r.data = data
 	return r, fuse.OK
 }
 
-func (b *Bridge) read(c *ctx, in *fuse.ReadIn, buf []byte) (data []byte, e unix.Errno) {
+func (b *Bridge) read(c *ctx, in *fuse.ReadIn, buf []byte) (data []byte, lender kernel.Lender, e unix.Errno) {
 	if e = enter(c); e != 0 {
-		return nil, e
+		return nil, nil, e
 	}
 	defer vfs.Leave(c.l, &e)
 	if in.Offset > 1<<63-1 {
-		return nil, unix.EINVAL
+		return nil, nil, unix.EINVAL
 	}
 	vp, e := b.pin(c, in.NodeId)
 	if e != 0 {
-		return nil, e
+		return nil, nil, e
 	}
 	defer vfs.Vrele(c.l, vp)
 	buf = buf[:min(int(in.Size), len(buf))]
 	u := kernel.UioSetupLend(buf, int64(in.Offset))
 	e = vfs.VOPRead(c.l, vp, u, 0)
-	data = kernel.UioLent(u)
+	data, lender = kernel.UioLent(u)
 	if n := len(buf) - kernel.UioFree(u); data == nil {
 		data = buf[:n]
 	}
 	if len(data) > 0 {
 		e = 0 // a short read reports its count
 	}
-	return data, e
+	return data, lender, e
 }
 
 // Write implements fuse.RawFileSystem (VOP_WRITE).

@@ -33,7 +33,9 @@ type Device interface {
 // Lender is a Device that can hand out its bytes in place of copying them
 // (etfs's read-only mapping of the host file), for reads whose uio takes
 // loans (kernel.UioSetupLend). Lend returns the n bytes at off, or false
-// when it will not; the bytes stay valid while the device is open.
+// when it will not; the bytes stay valid while the device is open, and
+// come back through Unlend.
 type Lender interface {
 	Lend(l *kernel.LWP, off int64, n int) ([]byte, bool)
+	kernel.Lender
 }

@@ -12,8 +12,10 @@ import (
 // lendDev is a memDev that lends slices of itself, and counts loans.
 type lendDev struct {
 	memDev
-	loans int
+	loans, back int
 }
+
+func (d *lendDev) Unlend(p []byte) { d.back++ }
 
 func (d *lendDev) Lend(l *kernel.LWP, off int64, n int) ([]byte, bool) {
 	if off < 0 || n <= 0 || off > int64(len(d.memDev))-int64(n) {
@@ -32,10 +34,11 @@ func lendRead(t *testing.T, ip Inode, off int64, n int) ([]byte, bool) {
 	if e := ip.Read(nil, u); e != 0 {
 		t.Fatalf("read inode %d at %d: %v", ip.Ino, off, e)
 	}
-	lent := kernel.UioLent(u)
+	lent, from := kernel.UioLent(u)
 	got := buf[:n-kernel.UioFree(u)]
 	if lent != nil {
-		got = lent
+		got = bytes.Clone(lent)
+		from.Unlend(lent)
 	}
 	return bytes.Clone(got), lent != nil
 }
@@ -96,8 +99,8 @@ func TestLendEqualsCopy(t *testing.T) {
 					}
 				}
 			}
-			if lent == 0 || dev.loans != lent {
-				t.Fatalf("%d reads lent, device counted %d loans: want some, and as many", lent, dev.loans)
+			if lent == 0 || dev.loans != lent || dev.back != lent {
+				t.Fatalf("%d reads lent, device counted %d loans and %d returns: want some, and as many", lent, dev.loans, dev.back)
 			}
 
 			// Replace the second block of a file in one run through the

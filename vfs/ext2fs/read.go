@@ -134,5 +134,9 @@ func (ip Inode) lend(l *kernel.LWP, u *kernel.Uio) bool {
 		return false // a replayed block inside
 	}
 	b, ok := dev.Lend(l, int64(r.Physical*bs+skip), int(n))
-	return ok && u.Lend(b)
+	if ok && !u.Lend(b, dev) {
+		dev.Unlend(b)
+		return false
+	}
+	return ok
 }
