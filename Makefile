@@ -19,10 +19,11 @@ deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBS) >/dev/null
 
 # The README's test command: lint, the whole suite, and the race detector
-# over the kernel and the VFS core.
+# over the kernel, the VFS core, the ext2fs driver (background read-ahead),
+# the FUSE bridge and etfs (node table, loans).
 test: lint
 	$(GO) test -count=1 -timeout 20m $(PKGS)
-	$(GO) test -count=1 -race -timeout 10m ./kernel/... ./vfs/ ./vfs/bio/ ./vfs/ext2fs/
+	$(GO) test -count=1 -race -timeout 10m ./kernel/... ./vfs/ ./vfs/bio/ ./vfs/ext2fs/ ./p2k/ ./etfs/
 
 lint:
 	@unformatted=$$(gofmt -l . | grep -v '^vendor/'); \
