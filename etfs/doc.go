@@ -26,6 +26,9 @@
 // size is its window, fixed at registration: a size change is ignored and
 // writing at or past the end fails with EFBIG. Files inside directory keys
 // are the host's files: their size, truncation and attributes are real.
+// A read-only device also lends its bytes from a read-only mapping of the
+// host file (Lend, Unlend: see lend.go), so that file data read through
+// FUSE is copied once, from the host's page cache into the reply.
 //
 // Lock order (outermost first):
 //

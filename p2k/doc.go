@@ -10,7 +10,10 @@
 //     every READDIRPLUS entry other than "." and ".." adds one; FORGET
 //     subtracts, and at zero the node goes and its vnode is released
 //     (VOP_INACTIVE runs) by a background releaser, so FORGET never waits
-//     for I/O. Node ids are monotonic and never reused; id 1 is the root.
+//     for I/O. A node id names a slot of a sharded table with the slot's
+//     generation, so an id never names another vnode once forgotten; the
+//     way back from a vnode is its Cookie (as puffs names nodes by
+//     cookie). Id 1 is the root.
 //   - open file and directory handles (VOP_OPEN ... VOP_CLOSE);
 //   - a pool of request contexts, each an LWP with scratch space. An LWP
 //     serving a user process lives in a process of its own (a child of
@@ -26,8 +29,10 @@
 // caller's uid and gid, enters the kernel (vfs.Enter: a virtual CPU, panics
 // become EIO), runs the VOPs, and answers with the host errno. Read, write,
 // readdir and readlink move data through a kernel.Uio over the FUSE
-// buffers. Steady-state GETATTR, READ and LOOKUP of a known node allocate
-// nothing.
+// buffers; a READ's uio also takes loans (kernel.UioSetupLend), so a driver
+// reading from a mapped image hands over the image's bytes, which go out
+// in the reply and back to their lender after it. Steady-state GETATTR,
+// READ and LOOKUP of a known node allocate nothing.
 //
 // Lock order (outermost first); every p2k lock is a leaf with respect to
 // the kernel's, except that vnode references are dropped outside them:
