@@ -77,70 +77,11 @@ func makeExtJournal(t testing.TB, im image, bs int) extJournal {
 	return x
 }
 
-// dirtyExt writes transactions into x's journal with debugfs (jo -f):
-// two data blocks of sizes/f0300000 the second of which is revoked, an
-// escaped block, the inode table block of owners/u1000 with uid 4321, and
-// an uncommitted block. It returns the victim's blocks.
+// dirtyExt writes dirtyJournal's transactions into x's external journal
+// (debugfs jo -f) and returns the victim's blocks.
 func dirtyExt(t *testing.T, x extJournal, jo string) []uint64 {
 	t.Helper()
-	f, err := Open(nil, openDev(t, x.img), Options{NoRecovery: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bs := f.bsize
-	victim, e := resolve(t, f, "sizes/f0300000")
-	if e != 0 {
-		t.Fatal(e)
-	}
-	var blks []uint64
-	for i := uint64(0); i < 4; i++ {
-		r, e := victim.Bmap(nil, i)
-		if e != 0 || r.Zero {
-			t.Fatalf("victim block %d: %+v %v", i, r, e)
-		}
-		blks = append(blks, r.Physical)
-	}
-	dir := t.TempDir()
-	file := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	fill := func(c byte, n int) []byte { return bytes.Repeat([]byte{c}, n*bs) }
-	escaped := fill('C', 1)
-	binary.BigEndian.PutUint32(escaped, disk.JournalMagic)
-
-	target, _ := resolve(t, f, "owners/u1000")
-	ipg := f.sb.InodesPerGroup
-	isz := int(f.sb.InodeSize)
-	g := f.groups[(target.Ino-1)/ipg]
-	off := uint64((target.Ino-1)%ipg) * uint64(isz)
-	itBlk := g.InodeTable + off/uint64(bs)
-	itab := make([]byte, bs)
-	if e := f.bd.readBlocks(nil, itab, itBlk, 0); e != 0 {
-		t.Fatal(e)
-	}
-	raw := itab[off%uint64(bs):][:isz]
-	binary.LittleEndian.PutUint16(raw[0x2:], 4321)
-	binary.LittleEndian.PutUint32(raw[0x10:], 1234567890)
-	if f.sb.HasMetadataCsum() {
-		c := disk.InodeChecksum(f.seed, target.Ino, raw)
-		binary.LittleEndian.PutUint16(raw[0x7c:], uint16(c))
-		if isz > 128 {
-			binary.LittleEndian.PutUint16(raw[0x82:], uint16(c>>16))
-		}
-	}
-	debugfsScript(t, x.img,
-		strings.TrimSpace("jo -f "+x.jnl+" "+jo),
-		fmt.Sprintf("jw -b %d,%d %s", blks[0], blks[1], file("b", fill('B', 2))),
-		fmt.Sprintf("jw -r %d", blks[1]),
-		fmt.Sprintf("jw -b %d %s", blks[2], file("c", escaped)),
-		fmt.Sprintf("jw -b %d %s", itBlk, file("itab", itab)),
-		fmt.Sprintf("jw -b %d -c %s", blks[3], file("d", fill('D', 1))),
-		"jc")
-	return blks
+	return dirtyJournal(t, x.img, strings.TrimSpace("-f "+x.jnl+" "+jo))
 }
 
 // kernelMountExt lets the kernel recover a copy of x (read-write loop

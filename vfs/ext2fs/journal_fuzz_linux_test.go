@@ -1,12 +1,10 @@
 package ext2fs
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -151,7 +149,7 @@ func journalFuzzImages(f *testing.F) []*journalFuzzImage {
 func dirtyJournalImage(t testing.TB, im image, jo string) *journalFuzzImage {
 	im.tree = treeOpts{bigDir: 40, extents: 8, acls: true}
 	img := makeImage(t, im)
-	writeJournalTransactions(t, img, jo)
+	dirtyJournal(t, img, jo)
 	raw, err := os.ReadFile(img)
 	if err != nil {
 		t.Fatal(err)
@@ -240,71 +238,6 @@ func dirtyJournalImage(t testing.TB, im image, jo string) *journalFuzzImage {
 		t.Fatalf("%s: the pristine image replays %d blocks, want at least 3", im.name, x.replayed)
 	}
 	return x
-}
-
-// writeJournalTransactions writes, with debugfs, one transaction per
-// journal_write: two data blocks of sizes/f0300000, a revoke of the second,
-// an escaped block (starting with the jbd2 magic), the inode table block
-// of owners/u1000 with a new uid, then an uncommitted block.
-func writeJournalTransactions(t testing.TB, img, jo string) {
-	fs, err := Open(nil, openDev(t, img), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bs := fs.bsize
-	victim, e := resolve(t, fs, "sizes/f0300000")
-	if e != 0 {
-		t.Fatal(e)
-	}
-	var blks []uint64
-	for i := range uint64(4) {
-		r, e := victim.Bmap(nil, i)
-		if e != 0 || r.Zero {
-			t.Fatalf("victim block %d: %+v %v", i, r, e)
-		}
-		blks = append(blks, r.Physical)
-	}
-	target, e := resolve(t, fs, "owners/u1000")
-	if e != 0 {
-		t.Fatal(e)
-	}
-	ipg := fs.sb.InodesPerGroup
-	isz := int(fs.sb.InodeSize)
-	off := uint64((target.Ino-1)%ipg) * uint64(isz)
-	itBlk := fs.groups[(target.Ino-1)/ipg].InodeTable + off/uint64(bs)
-	itab := make([]byte, bs)
-	if e := fs.bd.readBlocks(nil, itab, itBlk, 0); e != 0 {
-		t.Fatal(e)
-	}
-	raw := itab[off%uint64(bs):][:isz]
-	binary.LittleEndian.PutUint16(raw[0x2:], 4321)
-	if fs.sb.HasMetadataCsum() {
-		c := disk.InodeChecksum(fs.seed, target.Ino, raw)
-		binary.LittleEndian.PutUint16(raw[0x7c:], uint16(c))
-		if isz > 128 {
-			binary.LittleEndian.PutUint16(raw[0x82:], uint16(c>>16))
-		}
-	}
-
-	dir := t.TempDir()
-	file := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	fill := func(c byte, n int) []byte { return bytes.Repeat([]byte{c}, n*bs) }
-	escaped := fill('C', 1)
-	binary.BigEndian.PutUint32(escaped, disk.JournalMagic)
-	debugfsScript(t, img,
-		"jo "+jo,
-		fmt.Sprintf("jw -b %d,%d %s", blks[0], blks[1], file("b", fill('B', 2))),
-		fmt.Sprintf("jw -r %d", blks[1]),
-		fmt.Sprintf("jw -b %d %s", blks[2], file("c", escaped)),
-		fmt.Sprintf("jw -b %d %s", itBlk, file("itab", itab)),
-		fmt.Sprintf("jw -b %d -c %s", blks[3], file("d", fill('D', 1))),
-		"jc")
 }
 
 // patchDev is the in-memory image with patch laid over it at byte at:

@@ -1,10 +1,6 @@
 package ext2fs
 
 import (
-	"bytes"
-	"encoding/binary"
-	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,70 +29,11 @@ func TestJournalReplay(t *testing.T) {
 		t.Run(c.im.name, func(t *testing.T) {
 			img := makeImage(t, c.im)
 			dir := filepath.Dir(img)
-			f, err := Open(nil, openDev(t, img), Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			bs := f.bsize
-			victim, e := resolve(t, f, "sizes/f0300000")
-			if e != 0 {
-				t.Fatal(e)
-			}
-			var blks []uint64
-			for i := uint64(0); i < 4; i++ {
-				r, e := victim.Bmap(nil, i)
-				if e != 0 || r.Zero {
-					t.Fatalf("victim block %d: %+v %v", i, r, e)
-				}
-				blks = append(blks, r.Physical)
-			}
-			file := func(name string, data []byte) string {
-				p := filepath.Join(dir, name)
-				if err := os.WriteFile(p, data, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return p
-			}
-			fill := func(c byte, n int) []byte { return bytes.Repeat([]byte{c}, n*bs) }
-			escaped := fill('C', 1)
-			binary.BigEndian.PutUint32(escaped, disk.JournalMagic)
-
-			// An inode table block with owners/u1000 given a new uid and
-			// mtime, its checksum recomputed.
-			target, _ := resolve(t, f, "owners/u1000")
-			ipg := f.sb.InodesPerGroup
-			isz := int(f.sb.InodeSize)
-			g := f.groups[(target.Ino-1)/ipg]
-			off := uint64((target.Ino-1)%ipg) * uint64(isz)
-			itBlk := g.InodeTable + off/uint64(bs)
-			itab := make([]byte, bs)
-			if e := f.bd.readBlocks(nil, itab, itBlk, 0); e != 0 {
-				t.Fatal(e)
-			}
-			raw := itab[off%uint64(bs):][:isz]
-			binary.LittleEndian.PutUint16(raw[0x2:], 4321)
-			binary.LittleEndian.PutUint32(raw[0x10:], 1234567890)
-			if f.sb.HasMetadataCsum() {
-				c := disk.InodeChecksum(f.seed, target.Ino, raw)
-				binary.LittleEndian.PutUint16(raw[0x7c:], uint16(c))
-				if isz > 128 {
-					binary.LittleEndian.PutUint16(raw[0x82:], uint16(c>>16))
-				}
-			}
-			cmds := strings.Join([]string{
-				"jo " + c.jo,
-				fmt.Sprintf("jw -b %d,%d %s", blks[0], blks[1], file("b", fill('B', 2))),
-				fmt.Sprintf("jw -r %d", blks[1]),
-				fmt.Sprintf("jw -b %d %s", blks[2], file("c", escaped)),
-				fmt.Sprintf("jw -b %d %s", itBlk, file("itab", itab)),
-				fmt.Sprintf("jw -b %d -c %s", blks[3], file("d", fill('D', 1))),
-				"jc",
-			}, "\n") + "\n"
-			run(t, "debugfs", "-w", "-f", file("cmds", []byte(cmds)), img)
+			blks := dirtyJournal(t, img, c.jo)
 			before := sha(t, img)
 
 			var log testLog
-			f, err = Open(nil, openDev(t, img), Options{Name: c.im.name, Logf: log.logf})
+			f, err := Open(nil, openDev(t, img), Options{Name: c.im.name, Logf: log.logf})
 			if err != nil {
 				t.Fatal(err)
 			}
