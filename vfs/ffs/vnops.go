@@ -3,6 +3,7 @@ package ffs
 import (
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
+	"github.com/rumpfs/rumpfs/vfs/bio"
 	"github.com/rumpfs/rumpfs/vfs/ufs"
 	"golang.org/x/sys/unix"
 )
@@ -253,8 +254,9 @@ func (ffsOps) Setattr(l *kernel.LWP, vp *vfs.Vnode, va *vfs.Vattr) unix.Errno {
 	return fs.iupdate(l, &ip.Inode)
 }
 
-// uioRead reads file data at uio.Offset straight from the device into the
-// caller's buffer.
+// Read reads file data at uio.Offset straight from the device into the
+// caller's buffer; on a read-only mount, a uio that takes loans gets a
+// range the device holds in one run as the device's own bytes (see lend).
 func (ffsOps) Read(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) unix.Errno {
 	ip := vip(vp)
 	switch vp.Type {
@@ -266,6 +268,9 @@ func (ffsOps) Read(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) un
 	}
 	if uio.Offset < 0 {
 		return unix.EINVAL
+	}
+	if vp.Type == vfs.VREG && uio.Lendable() && lend(l, ip, uio) {
+		return 0
 	}
 	for uio.Resid > 0 && uint64(uio.Offset) < ip.Size {
 		n := int(min(uint64(uio.Resid), ip.Size-uint64(uio.Offset)))
@@ -293,6 +298,29 @@ func (ffsOps) Read(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) un
 		}
 	}
 	return 0
+}
+
+// lend hands the uio the whole read, up to the end of the file, as the
+// device's bytes when the mount is read-only (nothing newer sits in a
+// buffer), the device lends, and the range lies in one run of blocks.
+func lend(l *kernel.LWP, ip *inode, uio *kernel.Uio) bool {
+	m := ip.fs.M
+	dev, ok := m.Dev.(bio.Lender)
+	if !ok || !ip.fs.ronly || uint64(uio.Offset) >= ip.Size {
+		return false
+	}
+	n := int64(min(uint64(uio.Resid), ip.Size-uint64(uio.Offset)))
+	boff := uio.Offset & int64(m.BSize-1)
+	fsb, run, e := ip.Bmap(l, uio.Offset>>m.BShift)
+	if e != 0 || fsb == 0 || int64(run+1)*int64(m.BSize)-boff < n {
+		return false
+	}
+	b, ok := dev.Lend(l, fsb<<m.FShift+boff, int(n))
+	if ok && !uio.Lend(b, dev) {
+		dev.Unlend(b)
+		return false
+	}
+	return ok
 }
 
 func (ffsOps) Write(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) unix.Errno {
