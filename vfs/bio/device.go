@@ -39,3 +39,22 @@ type Lender interface {
 	Lend(l *kernel.LWP, off int64, n int) ([]byte, bool)
 	kernel.Lender
 }
+
+// LendTo lends u the n bytes at off of dev, when dev is a Lender that
+// lends them and u takes them, and reports whether it did; otherwise the
+// driver reads as usual.
+func LendTo(l *kernel.LWP, dev any, u *kernel.Uio, off int64, n int) bool {
+	ld, ok := dev.(Lender)
+	if !ok {
+		return false
+	}
+	b, ok := ld.Lend(l, off, n)
+	if !ok {
+		return false
+	}
+	if !u.Lend(b, ld) {
+		ld.Unlend(b)
+		return false
+	}
+	return true
+}

@@ -114,8 +114,7 @@ func (ip Inode) inlineData(l *kernel.LWP) ([]byte, unix.Errno) {
 // hole, no inline data, no block replaced by the journal. It reports
 // whether it did; otherwise Read copies as usual.
 func (ip Inode) lend(l *kernel.LWP, u *kernel.Uio) bool {
-	dev, ok := ip.fs.bd.dev.(bio.Lender)
-	if !ok || ip.Flags&disk.FlagInlineData != 0 || u.Offset < 0 || uint64(u.Offset) >= ip.Size {
+	if ip.Flags&disk.FlagInlineData != 0 || u.Offset < 0 || uint64(u.Offset) >= ip.Size {
 		return false
 	}
 	bs := uint64(ip.fs.bsize)
@@ -133,10 +132,5 @@ func (ip Inode) lend(l *kernel.LWP, u *kernel.Uio) bool {
 	if phys, m, e := ip.fs.bd.mapOverlay(r.Physical, blocks); e != 0 || phys != r.Physical || m < blocks {
 		return false // a replayed block inside
 	}
-	b, ok := dev.Lend(l, int64(r.Physical*bs+skip), int(n))
-	if ok && !u.Lend(b, dev) {
-		dev.Unlend(b)
-		return false
-	}
-	return ok
+	return bio.LendTo(l, ip.fs.bd.dev, u, int64(r.Physical*bs+skip), int(n))
 }

@@ -305,8 +305,7 @@ func (ffsOps) Read(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) un
 // buffer), the device lends, and the range lies in one run of blocks.
 func lend(l *kernel.LWP, ip *inode, uio *kernel.Uio) bool {
 	m := ip.fs.M
-	dev, ok := m.Dev.(bio.Lender)
-	if !ok || !ip.fs.ronly || uint64(uio.Offset) >= ip.Size {
+	if !ip.fs.ronly || uint64(uio.Offset) >= ip.Size {
 		return false
 	}
 	n := int64(min(uint64(uio.Resid), ip.Size-uint64(uio.Offset)))
@@ -315,12 +314,7 @@ func lend(l *kernel.LWP, ip *inode, uio *kernel.Uio) bool {
 	if e != 0 || fsb == 0 || int64(run+1)*int64(m.BSize)-boff < n {
 		return false
 	}
-	b, ok := dev.Lend(l, fsb<<m.FShift+boff, int(n))
-	if ok && !uio.Lend(b, dev) {
-		dev.Unlend(b)
-		return false
-	}
-	return ok
+	return bio.LendTo(l, m.Dev, uio, fsb<<m.FShift+boff, int(n))
 }
 
 func (ffsOps) Write(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) unix.Errno {
