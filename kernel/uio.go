@@ -25,12 +25,12 @@ type Uio struct {
 	Resid  int
 	RW     UioRW
 
-	// A read set up with UioSetupLend may take a driver's bytes in place
-	// of a copy (see Lend); lent is what it took, buf its own buffer.
-	lendable bool
-	lent     []byte
-	lender   Lender
-	buf      []byte
+	// A read set up with UioSetupLend (buf, its own buffer, not nil) may
+	// take a driver's bytes in place of a copy (see Lend): lent, from
+	// lender.
+	buf    []byte
+	lent   []byte
+	lender Lender
 
 	one [1][]byte
 }
@@ -51,7 +51,6 @@ func UioSetup(buf []byte, off int64, rw UioRW) *Uio {
 // with Lend, and the caller finds them with UioLent instead of in buf.
 func UioSetupLend(buf []byte, off int64) *Uio {
 	u := UioSetup(buf, off, UioRead)
-	u.lendable = true
 	u.buf = buf
 	return u
 }
@@ -63,13 +62,13 @@ func (u *Uio) Init(buf []byte, off int64, rw UioRW) {
 	u.Offset = off
 	u.Resid = len(buf)
 	u.RW = rw
-	u.lendable, u.lent, u.lender, u.buf = false, nil, nil, nil
+	u.buf, u.lent, u.lender = nil, nil, nil
 }
 
 // Lendable reports whether Lend may succeed: a lending read with nothing
 // moved yet.
 func (u *Uio) Lendable() bool {
-	return u.lendable && u.lent == nil && u.Resid == len(u.buf) && len(u.Iov) == 1
+	return u.buf != nil && u.lent == nil && u.Resid == len(u.buf) && len(u.Iov) == 1
 }
 
 // A Lender takes back what it lent, once the borrower is done with it.
@@ -77,8 +76,7 @@ type Lender interface {
 	Unlend(p []byte)
 }
 
-// Lend gives p, which from stays responsible for, to a Lendable uio in
-// place of moving it: p counts as moved from the start of the transfer.
+// Lend gives p, which stays from's, to a Lendable uio in place of moving it: p counts as moved from the start of the transfer.
 // It reports whether p was taken (no longer than Resid); if not, the
 // driver moves the data as usual. The caller hands p back to from with
 // Unlend when done. A later Uiomove copies the lent bytes into the buffer
@@ -117,7 +115,7 @@ func UioFree(u *Uio) int {
 	r := u.Resid
 	u.one[0] = nil
 	u.Iov = nil
-	u.lendable, u.lent, u.lender, u.buf = false, nil, nil, nil
+	u.buf, u.lent, u.lender = nil, nil, nil
 	uioPool.Put(u)
 	return r
 }

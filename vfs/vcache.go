@@ -40,7 +40,7 @@ const (
 )
 
 type vleaf struct {
-	n  int // vnodes in v
+	n  int // vnodes in vp
 	vp [vleafSize]*Vnode
 }
 
