@@ -76,12 +76,13 @@ type Lender interface {
 	Unlend(p []byte)
 }
 
-// Lend gives p, which stays from's, to a Lendable uio in place of moving it: p counts as moved from the start of the transfer.
-// It reports whether p was taken (no longer than Resid); if not, the
-// driver moves the data as usual. The caller hands p back to from with
-// Unlend when done. A later Uiomove copies the lent bytes into the buffer
-// first (and hands them back), so a driver that lends and then moves more
-// is only slower, never wrong.
+// Lend gives p, which stays from's, to a Lendable uio in place of moving
+// it: p counts as moved from the start of the transfer. It reports whether
+// p was taken (no longer than Resid); if not, the driver moves the data as
+// usual. The caller hands p back to from with Unlend when done. A later
+// Uiomove copies the lent bytes into the buffer first (and hands them
+// back), so a driver that lends and then moves more is only slower, never
+// wrong.
 func (u *Uio) Lend(p []byte, from Lender) bool {
 	if !u.Lendable() || len(p) == 0 || len(p) > u.Resid {
 		return false
