@@ -395,3 +395,18 @@ func testSeed(t testing.TB) int64 {
 	t.Logf("seed %d (RUMPFS_SEED replays it)", seed)
 	return seed
 }
+
+// settle waits until no background read-ahead of d is in flight, so that
+// counting cached blocks measures what a request read, not what an
+// earlier one is still reading.
+func (d *blockDev) settle() {
+	for {
+		d.mu.Lock()
+		n := len(d.ahead)
+		d.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

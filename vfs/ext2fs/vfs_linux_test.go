@@ -633,10 +633,12 @@ func TestHugeDirectoryLookups(t *testing.T) {
 		t.Fatal(e)
 	}
 	dirBlocks := va.Size / int64(m.fs.bsize)
+	m.fs.bd.settle()
 	before := m.fs.bd.nCached()
 	if e := vfs.Lstat(v.l, "/mnt/big/"+ents[12345].Name(), &va); e != 0 {
 		t.Fatal(e)
 	}
+	m.fs.bd.settle()
 	read := m.fs.bd.nCached() - before
 	t.Logf("one lookup read %d blocks of a %d-block directory", read, dirBlocks)
 	// The inode table is read ahead, and its next window in the
