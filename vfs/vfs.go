@@ -12,9 +12,12 @@ import (
 
 // Path limits.
 const (
-	NameMax     = 255  // bytes in one component (ENAMETOOLONG past it)
-	PathMax     = 1024 // bytes in a path, with its NUL
-	MaxSymlinks = 32   // symlinks followed in one lookup before ELOOP
+	NameMax = 255 // bytes in one component (ENAMETOOLONG past it)
+	// PathMax is bytes in a path or a symlink target, with its NUL:
+	// Linux's PATH_MAX, not NetBSD's 1024, because the host we serve
+	// passes paths and targets up to 4095 bytes.
+	PathMax     = 4096
+	MaxSymlinks = 32 // symlinks followed in one lookup before ELOOP
 )
 
 // VFS is one kernel's VFS state: mount table, vnode cache, devices.

@@ -179,8 +179,11 @@ func (ffsOps) Mkdir(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, va *vf
 	return makeInode(l, dvp, cn, ufs.IFDIR|uint16(va.Mode&0o7777), 0, "")
 }
 
+// Symlink keeps a target shorter than MaxSymLink in the inode and a longer
+// one in a single data block: up to ufs.MaxLinkLen where the block size
+// allows (every FFS block size does: the smallest is 4096).
 func (ffsOps) Symlink(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, va *vfs.Vattr, target string) (*vfs.Vnode, unix.Errno) {
-	if len(target) >= vfs.PathMax {
+	if len(target) > ufs.MaxLinkLen || len(target) > int(vip(dvp).fs.SB.BSize) {
 		return nil, unix.ENAMETOOLONG
 	}
 	return makeInode(l, dvp, cn, ufs.IFLNK|0o777, 0, target)

@@ -13,8 +13,10 @@ type Inode struct {
 	Dinode
 }
 
-// maxLinkLen bounds a symlink target we will read (MAXPATHLEN).
-const maxLinkLen = 1024
+// MaxLinkLen bounds a symlink target we write or read: Linux's PATH_MAX
+// less its NUL (NetBSD's own limit is 1023, but the format stores a slow
+// link as ordinary file data, so its block size is the only bound).
+const MaxLinkLen = 4095
 
 // IsFastLink reports whether the symlink's target lives in the inode's
 // pointer area rather than in a data block (ufs_readlink's test).
@@ -31,7 +33,7 @@ func (ip *Inode) ReadLink(l *kernel.LWP) (string, unix.Errno) {
 	if ip.Type() != IFLNK {
 		return "", unix.EINVAL
 	}
-	if ip.Size > maxLinkLen {
+	if ip.Size > MaxLinkLen {
 		return "", ip.M.corrupt("inode %d: symlink length %d", ip.Number, ip.Size)
 	}
 	if ip.IsFastLink() {

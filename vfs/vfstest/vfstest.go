@@ -227,9 +227,10 @@ var Cases = []Case{
 		e.Want(err, unix.ENOENT, "empty path")
 		e.Want(vfs.Mkdir(e.L, e.P(strings.Repeat("n", 256)), 0o755), unix.ENAMETOOLONG, "256-byte component")
 		e.Must(vfs.Mkdir(e.L, e.P(strings.Repeat("n", 255)), 0o755), "255-byte component")
-		long := e.Dir + strings.Repeat("/x", 520)
+		long := e.Dir + strings.Repeat("/x", vfs.PathMax/2)
 		var va vfs.Vattr
-		e.Want(vfs.Stat(e.L, long, &va), unix.ENAMETOOLONG, "1040-byte path")
+		e.Want(vfs.Stat(e.L, long[:vfs.PathMax], &va), unix.ENAMETOOLONG, "path of PATH_MAX bytes")
+		e.Want(vfs.Stat(e.L, long[:vfs.PathMax-1], &va), unix.ENOENT, "path of PATH_MAX-1 bytes")
 		fd, err := vfs.Open(e.L, e.Dir, unix.O_RDONLY, 0)
 		e.Must(err, "open dir")
 		_, err = vfs.Write(e.L, fd, []byte("x"))
@@ -381,6 +382,40 @@ var Cases = []Case{
 		if b, _ := e.ReadFile(e.L, e.P("target")); string(b) != "T" {
 			e.T.Fatal("unlinking the link hurt the target")
 		}
+	}},
+	{"LongSymlinks", needSymlinks, func(e *Env) {
+		e.WriteFile(e.P("f"), []byte("F"), 0o644)
+		e.Must(vfs.Mkdir(e.L, e.P("d"), 0o755), "mkdir")
+		e.WriteFile(e.P("d", "g"), []byte("G"), 0o644)
+		buf := make([]byte, 2*vfs.PathMax)
+		for _, n := range []int{1023, 1024, vfs.PathMax - 1} {
+			// "./" repeated, then the name: n bytes that resolve.
+			for _, to := range []string{"f", "d"} {
+				tail := to
+				if (n-len(tail))%2 != 0 {
+					tail = "/" + tail
+				}
+				target := strings.Repeat("./", (n-len(tail))/2) + tail
+				link := e.P(fmt.Sprintf("%s%d", to, n))
+				e.Must(vfs.Symlink(e.L, target, link), fmt.Sprintf("symlink of %d bytes", n))
+				m, err := vfs.Readlink(e.L, link, buf)
+				if err != 0 || string(buf[:m]) != target {
+					e.T.Fatalf("readlink of a %d-byte target: %d bytes, %v", n, m, err)
+				}
+				if va := e.Stat(link); va.Size != int64(n) {
+					e.T.Fatalf("lstat size %d, want %d", va.Size, n)
+				}
+			}
+			want := map[string]string{fmt.Sprintf("f%d", n): "F", fmt.Sprintf("d%d/g", n): "G"}
+			for p, data := range want {
+				if b, err := e.ReadFile(e.L, e.P(p)); err != 0 || string(b) != data {
+					e.T.Fatalf("read through %s: %q %v", p, b, err)
+				}
+			}
+		}
+		e.Want(vfs.Symlink(e.L, strings.Repeat("x", vfs.PathMax), e.P("l")), unix.ENAMETOOLONG, "symlink of PATH_MAX bytes")
+		var va vfs.Vattr
+		e.Want(vfs.Lstat(e.L, e.P("l"), &va), unix.ENOENT, "a refused symlink")
 	}},
 	{"Times", nil, func(e *Env) {
 		f := e.P("f")
