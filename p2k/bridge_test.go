@@ -317,7 +317,9 @@ func TestErrnoMapping(t *testing.T) {
 		{"unlink missing", b.Unlink(nil, &h, "nope"), unix.ENOENT},
 		{"lookup long name", b.Lookup(nil, &h, strings.Repeat("n", 256), &eo), unix.ENAMETOOLONG},
 		{"getattr unknown node", b.GetAttr(nil, &fuse.GetAttrIn{InHeader: hdr(999)}, &fuse.AttrOut{}), unix.ESTALE},
-		{"rename exchange", b.Rename(nil, &fuse.RenameIn{InHeader: rename2(d.NodeId), Newdir: d.NodeId, Flags: renameExchangeFlag}, "f", "g"), unix.EINVAL},
+		{"rename exchange with a missing target", b.Rename(nil, &fuse.RenameIn{InHeader: rename2(d.NodeId), Newdir: d.NodeId, Flags: renameExchangeFlag}, "f", "g"), unix.ENOENT},
+		{"rename exchange and noreplace", b.Rename(nil, &fuse.RenameIn{InHeader: rename2(d.NodeId), Newdir: 1, Flags: renameExchangeFlag | renameNoReplaceFlag}, "f", "d"), unix.EINVAL},
+		{"rename exchange into its own subtree", b.Rename(nil, &fuse.RenameIn{InHeader: rename2(1), Newdir: d.NodeId, Flags: renameExchangeFlag}, "d", "f"), unix.EINVAL},
 		{"rename noreplace onto a file", b.Rename(nil, &fuse.RenameIn{InHeader: rename2(1), Newdir: d.NodeId, Flags: renameNoReplaceFlag}, "d", "f"), unix.EEXIST},
 		{"rename a directory into itself", b.Rename(nil, &fuse.RenameIn{InHeader: hdr(1), Newdir: d.NodeId}, "d", "sub"), unix.EINVAL},
 		{"readlink of a file", func() fuse.Status { _, st := b.Readlink(nil, &hd); return st }(), unix.EINVAL},
@@ -332,6 +334,11 @@ func TestErrnoMapping(t *testing.T) {
 	}
 	// RENAME_NOREPLACE onto a free name works.
 	mustOK(t, "rename noreplace", b.Rename(nil, &fuse.RenameIn{InHeader: rename2(d.NodeId), Newdir: 1, Flags: renameNoReplaceFlag}, "f", "moved"))
+	// RENAME_EXCHANGE swaps a file and a directory.
+	mustOK(t, "rename exchange", b.Rename(nil, &fuse.RenameIn{InHeader: rename2(1), Newdir: 1, Flags: renameExchangeFlag}, "moved", "d"))
+	if got := lookup(t, b, 1, "moved"); got.NodeId != d.NodeId || got.Attr.Mode&unix.S_IFMT != unix.S_IFDIR {
+		t.Errorf("after exchange 'moved' is node %d mode %o, want the directory %d", got.NodeId, got.Attr.Mode, d.NodeId)
+	}
 	// A pseudo error never reaches FUSE.
 	c := b.begin(&h, nil)
 	if st := b.done(c, "test", "", kernel.EJUSTRETURN); st != fuse.EIO {

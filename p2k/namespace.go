@@ -233,12 +233,13 @@ func (b *Bridge) remove(c *ctx, id uint64, name string, dir bool) (e unix.Errno)
 	return e
 }
 
-// Rename implements fuse.RawFileSystem (VOP_RENAME). RENAME_NOREPLACE (macOS:
-// RENAME_EXCL) is
-// honoured by looking the target up first and then renaming with no
-// target vnode: a driver refuses (EEXIST) a name that appeared meanwhile,
-// because it checks under the namespace lock. RENAME_EXCHANGE (RENAME_SWAP)
-// and RENAME_WHITEOUT cannot be honoured: EINVAL.
+// Rename implements fuse.RawFileSystem (VOP_RENAME, or VOP_EXCHANGE for
+// RENAME_EXCHANGE; macOS: RENAME_SWAP). RENAME_NOREPLACE (macOS:
+// RENAME_EXCL) is honoured by looking the target up first and then
+// renaming with no target vnode: a driver refuses (EEXIST) a name that
+// appeared meanwhile, because it checks under the namespace lock.
+// RENAME_WHITEOUT cannot be honoured: EINVAL, as Linux answers for a file
+// system without whiteouts.
 func (b *Bridge) Rename(cancel <-chan struct{}, in *fuse.RenameIn, oldName, newName string) fuse.Status {
 	c := b.begin(&in.InHeader, cancel)
 	return b.done(c, "rename", oldName, b.rename(c, in, oldName, newName))
@@ -249,10 +250,14 @@ func (b *Bridge) rename(c *ctx, in *fuse.RenameIn, oldName, newName string) (e u
 		return e
 	}
 	defer vfs.Leave(c.l, &e)
-	noReplace, other := renameFlags(in)
-	if other {
+	flags := renameFlags(in)
+	if e = vfs.CheckRenameFlags(flags); e != 0 {
+		return e
+	}
+	if flags&vfs.RenameWhiteout != 0 {
 		return unix.EINVAL
 	}
+	noReplace, exchange := flags&vfs.RenameNoReplace != 0, flags&vfs.RenameExchange != 0
 	fdvp, e := b.pin(c, in.NodeId)
 	if e != 0 {
 		return e
@@ -281,7 +286,7 @@ func (b *Bridge) rename(c *ctx, in *fuse.RenameIn, oldName, newName string) (e u
 	}
 	tvp, e := b.lookupName(c, tdvp, newName, vfs.RENAME)
 	switch {
-	case e == unix.ENOENT:
+	case e == unix.ENOENT && !exchange:
 		tvp = nil
 	case e != 0:
 		return e
@@ -296,7 +301,11 @@ func (b *Bridge) rename(c *ctx, in *fuse.RenameIn, oldName, newName string) (e u
 	}
 	c.cn = vfs.ComponentName{Op: vfs.DELETE, Name: oldName, IsLast: true}
 	c.cn2 = vfs.ComponentName{Op: vfs.RENAME, Name: newName, IsLast: true}
-	e = vfs.VOPRename(c.l, fdvp, fvp, &c.cn, tdvp, tvp, &c.cn2)
+	if exchange {
+		e = vfs.VOPExchange(c.l, fdvp, fvp, &c.cn, tdvp, tvp, &c.cn2)
+	} else {
+		e = vfs.VOPRename(c.l, fdvp, fvp, &c.cn, tdvp, tvp, &c.cn2)
+	}
 	c.cn.Name, c.cn2.Name = "", ""
 	return e
 }

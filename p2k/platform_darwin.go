@@ -39,8 +39,19 @@ func xattrErrno(e unix.Errno) unix.Errno {
 	return e
 }
 
-// renameFlags decodes a rename's renamex_np flags: RENAME_EXCL is
-// honoured as "no replace"; RENAME_SWAP cannot be (other).
-func renameFlags(in *fuse.RenameIn) (noReplace, other bool) {
-	return in.Flags&unix.RENAME_EXCL != 0, in.Flags&^unix.RENAME_EXCL != 0
+// renameFlags decodes a rename's renamex_np flags into vfs.Rename*:
+// RENAME_EXCL is "no replace", RENAME_SWAP an exchange; any other bit is
+// passed on as one vfs.Rename2 refuses (EINVAL).
+func renameFlags(in *fuse.RenameIn) int {
+	f := 0
+	if in.Flags&unix.RENAME_EXCL != 0 {
+		f |= vfs.RenameNoReplace
+	}
+	if in.Flags&unix.RENAME_SWAP != 0 {
+		f |= vfs.RenameExchange
+	}
+	if in.Flags&^(unix.RENAME_EXCL|unix.RENAME_SWAP) != 0 {
+		f |= 1 << 30
+	}
+	return f
 }

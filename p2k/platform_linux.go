@@ -66,14 +66,13 @@ func attrExtra(a *fuse.Attr, va *vfs.Vattr) {}
 // on Linux ENOATTR is ENODATA.
 func xattrErrno(e unix.Errno) unix.Errno { return e }
 
-// renameFlags decodes a rename's flags: only RENAME2 carries them (a plain
-// RENAME's RenameIn.Flags overlaps the names that follow the header).
-// noReplace is RENAME_NOREPLACE; other is any flag that cannot be honoured
-// (RENAME_EXCHANGE, RENAME_WHITEOUT).
-func renameFlags(in *fuse.RenameIn) (noReplace, other bool) {
+// renameFlags decodes a rename's flags into vfs.Rename* (Linux's values):
+// only RENAME2 carries them (a plain RENAME's RenameIn.Flags overlaps the
+// names that follow the header).
+func renameFlags(in *fuse.RenameIn) int {
 	const opRename2 = 45
 	if in.Opcode != opRename2 {
-		return false, false
+		return 0
 	}
-	return in.Flags&unix.RENAME_NOREPLACE != 0, in.Flags&^unix.RENAME_NOREPLACE != 0
+	return int(in.Flags)
 }

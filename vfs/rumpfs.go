@@ -576,6 +576,36 @@ func (rumpfsOps) Rename(l *kernel.LWP, fdvp, fvp *Vnode, fcn *ComponentName, tdv
 	return 0
 }
 
+func (rumpfsOps) Exchange(l *kernel.LWP, fdvp, fvp *Vnode, fcn *ComponentName, tdvp, tvp *Vnode, tcn *ComponentName) unix.Errno {
+	if foreign(fvp) || foreign(tvp) {
+		return unix.EXDEV
+	}
+	fd, f, td, t := rn(fdvp), rn(fvp), rn(tdvp), rn(tvp)
+	i, ok := fd.names[fcn.Name]
+	j, ok2 := td.names[tcn.Name]
+	if !ok || !ok2 || fd.ents[i].node != f || td.ents[j].node != t {
+		return unix.ENOENT
+	}
+	if fd != td && f.typ != t.typ && (f.typ == VDIR && td.nlink >= 32767 || t.typ == VDIR && fd.nlink >= 32767) {
+		return unix.EMLINK
+	}
+	fd.ents[i].node, td.ents[j].node = t, f
+	if fd != td {
+		for _, m := range [2]struct{ n, from, to *rnode }{{f, fd, td}, {t, td, fd}} {
+			if m.n.typ == VDIR {
+				m.n.parent = m.to
+				m.from.nlink--
+				m.to.nlink++
+			}
+		}
+	}
+	now := Now()
+	fd.mtime, fd.ctime = now, now
+	td.mtime, td.ctime = now, now
+	f.ctime, t.ctime = now, now
+	return 0
+}
+
 func (rumpfsOps) Readdir(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) (bool, unix.Errno) {
 	n := rn(vp)
 	if n.typ != VDIR {

@@ -589,9 +589,35 @@ func Link(l *kernel.LWP, oldpath, newpath string) (e unix.Errno) {
 	return VOPLink(l, res.Dvp, src.Vp, &ComponentName{Op: CREATE, Name: res.Name, IsLast: true})
 }
 
+// Rename flags (renameat2's, with Linux's values; macOS's renamex_np
+// RENAME_EXCL and RENAME_SWAP are the first two).
+const (
+	RenameNoReplace = 1 << 0 // fail with EEXIST when to exists
+	RenameExchange  = 1 << 1 // swap from and to, which must both exist
+	RenameWhiteout  = 1 << 2 // leave a whiteout at from: not supported (EINVAL)
+)
+
+// CheckRenameFlags refuses, as renameat2(2) does, unknown flags and an
+// exchange combined with anything else.
+func CheckRenameFlags(flags int) unix.Errno {
+	if flags&^(RenameNoReplace|RenameExchange|RenameWhiteout) != 0 ||
+		flags&RenameExchange != 0 && flags&(RenameNoReplace|RenameWhiteout) != 0 {
+		return unix.EINVAL
+	}
+	return 0
+}
+
 // Rename renames from to to, replacing to if it exists (a file by a file,
 // a directory by a directory that is empty).
-func Rename(l *kernel.LWP, from, to string) (e unix.Errno) {
+func Rename(l *kernel.LWP, from, to string) unix.Errno { return Rename2(l, from, to, 0) }
+
+// Rename2 is renameat2(2) relative to the cwd: Rename with flags
+// RenameNoReplace or RenameExchange. RenameWhiteout answers EINVAL, as
+// Linux does on a file system without whiteouts.
+func Rename2(l *kernel.LWP, from, to string, flags int) (e unix.Errno) {
+	if e = CheckRenameFlags(flags); e != 0 {
+		return e
+	}
 	if e = enter(l); e != 0 {
 		return e
 	}
@@ -612,14 +638,28 @@ func Rename(l *kernel.LWP, from, to string) (e unix.Errno) {
 	if t.Name == "." || t.Name == ".." {
 		return unix.EINVAL
 	}
-	if f.Vp.Type != VDIR && (f.TrailingSlash || t.TrailingSlash) {
+	exchange := flags&RenameExchange != 0
+	if exchange && t.Vp == nil {
+		return unix.ENOENT
+	}
+	if f.Vp.Type != VDIR && (f.TrailingSlash || t.TrailingSlash && !exchange) {
 		return unix.ENOTDIR
+	}
+	if flags&RenameNoReplace != 0 && t.Vp != nil {
+		return unix.EEXIST
 	}
 	if f.Dvp.Mount != t.Dvp.Mount || f.Vp.Mount != f.Dvp.Mount {
 		return unix.EXDEV
 	}
-	return VOPRename(l, f.Dvp, f.Vp, &ComponentName{Op: DELETE, Name: f.Name, IsLast: true},
-		t.Dvp, t.Vp, &ComponentName{Op: RENAME, Name: t.Name, IsLast: true})
+	if flags&RenameWhiteout != 0 {
+		return unix.EINVAL
+	}
+	fcn := &ComponentName{Op: DELETE, Name: f.Name, IsLast: true}
+	tcn := &ComponentName{Op: RENAME, Name: t.Name, IsLast: true}
+	if exchange {
+		return VOPExchange(l, f.Dvp, f.Vp, fcn, t.Dvp, t.Vp, tcn)
+	}
+	return VOPRename(l, f.Dvp, f.Vp, fcn, t.Dvp, t.Vp, tcn)
 }
 
 // setattrPath applies va to path (following a final symlink when follow).

@@ -72,6 +72,7 @@ const (
 //	Rmdir        ns E, dvp E, vp E                     none consumed
 //	Link         ns E, dvp E, vp E                     none consumed
 //	Rename       ns E, fdvp fvp tdvp tvp E             none consumed
+//	Exchange     ns E, fdvp fvp tdvp tvp E             none consumed
 //	Readdir      ns S, vp S
 //	Open Close Access Getattr Readlink Read Pathconf Getextattr Listextattr
 //	             vp S
@@ -127,6 +128,13 @@ type VnodeOps interface {
 	// rules (types match, directory target empty-ness is the driver's:
 	// ENOTEMPTY; no directory into its own subtree).
 	Rename(l *kernel.LWP, fdvp, fvp *Vnode, fcn *ComponentName, tdvp, tvp *Vnode, tcn *ComponentName) unix.Errno
+	// Exchange swaps the names fcn (of fvp, in fdvp) and tcn (of tvp, in
+	// tdvp) at once (renameat2's RENAME_EXCHANGE): both exist, either may
+	// be a directory, and a directory moved to another parent gets its
+	// ".." and the parents' link counts fixed. The VFS has checked
+	// permissions and that neither is an ancestor of the other's new
+	// parent. EINVAL where the file system cannot exchange, as Linux.
+	Exchange(l *kernel.LWP, fdvp, fvp *Vnode, fcn *ComponentName, tdvp, tvp *Vnode, tcn *ComponentName) unix.Errno
 	// Mkdir makes a directory.
 	Mkdir(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr) (*Vnode, unix.Errno)
 	// Rmdir removes the empty directory vp: ENOTEMPTY otherwise.
@@ -250,6 +258,9 @@ func (GenericOps) Link(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Er
 }
 func (GenericOps) Rename(l *kernel.LWP, fdvp, fvp *Vnode, fcn *ComponentName, tdvp, tvp *Vnode, tcn *ComponentName) unix.Errno {
 	return roOr(fdvp, unix.EOPNOTSUPP)
+}
+func (GenericOps) Exchange(l *kernel.LWP, fdvp, fvp *Vnode, fcn *ComponentName, tdvp, tvp *Vnode, tcn *ComponentName) unix.Errno {
+	return roOr(fdvp, unix.EINVAL)
 }
 func (GenericOps) Mkdir(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr) (*Vnode, unix.Errno) {
 	return nil, roOr(dvp, unix.EOPNOTSUPP)

@@ -114,9 +114,20 @@ func VOPRename(l *kernel.LWP, fdvp, fvp *Vnode, fcn *ComponentName, tdvp, tvp *V
 	if fdvp.Mount != tdvp.Mount || fvp.Mount != fdvp.Mount || (tvp != nil && tvp.Mount != tdvp.Mount) {
 		return unix.EXDEV
 	}
+	unlock := renameLock(l, fdvp, fvp, tdvp, tvp)
+	defer unlock()
+	e := renameCheck(l, fdvp, fvp, tdvp, tvp)
+	if e == 0 && fvp != tvp {
+		e = fdvp.Ops().Rename(l, fdvp, fvp, fcn, tdvp, tvp, tcn)
+	}
+	return e
+}
+
+// renameLock takes the namespace lock and the vnodes of a rename (tvp may
+// be nil), each once, in Rename's order; the function returned undoes it.
+func renameLock(l *kernel.LWP, fdvp, fvp, tdvp, tvp *Vnode) func() {
 	mp := fdvp.Mount
 	mp.ns.Enter(l, true)
-	defer mp.ns.Exit(true)
 	var locked [4]*Vnode
 	n := 0
 	for _, vp := range [4]*Vnode{fdvp, tdvp, fvp, tvp} {
@@ -129,14 +140,33 @@ func VOPRename(l *kernel.LWP, fdvp, fvp *Vnode, fcn *ComponentName, tdvp, tvp *V
 		}
 		if !dup {
 			vp.Lock(l, true)
-			defer vp.Unlock(true)
 			locked[n] = vp
 			n++
 		}
 	}
-	e := renameCheck(l, fdvp, fvp, tdvp, tvp)
-	if e == 0 && fvp != tvp {
-		e = fdvp.Ops().Rename(l, fdvp, fvp, fcn, tdvp, tvp, tcn)
+	return func() {
+		for i := n - 1; i >= 0; i-- {
+			locked[i].Unlock(true)
+		}
+		mp.ns.Exit(true)
+	}
+}
+
+// VOPExchange swaps the names fcn (of fvp, in fdvp) and tcn (of tvp, in
+// tdvp); both must exist. Two names of one file are left alone, as Linux
+// does before any check.
+func VOPExchange(l *kernel.LWP, fdvp, fvp *Vnode, fcn *ComponentName, tdvp, tvp *Vnode, tcn *ComponentName) unix.Errno {
+	if fdvp.Mount != tdvp.Mount || fvp.Mount != fdvp.Mount || tvp.Mount != tdvp.Mount {
+		return unix.EXDEV
+	}
+	if fvp == tvp {
+		return 0
+	}
+	unlock := renameLock(l, fdvp, fvp, tdvp, tvp)
+	defer unlock()
+	e := exchangeCheck(l, fdvp, fvp, tdvp, tvp)
+	if e == 0 {
+		e = fdvp.Ops().Exchange(l, fdvp, fvp, fcn, tdvp, tvp, tcn)
 	}
 	return e
 }

@@ -97,6 +97,55 @@ func renameCheck(l *kernel.LWP, fdvp, fvp, tdvp, tvp *Vnode) unix.Errno {
 	return notAncestor(l, fvp, tdvp)
 }
 
+// exchangeCheck applies Linux's rules for RENAME_EXCHANGE with the
+// namespace lock held: each name is removed from one directory and added
+// to the other (write on both, the sticky rule for both entries), a
+// directory that changes parent must be writable (its ".." changes), and
+// neither may end up inside itself (EINVAL).
+func exchangeCheck(l *kernel.LWP, fdvp, fvp, tdvp, tvp *Vnode) unix.Errno {
+	if e := dirWriteCheck(l, fdvp); e != 0 {
+		return e
+	}
+	if e := stickyCheck(l, fdvp, fvp); e != 0 {
+		return e
+	}
+	if tdvp != fdvp {
+		if e := dirWriteCheck(l, tdvp); e != 0 {
+			return e
+		}
+	}
+	if e := stickyCheck(l, tdvp, tvp); e != 0 {
+		return e
+	}
+	if fvp.Root || tvp.Root {
+		return unix.EBUSY
+	}
+	if fdvp == tdvp {
+		return 0
+	}
+	for _, vp := range [2]*Vnode{fvp, tvp} {
+		if vp.Type != VDIR || l.Cred().IsRoot() {
+			continue
+		}
+		var va Vattr
+		if e := vp.Ops().Getattr(l, vp, &va); e != 0 {
+			return e
+		}
+		if e := AccessCheck(l, vp, &va, kernel.VWRITE); e != 0 {
+			return e
+		}
+	}
+	if fvp.Type == VDIR {
+		if e := notAncestor(l, fvp, tdvp); e != 0 {
+			return e
+		}
+	}
+	if tvp.Type == VDIR {
+		return notAncestor(l, tvp, fdvp)
+	}
+	return 0
+}
+
 // notAncestor walks ".." from dvp up to its mount's root and answers
 // EINVAL if it meets dir.
 func notAncestor(l *kernel.LWP, dir, dvp *Vnode) unix.Errno {

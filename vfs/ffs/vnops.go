@@ -630,6 +630,74 @@ func (ffsOps) Rename(l *kernel.LWP, fdvp, fvp *vfs.Vnode, fcn *vfs.ComponentName
 	return 0
 }
 
+// Exchange swaps two entries in place (ufs has no such operation; this
+// is Linux's RENAME_EXCHANGE): each entry is rewritten to the other inode,
+// and a directory that changes parent gets its ".." and the parents' link
+// counts fixed.
+func (ffsOps) Exchange(l *kernel.LWP, fdvp, fvp *vfs.Vnode, fcn *vfs.ComponentName, tdvp, tvp *vfs.Vnode, tcn *vfs.ComponentName) unix.Errno {
+	fd, f, td, t := vip(fdvp), vip(fvp), vip(tdvp), vip(tvp)
+	fs := fd.fs
+	for _, x := range [2]struct {
+		d, ip *inode
+		name  string
+	}{{fd, f, fcn.Name}, {td, t, tcn.Name}} {
+		de, e := x.d.Lookup(l, x.name)
+		if e != 0 {
+			return e
+		}
+		if uint64(de.Ino) != x.ip.Number {
+			return unix.ENOENT
+		}
+	}
+	fDir, tDir := fvp.Type == vfs.VDIR, tvp.Type == vfs.VDIR
+	moved := fd != td && fDir != tDir
+	if moved && (fDir && td.Nlink >= 32767 || tDir && fd.Nlink >= 32767) {
+		return unix.EMLINK
+	}
+	if e := fs.dirrewrite(l, fd, fcn.Name, uint32(t.Number), ufs.IFToDT(t.Mode)); e != 0 {
+		return e
+	}
+	if e := fs.dirrewrite(l, td, tcn.Name, uint32(f.Number), ufs.IFToDT(f.Mode)); e != 0 {
+		return e
+	}
+	if fd != td {
+		if fDir {
+			if e := fs.dirrewrite(l, f, "..", uint32(td.Number), ufs.DTDir); e != 0 {
+				return e
+			}
+		}
+		if tDir {
+			if e := fs.dirrewrite(l, t, "..", uint32(fd.Number), ufs.DTDir); e != 0 {
+				return e
+			}
+		}
+		if moved && fDir {
+			fd.Nlink--
+			td.Nlink++
+		}
+		if moved && tDir {
+			td.Nlink--
+			fd.Nlink++
+		}
+	}
+	now := vfs.Now()
+	for _, x := range [4]*inode{fd, td, f, t} {
+		if x == fd || x == td {
+			setNow(&x.Mtime, &x.MtimeNsec, now)
+		}
+		setNow(&x.Ctime, &x.CtimeNsec, now)
+	}
+	for _, x := range [4]*inode{fd, td, f, t} {
+		if x == td && td == fd {
+			continue
+		}
+		if e := fs.iupdate(l, &x.Inode); e != 0 {
+			return e
+		}
+	}
+	return 0
+}
+
 func (ffsOps) Readdir(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio) (bool, unix.Errno) {
 	ip := vip(vp)
 	if ip.Type() != ufs.IFDIR {

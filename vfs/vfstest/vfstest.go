@@ -303,6 +303,75 @@ var Cases = []Case{
 		}
 		e.Must(vfs.Rename(e.L, e.P("b"), e.P("b")), "rename onto itself")
 	}},
+	{"Exchange", nil, func(e *Env) {
+		x := func(l *kernel.LWP, from, to string) unix.Errno {
+			return vfs.Rename2(l, e.P(from), e.P(to), vfs.RenameExchange)
+		}
+		e.WriteFile(e.P("a"), []byte("A"), 0o644)
+		e.WriteFile(e.P("b"), []byte("B"), 0o644)
+		ia, ib := e.Stat(e.P("a")).Fileid, e.Stat(e.P("b")).Fileid
+		e.Must(x(e.L, "a", "b"), "exchange two files")
+		if got, _ := e.ReadFile(e.L, e.P("a")); string(got) != "B" || e.Stat(e.P("a")).Fileid != ib || e.Stat(e.P("b")).Fileid != ia {
+			e.T.Fatalf("after exchange a holds %q", got)
+		}
+		// Directories in different parents: ".." follows, counts stay.
+		for _, d := range []string{"p1", "p2", "p1/d1", "p2/d2"} {
+			e.Must(vfs.Mkdir(e.L, e.P(d), 0o755), "mkdir "+d)
+		}
+		e.WriteFile(e.P("p2", "d2", "inner"), nil, 0o644)
+		n1, n2 := e.Stat(e.P("p1")).Nlink, e.Stat(e.P("p2")).Nlink
+		e.Must(x(e.L, "p1/d1", "p2/d2"), "exchange directories in different parents")
+		if names := e.Names(e.P("p1", "d1")); len(names) != 1 || names[0] != "inner" {
+			e.T.Fatalf("p1/d1 holds %v after the exchange", names)
+		}
+		dotdot := func(dir, parent string) {
+			e.T.Helper()
+			var va vfs.Vattr
+			e.Must(vfs.Stat(e.L, e.P(dir, ".."), &va), "stat "+dir+"/..")
+			if va.Fileid != e.Stat(e.P(parent)).Fileid {
+				e.T.Fatalf("%s/.. is inode %d, not %s", dir, va.Fileid, parent)
+			}
+		}
+		dotdot("p1/d1", "p1")
+		dotdot("p2/d2", "p2")
+		if g1, g2 := e.Stat(e.P("p1")).Nlink, e.Stat(e.P("p2")).Nlink; g1 != n1 || g2 != n2 {
+			e.T.Fatalf("parent link counts %d %d, want %d %d", g1, g2, n1, n2)
+		}
+		// A file and a directory in different parents: the counts move.
+		top := e.Stat(e.Dir).Nlink
+		e.Must(x(e.L, "a", "p2/d2"), "exchange a file and a directory")
+		if va := e.Stat(e.P("a")); va.Type != vfs.VDIR {
+			e.T.Fatalf("a is %v after the exchange, want a directory", va.Type)
+		}
+		if got, _ := e.ReadFile(e.L, e.P("p2", "d2")); string(got) != "B" {
+			e.T.Fatalf("p2/d2 holds %q, want the file", got)
+		}
+		dotdot("a", ".")
+		if g, g2 := e.Stat(e.Dir).Nlink, e.Stat(e.P("p2")).Nlink; g != top+1 || g2 != n2-1 {
+			e.T.Fatalf("link counts %d %d after moving a directory up, want %d %d", g, g2, top+1, n2-1)
+		}
+		e.Want(x(e.L, "b", "none"), unix.ENOENT, "exchange with a missing target")
+		e.Want(x(e.L, "none", "b"), unix.ENOENT, "exchange of a missing source")
+		e.Must(vfs.Mkdir(e.L, e.P("p1", "d1", "sub"), 0o755), "mkdir")
+		e.Want(x(e.L, "p1", "p1/d1/sub"), unix.EINVAL, "exchange into its own subtree")
+		e.Want(x(e.L, "p1/d1/sub", "p1"), unix.EINVAL, "exchange with an ancestor")
+		e.Want(x(e.L, "p1/d1", "p1/d1/sub"), unix.EINVAL, "exchange with a child")
+		e.Want(vfs.Rename2(e.L, e.P("b"), e.P("c"), vfs.RenameWhiteout), unix.EINVAL, "RENAME_WHITEOUT")
+		e.Want(vfs.Rename2(e.L, e.P("b"), e.P("a"), vfs.RenameExchange|vfs.RenameNoReplace), unix.EINVAL, "exchange with noreplace")
+		e.Must(x(e.L, "b", "b"), "exchange of a name with itself")
+		if e.FS.NoOwners {
+			return
+		}
+		e.Want(x(e.User, "b", "p2/d2"), unix.EACCES, "user exchanges in root's 0755 directories")
+		e.Must(vfs.Mkdir(e.L, e.P("tmp"), 0o777), "mkdir")
+		e.Must(vfs.Chmod(e.L, e.P("tmp"), 0o1777), "chmod sticky")
+		e.WriteFile(e.P("tmp", "roots"), nil, 0o666)
+		fd, err := vfs.Open(e.User, e.P("tmp", "mine"), unix.O_CREAT|unix.O_WRONLY, 0o644)
+		e.Must(err, "user creates")
+		vfs.Close(e.User, fd)
+		e.Want(x(e.User, "tmp/mine", "tmp/roots"), unix.EPERM, "user exchanges with another's file in a sticky directory")
+		e.Must(x(e.L, "tmp/mine", "tmp/roots"), "root exchanges in a sticky directory")
+	}},
 	{"Rmdir", nil, func(e *Env) {
 		d := e.P("d")
 		e.Must(vfs.Mkdir(e.L, d, 0o755), "mkdir")
