@@ -18,7 +18,7 @@
 // Lock order (outermost first):
 //
 //	Mount.ns (namespace lock; exclusive for every change of names)
-//	  Vnode.lock (dvp before vp; rename: fdvp, tdvp, fvp, tvp)
+//	  Vnode.lock (dvp before vp; rename, exchange: fdvp, tdvp, fvp, tvp)
 //	    File.offMu
 //	      driver locks (kernel.Mutex when held across I/O)
 //	        vcache shard mutex

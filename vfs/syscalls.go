@@ -589,8 +589,8 @@ func Link(l *kernel.LWP, oldpath, newpath string) (e unix.Errno) {
 	return VOPLink(l, res.Dvp, src.Vp, &ComponentName{Op: CREATE, Name: res.Name, IsLast: true})
 }
 
-// Rename flags (renameat2's, with Linux's values; macOS's renamex_np
-// RENAME_EXCL and RENAME_SWAP are the first two).
+// Rename flags: renameat2's, with Linux's values (p2k maps macOS's
+// renamex_np RENAME_EXCL and RENAME_SWAP onto the first two).
 const (
 	RenameNoReplace = 1 << 0 // fail with EEXIST when to exists
 	RenameExchange  = 1 << 1 // swap from and to, which must both exist

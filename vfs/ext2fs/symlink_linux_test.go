@@ -73,6 +73,10 @@ func TestLongSymlinks(t *testing.T) {
 					t.Errorf("stat through %s: size %d %v; kernel %q %v", rel, va.Size, e, kb, kerr)
 				}
 			}
+			// ext2fs does not write: an exchange answers EROFS.
+			if e := vfs.Rename2(v.l, "/mnt/f", "/mnt/d", vfs.RenameExchange); e != unix.EROFS {
+				t.Errorf("exchange on a read-only ext2fs mount: %v, want EROFS", e)
+			}
 			if len(links) == 0 {
 				t.Fatal("no links made")
 			}

@@ -483,6 +483,16 @@ var Cases = []Case{
 			}
 		}
 		e.Want(vfs.Symlink(e.L, strings.Repeat("x", vfs.PathMax), e.P("l")), unix.ENAMETOOLONG, "symlink of PATH_MAX bytes")
+		vp, err := vfs.OpenVnode(e.L, e.Dir, unix.O_RDONLY, 0)
+		e.Must(err, "open dir")
+		e.Must(vfs.Enter(e.L), "enter")
+		pm, err := vfs.VOPPathconf(e.L, vp, vfs.PC_PATH_MAX)
+		vfs.VOPClose(e.L, vp, vfs.FREAD)
+		vfs.Vrele(e.L, vp)
+		vfs.Leave(e.L, &err)
+		if err != 0 || pm != vfs.PathMax {
+			e.T.Fatalf("pathconf PATH_MAX %d %v, want %d", pm, err, vfs.PathMax)
+		}
 		var va vfs.Vattr
 		e.Want(vfs.Lstat(e.L, e.P("l"), &va), unix.ENOENT, "a refused symlink")
 	}},
