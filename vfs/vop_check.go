@@ -215,7 +215,7 @@ func setattrCheck(l *kernel.LWP, vp *Vnode, va *Vattr) unix.Errno {
 	// A size change by anyone but root drops setuid and setgid, as a
 	// write does (Linux's do_truncate).
 	if va.Valid&AttrSize != 0 && va.Valid&AttrMode == 0 {
-		if m := killPrivMode(cur.Mode); m != cur.Mode {
+		if m := killPrivMode(c, cur.Mode, cur.Gid); m != cur.Mode {
 			va.Valid |= AttrMode
 			va.Mode = m
 		}
@@ -224,11 +224,12 @@ func setattrCheck(l *kernel.LWP, vp *Vnode, va *Vattr) unix.Errno {
 }
 
 // killPrivMode is mode without the bits a write by an unprivileged caller
-// drops: setuid always, setgid when group execute makes it a real setgid
-// and not a mandatory-locking mark (Linux's should_remove_suid).
-func killPrivMode(mode uint32) uint32 {
+// c drops (Linux's setattr_should_drop_suidgid): setuid always; setgid
+// when group execute makes it a real setgid, or else (a mandatory-locking
+// mark) when c is not in the file's group gid.
+func killPrivMode(c *kernel.Cred, mode, gid uint32) uint32 {
 	mode &^= 0o4000
-	if mode&0o2010 == 0o2010 {
+	if mode&0o2010 == 0o2010 || (mode&0o2000 != 0 && !c.IsMember(gid)) {
 		mode &^= 0o2000
 	}
 	return mode
@@ -245,7 +246,7 @@ func killPriv(l *kernel.LWP, vp *Vnode) unix.Errno {
 	if e := vp.Ops().Getattr(l, vp, &cur); e != 0 {
 		return e
 	}
-	m := killPrivMode(cur.Mode)
+	m := killPrivMode(l.Cred(), cur.Mode, cur.Gid)
 	if m == cur.Mode {
 		return 0
 	}

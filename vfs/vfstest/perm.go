@@ -135,7 +135,7 @@ var permCases = []Case{
 	{"WriteKillsSetuid", needOwners, func(e *Env) {
 		for _, c := range []struct{ mode, want uint32 }{
 			{0o6777, 0o0777}, // setuid and a real setgid both go
-			{0o6767, 0o2767}, // setgid without group execute stays
+			{0o6767, 0o0767}, // setgid without group execute: the writer is not in group 0
 			{0o4666, 0o0666},
 		} {
 			f := e.P("suid")
@@ -164,6 +164,18 @@ var permCases = []Case{
 				e.T.Fatalf("mode %#o after a user's truncate: %#o, want %#o", c.mode, va.Mode, c.want)
 			}
 			e.Must(vfs.Unlink(e.L, f), "unlink")
+		}
+		// A member of the file's group keeps a setgid that is no real one.
+		f := e.P("mand")
+		e.WriteFile(f, nil, 0o644)
+		e.Must(vfs.Chmod(e.L, f, 0o2666), "chmod")
+		m := e.As(1000, 1000, 0)
+		fd, err := vfs.Open(m, f, unix.O_WRONLY, 0)
+		e.Must(err, "open as a member")
+		vfs.Write(m, fd, []byte("x"))
+		vfs.Close(m, fd)
+		if va := e.Stat(f); va.Mode != 0o2666 {
+			e.T.Fatalf("mode 02666 after a group member's write: %#o, want 02666", va.Mode)
 		}
 	}},
 	{"FtruncateAfterChmod0", needOwners, func(e *Env) {
