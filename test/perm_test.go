@@ -174,11 +174,11 @@ func must(t *testing.T, err error) {
 }
 
 // loopMount mounts img with the host kernel's ext4 at a new directory.
-func loopMount(t *testing.T, img string, ro bool) string {
+func loopMount(t *testing.T, img string, ro bool, extra ...string) string {
 	t.Helper()
 	needTool(t, "losetup")
 	mnt := mountDir(t)
-	opts := "loop"
+	opts := strings.Join(append([]string{"loop"}, extra...), ",")
 	if ro {
 		opts += ",ro"
 	}
@@ -352,4 +352,30 @@ func modeBits(m uint32) os.FileMode {
 		fm |= os.ModeSticky
 	}
 	return fm
+}
+
+// TestPermGrpidVsKernel: with -o grpid new files and directories take
+// their directory's group, on the kernel's ext4 and on rumpfs alike.
+func TestPermGrpidVsKernel(t *testing.T) {
+	needFUSE(t)
+	memMnt := mountDir(t)
+	mem := startServer(t, memMnt, "-o", "allow_other,grpid", "-t", "rumpfs", "none")
+	var want []string
+	for i, d := range []string{loopMount(t, mkext4(t), false, "grpid"), memMnt} {
+		g := d + "/g"
+		must(t, os.Mkdir(g, 0o777))
+		must(t, os.Chown(g, 0, 50))
+		must(t, os.Chmod(g, 0o777))
+		got := []string{
+			permOp(t, user1000, "mkdir", g+"/d", "755"), statOf(t, g+"/d"),
+			permOp(t, user1000, "create", g+"/f", "644"), statOf(t, g+"/f"),
+		}
+		t.Logf("%d: %s", i, strings.Join(got, " | "))
+		if i == 0 {
+			want = got
+		} else if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("grpid: rumpfs %q, kernel %q", got, want)
+		}
+	}
+	mem.unmount()
 }
