@@ -34,8 +34,8 @@ type Options struct {
 	Trace io.Writer
 	// DefaultPermissions says the host kernel checks permissions
 	// (default_permissions): p2k then skips its own search and open
-	// checks, which lack the caller's supplementary groups. The VFS's
-	// checks on changes still apply.
+	// checks, which the host has made already. The VFS's checks on
+	// changes still apply.
 	DefaultPermissions bool
 }
 
