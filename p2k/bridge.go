@@ -34,8 +34,8 @@ type Options struct {
 	Trace io.Writer
 	// DefaultPermissions says the host kernel checks permissions
 	// (default_permissions): p2k then skips its own search and open
-	// checks, which lack the caller's supplementary groups. The VFS's
-	// checks on changes still apply.
+	// checks, which the host has made already. The VFS's checks on
+	// changes still apply.
 	DefaultPermissions bool
 }
 
@@ -67,10 +67,10 @@ type Bridge struct {
 
 	nodes   nodeTable
 	handles handles
-	upool   ctxPool // LWPs serving host processes
-	kpool   ctxPool // LWPs of proc0, for the host kernel's own requests
-	creds   credCache
-	tgids   tgidCache
+	upool   ctxPool     // LWPs serving host processes
+	kpool   ctxPool     // LWPs of proc0, for the host kernel's own requests
+	creds   credCache   // the host kernel's requests
+	callers callerCache // user processes' requests
 	rel     *releaser
 	relLWP  *kernel.LWP
 
@@ -184,6 +184,7 @@ func (b *Bridge) Close() {
 		}
 		b.k.ReleaseLWP(b.relLWP)
 		b.k.ReleaseLWP(b.base)
+		b.callers.close()
 	})
 }
 
@@ -205,13 +206,23 @@ func (b *Bridge) begin(h *fuse.InHeader, cancel <-chan struct{}) *ctx {
 			return nil
 		}
 	}
-	if !kern && h.Pid != c.tid {
-		c.tid, c.pid = h.Pid, b.tgids.get(h.Pid)
-		kernel.AllBetsAreOffSetID(c.l, int32(c.pid), int32(h.Pid))
+	var pid uint32
+	var cred *kernel.Cred
+	if kern {
+		cred = c.cred
+		if cred == nil || h.Uid != c.uid || h.Gid != c.gid {
+			cred = b.creds.get(h.Uid, h.Gid)
+		}
+	} else {
+		pid, cred = b.callers.get(h.Pid, h.Uid, h.Gid)
+		if h.Pid != c.tid || pid != c.pid {
+			c.tid, c.pid = h.Pid, pid
+			kernel.AllBetsAreOffSetID(c.l, int32(pid), int32(h.Pid))
+		}
 	}
-	if c.cred == nil || h.Uid != c.uid || h.Gid != c.gid {
-		c.uid, c.gid, c.cred = h.Uid, h.Gid, b.creds.get(h.Uid, h.Gid)
-		c.l.SetCred(c.cred)
+	if cred != c.cred {
+		c.uid, c.gid, c.cred = h.Uid, h.Gid, cred
+		c.l.SetCred(cred)
 	}
 	c.l.Cancel = cancel
 	c.ino = 0

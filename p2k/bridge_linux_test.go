@@ -5,8 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -65,16 +67,54 @@ func TestTracePidLid(t *testing.T) {
 	}
 }
 
-func TestParseTgid(t *testing.T) {
-	st := []byte("Name:\tcat\nUmask:\t0022\nState:\tR (running)\nTgid:\t4242\nNgid:\t0\nPid:\t4243\n")
-	if pid, ok := parseTgid(st); !ok || pid != 4242 {
-		t.Errorf("parseTgid = %d %v", pid, ok)
+func TestProcStatus(t *testing.T) {
+	st := []byte("Name:\tcat\nUmask:\t0022\nState:\tR (running)\nTgid:\t4242\nNgid:\t0\nPid:\t4243\nGroups:\t50 100 \nNStgid:\t4242\n")
+	if pid, ok := statusField(st, "Tgid:"); !ok || pid != 4242 {
+		t.Errorf("Tgid = %d %v", pid, ok)
 	}
-	if _, ok := parseTgid([]byte("Name:\tx\n")); ok {
-		t.Error("parseTgid found a Tgid in a file without one")
+	if g := statusGroups(st); !slices.Equal(g, []uint32{50, 100}) {
+		t.Errorf("Groups = %v", g)
 	}
-	if pid, ok := hostTgid(uint32(os.Getpid())); !ok || pid != uint32(os.Getpid()) {
-		t.Errorf("hostTgid(self) = %d %v", pid, ok)
+	if _, ok := statusField([]byte("Name:\tx\n"), "Tgid:"); ok {
+		t.Error("found a Tgid in a file without one")
+	}
+	if g := statusGroups([]byte("Groups:\t\n")); len(g) != 0 {
+		t.Errorf("empty Groups = %v", g)
+	}
+	hp, ok := lookupHostProc(uint32(unix.Gettid()), 0)
+	if !ok || hp.pid != uint32(os.Getpid()) || !hp.alive() {
+		t.Errorf("lookupHostProc(self) = %+v %v", hp, ok)
+	}
+	hp.release()
+}
+
+// TestCallerCacheNotFooledByExit: an entry for a process that has ended
+// is not used again, even under the same id and ids.
+func TestCallerCacheNotFooledByExit(t *testing.T) {
+	cmd := exec.Command("sleep", "30")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 1000, Gid: 1000, Groups: []uint32{50, 60}}}
+	if err := cmd.Start(); err != nil {
+		t.Skip(err)
+	}
+	pid := uint32(cmd.Process.Pid)
+	var cc callerCache
+	defer cc.close()
+	got, cred := cc.get(pid, 1000, 1000)
+	if got != pid || !slices.Equal(cred.Groups(), []uint32{50, 60}) {
+		t.Fatalf("caller %d: pid %d groups %v, want %d [50 60]", pid, got, cred.Groups(), pid)
+	}
+	if _, again := cc.get(pid, 1000, 1000); again != cred {
+		t.Error("a live caller was looked up again")
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if _, after := cc.get(pid, 1000, 1000); after == cred {
+		t.Error("the cache still answers with an ended process's cred")
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if testing.AllocsPerRun(100, func() { cc.get(uint32(unix.Gettid()), 0, 0) }) != 0 {
+		t.Error("a cache hit allocates")
 	}
 }
 

@@ -25,8 +25,10 @@
 //
 // Every request takes a context, sets the caller's pid and thread id
 // (kernel.AllBetsAreOffSetID; on Linux FUSE sends the thread id, whose
-// thread group is looked up in /proc and cached) and a cached cred for the
-// caller's uid and gid, enters the kernel (vfs.Enter: a virtual CPU, panics
+// thread group is looked up in /proc) and a cred with the caller's uid,
+// gid and supplementary groups (Linux: /proc/TID/status, cached while a
+// pidfd on the thread says it lives, so a reused id never inherits
+// another's groups; macOS: the user's groups), enters the kernel (vfs.Enter: a virtual CPU, panics
 // become EIO), runs the VOPs, and answers with the host errno. Read, write,
 // readdir and readlink move data through a kernel.Uio over the FUSE
 // buffers; a READ's uio also takes loans (kernel.UioSetupLend), so a driver
@@ -39,7 +41,7 @@
 //
 //	kernel locks taken by the VOP* functions (namespace, vnode)
 //	  shard.mu (node table), handles.mu, pool.mu, releaser.mu,
-//	  credCache.mu, tgidCache.mu, Bridge.traceMu   (leaves)
+//	  credCache.mu, callerCache.mu, Bridge.traceMu   (leaves)
 //
 // Use: b, _ := p2k.New(k, root, opts); srv, _ := fuse.NewServer(b, mnt,
 // &fuse.MountOptions{MaxWrite: 1 << 20, ...}); srv.Serve(); after the

@@ -234,7 +234,7 @@ func TestUnprivilegedCaller(t *testing.T) {
 	testenv.Root(t) // to switch to an unprivileged user
 	setpriv := testenv.Tool(t, "setpriv")
 	b, _ := testBridge(t, DefaultOptions())
-	o := fuse.MountOptions{MaxWrite: 1 << 20, DirectMount: true, AllowOther: true, Name: "rumpfs"}
+	o := fuse.MountOptions{MaxWrite: 1 << 20, DirectMount: true, AllowOther: true, Name: "rumpfs", ExtraCapabilities: Capabilities}
 	mnt := mount(t, b, &o)
 	// The temporary directories above the mount point are 0700.
 	for d := mnt; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
@@ -264,6 +264,39 @@ func TestUnprivilegedCaller(t *testing.T) {
 	}
 	if out, err := as("rm", "-f", secret); err == nil {
 		t.Errorf("uid 4321 removed root's file from a 0755 root directory: %s", out)
+	}
+	// Only the kernel's checks decide here, so the supplementary groups
+	// must come with the request: a member of 50 reads a 0640 root:50
+	// file, a member of 51 alone does not.
+	group := filepath.Join(mnt, "group")
+	if err := os.WriteFile(group, []byte("fifty"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(group, 0, 50); err != nil {
+		t.Fatal(err)
+	}
+	inGroup := func(g string, args ...string) ([]byte, error) {
+		cmd := exec.Command(setpriv, append([]string{"--reuid=4321", "--regid=4321", "--groups=" + g, "--"}, args...)...)
+		return cmd.CombinedOutput()
+	}
+	if out, err := inGroup("51,50", "cat", group); err != nil || string(out) != "fifty" {
+		t.Errorf("a supplementary member of 50 read a 0640 root:50 file: %v %s", err, out)
+	}
+	if out, err := inGroup("51", "cat", group); err == nil || !strings.Contains(string(out), "Permission denied") {
+		t.Errorf("a member of 51 alone read a 0640 root:50 file: %v %s", err, out)
+	}
+	// A world-writable setuid file: a user's write goes through and
+	// drops setuid (FUSE_HANDLE_KILLPRIV_V2).
+	suid := filepath.Join(mnt, "tmp", "suid")
+	if err := os.WriteFile(suid, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(suid, 0o777|os.ModeSetuid)
+	if out, err := as("sh", "-c", "echo x >> "+suid); err != nil {
+		t.Errorf("uid 4321 writing a 04777 file: %v %s", err, out)
+	}
+	if fi, err := os.Stat(suid); err != nil || fi.Mode()&os.ModeSetuid != 0 {
+		t.Errorf("setuid after another user's write: %v %v", fi.Mode(), err)
 	}
 }
 

@@ -93,6 +93,12 @@ func (b *Bridge) open(c *ctx, in *fuse.OpenIn, out *fuse.OpenOut, dir bool) (e u
 		vfs.Vrele(c.l, vp)
 		return e
 	}
+	// O_TRUNC by a caller without CAP_FSETID (FUSE_HANDLE_KILLPRIV_V2).
+	if in.Mode&openKillSUIDGID != 0 && in.Flags&unix.O_TRUNC != 0 && !b.opts.ReadOnly {
+		if e = vfs.VOPKillPriv(c.l, vp); e != 0 {
+			return e
+		}
+	}
 	out.Fh = fh
 	out.OpenFlags = b.openFlags
 	if dir {
@@ -271,6 +277,11 @@ func (b *Bridge) write(c *ctx, in *fuse.WriteIn, one []byte, many [][]byte) (n i
 	clear(c.iov)
 	if n > 0 {
 		e = 0
+		// A writer without CAP_FSETID (FUSE_HANDLE_KILLPRIV_V2); the
+		// VFS already did it for non-root callers.
+		if in.WriteFlags&writeKillSUIDGID != 0 && c.l.Cred().IsRoot() {
+			e = vfs.VOPKillPriv(c.l, vp)
+		}
 	}
 	return n, e
 }

@@ -29,6 +29,16 @@ func (hs *handles) add(h *handle) uint64 {
 	return hs.next
 }
 
+// fflags returns the open flags of handle fh, 0 if there is none.
+func (hs *handles) fflags(fh uint64) int {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	if h := hs.m[fh]; h != nil {
+		return h.fflags
+	}
+	return 0
+}
+
 func (hs *handles) remove(fh uint64) *handle {
 	hs.mu.Lock()
 	defer hs.mu.Unlock()

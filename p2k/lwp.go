@@ -105,7 +105,8 @@ func (b *Bridge) newCtx(kern bool) (*ctx, error) {
 	return c, nil
 }
 
-// credCache holds one immutable cred per (uid, gid), shared by requests.
+// credCache holds one immutable cred per (uid, gid) without groups, for
+// the host kernel's own requests and callers whose groups cannot be read.
 type credCache struct {
 	mu sync.RWMutex
 	m  map[uint64]*kernel.Cred
@@ -134,36 +135,86 @@ func (cc *credCache) get(uid, gid uint32) *kernel.Cred {
 	return c
 }
 
-// tgidCache maps host thread ids to their process ids. Entries can go
-// stale when a thread id is reused by another process; the cache is
-// bounded and starts over when full, which bounds that too.
-type tgidCache struct {
-	mu sync.RWMutex
-	m  map[uint32]uint32
+// callerCache maps the id the FUSE header names a caller by (a thread id
+// on Linux, a process id on macOS) to the caller's process id and a cred
+// with its supplementary groups. An entry holds a handle on the host
+// process (a pidfd on Linux) and is used only while that process lives,
+// so a reused id never inherits another process's groups; a hit costs a
+// map lookup and a poll, no /proc read. The uid and gid come from each
+// request: a caller that changed them is looked up again.
+type callerCache struct {
+	mu    sync.RWMutex
+	m     map[uint32]*caller
+	creds credCache // for callers the host tells nothing about
 }
 
-const tgidCacheMax = 4096
+type caller struct {
+	proc     hostProc
+	uid, gid uint32
+	cred     *kernel.Cred
+}
 
-func (tc *tgidCache) get(tid uint32) uint32 {
-	if !threadIDs {
-		return tid
+const callerCacheMax = 512
+
+// get returns the process id and cred of caller id with uid and gid.
+func (cc *callerCache) get(id, uid, gid uint32) (uint32, *kernel.Cred) {
+	cc.mu.RLock()
+	if e := cc.m[id]; e != nil && e.uid == uid && e.gid == gid && e.proc.alive() {
+		pid, cred := e.proc.pid, e.cred
+		cc.mu.RUnlock()
+		return pid, cred
 	}
-	tc.mu.RLock()
-	pid, ok := tc.m[tid]
-	tc.mu.RUnlock()
-	if ok {
-		return pid
-	}
-	pid, ok = hostTgid(tid)
+	cc.mu.RUnlock()
+	hp, ok := lookupHostProc(id, uid)
 	if !ok {
-		// The thread is gone already; its id is the best we have.
-		return tid
+		// Gone already, or the host does not say: the header's ids
+		// alone, as the host kernel's own requests have.
+		return id, cc.creds.get(uid, gid)
 	}
-	tc.mu.Lock()
-	if tc.m == nil || len(tc.m) >= tgidCacheMax {
-		tc.m = map[uint32]uint32{}
+	cred := kernel.CredCreate(uid, gid, hp.groups)
+	hp.groups = nil
+	if !hp.cacheable() {
+		return hp.pid, cred
 	}
-	tc.m[tid] = pid
-	tc.mu.Unlock()
-	return pid
+	e := &caller{proc: hp, uid: uid, gid: gid, cred: cred}
+	cc.mu.Lock()
+	if cc.m == nil {
+		cc.m = map[uint32]*caller{}
+	}
+	if old := cc.m[id]; old != nil {
+		old.proc.release()
+	} else if len(cc.m) >= callerCacheMax {
+		cc.evictLocked()
+	}
+	cc.m[id] = e
+	cc.mu.Unlock()
+	return hp.pid, cred
+}
+
+// evictLocked drops the entries of processes that ended, or, if all
+// live, about half of them.
+func (cc *callerCache) evictLocked() {
+	for id, e := range cc.m {
+		if !e.proc.alive() {
+			e.proc.release()
+			delete(cc.m, id)
+		}
+	}
+	for id, e := range cc.m {
+		if len(cc.m) < callerCacheMax/2 {
+			break
+		}
+		e.proc.release()
+		delete(cc.m, id)
+	}
+}
+
+// close releases every entry's host handle.
+func (cc *callerCache) close() {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	for id, e := range cc.m {
+		e.proc.release()
+		delete(cc.m, id)
+	}
 }

@@ -181,11 +181,22 @@ func (b *Bridge) setattr(c *ctx, in *fuse.SetAttrIn, out *fuse.AttrOut) (e unix.
 	if e = setattrIn(in, &c.va); e != 0 {
 		return e
 	}
+	// ftruncate: a handle open for writing decides, not the mode.
+	if c.va.Valid&vfs.AttrSize != 0 && in.Valid&fuse.FATTR_FH != 0 && b.handles.fflags(in.Fh)&vfs.FWRITE != 0 {
+		c.va.Valid |= vfs.AttrOpenWrite
+	}
 	if c.va.Valid != 0 {
 		if b.opts.ReadOnly {
 			return unix.EROFS
 		}
 		if e = vfs.VOPSetattr(c.l, vp, &c.va); e != 0 {
+			return e
+		}
+	}
+	// The host asks for setuid and setgid to go with a truncate or chown
+	// (FUSE_HANDLE_KILLPRIV_V2).
+	if in.Valid&fattrKillSUIDGID != 0 && !b.opts.ReadOnly {
+		if e = vfs.VOPKillPriv(c.l, vp); e != 0 {
 			return e
 		}
 	}

@@ -1,15 +1,43 @@
 package p2k
 
 import (
+	"os/user"
+	"strconv"
+
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/rumpfs/rumpfs/vfs"
 	"golang.org/x/sys/unix"
 )
 
-// macOS FUSE sends the process id in the header.
-const threadIDs = false
+// hostProc is what the host says about a caller: macOS FUSE sends the
+// process id, and its groups are the user's (getgrouplist), which depend
+// on the uid alone, so a reused process id cannot make them wrong.
+type hostProc struct {
+	pid    uint32
+	groups []uint32
+}
 
-func hostTgid(tid uint32) (uint32, bool) { return tid, true }
+func lookupHostProc(pid, uid uint32) (hostProc, bool) {
+	hp := hostProc{pid: pid}
+	u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10))
+	if err != nil {
+		return hp, true // no such user: no supplementary groups
+	}
+	gids, err := u.GroupIds()
+	if err != nil {
+		return hp, true
+	}
+	for _, g := range gids {
+		if n, err := strconv.ParseUint(g, 10, 32); err == nil {
+			hp.groups = append(hp.groups, uint32(n))
+		}
+	}
+	return hp, true
+}
+
+func (hp *hostProc) cacheable() bool { return true }
+func (hp *hostProc) alive() bool     { return true }
+func (hp *hostProc) release()        {}
 
 // setattrExtra adds macOS's birth time and file flags.
 func setattrExtra(in *fuse.SetAttrIn, va *vfs.Vattr) {
@@ -55,3 +83,15 @@ func renameFlags(in *fuse.RenameIn) int {
 	}
 	return f
 }
+
+// macOS FUSE has no kill-priv flags: writes by non-root callers drop
+// setuid and setgid in the VFS.
+const (
+	fattrKillSUIDGID = 0
+	writeKillSUIDGID = 0
+	openKillSUIDGID  = 0
+)
+
+// Capabilities are the FUSE INIT capabilities p2k handles beyond go-fuse's
+// defaults; pass them as fuse.MountOptions.ExtraCapabilities.
+const Capabilities = 0

@@ -292,6 +292,8 @@ func runHelper(name string) int {
 	switch name {
 	case "writer":
 		return writerHelper(os.Args[1])
+	case "perm":
+		return permHelper(os.Args[1:])
 	}
 	fmt.Fprintf(os.Stderr, "unknown helper %q\n", name)
 	return 2

@@ -1,6 +1,7 @@
 package vfs
 
 import (
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -114,7 +115,8 @@ type Mount struct {
 	covers *Vnode        // directory vnode this mount covers, referenced; nil for /
 
 	unmounting atomic.Bool
-	cache      mountCache // this mount's vnodes, see vcache.go
+	bsdGroups  atomic.Bool // new files take the directory's group, see newOwner
+	cache      mountCache  // this mount's vnodes, see vcache.go
 	// Data is the driver's per-mount state.
 	Data any
 }
@@ -131,6 +133,26 @@ func (mp *Mount) SetReadOnly() {
 			return
 		}
 	}
+}
+
+// BSDGroups reports whether new files take their directory's group (BSD's
+// rule, ext4's grpid) rather than the creator's (Linux's, nogrpid).
+func (mp *Mount) BSDGroups() bool { return mp.bsdGroups.Load() }
+
+// SetBSDGroups chooses the rule BSDGroups reports.
+func (mp *Mount) SetBSDGroups(on bool) { mp.bsdGroups.Store(on) }
+
+// groupRuleOption is the group rule mount options ask for: grpid and
+// bsdgroups for BSD's, nogrpid and sysvgroups for Linux's (ext4's names),
+// the host's own rule when none is given.
+func groupRuleOption(opts map[string]string) bool {
+	bsd := runtime.GOOS != "linux"
+	for _, n := range []string{"grpid", "bsdgroups", "nogrpid", "sysvgroups"} {
+		if _, ok := opts[n]; ok {
+			bsd = n == "grpid" || n == "bsdgroups"
+		}
+	}
+	return bsd
 }
 
 // Flags returns the MNT_* flags.
@@ -175,6 +197,7 @@ func (v *VFS) Mount(l *kernel.LWP, typ *FSType, covered *Vnode, on string, args 
 	mp := &Mount{vfs: v, id: v.nextMountID.Add(1), Type: typ, From: args.Source, On: on}
 	mp.cache.init()
 	mp.flags.Store(int32(args.Flags &^ (MNT_FORCE | MNT_UPDATE)))
+	mp.bsdGroups.Store(groupRuleOption(args.Options))
 	if covered != nil {
 		if covered.Type != VDIR {
 			return nil, unix.ENOTDIR

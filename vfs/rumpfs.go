@@ -205,8 +205,7 @@ func (o rumpfsOps) makeNode(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Va
 		return nil, unix.ENOENT // directory was removed
 	}
 	now := Now()
-	c := l.Cred()
-	n := rfs(dvp).newNode(t, va.Mode, c.Uid(), d.gid, now)
+	n := rfs(dvp).newNode(t, va.Mode, va.Uid, va.Gid, now)
 	n.rdev = va.Rdev
 	if t == VDIR {
 		n.parent = d
@@ -426,10 +425,6 @@ func (rumpfsOps) Write(l *kernel.LWP, vp *Vnode, uio *kernel.Uio, ioflag int) un
 	}
 	now := Now()
 	n.mtime, n.ctime = now, now
-	// A write by someone other than root clears setuid and setgid.
-	if !l.Cred().IsRoot() {
-		n.mode &^= 0o6000
-	}
 	return 0
 }
 
@@ -693,7 +688,7 @@ func (rumpfsOps) Setextattr(l *kernel.LWP, vp *Vnode, name string, value []byte,
 	if flags&unix.XATTR_REPLACE != 0 && !exists {
 		return unix.ENODATA
 	}
-	if !strings.HasPrefix(name, "user.") && !l.Cred().IsRoot() {
+	if strings.HasPrefix(name, "system.") && !l.Cred().IsRoot() {
 		return unix.EPERM
 	}
 	if n.xattrs == nil {
@@ -708,7 +703,9 @@ func (rumpfsOps) Listextattr(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) (int, un
 	n := rn(vp)
 	size := 0
 	for k := range n.xattrs {
-		size += len(k) + 1
+		if XattrListable(l, k) {
+			size += len(k) + 1
+		}
 	}
 	if uio == nil {
 		return size, 0
@@ -717,7 +714,9 @@ func (rumpfsOps) Listextattr(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) (int, un
 		return size, unix.ERANGE
 	}
 	for k := range n.xattrs {
-		kernel.Uiomove(append([]byte(k), 0), uio)
+		if XattrListable(l, k) {
+			kernel.Uiomove(append([]byte(k), 0), uio)
+		}
 	}
 	return size, 0
 }

@@ -809,7 +809,7 @@ func Ftruncate(l *kernel.LWP, fd int, size int64) unix.Errno {
 	if size < 0 {
 		return unix.EINVAL
 	}
-	return setattrFd(l, fd, &Vattr{Valid: AttrSize, Size: size}, true)
+	return setattrFd(l, fd, &Vattr{Valid: AttrSize | AttrOpenWrite, Size: size}, true)
 }
 
 // Fsync makes fd's data and metadata durable.

@@ -131,6 +131,10 @@ const (
 	// UTIME_NOW: allowed to anyone who may write the file, not only
 	// the owner (VA_UTIMES_NULL).
 	AttrTimesNow
+	// AttrOpenWrite marks a size change through a descriptor open for
+	// writing (ftruncate): the open file's access decides, not the
+	// file's current mode.
+	AttrOpenWrite
 )
 
 // Vattr is a vnode's attributes (struct vattr). Valid says which fields a

@@ -43,6 +43,9 @@ func vopMake(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr, f makeFn) 
 	if e := dirWriteCheck(l, dvp); e != 0 {
 		return nil, e
 	}
+	if e := newOwner(l, dvp, va); e != 0 {
+		return nil, e
+	}
 	return f(l, dvp, cn, va)
 }
 
@@ -58,6 +61,7 @@ func VOPMknod(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr) (*Vnode, 
 
 // VOPMkdir makes a directory named cn in dvp.
 func VOPMkdir(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr) (*Vnode, unix.Errno) {
+	va.Type = VDIR
 	return vopMake(l, dvp, cn, va, dvp.Ops().Mkdir)
 }
 
@@ -66,6 +70,9 @@ func VOPSymlink(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr, target 
 	nsEnter(l, dvp, nil)
 	defer nsExit(dvp, nil)
 	if e := dirWriteCheck(l, dvp); e != 0 {
+		return nil, e
+	}
+	if e := newOwner(l, dvp, va); e != 0 {
 		return nil, e
 	}
 	return dvp.Ops().Symlink(l, dvp, cn, va, target)
@@ -233,7 +240,25 @@ func VOPWrite(l *kernel.LWP, vp *Vnode, uio *kernel.Uio, ioflag int) unix.Errno 
 	}
 	vp.Lock(l, true)
 	defer vp.Unlock(true)
-	return vp.Ops().Write(l, vp, uio, ioflag)
+	resid := uio.Resid
+	e := vp.Ops().Write(l, vp, uio, ioflag)
+	// A write by anyone but root drops setuid and setgid (Linux's
+	// file_remove_privs), on every driver alike.
+	if uio.Resid != resid && !l.Cred().IsRoot() {
+		if e2 := killPriv(l, vp); e == 0 {
+			e = e2
+		}
+	}
+	return e
+}
+
+// VOPKillPriv drops vp's setuid and setgid bits as a write by an
+// unprivileged caller does, without the ownership chmod needs: for a
+// host kernel that asks for it on a write (FUSE's kill-priv flags).
+func VOPKillPriv(l *kernel.LWP, vp *Vnode) unix.Errno {
+	vp.Lock(l, true)
+	defer vp.Unlock(true)
+	return killPriv(l, vp)
 }
 
 // VOPFsync makes vp durable.
@@ -275,6 +300,9 @@ func VOPAdvlock(l *kernel.LWP, vp *Vnode, owner uint64, op int, fl *unix.Flock_t
 func VOPGetextattr(l *kernel.LWP, vp *Vnode, name string, uio *kernel.Uio) (int, unix.Errno) {
 	vp.Lock(l, false)
 	defer vp.Unlock(false)
+	if e := xattrCheck(l, vp, name, kernel.VREAD); e != 0 {
+		return 0, e
+	}
 	return vp.Ops().Getextattr(l, vp, name, uio)
 }
 
@@ -282,6 +310,9 @@ func VOPGetextattr(l *kernel.LWP, vp *Vnode, name string, uio *kernel.Uio) (int,
 func VOPSetextattr(l *kernel.LWP, vp *Vnode, name string, value []byte, flags int) unix.Errno {
 	vp.Lock(l, true)
 	defer vp.Unlock(true)
+	if e := xattrCheck(l, vp, name, kernel.VWRITE); e != 0 {
+		return e
+	}
 	return vp.Ops().Setextattr(l, vp, name, value, flags)
 }
 
@@ -296,6 +327,9 @@ func VOPListextattr(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) (int, unix.Errno)
 func VOPDeleteextattr(l *kernel.LWP, vp *Vnode, name string) unix.Errno {
 	vp.Lock(l, true)
 	defer vp.Unlock(true)
+	if e := xattrCheck(l, vp, name, kernel.VWRITE); e != 0 {
+		return e
+	}
 	return vp.Ops().Deleteextattr(l, vp, name)
 }
 

@@ -1,6 +1,8 @@
 package vfs
 
 import (
+	"strings"
+
 	"github.com/rumpfs/rumpfs/kernel"
 	"golang.org/x/sys/unix"
 )
@@ -27,6 +29,34 @@ func dirWriteCheck(l *kernel.LWP, dvp *Vnode) unix.Errno {
 		return e
 	}
 	return AccessCheck(l, dvp, &va, kernel.VWRITE|kernel.VEXEC)
+}
+
+// newOwner decides the owner, group and setgid bit of a file about to be
+// made in dvp, for every driver alike: va.Uid and va.Gid are set (and
+// marked valid) and drivers use them. The group is the creator's (Linux)
+// unless the directory is setgid or the mount keeps BSD's rule, and then
+// it is the directory's; a new directory of a setgid directory is setgid
+// too; a new setgid, group-executable file whose group the creator is not
+// in loses setgid (Linux's inode_init_owner and mode_strip_sgid).
+func newOwner(l *kernel.LWP, dvp *Vnode, va *Vattr) unix.Errno {
+	var dva Vattr
+	if e := dvp.Ops().Getattr(l, dvp, &dva); e != 0 {
+		return e
+	}
+	c := l.Cred()
+	va.Uid, va.Gid = c.Uid(), c.Gid()
+	va.Valid |= AttrUid | AttrGid
+	setgidDir := dva.Mode&0o2000 != 0
+	if setgidDir || dvp.Mount.BSDGroups() {
+		va.Gid = dva.Gid
+	}
+	if setgidDir && va.Type == VDIR {
+		va.Mode |= 0o2000
+	}
+	if va.Type != VDIR && va.Mode&0o2010 == 0o2010 && !c.IsRoot() && !c.IsMember(va.Gid) {
+		va.Mode &^= 0o2000
+	}
+	return 0
 }
 
 // stickyCheck: in a sticky directory only root and the owners of the
@@ -201,7 +231,7 @@ func setattrCheck(l *kernel.LWP, vp *Vnode, va *Vattr) unix.Errno {
 		return e
 	}
 	owner := c.Uid() == cur.Uid
-	if va.Valid&AttrSize != 0 {
+	if va.Valid&AttrSize != 0 && va.Valid&AttrOpenWrite == 0 {
 		if e := AccessCheck(l, vp, &cur, kernel.VWRITE); e != 0 {
 			return e
 		}
@@ -231,5 +261,96 @@ func setattrCheck(l *kernel.LWP, vp *Vnode, va *Vattr) unix.Errno {
 			return e
 		}
 	}
+	// A size change by anyone but root drops setuid and setgid, as a
+	// write does (Linux's do_truncate).
+	if va.Valid&AttrSize != 0 && va.Valid&AttrMode == 0 {
+		if m := killPrivMode(c, cur.Mode, cur.Gid); m != cur.Mode {
+			va.Valid |= AttrMode
+			va.Mode = m
+		}
+	}
 	return 0
+}
+
+// killPrivMode is mode without the bits a write by an unprivileged caller
+// c drops (Linux's setattr_should_drop_suidgid): setuid always; setgid
+// when group execute makes it a real setgid, or else (a mandatory-locking
+// mark) when c is not in the file's group gid.
+func killPrivMode(c *kernel.Cred, mode, gid uint32) uint32 {
+	mode &^= 0o4000
+	if mode&0o2010 == 0o2010 || (mode&0o2000 != 0 && !c.IsMember(gid)) {
+		mode &^= 0o2000
+	}
+	return mode
+}
+
+// killPriv drops setuid and setgid of a regular file after a write, with
+// vp locked exclusively; it needs no ownership (a side effect of a write
+// the caller was allowed to make).
+func killPriv(l *kernel.LWP, vp *Vnode) unix.Errno {
+	if vp.Type != VREG || (vp.Mount != nil && vp.Mount.ReadOnly()) {
+		return 0
+	}
+	var cur Vattr
+	if e := vp.Ops().Getattr(l, vp, &cur); e != 0 {
+		return e
+	}
+	m := killPrivMode(l.Cred(), cur.Mode, cur.Gid)
+	if m == cur.Mode {
+		return 0
+	}
+	return vp.Ops().Setattr(l, vp, &Vattr{Valid: AttrMode, Mode: m})
+}
+
+// xattrCheck applies Linux's rules (xattr_permission) for extended
+// attribute name of vp, to read (acc VREAD) or to change (VWRITE).
+// system.* is left to the drivers and the ACL code.
+func xattrCheck(l *kernel.LWP, vp *Vnode, name string, acc uint32) unix.Errno {
+	write := acc&kernel.VWRITE != 0
+	c := l.Cred()
+	switch {
+	case strings.HasPrefix(name, "trusted."):
+		if c.IsRoot() {
+			return 0
+		}
+		if write {
+			return unix.EPERM
+		}
+		return unix.ENODATA
+	case strings.HasPrefix(name, "security."):
+		// Reading is free; changing needs CAP_SYS_ADMIN on Linux (the
+		// capability module's inode_setxattr hook).
+		if write && !c.IsRoot() {
+			return unix.EPERM
+		}
+		return 0
+	case strings.HasPrefix(name, "user."):
+		if vp.Type != VREG && vp.Type != VDIR {
+			if write {
+				return unix.EPERM
+			}
+			return unix.ENODATA
+		}
+		if c.IsRoot() {
+			if write && vp.Mount != nil && vp.Mount.ReadOnly() {
+				return unix.EROFS
+			}
+			return 0
+		}
+		var cur Vattr
+		if e := vp.Ops().Getattr(l, vp, &cur); e != 0 {
+			return e
+		}
+		if write && vp.Type == VDIR && cur.Mode&0o1000 != 0 && c.Uid() != cur.Uid {
+			return unix.EPERM
+		}
+		return AccessCheck(l, vp, &cur, acc)
+	}
+	return 0
+}
+
+// XattrListable reports whether the caller may see attribute name in a
+// listing: trusted.* is root's alone.
+func XattrListable(l *kernel.LWP, name string) bool {
+	return !strings.HasPrefix(name, "trusted.") || l.Cred().IsRoot()
 }

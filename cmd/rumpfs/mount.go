@@ -62,7 +62,17 @@ func cmdMount(args []string) int {
 	fl := pflag.NewFlagSet("mount", pflag.ContinueOnError)
 	fl.SortFlags = false
 	optArgs := fl.StringArrayP("options", "o", nil, "mount options, comma-separated, repeatable:\n"+
-		"ro, rw, allow_other, default_permissions, uid=N, gid=N, umask=OOO,\n"+
+		"ro, rw, uid=N, gid=N, umask=OOO,\n"+
+		"allow_other (users other than the one mounting may use the mount;\n"+
+		"implies default_permissions),\n"+
+		"default_permissions (the host kernel checks permissions as well, with\n"+
+		"the caller's groups, and refuses opens of FIFOs and sockets that never\n"+
+		"reach rumpfs; the kernel inside checks every change either way),\n"+
+		"no_default_permissions (allow_other without the host's checks: rumpfs\n"+
+		"alone decides, and anyone may open FIFOs and sockets),\n"+
+		"grpid or bsdgroups (new files take the directory's group),\n"+
+		"nogrpid or sysvgroups (the creator's group unless the directory is\n"+
+		"setgid; the default on Linux),\n"+
 		"fsname=NAME, subtype=NAME, debug (FUSE protocol trace on stderr),\n"+
 		"nosuid, nodev, noexec,\n"+
 		"journal_path=FILE (ext3/ext4: the external journal's image, read-only,\n"+
@@ -235,7 +245,7 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 	popts := p2k.Options{
 		ReadOnly: mc.opts.readOnly,
 		UID:      mc.opts.uid, GID: mc.opts.gid, Umask: mc.opts.umask,
-		DefaultPermissions: mc.opts.defaultPermissions,
+		DefaultPermissions: mc.opts.hostChecks(),
 	}
 	if mc.opts.readOnly {
 		popts.EntryTimeout, popts.AttrTimeout, popts.NegativeTimeout = time.Hour, time.Hour, time.Hour
@@ -328,6 +338,9 @@ func (mc *mountCmd) prepareKernel(l *kernel.LWP, p plan) (*vfs.Vnode, string) {
 		}
 	}
 	if p.target == nil {
+		if g := mc.opts.bsdGroups; g != nil {
+			vfs.Of(k).RootMount().SetBSDGroups(*g)
+		}
 		root := vfs.Of(k).Root()
 		vfs.Vref(root)
 		return root, ""
@@ -360,6 +373,11 @@ func (mc *mountCmd) prepareKernel(l *kernel.LWP, p plan) (*vfs.Vnode, string) {
 	flags := 0
 	if mc.opts.readOnly {
 		flags |= vfs.MNT_RDONLY
+	}
+	if g := mc.opts.bsdGroups; g != nil && *g {
+		opts["grpid"] = ""
+	} else if g != nil {
+		opts["nogrpid"] = ""
 	}
 	if e := vfs.MountPath(l, p.typ.Name, imageKey, kernelMntp, flags, opts); e != 0 {
 		msg := fmt.Sprintf("%s: mount as %s: %v", mc.source, p.typ.Name, e)
@@ -426,9 +444,10 @@ func (mc *mountCmd) fuseOptions() *fuse.MountOptions {
 		mo.Options = append(mo.Options, "ro")
 		mo.DirectMountFlags = readOnlyMountFlags
 	}
-	if o.defaultPermissions {
+	if o.hostChecks() {
 		mo.Options = append(mo.Options, "default_permissions")
 	}
+	mo.ExtraCapabilities = p2k.Capabilities
 	mo.Options = append(mo.Options, o.hostFlags...)
 	return mo
 }

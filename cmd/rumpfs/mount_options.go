@@ -14,13 +14,20 @@ import (
 
 // mountOpts are the -o options of rumpfs mount, in mount(8) and FUSE style.
 type mountOpts struct {
-	readOnly           bool
-	allowOther         bool
-	defaultPermissions bool
-	uid, gid           int64 // -1: as stored
-	umask              int32 // -1: none
-	fsname, subtype    string
-	debug              bool
+	readOnly   bool
+	allowOther bool
+	// defaultPermissions: the host kernel checks permissions too. Unset
+	// (nil) it follows allow_other, because some opens (FIFOs, sockets)
+	// never reach the server and only the host can refuse them.
+	defaultPermissions *bool
+	// bsdGroups: new files take the directory's group (grpid,
+	// bsdgroups) or the creator's (nogrpid, sysvgroups); nil, the host
+	// kernel's rule.
+	bsdGroups       *bool
+	uid, gid        int64 // -1: as stored
+	umask           int32 // -1: none
+	fsname, subtype string
+	debug           bool
 	// hostFlags are mount(2) flags passed through to the host mount
 	// (nosuid, nodev, noexec and their opposites).
 	hostFlags []string
@@ -29,6 +36,15 @@ type mountOpts struct {
 	journalPath string
 	// noRecovery skips an ext3/ext4 journal's replay (norecovery, noload).
 	noRecovery bool
+}
+
+// hostChecks reports whether the host kernel checks permissions
+// (default_permissions): as asked, else whenever others may use the mount.
+func (o *mountOpts) hostChecks() bool {
+	if o.defaultPermissions != nil {
+		return *o.defaultPermissions
+	}
+	return o.allowOther
 }
 
 func defaultMountOpts() mountOpts {
@@ -58,8 +74,12 @@ func parseMountOpts(o *mountOpts, args []string) error {
 				o.readOnly, err = false, flag()
 			case "allow_other":
 				o.allowOther, err = true, flag()
-			case "default_permissions":
-				o.defaultPermissions, err = true, flag()
+			case "default_permissions", "no_default_permissions":
+				on := name == "default_permissions"
+				o.defaultPermissions, err = &on, flag()
+			case "grpid", "bsdgroups", "nogrpid", "sysvgroups":
+				on := name == "grpid" || name == "bsdgroups"
+				o.bsdGroups, err = &on, flag()
 			case "debug":
 				o.debug, err = true, flag()
 			case "nosuid", "suid", "nodev", "dev", "noexec", "exec":
@@ -101,7 +121,7 @@ func parseMountOpts(o *mountOpts, args []string) error {
 				}
 				o.journalPath = p
 			default:
-				return fmt.Errorf("unknown option %q (known: ro, rw, allow_other, default_permissions, uid=, gid=, umask=, fsname=, subtype=, debug, nosuid, nodev, noexec, journal_path=, norecovery)", opt)
+				return fmt.Errorf("unknown option %q (known: ro, rw, allow_other, default_permissions, no_default_permissions, grpid, nogrpid, uid=, gid=, umask=, fsname=, subtype=, debug, nosuid, nodev, noexec, journal_path=, norecovery)", opt)
 			}
 			if err != nil {
 				return err

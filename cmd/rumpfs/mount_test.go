@@ -14,7 +14,8 @@ func TestParseMountOpts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := mountOpts{readOnly: true, allowOther: true, defaultPermissions: true, uid: 1000, gid: 100, umask: 0o22,
+	yes := true
+	want := mountOpts{readOnly: true, allowOther: true, defaultPermissions: &yes, uid: 1000, gid: 100, umask: 0o22,
 		fsname: "disk", subtype: "img", debug: true, hostFlags: []string{"nosuid"}}
 	if !reflect.DeepEqual(o, want) {
 		t.Fatalf("got %+v, want %+v", o, want)
@@ -27,6 +28,38 @@ func TestParseMountOpts(t *testing.T) {
 		o := defaultMountOpts()
 		if err := parseMountOpts(&o, strings.Split(bad, ";")); err == nil {
 			t.Errorf("-o %s: accepted, want an error", bad)
+		}
+	}
+}
+
+// TestHostChecks: allow_other turns the host's permission checks on
+// unless no_default_permissions says otherwise; grpid and nogrpid (and
+// their aliases) choose the group of new files.
+func TestHostChecks(t *testing.T) {
+	for _, c := range []struct {
+		opts      string
+		checks    bool
+		bsdGroups string
+	}{
+		{"ro", false, "host"},
+		{"allow_other", true, "host"},
+		{"allow_other,no_default_permissions", false, "host"},
+		{"no_default_permissions,allow_other", false, "host"},
+		{"default_permissions", true, "host"},
+		{"grpid", false, "bsd"},
+		{"bsdgroups,nogrpid", false, "sysv"},
+		{"sysvgroups", false, "sysv"},
+	} {
+		o := defaultMountOpts()
+		if err := parseMountOpts(&o, []string{c.opts}); err != nil {
+			t.Fatalf("-o %s: %v", c.opts, err)
+		}
+		g := "host"
+		if o.bsdGroups != nil {
+			g = map[bool]string{true: "bsd", false: "sysv"}[*o.bsdGroups]
+		}
+		if o.hostChecks() != c.checks || g != c.bsdGroups {
+			t.Errorf("-o %s: host checks %v groups %s, want %v %s", c.opts, o.hostChecks(), g, c.checks, c.bsdGroups)
 		}
 	}
 }

@@ -26,7 +26,8 @@ import (
 // (EOPNOTSUPP) to keep the mapping one to one. Other prefixes are
 // EOPNOTSUPP; records of other namespaces are kept but not listed.
 //
-// Permissions (the VFS checks none for attributes): user.* only on
+// Permissions (the VOP wrappers check the same first, for every
+// driver): user.* only on
 // regular files and directories, reading needs read access and changing
 // needs write access; trusted.* is root's alone (hidden from others);
 // system.* and security.* are readable by anyone and changed by root

@@ -53,8 +53,9 @@ func (ffsOps) Lookup(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName) (*vfs
 	return dvp.Mount.Vget(l, uint64(de.Ino))
 }
 
-// makeInode allocates and names a new inode of mode in dvp (ufs_makeinode).
-func makeInode(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, mode uint16, rdev uint64, target string) (*vfs.Vnode, unix.Errno) {
+// makeInode allocates and names a new inode of mode in dvp (ufs_makeinode),
+// owned by va.Uid and va.Gid (the VFS decided them).
+func makeInode(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, va *vfs.Vattr, mode uint16, rdev uint64, target string) (*vfs.Vnode, unix.Errno) {
 	d := vip(dvp)
 	fs := d.fs
 	switch {
@@ -88,7 +89,7 @@ func makeInode(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, mode uint16
 	}
 	now := vfs.Now()
 	ip := &inode{fs: fs, Inode: ufs.Inode{M: fs.M, Number: ino, Dinode: ufs.Dinode{
-		UFS2: fs.SB.UFS2, Mode: mode, Nlink: 1, UID: l.Cred().Uid(), GID: d.GID, Gen: newGen(oldGen)}}}
+		UFS2: fs.SB.UFS2, Mode: mode, Nlink: 1, UID: va.Uid, GID: va.Gid, Gen: newGen(oldGen)}}}
 	if fs.SB.UFS2 {
 		ip.BlkSize = uint32(fs.SB.BSize)
 	}
@@ -163,7 +164,7 @@ func makeInode(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, mode uint16
 }
 
 func (ffsOps) Create(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, va *vfs.Vattr) (*vfs.Vnode, unix.Errno) {
-	return makeInode(l, dvp, cn, ufs.IFREG|uint16(va.Mode&0o7777), 0, "")
+	return makeInode(l, dvp, cn, va, ufs.IFREG|uint16(va.Mode&0o7777), 0, "")
 }
 
 func (ffsOps) Mknod(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, va *vfs.Vattr) (*vfs.Vnode, unix.Errno) {
@@ -172,11 +173,11 @@ func (ffsOps) Mknod(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, va *vf
 	default:
 		return nil, unix.EINVAL
 	}
-	return makeInode(l, dvp, cn, uint16(va.Type.IFMT())|uint16(va.Mode&0o7777), va.Rdev, "")
+	return makeInode(l, dvp, cn, va, uint16(va.Type.IFMT())|uint16(va.Mode&0o7777), va.Rdev, "")
 }
 
 func (ffsOps) Mkdir(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, va *vfs.Vattr) (*vfs.Vnode, unix.Errno) {
-	return makeInode(l, dvp, cn, ufs.IFDIR|uint16(va.Mode&0o7777), 0, "")
+	return makeInode(l, dvp, cn, va, ufs.IFDIR|uint16(va.Mode&0o7777), 0, "")
 }
 
 // Symlink keeps a target shorter than MaxSymLink in the inode and a longer
@@ -186,7 +187,7 @@ func (ffsOps) Symlink(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, va *
 	if len(target) > ufs.MaxLinkLen || len(target) > int(vip(dvp).fs.SB.BSize) {
 		return nil, unix.ENAMETOOLONG
 	}
-	return makeInode(l, dvp, cn, ufs.IFLNK|0o777, 0, target)
+	return makeInode(l, dvp, cn, va, ufs.IFLNK|0o777, 0, target)
 }
 
 func (ffsOps) Getattr(l *kernel.LWP, vp *vfs.Vnode, va *vfs.Vattr) unix.Errno {
@@ -397,9 +398,6 @@ func (ffsOps) Write(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) u
 		now := vfs.Now()
 		setNow(&ip.Mtime, &ip.MtimeNsec, now)
 		setNow(&ip.Ctime, &ip.CtimeNsec, now)
-		if !l.Cred().IsRoot() {
-			ip.Mode &^= 0o6000
-		}
 		if e2 := fs.iupdate(l, &ip.Inode); e2 != 0 {
 			return e2
 		}
