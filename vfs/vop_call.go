@@ -43,7 +43,15 @@ func vopMake(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr, f makeFn) 
 	if e := dirWriteCheck(l, dvp); e != 0 {
 		return nil, e
 	}
-	return f(l, dvp, cn, va)
+	acc, def, e := inheritACL(l, dvp, va)
+	if e != 0 {
+		return nil, e
+	}
+	vp, e := f(l, dvp, cn, va)
+	if e == 0 {
+		storeInherited(l, vp, acc, def)
+	}
+	return vp, e
 }
 
 // VOPCreate makes a regular file named cn in dvp.
@@ -186,7 +194,10 @@ func VOPSetattr(l *kernel.LWP, vp *Vnode, va *Vattr) unix.Errno {
 	if e := setattrCheck(l, vp, va); e != 0 {
 		return e
 	}
-	return vp.Ops().Setattr(l, vp, va)
+	if e := vp.Ops().Setattr(l, vp, va); e != 0 || va.Valid&AttrMode == 0 {
+		return e
+	}
+	return chmodACL(l, vp, va.Mode)
 }
 
 // VOPRead reads file data into uio.
@@ -245,6 +256,9 @@ func VOPAdvlock(l *kernel.LWP, vp *Vnode, owner uint64, op int, fl *unix.Flock_t
 func VOPGetextattr(l *kernel.LWP, vp *Vnode, name string, uio *kernel.Uio) (int, unix.Errno) {
 	vp.Lock(l, false)
 	defer vp.Unlock(false)
+	if t, ok := aclType(name); ok {
+		return getACLXattr(l, vp, t, uio)
+	}
 	return vp.Ops().Getextattr(l, vp, name, uio)
 }
 
@@ -252,6 +266,9 @@ func VOPGetextattr(l *kernel.LWP, vp *Vnode, name string, uio *kernel.Uio) (int,
 func VOPSetextattr(l *kernel.LWP, vp *Vnode, name string, value []byte, flags int) unix.Errno {
 	vp.Lock(l, true)
 	defer vp.Unlock(true)
+	if t, ok := aclType(name); ok {
+		return setACL(l, vp, t, value)
+	}
 	return vp.Ops().Setextattr(l, vp, name, value, flags)
 }
 
@@ -266,6 +283,9 @@ func VOPListextattr(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) (int, unix.Errno)
 func VOPDeleteextattr(l *kernel.LWP, vp *Vnode, name string) unix.Errno {
 	vp.Lock(l, true)
 	defer vp.Unlock(true)
+	if t, ok := aclType(name); ok {
+		return setACL(l, vp, t, nil)
+	}
 	return vp.Ops().Deleteextattr(l, vp, name)
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
@@ -421,6 +422,9 @@ func (mc *mountCmd) fuseOptions() *fuse.MountOptions {
 		// Replies come from memory, never from a file descriptor:
 		// splicing them only adds a pipe (and fails past 1 MiB).
 		DisableSplice: true,
+	}
+	if runtime.GOOS == "linux" {
+		p2k.EnableACLs(mo)
 	}
 	if o.readOnly {
 		mo.Options = append(mo.Options, "ro")
