@@ -10,7 +10,9 @@ import "github.com/hanwen/go-fuse/v2/fuse"
 // either, so CREATE, MKNOD and MKDIR carry the mode the caller passed
 // and the umask beside it, and the VOP layer applies the umask only when
 // the directory has no default ACL (vfs/vop_acl.go). Linux only: macFUSE
-// has no POSIX ACLs.
+// has no POSIX ACLs. Only for file systems that store ACLs
+// (vfs.ACLSupported): for the others the host would mix "no ACL" from
+// its cache with the server's EOPNOTSUPP, and tools such as cp -a fail.
 func EnableACLs(mo *fuse.MountOptions) {
 	mo.EnableAcl = true
 	mo.ExtraCapabilities |= fuse.CAP_DONT_MASK

@@ -101,13 +101,8 @@ func GenericGetacl(l *kernel.LWP, vp *Vnode, t ACLType) (kernel.ACL, unix.Errno)
 // getACLXattr is getxattr of an ACL name: the xattr form, ENODATA when
 // there is none.
 func getACLXattr(l *kernel.LWP, vp *Vnode, t ACLType, uio *kernel.Uio) (int, unix.Errno) {
-	var a kernel.ACL
-	var e unix.Errno
-	if t == ACLAccess {
-		a, e = accessACL(l, vp)
-	} else if vp.Type == VDIR {
-		a, e = vp.Ops().Getacl(l, vp, t)
-	}
+	// From the driver, not the cache: ENOTSUP must come through.
+	a, e := vp.Ops().Getacl(l, vp, t)
 	if e != 0 {
 		return 0, e
 	}
@@ -239,4 +234,20 @@ func storeInherited(l *kernel.LWP, vp *Vnode, acc, def kernel.ACL) {
 		}
 	}
 	aclChanged(vp)
+}
+
+// ACLSupported reports whether vp's file system can store POSIX ACLs (its
+// Getacl does not answer ENOTSUP): a host bridge asks its host to
+// enforce ACLs only then, so that a file system without them answers
+// EOPNOTSUPP for every ACL name, as Linux's do. A kernel entry of its own.
+func ACLSupported(l *kernel.LWP, vp *Vnode) bool {
+	e := enter(l)
+	if e != 0 {
+		return false
+	}
+	defer leave(l, &e)
+	vp.Lock(l, false)
+	defer vp.Unlock(false)
+	_, e2 := vp.Ops().Getacl(l, vp, ACLAccess)
+	return e2 != unix.ENOTSUP
 }

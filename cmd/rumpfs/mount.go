@@ -57,6 +57,7 @@ type mountCmd struct {
 	verbose, stats     bool
 	trace              string
 	cacheBytes         int64 // buffer cache bound
+	acls               bool  // the mounted file system stores POSIX ACLs
 }
 
 func cmdMount(args []string) int {
@@ -233,6 +234,7 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 	if msg != "" {
 		return failHalt("mount: %s", msg)
 	}
+	mc.acls = vfs.ACLSupported(l, root)
 	popts := p2k.Options{
 		ReadOnly: mc.opts.readOnly,
 		UID:      mc.opts.uid, GID: mc.opts.gid, Umask: mc.opts.umask,
@@ -423,7 +425,7 @@ func (mc *mountCmd) fuseOptions() *fuse.MountOptions {
 		// splicing them only adds a pipe (and fails past 1 MiB).
 		DisableSplice: true,
 	}
-	if runtime.GOOS == "linux" {
+	if runtime.GOOS == "linux" && mc.acls {
 		p2k.EnableACLs(mo)
 	}
 	if o.readOnly {
