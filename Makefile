@@ -13,7 +13,7 @@ build:
 
 # The Debian packages the tests use (root).
 DEBS := fuse3 fdisk gdisk sleuthkit makefs dosfstools mtools xorriso \
-	libarchive-tools e2fsprogs attr util-linux fuse2fs
+	libarchive-tools e2fsprogs attr acl util-linux fuse2fs
 deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBS) >/dev/null

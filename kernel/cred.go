@@ -82,27 +82,9 @@ const (
 // VAccess decides the Unix permission check (genfs vaccess): the owner's
 // bits for the owner, the group's for a member, the others' otherwise. Root
 // passes everything except execute of a non-directory with no execute bit.
+// VAccessACL adds the file's access ACL.
 func VAccess(c *Cred, isDir bool, mode, uid, gid uint32, acc uint32) unix.Errno {
-	acc &= VREAD | VWRITE | VEXEC
-	if c.IsRoot() {
-		if acc&VEXEC != 0 && !isDir && mode&0o111 == 0 {
-			return unix.EACCES
-		}
-		return 0
-	}
-	var bits uint32
-	switch {
-	case c.euid == uid:
-		bits = mode >> 6
-	case c.IsMember(gid):
-		bits = mode >> 3
-	default:
-		bits = mode
-	}
-	if acc&^(bits&7) != 0 {
-		return unix.EACCES
-	}
-	return 0
+	return VAccessACL(c, isDir, mode, uid, gid, nil, acc)
 }
 
 // StickyCheck decides whether c may remove or rename an entry owned by

@@ -7,8 +7,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Operations that change the namespace. The host sends the mode with its
-// umask applied already.
+// Operations that change the namespace. The host sends the creator's
+// umask beside the mode; with FUSE_DONT_MASK (which the mount asks for
+// with POSIX ACLs) the mode is the one the caller passed, and the VOP
+// layer applies the umask only when the directory has no default ACL.
+// Without it the host has applied the umask already, and applying it
+// again changes nothing.
 
 // Mknod implements fuse.RawFileSystem (VOP_MKNOD). Device nodes need
 // kauth's mknod right.
@@ -31,13 +35,13 @@ func (b *Bridge) mknod(c *ctx, in *fuse.MknodIn, name string, out *fuse.EntryOut
 	default:
 		return unix.EINVAL
 	}
-	return b.makeNode(c, in.NodeId, name, vfs.Vattr{Type: t, Mode: in.Mode & 0o7777, Rdev: uint64(in.Rdev)}, "", out)
+	return b.makeNode(c, in.NodeId, name, vfs.Vattr{Type: t, Mode: in.Mode & 0o7777, Umask: in.Umask, Rdev: uint64(in.Rdev)}, "", out)
 }
 
 // Mkdir implements fuse.RawFileSystem (VOP_MKDIR).
 func (b *Bridge) Mkdir(cancel <-chan struct{}, in *fuse.MkdirIn, name string, out *fuse.EntryOut) fuse.Status {
 	c := b.begin(&in.InHeader, cancel)
-	return b.done(c, "mkdir", name, b.makeNode(c, in.NodeId, name, vfs.Vattr{Type: vfs.VDIR, Mode: in.Mode & 0o7777}, "", out))
+	return b.done(c, "mkdir", name, b.makeNode(c, in.NodeId, name, vfs.Vattr{Type: vfs.VDIR, Mode: in.Mode & 0o7777, Umask: in.Umask}, "", out))
 }
 
 // Symlink implements fuse.RawFileSystem (VOP_SYMLINK).
@@ -104,7 +108,7 @@ func (b *Bridge) create(c *ctx, in *fuse.CreateIn, name string, out *fuse.Create
 	if e = b.checkNewName(name); e != 0 {
 		return e
 	}
-	c.va = vfs.Vattr{Type: vfs.VREG, Mode: in.Mode & 0o7777}
+	c.va = vfs.Vattr{Type: vfs.VREG, Mode: in.Mode & 0o7777, Umask: in.Umask}
 	c.cn = vfs.ComponentName{Op: vfs.CREATE, Name: name, IsLast: true}
 	vp, e := vfs.VOPCreate(c.l, dvp, &c.cn, &c.va)
 	c.cn.Name = ""

@@ -5,6 +5,9 @@
 // descriptor tables, the system calls, and rumpfs, the in-memory root file
 // system where etfs keys are looked up.
 //
+// POSIX ACLs are the VOP layer's (vop_acl.go): it parses, checks and
+// keeps the mode in step, and drivers only store them (Getacl, Setacl).
+//
 // Drivers live in subpackages (vfs/ffs, vfs/ext2fs, ...), register an
 // FSType from init, and embed GenericOps for what they do not implement.
 // Callers outside the kernel use the system calls (Open, Read, Stat, ...),

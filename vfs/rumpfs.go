@@ -50,6 +50,8 @@ type rnode struct {
 	target string
 
 	xattrs map[string][]byte
+	// POSIX ACLs, kept parsed (nil for none).
+	aclAccess, aclDefault kernel.ACL
 }
 
 type rdirent struct {
@@ -701,24 +703,45 @@ func (rumpfsOps) Setextattr(l *kernel.LWP, vp *Vnode, name string, value []byte,
 
 func (rumpfsOps) Listextattr(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) (int, unix.Errno) {
 	n := rn(vp)
-	size := 0
+	var list []byte
 	for k := range n.xattrs {
 		if XattrListable(l, k) {
-			size += len(k) + 1
+			list = append(append(list, k...), 0)
 		}
+	}
+	if n.aclAccess != nil {
+		list = append(append(list, kernel.ACLAccessXattr...), 0)
+	}
+	if n.aclDefault != nil {
+		list = append(append(list, kernel.ACLDefaultXattr...), 0)
 	}
 	if uio == nil {
-		return size, 0
+		return len(list), 0
 	}
-	if uio.Resid < size {
-		return size, unix.ERANGE
+	if uio.Resid < len(list) {
+		return len(list), unix.ERANGE
 	}
-	for k := range n.xattrs {
-		if XattrListable(l, k) {
-			kernel.Uiomove(append([]byte(k), 0), uio)
-		}
+	kernel.Uiomove(list, uio)
+	return len(list), 0
+}
+
+// Getacl and Setacl keep POSIX ACLs in the node, parsed.
+func (rumpfsOps) Getacl(l *kernel.LWP, vp *Vnode, t ACLType) (kernel.ACL, unix.Errno) {
+	if t == ACLDefault {
+		return rn(vp).aclDefault, 0
 	}
-	return size, 0
+	return rn(vp).aclAccess, 0
+}
+
+func (rumpfsOps) Setacl(l *kernel.LWP, vp *Vnode, t ACLType, acl kernel.ACL) unix.Errno {
+	n := rn(vp)
+	if t == ACLDefault {
+		n.aclDefault = acl
+	} else {
+		n.aclAccess = acl
+	}
+	n.ctime = Now()
+	return 0
 }
 
 func (rumpfsOps) Deleteextattr(l *kernel.LWP, vp *Vnode, name string) unix.Errno {

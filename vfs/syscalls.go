@@ -147,7 +147,7 @@ func openVnode(l *kernel.LWP, at *Vnode, path string, flags int, mode uint32) (*
 				res.Release(l)
 				return nil, unix.EISDIR
 			}
-			va := Vattr{Type: VREG, Mode: mode &^ procFiles(l).umaskBits() & 0o7777}
+			va := Vattr{Type: VREG, Mode: mode & 0o7777, Umask: procFiles(l).umaskBits()}
 			cn := ComponentName{Op: CREATE, Name: res.Name, IsLast: true}
 			nvp, e := VOPCreate(l, res.Dvp, &cn, &va)
 			res.Release(l)
@@ -431,7 +431,7 @@ func Mkdir(l *kernel.LWP, path string, mode uint32) (e unix.Errno) {
 		return e
 	}
 	defer res.Release(l)
-	va := Vattr{Type: VDIR, Mode: mode &^ procFiles(l).umaskBits() & 0o7777}
+	va := Vattr{Type: VDIR, Mode: mode & 0o7777, Umask: procFiles(l).umaskBits()}
 	vp, e := VOPMkdir(l, res.Dvp, &ComponentName{Op: CREATE, Name: res.Name, IsLast: true}, &va)
 	if e == 0 {
 		Vrele(l, vp)
@@ -463,7 +463,7 @@ func Mknod(l *kernel.LWP, path string, mode uint32, dev uint64) (e unix.Errno) {
 		return e
 	}
 	defer res.Release(l)
-	va := Vattr{Type: t, Mode: mode &^ procFiles(l).umaskBits() & 0o7777, Rdev: dev}
+	va := Vattr{Type: t, Mode: mode & 0o7777, Umask: procFiles(l).umaskBits(), Rdev: dev}
 	vp, e := VOPMknod(l, res.Dvp, &ComponentName{Op: CREATE, Name: res.Name, IsLast: true}, &va)
 	if e == 0 {
 		Vrele(l, vp)

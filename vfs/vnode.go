@@ -157,6 +157,10 @@ type Vattr struct {
 	Gen       uint64
 	Flags     uint32 // chflags(2) flags
 	Rdev      uint64
+	// Umask is, on a create, the creator's umask: the VOP layer clears
+	// these bits from Mode unless the directory has a default ACL, which
+	// takes the umask's place (posix_acl_create). Drivers ignore it.
+	Umask uint32
 }
 
 // StMode returns the st_mode of the attributes: type bits and permissions.
@@ -189,7 +193,10 @@ type Vnode struct {
 	// time holds it (compare-and-swap from 0); others keep their own.
 	Cookie atomic.Uint64
 
-	ops      atomic.Pointer[VnodeOps]
+	ops atomic.Pointer[VnodeOps]
+	// acl caches the access ACL for the permission check (noACL for
+	// none, nil when not loaded); see accessACL.
+	acl      atomic.Pointer[kernel.ACL]
 	usecount atomic.Int32
 	lock     kernel.RWLock
 

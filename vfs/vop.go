@@ -179,6 +179,16 @@ type VnodeOps interface {
 	Listextattr(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) (int, unix.Errno)
 	// Deleteextattr removes name: ENODATA when absent.
 	Deleteextattr(l *kernel.LWP, vp *Vnode, name string) unix.Errno
+	// Getacl reads vp's POSIX ACL of type t: nil when it has none,
+	// ENOTSUP when the file system cannot store ACLs. The VOP layer
+	// serves system.posix_acl_* through it; the extended attribute
+	// operations never see those names (vop_acl.go).
+	Getacl(l *kernel.LWP, vp *Vnode, t ACLType) (kernel.ACL, unix.Errno)
+	// Setacl stores acl (valid, canonical) as vp's ACL of type t; nil
+	// removes it, and removing an absent ACL succeeds. The VOP layer has
+	// checked permission and updated the mode; ENOTSUP when the file
+	// system cannot store ACLs, ENOSPC when this one does not fit.
+	Setacl(l *kernel.LWP, vp *Vnode, t ACLType, acl kernel.ACL) unix.Errno
 }
 
 // GenericOps gives the default answer for every VOP; drivers embed it and
@@ -331,8 +341,20 @@ func (GenericOps) Deleteextattr(l *kernel.LWP, vp *Vnode, name string) unix.Errn
 	return roOr(vp, unix.ENOTSUP)
 }
 
-// AccessCheck is the Unix permission check for the LWP's cred against va,
-// with EROFS for writes to files on a read-only mount.
+// Getacl answers from the xattr form the driver's Getextattr gives
+// (GenericGetacl).
+func (GenericOps) Getacl(l *kernel.LWP, vp *Vnode, t ACLType) (kernel.ACL, unix.Errno) {
+	return GenericGetacl(l, vp, t)
+}
+func (GenericOps) Setacl(l *kernel.LWP, vp *Vnode, t ACLType, acl kernel.ACL) unix.Errno {
+	return roOr(vp, unix.ENOTSUP)
+}
+
+// AccessCheck is the Unix permission check for the LWP's cred against va
+// and vp's access ACL, with EROFS for writes to files on a read-only
+// mount. The caller holds vp's lock. The ACL matters only to callers who
+// are neither root nor the owner, and only when the mode has group bits
+// (kernel.VAccessACL); it comes from the vnode's cache.
 func AccessCheck(l *kernel.LWP, vp *Vnode, va *Vattr, acc uint32) unix.Errno {
 	if acc&kernel.VWRITE != 0 && vp.Mount != nil && vp.Mount.ReadOnly() {
 		switch vp.Type {
@@ -340,7 +362,15 @@ func AccessCheck(l *kernel.LWP, vp *Vnode, va *Vattr, acc uint32) unix.Errno {
 			return unix.EROFS
 		}
 	}
-	return kernel.VAccess(l.Cred(), vp.Type == VDIR, va.Mode, va.Uid, va.Gid, acc)
+	c := l.Cred()
+	var acl kernel.ACL
+	if !c.IsRoot() && c.Uid() != va.Uid && va.Mode&0o070 != 0 && vp.Type != VLNK {
+		var e unix.Errno
+		if acl, e = accessACL(l, vp); e != 0 {
+			return e
+		}
+	}
+	return kernel.VAccessACL(c, vp.Type == VDIR, va.Mode, va.Uid, va.Gid, acl, acc)
 }
 
 // deadOps answers for revoked vnodes (deadfs).

@@ -46,7 +46,15 @@ func vopMake(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr, f makeFn) 
 	if e := newOwner(l, dvp, va); e != 0 {
 		return nil, e
 	}
-	return f(l, dvp, cn, va)
+	acc, def, e := inheritACL(l, dvp, va)
+	if e != 0 {
+		return nil, e
+	}
+	vp, e := f(l, dvp, cn, va)
+	if e == 0 {
+		storeInherited(l, vp, acc, def)
+	}
+	return vp, e
 }
 
 // VOPCreate makes a regular file named cn in dvp.
@@ -223,7 +231,10 @@ func VOPSetattr(l *kernel.LWP, vp *Vnode, va *Vattr) unix.Errno {
 	if e := setattrCheck(l, vp, va); e != 0 {
 		return e
 	}
-	return vp.Ops().Setattr(l, vp, va)
+	if e := vp.Ops().Setattr(l, vp, va); e != 0 || va.Valid&AttrMode == 0 {
+		return e
+	}
+	return chmodACL(l, vp, va.Mode)
 }
 
 // VOPRead reads file data into uio.
@@ -300,6 +311,9 @@ func VOPAdvlock(l *kernel.LWP, vp *Vnode, owner uint64, op int, fl *unix.Flock_t
 func VOPGetextattr(l *kernel.LWP, vp *Vnode, name string, uio *kernel.Uio) (int, unix.Errno) {
 	vp.Lock(l, false)
 	defer vp.Unlock(false)
+	if t, ok := aclType(name); ok {
+		return getACLXattr(l, vp, t, uio)
+	}
 	if e := xattrCheck(l, vp, name, kernel.VREAD); e != 0 {
 		return 0, e
 	}
@@ -310,6 +324,9 @@ func VOPGetextattr(l *kernel.LWP, vp *Vnode, name string, uio *kernel.Uio) (int,
 func VOPSetextattr(l *kernel.LWP, vp *Vnode, name string, value []byte, flags int) unix.Errno {
 	vp.Lock(l, true)
 	defer vp.Unlock(true)
+	if t, ok := aclType(name); ok {
+		return setACL(l, vp, t, value)
+	}
 	if e := xattrCheck(l, vp, name, kernel.VWRITE); e != 0 {
 		return e
 	}
@@ -327,6 +344,9 @@ func VOPListextattr(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) (int, unix.Errno)
 func VOPDeleteextattr(l *kernel.LWP, vp *Vnode, name string) unix.Errno {
 	vp.Lock(l, true)
 	defer vp.Unlock(true)
+	if t, ok := aclType(name); ok {
+		return setACL(l, vp, t, nil)
+	}
 	if e := xattrCheck(l, vp, name, kernel.VWRITE); e != 0 {
 		return e
 	}

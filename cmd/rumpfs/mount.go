@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
@@ -56,6 +57,7 @@ type mountCmd struct {
 	verbose, stats     bool
 	trace              string
 	cacheBytes         int64 // buffer cache bound
+	acls               bool  // the mounted file system stores POSIX ACLs
 }
 
 func cmdMount(args []string) int {
@@ -242,6 +244,7 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 	if msg != "" {
 		return failHalt("mount: %s", msg)
 	}
+	mc.acls = vfs.ACLSupported(l, root)
 	popts := p2k.Options{
 		ReadOnly: mc.opts.readOnly,
 		UID:      mc.opts.uid, GID: mc.opts.gid, Umask: mc.opts.umask,
@@ -440,6 +443,9 @@ func (mc *mountCmd) fuseOptions() *fuse.MountOptions {
 		// splicing them only adds a pipe (and fails past 1 MiB).
 		DisableSplice: true,
 	}
+	if runtime.GOOS == "linux" && mc.acls {
+		p2k.EnableACLs(mo)
+	}
 	if o.readOnly {
 		mo.Options = append(mo.Options, "ro")
 		mo.DirectMountFlags = readOnlyMountFlags
@@ -447,7 +453,7 @@ func (mc *mountCmd) fuseOptions() *fuse.MountOptions {
 	if o.hostChecks() {
 		mo.Options = append(mo.Options, "default_permissions")
 	}
-	mo.ExtraCapabilities = p2k.Capabilities
+	mo.ExtraCapabilities |= p2k.Capabilities
 	mo.Options = append(mo.Options, o.hostFlags...)
 	return mo
 }

@@ -23,7 +23,11 @@ import (
 //
 // so a system record named "trusted.x" or "security.x" lists under its
 // Linux name, and "system.trusted.*" and "system.security.*" are refused
-// (EOPNOTSUPP) to keep the mapping one to one. Other prefixes are
+// (EOPNOTSUPP) to keep the mapping one to one. POSIX ACLs are the system
+// records posix1e.acl_access and posix1e.acl_default, in the BSDs' format
+// (ufs/acl.go), listed as system.posix_acl_access and _default and read
+// and written only through Getacl and Setacl (the VFS parses and checks);
+// "system.posix1e.*" is refused. Other prefixes are
 // EOPNOTSUPP; records of other namespaces are kept but not listed.
 //
 // Permissions (the VOP wrappers check the same first, for every
@@ -48,7 +52,7 @@ func extName(name string) (ns uint8, n string, e unix.Errno) {
 	case "user":
 		ns, n = ufs.ExtattrNamespaceUser, rest
 	case "system":
-		if strings.HasPrefix(rest, "trusted.") || strings.HasPrefix(rest, "security.") {
+		if strings.HasPrefix(rest, "trusted.") || strings.HasPrefix(rest, "security.") || strings.HasPrefix(rest, "posix1e.") {
 			return 0, "", unix.EOPNOTSUPP
 		}
 		ns, n = ufs.ExtattrNamespaceSystem, rest
@@ -75,6 +79,12 @@ func linuxName(a *ufs.Extattr) (string, bool) {
 	case ufs.ExtattrNamespaceSystem:
 		if strings.HasPrefix(a.Name, "trusted.") || strings.HasPrefix(a.Name, "security.") {
 			return a.Name, true
+		}
+		switch a.Name {
+		case ufs.ACLAccessExtattr:
+			return kernel.ACLAccessXattr, true
+		case ufs.ACLDefaultExtattr:
+			return kernel.ACLDefaultXattr, true
 		}
 		return "system." + a.Name, true
 	}
@@ -352,4 +362,67 @@ func (fs *FS) writeExtArea(l *kernel.LWP, ip *inode, area []byte) unix.Errno {
 	ip.ExtSize = int32(newSize)
 	ip.Blocks = ip.Blocks - min(ip.Blocks, oldSectors) + newSectors
 	return first
+}
+
+// aclExtattr is the on-disk name of an ACL type.
+func aclExtattr(t vfs.ACLType) string {
+	if t == vfs.ACLDefault {
+		return ufs.ACLDefaultExtattr
+	}
+	return ufs.ACLAccessExtattr
+}
+
+// Getacl implements vfs.VnodeOps: the BSDs' posix1e record of the ACL.
+func (ffsOps) Getacl(l *kernel.LWP, vp *vfs.Vnode, t vfs.ACLType) (kernel.ACL, unix.Errno) {
+	ip := vip(vp)
+	if !ip.UFS2 {
+		return nil, unix.ENOTSUP
+	}
+	if ip.ExtSize == 0 {
+		return nil, 0 // the common case, without reading anything
+	}
+	as, e := ip.Extattrs(l)
+	if e != 0 {
+		return nil, e
+	}
+	i := findExt(as, ufs.ExtattrNamespaceSystem, aclExtattr(t))
+	if i < 0 {
+		return nil, 0
+	}
+	a, err := ufs.ParseACL(as[i].Value, ip.fs.M.Order)
+	if err != nil {
+		return nil, ip.fs.corrupt("inode %d: %v", ip.Number, err)
+	}
+	return a, 0
+}
+
+// Setacl implements vfs.VnodeOps: an ACL longer than the BSDs' 32 entries
+// does not fit their record (ENOSPC).
+func (ffsOps) Setacl(l *kernel.LWP, vp *vfs.Vnode, t vfs.ACLType, acl kernel.ACL) unix.Errno {
+	ip := vip(vp)
+	if ip.fs.ronly {
+		return unix.EROFS
+	}
+	if !ip.UFS2 {
+		return unix.ENOTSUP
+	}
+	if len(acl) > ufs.ACLMaxEntries {
+		return unix.ENOSPC
+	}
+	as, e := ip.Extattrs(l)
+	if e != 0 {
+		return e
+	}
+	i := findExt(as, ufs.ExtattrNamespaceSystem, aclExtattr(t))
+	switch {
+	case acl == nil && i < 0:
+		return 0
+	case acl == nil:
+		as = append(as[:i], as[i+1:]...)
+	case i >= 0:
+		as[i].Value = ufs.MarshalACL(acl, ip.fs.M.Order)
+	default:
+		as = append(as, ufs.Extattr{Namespace: ufs.ExtattrNamespaceSystem, Name: aclExtattr(t), Value: ufs.MarshalACL(acl, ip.fs.M.Order)})
+	}
+	return ip.fs.setExtattrs(l, ip, as)
 }

@@ -459,6 +459,21 @@ func graftExtArea(t *testing.T, be bool, area func(bo binary.ByteOrder) []byte) 
 	return img, bo
 }
 
+// handACL is struct oldacl written field by field as NetBSD lays it out
+// (32-bit mode_t), entries unsorted: user::rw-, other::---, mask::r--,
+// group::r--, user:1000:r--.
+func handACL(bo binary.ByteOrder) []byte {
+	b := make([]byte, 4+32*12)
+	ents := [][3]uint32{{1, ^uint32(0), 6}, {0x20, ^uint32(0), 0}, {0x10, ^uint32(0), 4}, {4, ^uint32(0), 4}, {2, 1000, 4}}
+	bo.PutUint32(b, uint32(len(ents)))
+	for i, e := range ents {
+		for j, v := range e {
+			bo.PutUint32(b[4+12*i+4*j:], v)
+		}
+	}
+	return b
+}
+
 // TestExtattrHandBuilt reads attributes whose records were written byte
 // by byte into an image, in both byte orders; fsck accepts the image,
 // and the driver can add to the area and free it.
@@ -469,7 +484,7 @@ func TestExtattrHandBuilt(t *testing.T) {
 				return slices.Concat(
 					handRecord(bo, 1, "comment", []byte("hand made")),
 					handRecord(bo, 0, "", nil), // an empty slot
-					handRecord(bo, 2, "posix1e.acl_access", []byte{1, 2, 3, 4, 5, 6, 7, 8, 9}),
+					handRecord(bo, 2, "posix1e.acl_access", handACL(bo)),
 					handRecord(bo, 7, "unknown-namespace", []byte("kept")))
 			})
 			fsck(t, img)
@@ -478,14 +493,25 @@ func TestExtattrHandBuilt(t *testing.T) {
 				t.Fatalf("mount: %v\n%s", e, k.Dmesg())
 			}
 			f := "/mnt/target"
-			if names, e := listx(t, l, f); e != 0 || !sameNames(names, "user.comment", "system.posix1e.acl_access") {
+			if names, e := listx(t, l, f); e != 0 || !sameNames(names, "user.comment", "system.posix_acl_access") {
 				t.Fatalf("list: %q, %v", names, e)
 			}
 			if v, e := getx(t, l, f, "user.comment"); e != 0 || string(v) != "hand made" {
 				t.Fatalf("user.comment = %q, %v", v, e)
 			}
-			if v, e := getx(t, l, f, "system.posix1e.acl_access"); e != 0 || !bytes.Equal(v, []byte{1, 2, 3, 4, 5, 6, 7, 8, 9}) {
-				t.Fatalf("system.posix1e.acl_access = %v, %v", v, e)
+			// The BSD record, entries in any order, reads as Linux's
+			// sorted xattr form.
+			want := []byte{2, 0, 0, 0,
+				1, 0, 6, 0, 0xff, 0xff, 0xff, 0xff, // user::rw-
+				2, 0, 4, 0, 0xe8, 3, 0, 0, // user:1000:r--
+				4, 0, 4, 0, 0xff, 0xff, 0xff, 0xff, // group::r--
+				0x10, 0, 4, 0, 0xff, 0xff, 0xff, 0xff, // mask::r--
+				0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff} // other::---
+			if v, e := getx(t, l, f, "system.posix_acl_access"); e != 0 || !bytes.Equal(v, want) {
+				t.Fatalf("system.posix_acl_access = %v, %v; want %v", v, e, want)
+			}
+			if _, e := getx(t, l, f, "system.posix1e.acl_access"); e != unix.EOPNOTSUPP {
+				t.Fatalf("the BSD name is not served: %v", e)
 			}
 			if got := readVFS(t, l, f); string(got) != "target data" {
 				t.Fatalf("file data %q", got)
