@@ -18,16 +18,15 @@ import (
 
 // aclCallers are the setpriv prefixes of the callers in the table.
 var aclCallers = []struct {
-	name   string
-	args   []string
-	supp50 bool // depends on the supplementary group 50
+	name string
+	args []string
 }{
-	{"root", nil, false},
-	{"u1000", []string{"--reuid=1000", "--regid=1000", "--clear-groups"}, false},
-	{"u1000+50", []string{"--reuid=1000", "--regid=1000", "--groups=50"}, true},
-	{"u2000", []string{"--reuid=2000", "--regid=2000", "--clear-groups"}, false},
-	{"u2000+50", []string{"--reuid=2000", "--regid=2000", "--groups=50"}, true},
-	{"g50", []string{"--reuid=3000", "--regid=50", "--clear-groups"}, false},
+	{"root", nil},
+	{"u1000", []string{"--reuid=1000", "--regid=1000", "--clear-groups"}},
+	{"u1000+50", []string{"--reuid=1000", "--regid=1000", "--groups=50"}},
+	{"u2000", []string{"--reuid=2000", "--regid=2000", "--clear-groups"}},
+	{"u2000+50", []string{"--reuid=2000", "--regid=2000", "--groups=50"}},
+	{"g50", []string{"--reuid=3000", "--regid=50", "--clear-groups"}},
 }
 
 // aclTreeScript makes the table's files in ./t (run as root). Each name
@@ -142,14 +141,11 @@ func aclSnapshot(t *testing.T, dir string) map[string]string {
 
 // aclAccessTable tries every caller on every row: read each file, list
 // and read in each directory, and (writable) append to each file.
-func aclAccessTable(t *testing.T, dir string, write bool, skipSupp bool) map[string]string {
+func aclAccessTable(t *testing.T, dir string, write bool) map[string]string {
 	t.Helper()
 	res := map[string]string{}
 	files := []string{"owner", "group", "other", "nu", "deny", "ng", "mask", "ngdeny", "maskzero"}
 	for _, c := range aclCallers {
-		if c.supp50 && skipSupp {
-			continue
-		}
 		for _, f := range files {
 			res[c.name+" read "+f] = aclTry(filepath.Join(dir, "t"), c.args, "cat", f)
 			if write {
@@ -212,21 +208,6 @@ func kernelExt4(t *testing.T, img string) (mnt string, unmount func()) {
 	return mnt, unmount
 }
 
-// suppGroupsServed reports whether rumpfs at rmnt honours supplementary
-// groups the way the kernel at kmnt does for a 0640 root:1000 file (p2k
-// passes the caller's groups only once the credentials part of issue #10
-// lands); the rows that need them are left out until then.
-func suppGroupsServed(t *testing.T, rmnt, kmnt string) bool {
-	caller := []string{"--reuid=2000", "--regid=2000", "--groups=1000"}
-	r := aclTry(filepath.Join(rmnt, "t"), caller, "cat", "group")
-	k := aclTry(filepath.Join(kmnt, "t"), caller, "cat", "group")
-	if r != k {
-		t.Logf("rumpfs does not serve supplementary groups yet (%s; kernel %s): rows with --groups=50 left out", r, k)
-		return false
-	}
-	return true
-}
-
 // TestACLExt4ReadOnly: ACLs set by the kernel on ext4 are what rumpfs
 // enforces and shows, read-only, for every caller in the table.
 func TestACLExt4ReadOnly(t *testing.T) {
@@ -244,8 +225,7 @@ func TestACLExt4ReadOnly(t *testing.T) {
 	t.Cleanup(func() { exec.Command("umount", kro).Run() })
 	rmnt := mountDir(t)
 	s := startServer(t, rmnt, "-o", "ro,allow_other", "-t", "ext4", img)
-	skip := !suppGroupsServed(t, rmnt, kro)
-	diffMaps(t, "access", aclAccessTable(t, rmnt, false, skip), aclAccessTable(t, kro, false, skip))
+	diffMaps(t, "access", aclAccessTable(t, rmnt, false), aclAccessTable(t, kro, false))
 	diffMaps(t, "getfacl", aclSnapshot(t, rmnt), aclSnapshot(t, kro))
 	s.unmount()
 }
@@ -279,8 +259,7 @@ func TestACLReadWrite(t *testing.T) {
 			}
 			want := aclSnapshot(t, kmnt)
 			diffMaps(t, "getfacl", aclSnapshot(t, rmnt), want)
-			skip := !suppGroupsServed(t, rmnt, kmnt)
-			diffMaps(t, "access", aclAccessTable(t, rmnt, true, skip), aclAccessTable(t, kmnt, true, skip))
+			diffMaps(t, "access", aclAccessTable(t, rmnt, true), aclAccessTable(t, kmnt, true))
 
 			// Copies of the kernel's tree, with and without ACLs.
 			aclShell(t, rmnt, "mkdir cpa tarx")
