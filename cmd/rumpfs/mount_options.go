@@ -240,7 +240,7 @@ func parseEtfsSpec(s string) (etfsSpec, error) {
 			sp.typ = etfsReg
 		}
 	}
-	if sp.typ != etfsDir && sp.typ != etfsDirSubs && !st.IsDir() {
+	if sp.typ != etfsDir && sp.typ != etfsDirSubs {
 		// A file key's host file is read as a disk: a FIFO, socket or
 		// character device is refused here, before anything waits.
 		if err := images.CheckHostFile(rest); err != nil {

@@ -1,0 +1,288 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"hash/crc32"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+	"unicode/utf16"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/rumpfs/rumpfs/internal/testenv"
+)
+
+// Hostile inputs at the command level (issue #11): odd host files, huge
+// tables, names with escape sequences, and signals at every stage. These
+// run the built binary, as a user would.
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+	binDir  string
+)
+
+// rumpfsBinary builds the command once per test run.
+func rumpfsBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		binDir, binErr = os.MkdirTemp("", "rumpfs-cmdtest")
+		if binErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "rumpfs")
+		var out []byte
+		out, binErr = exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if binErr != nil {
+			binErr = &buildError{binErr, string(out)}
+		}
+	})
+	if binErr != nil {
+		t.Fatalf("building rumpfs: %v", binErr)
+	}
+	return binPath
+}
+
+type buildError struct {
+	err error
+	out string
+}
+
+func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// liveness is how long a command may take to refuse, or to stop after a
+// signal: generous for a loaded 2-core machine; it catches a hang, not
+// slowness.
+const liveness = 20 * time.Second
+
+// runBin runs the binary to completion (killed past liveness) and
+// returns its exit status, standard output and standard error.
+func runBin(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), liveness)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, rumpfsBinary(t), args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("rumpfs %s: still running after %v (killed)", strings.Join(args, " "), liveness)
+	}
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("rumpfs %s: %v", strings.Join(args, " "), err)
+	}
+	return code, out.String(), errb.String()
+}
+
+// gptNamed writes a 64 MiB image whose GPT has n entries (a multiple of
+// 4), every one covering all the usable LBAs, entry i named name(i), with
+// correct CRCs on both copies.
+func gptNamed(t *testing.T, n int, name func(i int) string) string {
+	t.Helper()
+	const ss, sectors = 512, 64 << 20 / 512
+	img := make([]byte, sectors*ss)
+	// Protective MBR.
+	e := img[0x1be:]
+	e[4] = 0xee
+	binary.LittleEndian.PutUint32(e[8:], 1)
+	binary.LittleEndian.PutUint32(e[12:], sectors-1)
+	img[510], img[511] = 0x55, 0xaa
+	arraySectors := n * 128 / ss
+	first, last := uint64(2+arraySectors), uint64(sectors-2-arraySectors)
+	array := make([]byte, n*128)
+	linuxFS := []byte{0xaf, 0x3d, 0xc6, 0x0f, 0x83, 0x84, 0x72, 0x47, 0x8e, 0x79, 0x3d, 0x69, 0xd8, 0x47, 0x7d, 0xe4}
+	for i := 0; i < n; i++ {
+		e := array[i*128:]
+		copy(e, linuxFS)
+		binary.LittleEndian.PutUint32(e[16:], uint32(i+1))
+		binary.LittleEndian.PutUint64(e[32:], first)
+		binary.LittleEndian.PutUint64(e[40:], last)
+		for j, c := range utf16.Encode([]rune(name(i))) {
+			if j < 36 {
+				binary.LittleEndian.PutUint16(e[56+2*j:], c)
+			}
+		}
+	}
+	header := func(my, alt, at uint64) []byte {
+		h := make([]byte, ss)
+		copy(h, "EFI PART")
+		binary.LittleEndian.PutUint32(h[8:], 0x00010000)
+		binary.LittleEndian.PutUint32(h[12:], 92)
+		binary.LittleEndian.PutUint64(h[24:], my)
+		binary.LittleEndian.PutUint64(h[32:], alt)
+		binary.LittleEndian.PutUint64(h[40:], first)
+		binary.LittleEndian.PutUint64(h[48:], last)
+		h[56] = 0xd1
+		binary.LittleEndian.PutUint64(h[72:], at)
+		binary.LittleEndian.PutUint32(h[80:], uint32(n))
+		binary.LittleEndian.PutUint32(h[84:], 128)
+		binary.LittleEndian.PutUint32(h[88:], crc32.ChecksumIEEE(array))
+		binary.LittleEndian.PutUint32(h[16:], crc32.ChecksumIEEE(h[:92]))
+		return h
+	}
+	copy(img[ss:], header(1, sectors-1, 2))
+	copy(img[2*ss:], array)
+	copy(img[(sectors-1-arraySectors)*ss:], array)
+	copy(img[(sectors-1)*ss:], header(sectors-1, 1, uint64(sectors-1-arraySectors)))
+	p := filepath.Join(t.TempDir(), "gpt.img")
+	if err := os.WriteFile(p, img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// stallFS serves one file, img, over FUSE (direct I/O, so reads reach it
+// as the reader makes them). A read touching [from, to) blocks until the
+// test ends, after announcing itself on stalled: a command stuck there is
+// stuck at a known stage, and the test signals it only then.
+type stallFS struct {
+	fs.Inode
+	data     []byte
+	from, to int64
+	stalled  chan int64
+	release  chan struct{}
+}
+
+type stallFile struct {
+	fs.Inode
+	s *stallFS
+}
+
+func (s *stallFS) OnAdd(ctx context.Context) {
+	ch := s.NewPersistentInode(ctx, &stallFile{s: s}, fs.StableAttr{Mode: syscall.S_IFREG})
+	s.AddChild("img", ch, false)
+}
+
+func (f *stallFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	out.Mode = syscall.S_IFREG | 0o644
+	out.Size = uint64(len(f.s.data))
+	return 0
+}
+
+func (f *stallFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	return nil, fuse.FOPEN_DIRECT_IO, 0
+}
+
+func (f *stallFile) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	if off < f.s.to && off+int64(len(dest)) > f.s.from {
+		select {
+		case f.s.stalled <- off:
+		default:
+		}
+		select {
+		case <-ctx.Done():
+			return nil, syscall.EINTR
+		case <-f.s.release:
+		}
+	}
+	if off >= int64(len(f.s.data)) {
+		return fuse.ReadResultData(nil), 0
+	}
+	return fuse.ReadResultData(f.s.data[off:min(int64(len(f.s.data)), off+int64(len(dest)))]), 0
+}
+
+var (
+	_ fs.NodeOnAdder   = (*stallFS)(nil)
+	_ fs.NodeGetattrer = (*stallFile)(nil)
+	_ fs.NodeOpener    = (*stallFile)(nil)
+	_ fs.NodeReader    = (*stallFile)(nil)
+)
+
+// serveStalling serves the image at src with reads in [from, to) stalling,
+// and returns the path to read it at and the channel stalled reads are
+// announced on.
+func serveStalling(t *testing.T, src string, from, to int64) (string, <-chan int64) {
+	t.Helper()
+	testenv.FUSE(t)
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &stallFS{data: data, from: from, to: to, stalled: make(chan int64, 1), release: make(chan struct{})}
+	dir := t.TempDir()
+	srv, err := fs.Mount(dir, s, &fs.Options{MountOptions: fuse.MountOptions{DirectMount: true, Name: "stallfs"}})
+	if err != nil {
+		t.Fatalf("mounting the stalling file system: %v", err)
+	}
+	t.Cleanup(func() {
+		close(s.release)
+		srv.Unmount()
+	})
+	return filepath.Join(dir, "img"), s.stalled
+}
+
+// oddFiles makes a FIFO without a writer, a listening unix socket and a
+// directory, and names /dev/zero; each maps to the word its refusal holds.
+func oddFiles(t *testing.T) map[string]string {
+	t.Helper()
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	sub := filepath.Join(dir, "dir")
+	os.Mkdir(sub, 0o755)
+	return map[string]string{fifo: "FIFO", sock: "socket", "/dev/zero": "character device", sub: "directory"}
+}
+
+// TestOddHostFilesRefused: every command refuses a FIFO, a socket,
+// /dev/zero and a directory as its image at once (a FIFO opened without
+// O_NONBLOCK would block until killed), with one line naming the path and
+// what it is; so do mount's journal_path= and --etfs file keys.
+func TestOddHostFilesRefused(t *testing.T) {
+	testenv.FUSE(t) // mount checks FUSE before it looks at the image
+	testenv.Tool(t, "mke2fs")
+	ext4 := filepath.Join(t.TempDir(), "ext4.img")
+	os.WriteFile(ext4, nil, 0o644)
+	os.Truncate(ext4, 8<<20)
+	if out, err := exec.Command("mke2fs", "-q", "-F", "-t", "ext4", ext4).CombinedOutput(); err != nil {
+		t.Fatalf("mke2fs: %v\n%s", err, out)
+	}
+	mnt := t.TempDir()
+	for path, what := range oddFiles(t) {
+		for _, args := range [][]string{
+			{"parts", path},
+			{"parts", "--json", path},
+			{"info", path},
+			{"info", path + "@1"},
+			{"fsck", "-n", path},
+			{"mount", path, mnt},
+			{"mount", "-t", "ffs", path, mnt},
+			{"mount", "-o", "ro,journal_path=" + path, ext4, mnt},
+			{"mount", "--etfs", "/x=" + path + ":blk", "-t", "rumpfs", "none", mnt},
+			{"mount", "--etfs", "/x=" + path + ":reg", "-t", "rumpfs", "none", mnt},
+		} {
+			code, _, stderr := runBin(t, args...)
+			if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, path) || !strings.Contains(stderr, what) {
+				t.Errorf("rumpfs %s: exit %d, stderr %q; want 1 and one line naming %s and %q", strings.Join(args, " "), code, stderr, path, what)
+			}
+		}
+	}
+}
