@@ -19,6 +19,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/rumpfs/rumpfs/internal/testenv"
+	"golang.org/x/sys/unix"
 )
 
 // Hostile inputs at the command level (issue #11): odd host files, huge
@@ -154,10 +155,11 @@ func gptNamed(t *testing.T, n int, name func(i int) string) string {
 
 // stallFS serves one file, img, over FUSE (direct I/O, so reads reach it
 // as the reader makes them). A read touching [from, to) blocks until the
-// test ends, after announcing itself on stalled: a command stuck there is
+// test ends, after announcing itself on stalled (writes too): a command stuck there is
 // stuck at a known stage, and the test signals it only then.
 type stallFS struct {
 	fs.Inode
+	mu       sync.Mutex // data, between Read and Write
 	data     []byte
 	from, to int64
 	stalled  chan int64
@@ -196,13 +198,43 @@ func (f *stallFile) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off
 		case <-f.s.release:
 		}
 	}
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
 	if off >= int64(len(f.s.data)) {
 		return fuse.ReadResultData(nil), 0
 	}
-	return fuse.ReadResultData(f.s.data[off:min(int64(len(f.s.data)), off+int64(len(dest)))]), 0
+	n := copy(dest, f.s.data[off:])
+	return fuse.ReadResultData(dest[:n]), 0
 }
 
+// Write stores into the image (a read-write mount writes while it
+// mounts); the stalled range stalls writes too.
+func (f *stallFile) Write(ctx context.Context, fh fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
+	if off < f.s.to && off+int64(len(data)) > f.s.from {
+		select {
+		case f.s.stalled <- off:
+		default:
+		}
+		select {
+		case <-ctx.Done():
+			return 0, syscall.EINTR
+		case <-f.s.release:
+		}
+	}
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	if off < 0 || off+int64(len(data)) > int64(len(f.s.data)) {
+		return 0, syscall.EFBIG
+	}
+	copy(f.s.data[off:], data)
+	return uint32(len(data)), 0
+}
+
+func (f *stallFile) Fsync(ctx context.Context, fh fs.FileHandle, flags uint32) syscall.Errno { return 0 }
+
 var (
+	_ fs.NodeFsyncer   = (*stallFile)(nil)
+	_ fs.NodeWriter    = (*stallFile)(nil)
 	_ fs.NodeOnAdder   = (*stallFS)(nil)
 	_ fs.NodeGetattrer = (*stallFile)(nil)
 	_ fs.NodeOpener    = (*stallFile)(nil)
@@ -285,4 +317,173 @@ func TestOddHostFilesRefused(t *testing.T) {
 			}
 		}
 	}
+}
+
+// started is a rumpfs process under test.
+type started struct {
+	cmd    *exec.Cmd
+	stderr bytes.Buffer
+	done   chan struct{}
+}
+
+func startBin(t *testing.T, stdout *os.File, args ...string) *started {
+	t.Helper()
+	s := &started{cmd: exec.Command(rumpfsBinary(t), args...), done: make(chan struct{})}
+	s.cmd.Stdout, s.cmd.Stderr = stdout, &s.stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		s.cmd.Wait()
+		close(s.done)
+	}()
+	t.Cleanup(func() {
+		s.cmd.Process.Kill()
+		<-s.done
+	})
+	return s
+}
+
+// stopWith sends sig and returns the exit status, failing the test if
+// the process is still there after liveness.
+func (s *started) stopWith(t *testing.T, sig syscall.Signal) int {
+	t.Helper()
+	select {
+	case <-s.done:
+		t.Fatalf("%v: exited before the signal (status %d, stderr %q)", s.cmd.Args, s.cmd.ProcessState.ExitCode(), s.stderr.String())
+	default:
+	}
+	s.cmd.Process.Signal(sig)
+	select {
+	case <-s.done:
+	case <-time.After(liveness):
+		t.Fatalf("%v: still running %v after %v", s.cmd.Args, liveness, sig)
+	}
+	return s.cmd.ProcessState.ExitCode()
+}
+
+// waitStalled waits until the process is stuck on a stalled read.
+func (s *started) waitStalled(t *testing.T, stalled <-chan int64) int64 {
+	t.Helper()
+	select {
+	case off := <-stalled:
+		return off
+	case <-s.done:
+		t.Fatalf("%v: exited (status %d, stderr %q) without reaching the stalled reads", s.cmd.Args, s.cmd.ProcessState.ExitCode(), s.stderr.String())
+	case <-time.After(2 * liveness):
+		t.Fatalf("%v: never reached the stalled reads", s.cmd.Args)
+	}
+	return 0
+}
+
+// checkStopped: status 128+signal and one line saying so.
+func checkStopped(t *testing.T, s *started, sig syscall.Signal, code int) {
+	t.Helper()
+	word := map[syscall.Signal]string{syscall.SIGINT: "interrupted", syscall.SIGTERM: "terminated"}[sig]
+	if code != 128+int(sig) || strings.Count(s.stderr.String(), "\n") != 1 || !strings.Contains(s.stderr.String(), word) {
+		t.Errorf("%v after %v: exit %d, stderr %q; want %d and one line saying %s", s.cmd.Args, sig, code, s.stderr.String(), 128+int(sig), word)
+	}
+}
+
+func makeImage(t *testing.T, name string, args ...string) {
+	t.Helper()
+	testenv.Tool(t, name)
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", name, err, out)
+	}
+}
+
+// TestSignalsAtEveryStage: a command stuck at each stage (reads of the
+// image that never come back, served by stallFS) stops on SIGINT or
+// SIGTERM within liveness, with status 130 or 143 and one line.
+func TestSignalsAtEveryStage(t *testing.T) {
+	testenv.FUSE(t)
+	gpt := gptNamed(t, 128, func(i int) string { return "p" })
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(filepath.Join(src, "d"), 0o755)
+	for i := 0; i < 200; i++ {
+		os.WriteFile(filepath.Join(src, "d", "f"+strings.Repeat("x", i%50)+string(rune('a'+i%26))), []byte("data"), 0o644)
+	}
+	ffs32k := filepath.Join(dir, "ffs32k.img")
+	makeImage(t, "makefs", "-t", "ffs", "-o", "version=2", "-s", "32m", ffs32k, src)
+	ffs := filepath.Join(dir, "ffs.img")
+	// Small blocks make small cylinder groups: fsck reads a group header
+	// in each 8 MiB or so.
+	makeImage(t, "makefs", "-t", "ffs", "-o", "version=2,bsize=4096,fsize=512", "-s", "32m", ffs, src)
+	ext4 := filepath.Join(dir, "ext4.img")
+	os.WriteFile(ext4, nil, 0o644)
+	os.Truncate(ext4, 64<<20)
+	makeImage(t, "mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", ext4)
+
+	for _, c := range []struct {
+		stage    string
+		img      string
+		from, to int64 // stalled reads; to < 0 counts from the end
+		sig      syscall.Signal
+		args     func(img string) []string
+	}{
+		{"parts: reading the tables", gpt, 0, 64 << 20, syscall.SIGTERM, func(img string) []string { return []string{"parts", img} }},
+		{"info: reading the tables", gpt, 0, 64 << 20, syscall.SIGINT, func(img string) []string { return []string{"info", img + "@1"} }},
+		{"fsck: checking", ffs, 12 << 20, -(64 << 10), syscall.SIGTERM, func(img string) []string { return []string{"fsck", "-n", img} }},
+		{"mount: probing", ext4, 0, 64 << 20, syscall.SIGTERM, func(img string) []string { return []string{"mount", img, t.TempDir()} }},
+		{"mount: mounting ext4 read-only in the kernel", ext4, 4096, -4096, syscall.SIGINT, func(img string) []string { return []string{"mount", "-o", "ro", img, t.TempDir()} }},
+		// makefs puts this image's cylinder-group summary at byte
+		// 90112, past what probing reads; a read-write mount reads and
+		// rewrites it inside the kernel's mount.
+		{"mount: mounting FFS read-write in the kernel", ffs32k, 90112, 91136, syscall.SIGTERM, func(img string) []string { return []string{"mount", img, t.TempDir()} }},
+	} {
+		t.Run(c.stage, func(t *testing.T) {
+			st, _ := os.Stat(c.img)
+			to := c.to
+			if to < 0 {
+				to += st.Size()
+			}
+			path, stalled := serveStalling(t, c.img, c.from, to)
+			args := c.args(path)
+			if args[0] == "mount" {
+				// Should the mount come up after all, take it down.
+				t.Cleanup(func() { unix.Unmount(args[len(args)-1], unix.MNT_DETACH) })
+			}
+			s := startBin(t, nil, args...)
+			t.Logf("stalled at byte %d", s.waitStalled(t, stalled))
+			checkStopped(t, s, c.sig, s.stopWith(t, c.sig))
+			if args[0] == "mount" {
+				mi, _ := os.ReadFile("/proc/self/mountinfo")
+				if strings.Contains(string(mi), " "+args[len(args)-1]+" ") {
+					t.Errorf("%s is still mounted", args[len(args)-1])
+				}
+			}
+		})
+	}
+}
+
+// TestSignalDuringLongListing: parts --json of a huge table into a pipe
+// nobody reads blocks writing; SIGTERM still stops it.
+func TestSignalDuringLongListing(t *testing.T) {
+	img := gptNamed(t, 32768, func(i int) string { return "p" })
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	s := startBin(t, w, "parts", "--json", img)
+	w.Close()
+	// Wait for the pipe to fill (64 KiB): the command is then blocked
+	// writing its listing.
+	deadline := time.Now().Add(2 * liveness)
+	for {
+		n, err := unix.IoctlGetInt(int(r.Fd()), unix.TIOCINQ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n >= 60<<10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the listing never filled the pipe (%d bytes)", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	checkStopped(t, s, syscall.SIGTERM, s.stopWith(t, syscall.SIGTERM))
 }
