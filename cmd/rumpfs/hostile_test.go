@@ -230,7 +230,9 @@ func (f *stallFile) Write(ctx context.Context, fh fs.FileHandle, data []byte, of
 	return uint32(len(data)), 0
 }
 
-func (f *stallFile) Fsync(ctx context.Context, fh fs.FileHandle, flags uint32) syscall.Errno { return 0 }
+func (f *stallFile) Fsync(ctx context.Context, fh fs.FileHandle, flags uint32) syscall.Errno {
+	return 0
+}
 
 var (
 	_ fs.NodeFsyncer   = (*stallFile)(nil)
