@@ -62,7 +62,7 @@ func cmdFsck(args []string) int {
 		return fail("fsck: %s: %v", spec, err)
 	}
 	for _, p := range r.Problems {
-		fmt.Fprintf(fsckStdout, "%s: %s\n", spec, textesc.Escape(p.String())) // problems quote names from the image
+		fmt.Fprintf(fsckStdout, "%s: %s\n", spec, textesc.Line(p.String())) // problems quote names from the image
 	}
 	if r.Dropped > 0 {
 		fmt.Fprintf(fsckStdout, "%s: %d more problems not listed\n", spec, r.Dropped)

@@ -110,11 +110,11 @@ func printInfo(w io.Writer, out *infoJSON, l *images.Layout) {
 			line("mounted on", textesc.Escape(f.MountedOn))
 		}
 		for _, n := range f.Notes {
-			line("note", n)
+			line("note", textesc.Line(n))
 		}
 	}
 	for _, m := range out.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", m)
+		fmt.Fprintf(w, "warning: %s\n", textesc.Line(m))
 	}
 }
 

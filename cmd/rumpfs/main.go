@@ -105,9 +105,10 @@ func parseArgs(fl *pflag.FlagSet, args []string, nargs int) (code int, ok bool) 
 }
 
 // fail prints one clear line (what, which path, why) and returns exit
-// status 1.
+// status 1. The reason can quote a driver's message or a name from the
+// image: the line is escaped, so it stays one line and inert.
 func fail(format string, args ...any) int {
-	fmt.Fprintf(os.Stderr, "rumpfs: "+format+"\n", args...)
+	fmt.Fprintf(os.Stderr, "rumpfs: %s\n", textesc.Line(fmt.Sprintf(format, args...)))
 	return 1
 }
 
@@ -141,14 +142,14 @@ func stopOnSignals(name string) {
 	}()
 }
 
-// escapingWriter escapes what is written to it as strings from an image
-// are escaped (textesc), keeping each write's final newline: the kernel's
-// console, whose lines can quote names and labels read from an image.
+// escapingWriter escapes each write as a line (textesc.Line), keeping its
+// final newline: the kernel's console, whose lines can quote names and
+// labels read from an image.
 type escapingWriter struct{ w io.Writer }
 
 func (e escapingWriter) Write(p []byte) (int, error) {
 	s, nl := strings.CutSuffix(string(p), "\n")
-	s = textesc.Escape(s)
+	s = textesc.Line(s)
 	if nl {
 		s += "\n"
 	}

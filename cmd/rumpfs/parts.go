@@ -157,7 +157,7 @@ func printParts(w io.Writer, out *partsJSON) {
 		}
 	}
 	for _, m := range out.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", m)
+		fmt.Fprintf(w, "warning: %s\n", textesc.Line(m))
 	}
 }
 

@@ -18,9 +18,18 @@ import (
 )
 
 // Escape returns s with every character a terminal could act on (or would
-// not show) escaped.
-func Escape(s string) string {
-	if clean(s) {
+// not show) escaped: for a name, label or other field read from an image.
+func Escape(s string) string { return escape(s, true) }
+
+// Line escapes a line of text composed elsewhere that can quote strings
+// from an image (a driver's message, a kernel console line) by the same
+// rule, except that a backslash is left as it is: such text often quotes
+// names already (Go's %q), and doubling its backslashes would garble it
+// without making it any safer.
+func Line(s string) string { return escape(s, false) }
+
+func escape(s string, backslash bool) string {
+	if clean(s, backslash) {
 		return s
 	}
 	var b strings.Builder
@@ -29,7 +38,7 @@ func Escape(s string) string {
 		switch {
 		case r == utf8.RuneError && n <= 1:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\\':
+		case r == '\\' && backslash:
 			b.WriteString(`\\`)
 		case r < 0x20:
 			if e := cEscapes[r]; e != "" {
@@ -57,11 +66,11 @@ func Quote(s string) string {
 
 var cEscapes = [0x20]string{'\a': `\a`, '\b': `\b`, '\t': `\t`, '\n': `\n`, '\v': `\v`, '\f': `\f`, '\r': `\r`, 0x1b: `\e`}
 
-// clean reports whether s is printable ASCII without a backslash, the
-// common case, which Escape returns as it is.
-func clean(s string) bool {
+// clean reports whether s is printable ASCII (without a backslash, when
+// backslashes are escaped), the common case, returned as it is.
+func clean(s string, backslash bool) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '\\' {
+		if c := s[i]; c < 0x20 || c >= 0x7f || (c == '\\' && backslash) {
 			return false
 		}
 	}

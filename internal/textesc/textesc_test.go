@@ -25,6 +25,9 @@ func TestEscape(t *testing.T) {
 			t.Errorf("Escape(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
+	if got := Line(`entry "a\x1b" ` + "\x1b[2J\n"); got != `entry "a\x1b" \e[2J\n` {
+		t.Errorf("Line = %s", got)
+	}
 	if got := Quote("a\"b\x1b"); got != `"a\"b\e"` {
 		t.Errorf("Quote = %s", got)
 	}
@@ -34,14 +37,15 @@ func TestEscape(t *testing.T) {
 func FuzzEscape(f *testing.F) {
 	f.Add("\x1b]0;x\x07\n\xff\u202e")
 	f.Fuzz(func(t *testing.T, s string) {
-		out := Escape(s)
-		for i := 0; i < len(out); i++ {
-			if c := out[i]; c < 0x20 || c == 0x7f {
-				t.Fatalf("Escape(%q) = %q holds byte %#x", s, out, c)
+		for _, out := range []string{Escape(s), Line(s)} {
+			for i := 0; i < len(out); i++ {
+				if c := out[i]; c < 0x20 || c == 0x7f {
+					t.Fatalf("Escape(%q) = %q holds byte %#x", s, out, c)
+				}
 			}
-		}
-		if strings.ContainsAny(out, "\u0085\u009b\u202e\u2028") {
-			t.Fatalf("Escape(%q) = %q holds a C1 or format character", s, out)
+			if strings.ContainsAny(out, "\u0085\u009b\u202e\u2028") {
+				t.Fatalf("Escape(%q) = %q holds a C1 or format character", s, out)
+			}
 		}
 	})
 }
