@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
+	"fmt"
 	"hash/crc32"
 	"net"
 	"os"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/rumpfs/rumpfs/images"
 	"github.com/rumpfs/rumpfs/internal/testenv"
 	"golang.org/x/sys/unix"
 )
@@ -488,4 +491,136 @@ func TestSignalDuringLongListing(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	checkStopped(t, s, syscall.SIGTERM, s.stopWith(t, syscall.SIGTERM))
+}
+
+// checkInert fails if human output holds a byte a terminal acts on: any
+// control character but the newline ending each line, DEL, or a C1
+// control.
+func checkInert(t *testing.T, what, out string) {
+	t.Helper()
+	for i, r := range out {
+		if (r < 0x20 && r != '\n') || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
+			t.Errorf("%s: byte %d is %#x:\n%s", what, i, r, out)
+			return
+		}
+	}
+}
+
+// evilName is a GPT name (at most 36 UTF-16 units) that retitles the
+// terminal, rings the bell, breaks the line and colours what follows.
+func evilName(i int) string { return fmt.Sprintf("\x1b]0;pwned\x07a\nb\x1b[31m\u202e%d", i) }
+
+const evilEscaped = `\e]0;pwned\aa\nb\e[31m\u202e`
+
+// TestImageStringsEscaped: GPT names and an ext4 volume label holding
+// escape sequences and newlines print escaped in every human listing and
+// exactly in JSON.
+func TestImageStringsEscaped(t *testing.T) {
+	gpt := gptNamed(t, 4, evilName)
+	for _, args := range [][]string{{"parts", gpt}, {"info", gpt}, {"info", gpt + "@2"}} {
+		code, out, stderr := runBin(t, args...)
+		checkInert(t, strings.Join(args, " "), out+stderr)
+		want := []string{evilEscaped + "1"}
+		if args[0] == "parts" || len(args[1]) == len(gpt) {
+			want = []string{evilEscaped + "0", evilEscaped + "3"}
+		}
+		for _, w := range want {
+			if code != 0 || !strings.Contains(out, w) {
+				t.Errorf("rumpfs %s: exit %d, want %s in:\n%s%s", strings.Join(args, " "), code, w, out, stderr)
+			}
+		}
+	}
+	var parts partsJSON
+	if _, out, _ := runBin(t, "parts", "--json", gpt); json.Unmarshal([]byte(out), &parts) != nil || len(parts.Partitions) != 4 {
+		t.Fatalf("parts --json:\n%s", out)
+	}
+	for i, p := range parts.Partitions {
+		if p.Name != evilName(i) {
+			t.Errorf("parts --json: name %q, want %q", p.Name, evilName(i))
+		}
+	}
+	var info infoJSON
+	if _, out, _ := runBin(t, "info", "--json", gpt+"@3"); json.Unmarshal([]byte(out), &info) != nil || info.Partition == nil || info.Partition.Name != evilName(2) {
+		t.Errorf("info --json @3:\n%s", out)
+	}
+
+	// An ext4 label of raw bytes: escapes, a newline, a byte that is not
+	// UTF-8. JSON carries it as valid UTF-8 (the stray byte as U+FFFD).
+	testenv.Tool(t, "mke2fs")
+	label := "\x1b[31mred\nX\xff"
+	ext4 := filepath.Join(t.TempDir(), "ext4.img")
+	os.WriteFile(ext4, nil, 0o644)
+	os.Truncate(ext4, 8<<20)
+	makeImage(t, "mke2fs", "-q", "-F", "-t", "ext4", "-L", label, ext4)
+	for _, args := range [][]string{{"parts", ext4}, {"info", ext4}} {
+		_, out, stderr := runBin(t, args...)
+		checkInert(t, strings.Join(args, " "), out+stderr)
+		if !strings.Contains(out, `\e[31mred\nX\xff`) {
+			t.Errorf("rumpfs %s: label not escaped:\n%s", strings.Join(args, " "), out)
+		}
+	}
+	if _, out, _ := runBin(t, "info", "--json", ext4); json.Unmarshal([]byte(out), &info) != nil || info.FS == nil || info.FS.Label != strings.ToValidUTF8(label, "\uFFFD") {
+		t.Errorf("info --json: label not carried:\n%s", out)
+	}
+}
+
+// TestFsckFileNameEscaped: a problem that quotes a file name holding
+// escape sequences and a newline stays one inert line.
+func TestFsckFileNameEscaped(t *testing.T) {
+	testenv.Tool(t, "makefs")
+	src := t.TempDir()
+	name := "evil\x1b]0;pwned\x07\nline2\x1b[2J"
+	os.WriteFile(filepath.Join(src, name), []byte("x"), 0o644)
+	img := filepath.Join(t.TempDir(), "ffs.img")
+	makeImage(t, "makefs", "-t", "ffs", "-o", "version=2", "-M", "1m", img, src)
+	// Change the entry's d_type (two bytes before its name) from
+	// regular file to directory.
+	b, _ := os.ReadFile(img)
+	at := bytes.Index(b, []byte(name))
+	if at < 2 || b[at-2] != 8 {
+		t.Fatalf("entry %q not found in the makefs image", name)
+	}
+	b[at-2] = 4
+	os.WriteFile(img, b, 0o644)
+	code, out, stderr := runBin(t, "fsck", "-n", img)
+	checkInert(t, "fsck", out+stderr)
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if code != 1 || len(lines) < 2 || !strings.Contains(out, "line2") {
+		t.Fatalf("fsck -n: exit %d, output:\n%s%s", code, out, stderr)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, img+": ") {
+			t.Errorf("line %q does not start with the image path", l)
+		}
+	}
+}
+
+// TestHugeTableCommands: parts, info and mount on a GPT of 32,768
+// overlapping entries finish and print bounded output.
+func TestHugeTableCommands(t *testing.T) {
+	img := gptNamed(t, 32768, func(i int) string { return fmt.Sprint("p", i) })
+	code, out, _ := runBin(t, "parts", img)
+	if n := strings.Count(out, "\n"); code != 0 || n > maxListed+images.MaxWarnings+10 || !strings.Contains(out, "... and 32,512 more") {
+		t.Errorf("parts: exit %d, %d lines, ends:\n%s", code, n, out[max(0, len(out)-2000):])
+	}
+	code, out, _ = runBin(t, "parts", "--json", img)
+	var parts partsJSON
+	if err := json.Unmarshal([]byte(out), &parts); code != 0 || err != nil || len(parts.Partitions) != maxListed || parts.Truncated != 32768-maxListed || len(out) > 1<<20 {
+		t.Errorf("parts --json: exit %d, %v, %d partitions, truncated %d, %d bytes", code, err, len(parts.Partitions), parts.Truncated, len(out))
+	}
+	code, out, _ = runBin(t, "info", img)
+	if n := strings.Count(out, "\n"); code != 0 || n > maxListed+images.MaxWarnings+10 || !strings.Contains(out, "... and 32,512 more") {
+		t.Errorf("info: exit %d, %d lines, ends:\n%s", code, n, out[max(0, len(out)-2000):])
+	}
+	code, out, _ = runBin(t, "info", img+"@32768")
+	if n := strings.Count(out, "\n"); code != 0 || n > images.MaxWarnings+10 || !strings.Contains(out, "partition 32768") {
+		t.Errorf("info @32768: exit %d, %d lines:\n%s", code, n, out)
+	}
+	testenv.FUSE(t)
+	for _, src := range []string{img, img + "@32768", img + "@nothing"} {
+		code, _, stderr := runBin(t, "mount", src, t.TempDir())
+		if code != 1 || strings.Count(stderr, "\n") != 1 || len(stderr) > 2000 {
+			t.Errorf("mount %s: exit %d, stderr %q", src, code, stderr)
+		}
+	}
 }
