@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -421,6 +422,23 @@ func TestSignalsAtEveryStage(t *testing.T) {
 	os.Truncate(ext4, 64<<20)
 	makeImage(t, "mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", ext4)
 
+	// An ext4 whose journal needs recovery: a transaction written with
+	// debugfs; replay reads it from journal block 1.
+	dirty := filepath.Join(dir, "dirty.img")
+	os.WriteFile(dirty, nil, 0o644)
+	os.Truncate(dirty, 64<<20)
+	makeImage(t, "mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", dirty)
+	blk := filepath.Join(dir, "blk")
+	os.WriteFile(blk, bytes.Repeat([]byte("J"), 4096), 0o644)
+	script := filepath.Join(dir, "script")
+	os.WriteFile(script, []byte("jo\njw -b 5000 "+blk+"\njc\n"), 0o644)
+	makeImage(t, "debugfs", "-w", "-f", script, dirty)
+	out, err := exec.Command("debugfs", "-R", "bmap <8> 1", dirty).Output()
+	log1, perr := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+	if err != nil || perr != nil {
+		t.Fatalf("debugfs bmap <8> 1: %q, %v, %v", out, err, perr)
+	}
+
 	for _, c := range []struct {
 		stage    string
 		img      string
@@ -433,6 +451,7 @@ func TestSignalsAtEveryStage(t *testing.T) {
 		{"fsck: checking", ffs, 12 << 20, -(64 << 10), syscall.SIGTERM, func(img string) []string { return []string{"fsck", "-n", img} }},
 		{"mount: probing", ext4, 0, 64 << 20, syscall.SIGTERM, func(img string) []string { return []string{"mount", img, t.TempDir()} }},
 		{"mount: mounting ext4 read-only in the kernel", ext4, 4096, -4096, syscall.SIGINT, func(img string) []string { return []string{"mount", "-o", "ro", img, t.TempDir()} }},
+		{"mount: replaying the journal", dirty, log1 * 4096, (log1 + 1) * 4096, syscall.SIGTERM, func(img string) []string { return []string{"mount", "-o", "ro", img, t.TempDir()} }},
 		// makefs puts this image's cylinder-group summary at byte
 		// 90112, past what probing reads; a read-write mount reads and
 		// rewrites it inside the kernel's mount.
