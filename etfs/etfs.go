@@ -274,17 +274,30 @@ func (e *Etfs) openDevice(l *kernel.LWP, name, hostpath string, o Options) (*Dev
 	}
 	var fd int
 	err := e.hostCall(l, func() (err error) {
-		fd, err = unix.Open(hostpath, flags|unix.O_CLOEXEC, 0)
+		// O_NONBLOCK: a FIFO swapped in after the Stat above must
+		// not hold open(2) until a writer comes; it is refused below
+		// and O_NONBLOCK cleared for what is kept.
+		fd, err = unix.Open(hostpath, flags|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 		if !readOnly && (err == unix.EACCES || err == unix.EROFS || err == unix.EPERM || err == unix.ETXTBSY) {
 			readOnly, fallback = true, true
-			fd, err = unix.Open(hostpath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			flags = unix.O_RDONLY
+			fd, err = unix.Open(hostpath, flags|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 		}
 		if err != nil {
 			return err
 		}
 		// The identity and size of what was opened, not of the path.
-		if err = unix.Fstat(fd, &st); err == nil && st.Mode&unix.S_IFMT == unix.S_IFBLK {
-			st.Size, err = unix.Seek(fd, 0, 2)
+		if err = unix.Fstat(fd, &st); err == nil {
+			switch st.Mode & unix.S_IFMT {
+			case unix.S_IFBLK:
+				st.Size, err = unix.Seek(fd, 0, 2)
+			case unix.S_IFREG:
+			default:
+				err = unix.EINVAL
+			}
+		}
+		if err == nil {
+			_, err = unix.FcntlInt(uintptr(fd), unix.F_SETFL, flags)
 		}
 		if err != nil {
 			unix.Close(fd)

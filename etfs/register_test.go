@@ -2,6 +2,7 @@ package etfs_test
 
 import (
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -132,7 +133,26 @@ func TestTypeChecks(t *testing.T) {
 			t.Errorf("%v on a directory: %v, want EISDIR", typ, err)
 		}
 	}
-	err := x.e.Register("/f", filepath.Join(dir, "missing"), etfs.REG)
+	// Odd host files are refused at once: a FIFO without a writer
+	// must not hold the open (the test hangs if it does).
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, odd := range []string{fifo, sock, "/dev/zero"} {
+		for _, typ := range []etfs.Type{etfs.REG, etfs.BLK, etfs.CHR} {
+			if err := x.e.Register("/f", odd, typ); !errors.Is(err, unix.EINVAL) {
+				t.Errorf("%v on %s: %v, want EINVAL", typ, odd, err)
+			}
+		}
+	}
+	err = x.e.Register("/f", filepath.Join(dir, "missing"), etfs.REG)
 	var pe *os.PathError
 	if !errors.Is(err, unix.ENOENT) || !errors.As(err, &pe) {
 		t.Errorf("missing host file: %v, want an *os.PathError with ENOENT", err)

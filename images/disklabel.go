@@ -66,7 +66,7 @@ func parseDisklabel(b []byte) (*disklabel, error) {
 	n := int(order.Uint16(b[138:]))
 	end := labelHeaderSize + n*labelEntrySize
 	if n > labelMaxParts || end > len(b) {
-		return nil, errnof(unix.EIO, "disklabel with %d partitions", n)
+		return nil, errnof(unix.EIO, "disklabel with %d partitions, more than the %d a label sector holds", n, labelMaxParts)
 	}
 	var sum uint16
 	for i := 0; i+1 < end; i += 2 {

@@ -14,7 +14,15 @@
 // a count or an offset read from disk: chains are bounded and loop-checked,
 // arrays are size-checked, and what looks wrong (overlaps, partitions past
 // the end, bad checksums, nested tables) is reported as a warning in the
-// Layout rather than guessed away.
+// Layout rather than guessed away. What a layout costs is bounded whatever
+// a table claims: parsing is linear in the entries (a GPT of more than
+// 32,768 is refused), overlaps are found by sorting, and per-partition
+// reads (probing, the nested-table check) stop at MaxProbed partitions,
+// warnings at MaxWarnings.
+//
+// Open and OpenHostFile take regular files and block devices only, and
+// never block: a FIFO, socket, character device or directory is refused
+// at once (O_NONBLOCK, then fstat), with a message naming what it is.
 //
 // Partition indexes are the numbers Linux and sgdisk give: MBR primaries 1-4
 // and logical partitions 5 on (the extended container is listed, as sfdisk

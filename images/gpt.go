@@ -19,7 +19,11 @@ import (
 // 36-character UTF-16LE name.
 
 const (
-	gptMaxArrayBytes = 4 << 20 // far beyond the 16 KiB every tool writes
+	// Every tool writes 128 entries of 128 bytes (16 KiB); the UEFI
+	// specification sets no upper bound. Larger headers are refused
+	// rather than read.
+	gptMaxEntries    = 32768
+	gptMaxArrayBytes = 4 << 20
 	gptMinEntrySize  = 128
 )
 
@@ -92,9 +96,12 @@ func readGPTHeader(r io.ReaderAt, size int64, ss int, lba uint64) (*gptHeader, e
 	if hdr.myLBA != lba {
 		return nil, errnof(unix.EIO, "GPT header at LBA %d says it is at LBA %d", lba, hdr.myLBA)
 	}
-	if hdr.entrySize < gptMinEntrySize || hdr.entrySize%8 != 0 ||
-		uint64(hdr.numEntries)*uint64(hdr.entrySize) > gptMaxArrayBytes {
-		return nil, errnof(unix.EIO, "GPT header at LBA %d: %d entries of %d bytes", lba, hdr.numEntries, hdr.entrySize)
+	if hdr.entrySize < gptMinEntrySize || hdr.entrySize%8 != 0 {
+		return nil, errnof(unix.EIO, "GPT header at LBA %d: entry size %d", lba, hdr.entrySize)
+	}
+	if hdr.numEntries > gptMaxEntries || uint64(hdr.numEntries)*uint64(hdr.entrySize) > gptMaxArrayBytes {
+		return nil, errnof(unix.EIO, "GPT header at LBA %d: %d entries of %d bytes, more than rumpfs reads (at most %d entries, %d bytes; tools write 128)",
+			lba, hdr.numEntries, hdr.entrySize, gptMaxEntries, gptMaxArrayBytes)
 	}
 	return hdr, nil
 }

@@ -24,13 +24,11 @@ type Image struct {
 
 // Open opens path read-only (O_RDONLY, so that forensic use never changes a
 // byte) unless writable. A block device's size and logical sector size come
-// from the device.
+// from the device. Only regular files and block devices are images: a FIFO,
+// socket, character device or directory is refused at once, without
+// blocking (see OpenHostFile).
 func Open(path string, writable bool) (*Image, error) {
-	flags := os.O_RDONLY
-	if writable {
-		flags = os.O_RDWR
-	}
-	f, err := os.OpenFile(path, flags, 0)
+	f, err := OpenHostFile(path, writable)
 	if err != nil {
 		return nil, err
 	}
@@ -40,9 +38,7 @@ func Open(path string, writable bool) (*Image, error) {
 		return nil, err
 	}
 	img := &Image{f: f, path: path, size: st.Size(), sectorSize: DefaultSectorSize, writable: writable}
-	switch m := st.Mode(); {
-	case m.IsRegular():
-	case m&os.ModeDevice != 0:
+	if st.Mode()&os.ModeDevice != 0 {
 		img.device = true
 		// Seeking to the end gives a block device's size on Linux,
 		// macOS and the BSDs alike.
@@ -55,11 +51,77 @@ func Open(path string, writable bool) (*Image, error) {
 		if ss := deviceSectorSize(f); ss > 0 {
 			img.sectorSize = ss
 		}
-	default:
-		f.Close()
-		return nil, errnof(unix.EINVAL, "%s: not a regular file or a block device", path)
 	}
 	return img, nil
+}
+
+// OpenHostFile opens a host file that is to be read as an image (or an
+// external journal): a regular file or a block device. Anything else is
+// refused with EINVAL and a message naming the path and what it is, and
+// never waits: the path is checked before it is opened (a character
+// device is not even opened), the open is O_NONBLOCK so that a FIFO
+// swapped in meanwhile cannot hold open(2) until a writer comes, what was
+// opened is checked again, and O_NONBLOCK is cleared after.
+func OpenHostFile(path string, writable bool) (*os.File, error) {
+	if err := CheckHostFile(path); err != nil {
+		return nil, err
+	}
+	flags := unix.O_RDONLY
+	if writable {
+		flags = unix.O_RDWR
+	}
+	fd, err := unix.Open(path, flags|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if !imageMode(uint32(st.Mode)) {
+		unix.Close(fd)
+		return nil, notAnImage(path, uint32(st.Mode))
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, flags); err != nil {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "fcntl", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// CheckHostFile says, without opening it, whether path can be an image:
+// nil for a regular file or a block device, the error OpenHostFile would
+// give for anything else, the stat error when there is nothing there.
+func CheckHostFile(path string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if !imageMode(uint32(st.Mode)) {
+		return notAnImage(path, uint32(st.Mode))
+	}
+	return nil
+}
+
+func imageMode(mode uint32) bool {
+	m := mode & unix.S_IFMT
+	return m == unix.S_IFREG || m == unix.S_IFBLK
+}
+
+func notAnImage(path string, mode uint32) error {
+	what := "an unusual kind of file"
+	switch mode & unix.S_IFMT {
+	case unix.S_IFIFO:
+		what = "a FIFO (named pipe)"
+	case unix.S_IFSOCK:
+		what = "a socket"
+	case unix.S_IFCHR:
+		what = "a character device"
+	case unix.S_IFDIR:
+		what = "a directory"
+	}
+	return errnof(unix.EINVAL, "%s: is %s, not an image (a regular file or a block device)", path, what)
 }
 
 // Path is the host path the image was opened from.

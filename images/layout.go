@@ -52,9 +52,30 @@ type Layout struct {
 	Tables     []Table      `json:"tables"`
 	Partitions []*Partition `json:"partitions"`
 	Warnings   []string     `json:"warnings,omitempty"`
+
+	dropped int // warnings past MaxWarnings, counted only
 }
 
+// Bounds on what a layout costs, whatever a table claims. Real tables
+// have a few dozen partitions (GPT's default array holds 128); a crafted
+// one can hold tens of thousands, all overlapping. Parsing stays linear
+// (overlaps are found by sorting), and what costs a read per partition or
+// a line per partition stops at these counts.
+const (
+	// MaxProbed partitions, in table order, are probed for a file
+	// system and checked for nested tables by Layout; a selector probes
+	// the partition it names wherever it is.
+	MaxProbed = 256
+	// MaxWarnings are kept in Layout.Warnings; the rest are counted in a
+	// last line.
+	MaxWarnings = 100
+)
+
 func (l *Layout) warnf(format string, args ...any) {
+	if len(l.Warnings) >= MaxWarnings {
+		l.dropped++
+		return
+	}
 	l.Warnings = append(l.Warnings, fmt.Sprintf(format, args...))
 }
 
@@ -63,20 +84,26 @@ func (l *Layout) warnf(format string, args ...any) {
 func (l *Layout) partWarnf(p *Partition, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	p.Warnings = append(p.Warnings, msg)
-	l.Warnings = append(l.Warnings, fmt.Sprintf("partition %d: %s", p.Index, msg))
+	l.warnf("partition %d: %s", p.Index, msg)
 }
 
-// Layout reads the image's partition tables and probes every partition
-// (and the whole image when it has no table) for a file system.
+// Layout reads the image's partition tables and probes the first
+// MaxProbed partitions for a file system.
 func (img *Image) Layout() *Layout {
 	l := ReadLayout(img, img.size, img.sectorSize)
-	for _, p := range l.Partitions {
-		if p.Extended || p.Size <= 0 || p.Start >= img.size {
-			continue
-		}
-		p.FS = Probe(io.NewSectionReader(img, p.Start, min(p.Size, img.size-p.Start)), min(p.Size, img.size-p.Start))
+	for _, p := range l.Partitions[:min(len(l.Partitions), MaxProbed)] {
+		img.probePartition(p)
 	}
 	return l
+}
+
+// probePartition fills p.FS with what is in the part of p inside the image.
+func (img *Image) probePartition(p *Partition) {
+	if p.Extended || p.Size <= 0 || p.Start >= img.size {
+		return
+	}
+	n := min(p.Size, img.size-p.Start)
+	p.FS = Probe(io.NewSectionReader(img, p.Start, n), n)
 }
 
 // ReadLayout reads the partition tables of an image of size bytes from r.
@@ -137,6 +164,9 @@ func ReadLayout(r io.ReaderAt, size int64, sectorSize int) *Layout {
 	}
 
 	l.check(r, sectorSize)
+	if l.dropped > 0 {
+		l.Warnings = append(l.Warnings, fmt.Sprintf("... and %d more warnings", l.dropped))
+	}
 	return l
 }
 
@@ -206,21 +236,35 @@ func (l *Layout) check(r io.ReaderAt, sectorSize int) {
 			}
 		}
 	}
-	// Tables nested where none is expected.
-	for _, p := range l.Partitions {
+	// Tables nested where none is expected: a few reads per partition,
+	// so only for the partitions Layout probes, and once per start.
+	type nested struct{ mbr, gpt, label bool }
+	seen := map[int64]nested{}
+	for _, p := range l.Partitions[:min(len(l.Partitions), MaxProbed)] {
 		if p.Extended || p.Raw || p.Size < int64(2*sectorSize) || p.Start >= l.Size {
 			continue
 		}
-		sub := io.NewSectionReader(r, p.Start, min(p.Size, l.Size-p.Start))
-		if m, _ := readMBR(sub, p.Size, sectorSize); m != nil && len(m.entries) > 0 && p.Start != 0 {
+		n, ok := seen[p.Start]
+		if !ok {
+			sub := io.NewSectionReader(r, p.Start, min(p.Size, l.Size-p.Start))
+			m, _ := readMBR(sub, p.Size, sectorSize)
+			n.mbr = m != nil && len(m.entries) > 0
+			// The header alone: its CRC is sign enough, and a
+			// crafted one cannot make each partition cost a 4 MiB
+			// array read.
+			h, _ := readGPTHeader(sub, min(p.Size, l.Size-p.Start), sectorSize, 1)
+			n.gpt = h != nil
+			lab, _, _ := findDisklabel(sub, 0, p.Size)
+			n.label = lab != nil
+			seen[p.Start] = n
+		}
+		if n.mbr && p.Start != 0 {
 			l.partWarnf(p, "holds an MBR of its own (nested table, not expanded)")
-		} else if g, _ := readGPT(sub, p.Size, sectorSize); g != nil {
+		} else if n.gpt {
 			l.partWarnf(p, "holds a GPT of its own (nested table, not expanded)")
 		}
-		if p.Scheme != SchemeDisklabel && p.Parent == 0 && !isBSDSlice(p) {
-			if lab, _, _ := findDisklabel(sub, 0, p.Size); lab != nil {
-				l.partWarnf(p, "holds a BSD disklabel although its type is not a BSD one (not expanded)")
-			}
+		if n.label && p.Scheme != SchemeDisklabel && p.Parent == 0 && !isBSDSlice(p) {
+			l.partWarnf(p, "holds a BSD disklabel although its type is not a BSD one (not expanded)")
 		}
 	}
 }

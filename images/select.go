@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rumpfs/rumpfs/internal/textesc"
 	"golang.org/x/sys/unix"
 )
 
@@ -104,6 +105,9 @@ func resolveIn(img *Image, kind, sel string) (*Target, error) {
 		if p.Extended {
 			return nil, errnof(unix.EINVAL, "%s: partition %d is an extended partition, a container of logical partitions", img.path, p.Index)
 		}
+		if p.FS == nil {
+			img.probePartition(p) // past MaxProbed, or nothing there
+		}
 		t.Partition, t.Begin, t.Size, t.FS = p, p.Start, p.Size, p.FS
 	}
 	if t.FS != nil {
@@ -167,31 +171,41 @@ func pick(l *Layout, kind, sel string) (*Partition, error) {
 	case 1:
 		return found[0], nil
 	case 0:
-		return nil, errnof(unix.ENOENT, "no partition %q; the image has %s", sel, listPartitions(l))
+		return nil, errnof(unix.ENOENT, "no partition %s; the image has %s", textesc.Quote(sel), listPartitions(l.Partitions))
 	default:
 		var idx []string
-		for _, p := range found {
+		for _, p := range found[:min(len(found), listInMessage)] {
 			idx = append(idx, "@"+strconv.Itoa(p.Index))
 		}
-		return nil, errnof(unix.EINVAL, "%q names %d partitions (%s); select one by number", sel, len(found), strings.Join(idx, ", "))
+		return nil, errnof(unix.EINVAL, "%s names %d partitions (%s%s); select one by number", textesc.Quote(sel), len(found), strings.Join(idx, ", "), more(len(found)))
 	}
+}
+
+// listInMessage partitions at most are named in an error message.
+const listInMessage = 16
+
+func more(n int) string {
+	if n <= listInMessage {
+		return ""
+	}
+	return fmt.Sprintf(" and %d more", n-listInMessage)
 }
 
 func describe(p *Partition) string {
 	s := p.TypeName
 	if p.Name != "" {
-		s = fmt.Sprintf("%q, %s", p.Name, s)
+		s = textesc.Quote(p.Name) + ", " + s
 	}
 	return s
 }
 
-func listPartitions(l *Layout) string {
-	if len(l.Partitions) == 0 {
+func listPartitions(ps []*Partition) string {
+	if len(ps) == 0 {
 		return "no partition table"
 	}
 	var s []string
-	for _, p := range l.Partitions {
+	for _, p := range ps[:min(len(ps), listInMessage)] {
 		s = append(s, fmt.Sprintf("@%d (%s)", p.Index, describe(p)))
 	}
-	return strings.Join(s, ", ")
+	return strings.Join(s, ", ") + more(len(ps))
 }

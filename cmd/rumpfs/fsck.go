@@ -7,6 +7,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 	"github.com/rumpfs/rumpfs/images"
+	"github.com/rumpfs/rumpfs/internal/textesc"
 	"github.com/rumpfs/rumpfs/vfs/ffs"
 	"github.com/spf13/pflag"
 )
@@ -61,7 +62,7 @@ func cmdFsck(args []string) int {
 		return fail("fsck: %s: %v", spec, err)
 	}
 	for _, p := range r.Problems {
-		fmt.Fprintf(fsckStdout, "%s: %s\n", spec, p)
+		fmt.Fprintf(fsckStdout, "%s: %s\n", spec, textesc.Line(p.String())) // problems quote names from the image
 	}
 	if r.Dropped > 0 {
 		fmt.Fprintf(fsckStdout, "%s: %d more problems not listed\n", spec, r.Dropped)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 	"github.com/rumpfs/rumpfs/images"
+	"github.com/rumpfs/rumpfs/internal/textesc"
 	"github.com/spf13/pflag"
 )
 
@@ -65,7 +66,7 @@ func printInfo(w io.Writer, out *infoJSON, l *images.Layout) {
 	if p := out.Partition; p != nil {
 		where += fmt.Sprintf(", partition %d: %s", p.Index, p.TypeName)
 		if p.Name != "" {
-			where += fmt.Sprintf(" %q", p.Name)
+			where += " " + textesc.Quote(p.Name)
 		}
 	}
 	line("image", where)
@@ -74,10 +75,13 @@ func printInfo(w io.Writer, out *infoJSON, l *images.Layout) {
 		line("type", "unknown (no file system recognised)")
 		if out.Partition == nil && out.Begin == 0 && len(l.Partitions) > 0 {
 			fmt.Fprintf(w, "the image is partitioned; select a partition (rumpfs parts lists them):\n")
-			for _, p := range l.Partitions {
+			for _, p := range l.Partitions[:min(len(l.Partitions), maxListed)] {
 				if !p.Extended {
-					fmt.Fprintf(w, "  %s@%d  %s %s %s\n", out.Image, p.Index, p.TypeName, p.Name, fsSummary(p.FS))
+					fmt.Fprintf(w, "  %s@%d  %s %s %s\n", out.Image, p.Index, p.TypeName, textesc.Escape(p.Name), fsSummary(p.FS))
 				}
+			}
+			if n := len(l.Partitions) - maxListed; n > 0 {
+				fmt.Fprintf(w, "  %s\n", andMore(n))
 			}
 		}
 	} else {
@@ -86,8 +90,8 @@ func printInfo(w io.Writer, out *infoJSON, l *images.Layout) {
 			drv = "driver " + f.Type
 		}
 		line("type", fmt.Sprintf("%s (%s)", f.Variant, drv))
-		line("label", orNone(f.Label))
-		line("uuid", orNone(f.UUID))
+		line("label", orNone(textesc.Escape(f.Label)))
+		line("uuid", orNone(textesc.Escape(f.UUID)))
 		if f.BlockSize > 0 {
 			line("block size", humanize.IBytes(uint64(f.BlockSize)))
 		}
@@ -103,14 +107,14 @@ func printInfo(w io.Writer, out *infoJSON, l *images.Layout) {
 			line("last written", timeOr(f.LastWrite, ""))
 		}
 		if f.MountedOn != "" {
-			line("mounted on", f.MountedOn)
+			line("mounted on", textesc.Escape(f.MountedOn))
 		}
 		for _, n := range f.Notes {
-			line("note", n)
+			line("note", textesc.Line(n))
 		}
 	}
 	for _, m := range out.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", m)
+		fmt.Fprintf(w, "warning: %s\n", textesc.Line(m))
 	}
 }
 

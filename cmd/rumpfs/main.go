@@ -5,11 +5,18 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
 	"runtime/pprof"
 	"sort"
+	"strings"
+	"sync/atomic"
+	"syscall"
 
+	"github.com/rumpfs/rumpfs/internal/textesc"
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 )
 
 // command is one subcommand. run gets the arguments after the command name
@@ -52,6 +59,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "rumpfs: unknown command %q (rumpfs --help lists them)\n", os.Args[1])
 		os.Exit(2)
 	}
+	stopOnSignals(c.name)
 	// RUMPFS_CPUPROFILE=FILE writes a CPU profile of the command (for
 	// finding where a served workload spends its time).
 	if p := os.Getenv("RUMPFS_CPUPROFILE"); p != "" {
@@ -97,8 +105,56 @@ func parseArgs(fl *pflag.FlagSet, args []string, nargs int) (code int, ok bool) 
 }
 
 // fail prints one clear line (what, which path, why) and returns exit
-// status 1.
+// status 1. The reason can quote a driver's message or a name from the
+// image: the line is escaped, so it stays one line and inert.
 func fail(format string, args ...any) int {
-	fmt.Fprintf(os.Stderr, "rumpfs: "+format+"\n", args...)
+	fmt.Fprintf(os.Stderr, "rumpfs: %s\n", textesc.Line(fmt.Sprintf(format, args...)))
 	return 1
+}
+
+// signalsTaken is set by a command that has started holding something a
+// signal must not cut short (mount, once the kernel has the image
+// mounted: from then on its own loop unmounts, syncs and halts).
+var signalsTaken atomic.Bool
+
+// stopOnSignals makes SIGINT and SIGTERM end the command at once, at any
+// stage (opening, probing, a listing, a check, mount set-up), with one
+// line and status 128+signal (130, 143), until the command takes them
+// over. Nothing held before that needs flushing: the commands only read,
+// and a mount that has not finished mounting has nothing to sync (ext2fs
+// replays its journal in memory; an FFS cut off while mounting is left as
+// a crash would leave it, marked not clean).
+func stopOnSignals(name string) {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM)
+	go func() {
+		for s := range sigs {
+			if signalsTaken.Load() {
+				continue
+			}
+			what := "terminated"
+			if s == unix.SIGINT {
+				what = "interrupted"
+			}
+			fmt.Fprintf(os.Stderr, "rumpfs: %s: %s; stopped\n", name, what)
+			os.Exit(128 + int(s.(syscall.Signal)))
+		}
+	}()
+}
+
+// escapingWriter escapes each write as a line (textesc.Line), keeping its
+// final newline: the kernel's console, whose lines can quote names and
+// labels read from an image.
+type escapingWriter struct{ w io.Writer }
+
+func (e escapingWriter) Write(p []byte) (int, error) {
+	s, nl := strings.CutSuffix(string(p), "\n")
+	s = textesc.Line(s)
+	if nl {
+		s += "\n"
+	}
+	if _, err := io.WriteString(e.w, s); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -186,8 +186,9 @@ func (mc *mountCmd) resolve() (plan, int) {
 // run mounts and serves until unmounted; ready is nil in the foreground.
 func (mc *mountCmd) run(ready *daemonNotifier) int {
 	defer ready.failed()
-	// Signals wait in the channel until the mount is served: a SIGTERM
-	// during setup still ends in a clean halt.
+	// Until the kernel has the image mounted, SIGINT and SIGTERM stop
+	// the command at once (stopOnSignals); from then on they wait in
+	// this channel until the mount is served, and end in a clean halt.
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGUSR1)
 	defer signal.Stop(sigs)
@@ -216,7 +217,7 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 		defer trace.Close()
 	}
 
-	k, err := kernel.Boot(kernel.Config{Verbose: mc.verbose, BufCacheBytes: mc.cacheBytes})
+	k, err := kernel.Boot(kernel.Config{Verbose: mc.verbose, BufCacheBytes: mc.cacheBytes, Console: escapingWriter{os.Stderr}})
 	if err != nil {
 		return fail("mount: %v", err)
 	}
@@ -344,6 +345,7 @@ func (mc *mountCmd) prepareKernel(l *kernel.LWP, p plan) (*vfs.Vnode, string) {
 		if g := mc.opts.bsdGroups; g != nil {
 			vfs.Of(k).RootMount().SetBSDGroups(*g)
 		}
+		signalsTaken.Store(true)
 		root := vfs.Of(k).Root()
 		vfs.Vref(root)
 		return root, ""
@@ -364,6 +366,9 @@ func (mc *mountCmd) prepareKernel(l *kernel.LWP, p plan) (*vfs.Vnode, string) {
 		return nil, fmt.Sprintf("journal_path and norecovery are ext2fs (ext3/ext4) options, not %s ones", p.typ.Name)
 	}
 	if jp := mc.opts.journalPath; jp != "" {
+		if err := images.CheckHostFile(jp); err != nil {
+			return nil, fmt.Sprintf("journal_path: %v", err)
+		}
 		// The journal is only read, whatever the mount.
 		if err := etfsRegister(k, etfsSpec{key: journalKey, hostPath: jp, typ: etfsBlk}, true); err != nil {
 			return nil, fmt.Sprintf("journal_path=%s: %v", jp, err)
@@ -382,7 +387,11 @@ func (mc *mountCmd) prepareKernel(l *kernel.LWP, p plan) (*vfs.Vnode, string) {
 	} else if g != nil {
 		opts["nogrpid"] = ""
 	}
-	if e := vfs.MountPath(l, p.typ.Name, imageKey, kernelMntp, flags, opts); e != 0 {
+	e := vfs.MountPath(l, p.typ.Name, imageKey, kernelMntp, flags, opts)
+	if e == 0 {
+		signalsTaken.Store(true)
+	}
+	if e != 0 {
 		msg := fmt.Sprintf("%s: mount as %s: %v", mc.source, p.typ.Name, e)
 		if e == unix.EROFS {
 			msg += " (it can only be mounted read-only: the image, or the driver, allows no writes; use -o ro)"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/rumpfs/rumpfs/images"
 	"os"
 	"path/filepath"
 	"sort"
@@ -257,6 +258,13 @@ func parseEtfsSpec(s string) (etfsSpec, error) {
 			sp.typ = etfsBlk
 		default:
 			sp.typ = etfsReg
+		}
+	}
+	if sp.typ != etfsDir && sp.typ != etfsDirSubs {
+		// A file key's host file is read as a disk: a FIFO, socket or
+		// character device is refused here, before anything waits.
+		if err := images.CheckHostFile(rest); err != nil {
+			return sp, fmt.Errorf("--etfs %s: %v", key, err)
 		}
 	}
 	if (sp.typ == etfsDir || sp.typ == etfsDirSubs) != st.IsDir() {

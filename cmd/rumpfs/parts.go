@@ -10,6 +10,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 	"github.com/rumpfs/rumpfs/images"
+	"github.com/rumpfs/rumpfs/internal/textesc"
 	"github.com/spf13/pflag"
 )
 
@@ -49,8 +50,20 @@ type partsJSON struct {
 	SectorSize int            `json:"sectorSize"`
 	Tables     []images.Table `json:"tables"`
 	Partitions []partJSON     `json:"partitions"`
-	FS         *images.FS     `json:"fs,omitempty"` // the whole image's file system, when it has no table
-	Warnings   []string       `json:"warnings"`
+	// Truncated counts the partitions past the first maxListed, left
+	// out of partitions (a crafted table can hold tens of thousands).
+	Truncated int        `json:"truncated,omitempty"`
+	FS        *images.FS `json:"fs,omitempty"` // the whole image's file system, when it has no table
+	Warnings  []string   `json:"warnings"`
+}
+
+// maxListed partitions at most are listed, in JSON and in tables: the
+// ones Layout probes. Real tables have far fewer.
+const maxListed = images.MaxProbed
+
+// andMore is the line that ends a truncated listing.
+func andMore(n int) string {
+	return fmt.Sprintf("... and %s more (rumpfs parts --json counts them; IMAGE@N selects any)", humanize.Comma(int64(n)))
 }
 
 func cmdParts(args []string) int {
@@ -75,7 +88,9 @@ func cmdParts(args []string) int {
 		out.Warnings = []string{}
 	}
 	ss := int64(l.SectorSize)
-	for _, p := range l.Partitions {
+	listed := l.Partitions[:min(len(l.Partitions), maxListed)]
+	out.Truncated = len(l.Partitions) - len(listed)
+	for _, p := range listed {
 		out.Partitions = append(out.Partitions, partJSON{Index: p.Index, Scheme: p.Scheme,
 			Start: p.Start / ss, End: (p.End() - 1) / ss, Sectors: p.Size / ss, Offset: p.Start, Bytes: p.Size,
 			Type: p.Type, TypeName: p.TypeName, Name: p.Name, UUID: p.UUID, Bootable: p.Bootable,
@@ -134,12 +149,15 @@ func printParts(w io.Writer, out *partsJSON) {
 				fsName = "(raw: whole disk or slice)"
 			}
 			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", p.Index, p.Start, p.End, p.Sectors,
-				humanize.IBytes(uint64(p.Bytes)), typ, p.Name, fsName)
+				humanize.IBytes(uint64(p.Bytes)), typ, textesc.Escape(p.Name), fsName)
 		}
 		tw.Flush()
+		if out.Truncated > 0 {
+			fmt.Fprintln(w, andMore(out.Truncated))
+		}
 	}
 	for _, m := range out.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", m)
+		fmt.Fprintf(w, "warning: %s\n", textesc.Line(m))
 	}
 }
 
@@ -150,7 +168,7 @@ func fsSummary(f *images.FS) string {
 	}
 	s := f.Name()
 	if f.Label != "" {
-		s += fmt.Sprintf(" %q", f.Label)
+		s += " " + textesc.Quote(f.Label)
 	}
 	return s
 }
