@@ -277,7 +277,7 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 		srv.Serve()
 		close(served)
 	}()
-	if err := srv.WaitMount(); err != nil {
+	if err := waitMount(srv, mnt); err != nil {
 		srv.Unmount()
 		<-served
 		return failHalt("mount: %s: %v", mnt, err)

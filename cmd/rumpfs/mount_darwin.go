@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
 )
 
@@ -90,3 +91,7 @@ const readOnlyMountFlags = 0
 
 // checkUnprivileged: macFUSE lets any user mount on a directory they own.
 func checkUnprivileged(mnt string, allowOther bool) string { return "" }
+
+// waitMount waits for go-fuse's mount to be ready; on macOS the mount
+// completes asynchronously.
+func waitMount(srv *fuse.Server, mnt string) error { return srv.WaitMount() }

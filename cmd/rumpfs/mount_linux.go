@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
 )
 
@@ -88,7 +89,12 @@ func isRumpfsMount(m mountEntry, subtype string) bool {
 func checkMountpoint(mnt, subtype string) string {
 	busy := func(p string) string {
 		if m, ok := mountAt(p); ok && isRumpfsMount(m, subtype) {
-			if _, err := os.Stat(p); errors.Is(err, unix.ENOTCONN) {
+			// statfs always reaches the server, where a stat may be
+			// answered from attributes the host kernel cached (it
+			// caches them for its own permission checks under
+			// default_permissions and POSIX ACLs).
+			var sfs unix.Statfs_t
+			if err := unix.Statfs(p, &sfs); errors.Is(err, unix.ENOTCONN) {
 				return fmt.Sprintf("mount point %s: a rumpfs mount of %s whose server is gone is still there (unmount it with fusermount -u %s)", mnt, m.source, mnt)
 			}
 			return fmt.Sprintf("mount point %s is busy: already a rumpfs mount of %s (unmount it with fusermount -u %s)", mnt, m.source, mnt)
@@ -212,4 +218,24 @@ func checkUnprivileged(mnt string, allowOther bool) string {
 		return "allow_other: permission denied: without root it needs user_allow_other in /etc/fuse.conf"
 	}
 	return ""
+}
+
+// fuseSuperMagic is f_type of a FUSE mount in statfs(2).
+const fuseSuperMagic = 0x65735546
+
+// waitMount returns once the host kernel has our mount at mnt and the
+// FUSE handshake is done. It stands in for go-fuse's WaitMount, whose
+// poll hack opens a file on the mount from this very process: killed
+// while that file is open, the process would hang for ever in the host's
+// fuse_flush (a forced request nobody is left to answer), holding the
+// connection open. statfs opens nothing and waits killably.
+func waitMount(srv *fuse.Server, mnt string) error {
+	var sfs unix.Statfs_t
+	if err := unix.Statfs(mnt, &sfs); err != nil {
+		return err
+	}
+	if sfs.Type != fuseSuperMagic {
+		return fmt.Errorf("no FUSE mount at %s after mounting (file system type %#x)", mnt, sfs.Type)
+	}
+	return nil
 }
