@@ -68,7 +68,7 @@ func badArgs(blkno int64, size int) bool {
 // the end of the device, is EIO and caches nothing; a block straddling the
 // end reads as zeros past it. Bad arguments are EINVAL, a detached device
 // ENXIO. If the block is cached with another size, it is written back when
-// dirty and read again at the new size.
+// dirty and read again at the new size (EBUSY if it is held).
 func (d *Dev) Bread(l *kernel.LWP, blkno int64, size int) (*Buf, unix.Errno) {
 	return d.Breadn(l, blkno, size, nil, nil)
 }
