@@ -78,6 +78,9 @@ func TestHoldSync(t *testing.T) {
 	if err := d.Flush(nil); err != unix.EBUSY {
 		t.Fatalf("Flush with a held buffer: %v, want EBUSY", err)
 	}
+	if _, err := d.Bread(nil, 8, 8192); err != unix.EBUSY {
+		t.Fatalf("Bread of a held buffer at another size: %v, want EBUSY", err)
+	}
 	b = mustBread(t, d, 8, 4096)
 	if string(b.Data[:4]) != "held" || wroteAt(f, 8*DevBSize) {
 		t.Fatalf("after Bwrite and Flush the held buffer holds %q, device writes %v", b.Data[:4], f.writeLog())
