@@ -18,13 +18,21 @@
 // unlocked; Vrele drops a reference, and the last one runs VOP_INACTIVE
 // and either keeps the vnode cached on the free list or reclaims it.
 //
+// The vnode cache files each vnode of a mount under a 64-bit key, its
+// inode number as loaded. Mount.Rekey (vcache_rekey) moves a referenced
+// vnode to another key for drivers whose name for a file changes on
+// rename (FAT's directory entry position): the new key is reserved
+// (EEXIST if a vnode has it), the driver's move runs while Vget of the
+// new key waits and Vget of the old one still finds the vnode, and then
+// the vnode is filed under the new key. Vnode.Ino keeps the loaded number.
+//
 // Lock order (outermost first):
 //
 //	Mount.ns (namespace lock; exclusive for every change of names)
 //	  Vnode.lock (dvp before vp; rename, exchange: fdvp, tdvp, fvp, tvp)
 //	    File.offMu
 //	      driver locks (kernel.Mutex when held across I/O)
-//	        vcache shard mutex
+//	        vcache shard mutex (Rekey alone holds two, in shard order)
 //	          vcache free-list mutex
 //	VFS.mountMu, VFS.devMu, ProcFiles.mu, fileTable.mu (leaves)
 //

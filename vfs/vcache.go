@@ -61,15 +61,16 @@ func (s *vshard) put(ino uint64, vp *Vnode) {
 	lf.n++
 }
 
-// del removes vp, if it is the vnode of its inode.
+// del removes vp, if it is the vnode of its key.
 func (s *vshard) del(vp *Vnode) {
-	lf := s.leaves[vp.Ino>>vleafBits]
-	if lf == nil || lf.vp[vp.Ino&(vleafSize-1)] != vp {
+	k := vp.key.Load()
+	lf := s.leaves[k>>vleafBits]
+	if lf == nil || lf.vp[k&(vleafSize-1)] != vp {
 		return
 	}
-	lf.vp[vp.Ino&(vleafSize-1)] = nil
+	lf.vp[k&(vleafSize-1)] = nil
 	if lf.n--; lf.n == 0 {
-		delete(s.leaves, vp.Ino>>vleafBits)
+		delete(s.leaves, k>>vleafBits)
 	}
 }
 
@@ -116,8 +117,26 @@ func (c *vcache) init(v *VFS, max int) {
 }
 
 func (c *vcache) shard(k vkey) *vshard {
-	h := (k.ino >> vleafBits) * 0x9e3779b97f4a7c15
-	return &k.mp.cache[(h>>32)%vcacheShards]
+	return &k.mp.cache[shardIndex(k.ino)]
+}
+
+func shardIndex(ino uint64) int {
+	h := (ino >> vleafBits) * 0x9e3779b97f4a7c15
+	return int((h >> 32) % vcacheShards)
+}
+
+// lockShard locks and returns the shard vp is filed in; its key does not
+// change while the lock is held (Rekey holds it to change the key).
+func (c *vcache) lockShard(vp *Vnode) *vshard {
+	for {
+		k := vp.key.Load()
+		s := c.shard(vkey{vp.Mount, k})
+		s.mu.Lock()
+		if vp.key.Load() == k {
+			return s
+		}
+		s.mu.Unlock()
+	}
 }
 
 // Vget returns the vnode of inode ino of mp, referenced and unlocked,
@@ -147,6 +166,7 @@ func (mp *Mount) Vget(l *kernel.LWP, ino uint64) (*Vnode, unix.Errno) {
 		return nil, unix.ENOENT
 	}
 	vp := &Vnode{Mount: mp, Ino: ino, state: vsLoading, cached: true}
+	vp.key.Store(ino)
 	vp.ops.Store(genericOpsBox)
 	s.put(ino, vp)
 	s.mu.Unlock()
@@ -171,6 +191,107 @@ func (mp *Mount) Vget(l *kernel.LWP, ino uint64) (*Vnode, unix.Errno) {
 	return vp, 0
 }
 
+// Rekey files vp, which the caller holds referenced, under newKey instead
+// of its current key (vcache_rekey_enter and vcache_rekey_exit): for
+// drivers whose name for a file changes when it moves, as FAT names a
+// file by the position of its directory entry. newKey is reserved first:
+// if a vnode has it, Rekey fails with EEXIST and move is not run (a vnode
+// being loaded or reclaimed there is waited for, as Vget does, since the
+// load may fail and the reclaim ends). Then move runs (nil for none) and changes the
+// driver's own state and the disk; while it does, Vget of newKey waits,
+// and Vget of the old key finds vp. If move fails, vp keeps its key, the
+// reservation goes, and move's error is returned; otherwise vp is filed
+// under newKey, and Vget of the old key misses from then on (and loads
+// whatever the driver then finds there). A vnode outside the cache, or
+// not of mp, cannot be rekeyed (EINVAL). The driver keeps two renames of
+// one vnode from running at once (its vnode lock).
+func (mp *Mount) Rekey(l *kernel.LWP, vp *Vnode, newKey uint64, move func() unix.Errno) unix.Errno {
+	c := &mp.vfs.vcache
+	if vp.Mount != mp {
+		return unix.EINVAL
+	}
+	s := c.lockShard(vp)
+	ok, same := vp.cached && vp.state == vsReady, vp.key.Load() == newKey
+	s.mu.Unlock()
+	if !ok {
+		return unix.EINVAL
+	}
+	if same {
+		if move != nil {
+			return move()
+		}
+		return 0
+	}
+
+	ns := c.shard(vkey{mp, newKey})
+	ns.mu.Lock()
+	for {
+		t := ns.get(newKey)
+		if t == nil {
+			break
+		}
+		if t.state == vsReady {
+			ns.mu.Unlock()
+			return unix.EEXIST
+		}
+		ns.waitLocked(l) // as Vget does: a load may fail, a reclaim ends
+	}
+	// The placeholder looks like a vnode being loaded, so Vget waits.
+	hold := &Vnode{Mount: mp, Ino: newKey, state: vsLoading, cached: true}
+	hold.key.Store(newKey)
+	hold.ops.Store(genericOpsBox)
+	ns.put(newKey, hold)
+	ns.mu.Unlock()
+
+	var e unix.Errno
+	if move != nil {
+		e = move()
+	}
+
+	var old uint64
+	for {
+		old = vp.key.Load()
+		mp.cache.lockPair(old, newKey)
+		if vp.key.Load() == old {
+			break
+		}
+		mp.cache.unlockPair(old, newKey)
+	}
+	s = c.shard(vkey{mp, old})
+	ns.del(hold)
+	hold.state = vsDead
+	// A vnode revoked meanwhile (Vgone) has left the cache: nothing to file.
+	if e == 0 && vp.cached && s.get(old) == vp {
+		s.del(vp)
+		vp.key.Store(newKey)
+		ns.put(newKey, vp)
+	}
+	ns.settled.Broadcast()
+	mp.cache.unlockPair(old, newKey)
+	return e
+}
+
+// lockPair locks the shards of keys a and b (one lock if they share it),
+// in shard order: Rekey is the only holder of two shard locks.
+func (mc *mountCache) lockPair(a, b uint64) {
+	i, j := shardIndex(a), shardIndex(b)
+	if i > j {
+		i, j = j, i
+	}
+	mc[i].mu.Lock()
+	if j != i {
+		mc[j].mu.Lock()
+	}
+}
+
+func (mc *mountCache) unlockPair(a, b uint64) {
+	i, j := shardIndex(a), shardIndex(b)
+	mc[i].mu.Unlock()
+	if j != i {
+		mc[j].mu.Unlock()
+	}
+}
+
 // release finishes the last Vrele of a vnode after VOP_INACTIVE.
 func (c *vcache) release(l *kernel.LWP, vp *Vnode, recycle bool) {
 	if !vp.cached {
@@ -180,8 +301,7 @@ func (c *vcache) release(l *kernel.LWP, vp *Vnode, recycle bool) {
 		}
 		return
 	}
-	s := c.shard(vkey{vp.Mount, vp.Ino})
-	s.mu.Lock()
+	s := c.lockShard(vp)
 	if vp.usecount.Add(-1) != 0 || vp.state != vsReady {
 		s.mu.Unlock()
 		return
@@ -226,9 +346,8 @@ func (c *vcache) recycle(l *kernel.LWP) {
 		if vp == nil {
 			return
 		}
-		s := c.shard(vkey{vp.Mount, vp.Ino})
-		s.mu.Lock()
-		if vp.state != vsReady || vp.usecount.Load() != 0 || s.get(vp.Ino) != vp {
+		s := c.lockShard(vp)
+		if vp.state != vsReady || vp.usecount.Load() != 0 || s.get(vp.key.Load()) != vp {
 			s.mu.Unlock()
 			continue
 		}
@@ -244,8 +363,7 @@ func (c *vcache) remove(vp *Vnode) {
 	if !vp.cached {
 		return
 	}
-	s := c.shard(vkey{vp.Mount, vp.Ino})
-	s.mu.Lock()
+	s := c.lockShard(vp)
 	// The vnode is still counted: its last Vrele, now down the uncached
 	// path, uncounts it.
 	s.del(vp)
@@ -289,8 +407,7 @@ func (c *vcache) unfree(vp *Vnode) {
 
 // ready reports whether vp is loaded and not going.
 func (c *vcache) ready(vp *Vnode) bool {
-	s := c.shard(vkey{vp.Mount, vp.Ino})
-	s.mu.Lock()
+	s := c.lockShard(vp)
 	defer s.mu.Unlock()
 	return vp.state == vsReady
 }
@@ -318,8 +435,7 @@ func (c *vcache) mountVnodes(mp *Mount) []*Vnode {
 // vnode the mount holds) may keep one reference.
 func (c *vcache) vflush(l *kernel.LWP, mp *Mount, skip *Vnode, force bool) unix.Errno {
 	for _, vp := range c.mountVnodes(mp) {
-		s := c.shard(vkey{mp, vp.Ino})
-		s.mu.Lock()
+		s := c.lockShard(vp)
 		busy := vp.usecount.Load()
 		if vp == skip {
 			busy--

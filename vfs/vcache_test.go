@@ -1,6 +1,7 @@
 package vfs_test
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +19,8 @@ type countFS struct {
 	gate            chan struct{} // nil: reclaims do not wait
 	reclaiming      chan uint64
 	mp              *vfs.Mount
+	// exists, when set, is asked on every load; no means ENOENT.
+	exists func(ino uint64) bool
 }
 
 type countOps struct {
@@ -46,7 +49,7 @@ func (fs *countFS) Statvfs(l *kernel.LWP, sb *vfs.Statvfs) unix.Errno {
 func (fs *countFS) Sync(l *kernel.LWP, wait bool) unix.Errno    { return 0 }
 func (fs *countFS) Unmount(l *kernel.LWP, flags int) unix.Errno { return 0 }
 func (fs *countFS) LoadVnode(l *kernel.LWP, vp *vfs.Vnode, ino uint64) unix.Errno {
-	if ino == 0 {
+	if ino == 0 || fs.exists != nil && ino != countRoot && !fs.exists(ino) {
 		return unix.ENOENT
 	}
 	vp.Type = vfs.VREG
@@ -208,4 +211,144 @@ func TestVgetWaitsForReclaim(t *testing.T) {
 	}
 	vfs.Vrele(lb, vp)
 	wg.Wait()
+}
+
+// TestVcacheRekey: a rekeyed vnode is found under its new key and not its
+// old one; a taken key is EEXIST; a failed move changes nothing; the
+// vnode then frees, recycles and revokes under its new key.
+func TestVcacheRekey(t *testing.T) {
+	mp, fs, k := vcacheMount(t, 1<<20)
+	l := newLWP(t, k)
+	vp, _ := mp.Vget(l, 10)
+	ran := false
+	if e := mp.Rekey(l, vp, 1<<40, func() unix.Errno { ran = true; return 0 }); e != 0 || !ran {
+		t.Fatalf("Rekey: %v, move ran %v", e, ran)
+	}
+	if got, e := mp.Vget(l, 1<<40); e != 0 || got != vp || vp.Ino != 10 {
+		t.Fatalf("Vget of the new key: %p %v, want %p with Ino 10", got, e, vp)
+	}
+	vfs.Vrele(l, vp)
+	other, e := mp.Vget(l, 10)
+	if e != 0 || other == vp || fs.loads.Load() != 2 {
+		t.Fatalf("Vget of the old key: %p %v (rekeyed %p), %d loads", other, e, vp, fs.loads.Load())
+	}
+	ran = false
+	if e := mp.Rekey(l, vp, 10, func() unix.Errno { ran = true; return 0 }); e != unix.EEXIST || ran {
+		t.Fatalf("Rekey onto a taken key: %v, move ran %v", e, ran)
+	}
+	if e := mp.Rekey(l, vp, 30, func() unix.Errno { return unix.EIO }); e != unix.EIO {
+		t.Fatalf("Rekey with a failing move: %v", e)
+	}
+	if got, _ := mp.Vget(l, 1<<40); got != vp {
+		t.Fatal("a failed Rekey moved the vnode")
+	}
+	vfs.Vrele(l, vp)
+	if got, _ := mp.Vget(l, 30); got == vp || fs.loads.Load() != 3 {
+		t.Fatal("a failed Rekey left the vnode at the new key")
+	} else {
+		vfs.Vrele(l, got)
+	}
+	if e := mp.Rekey(l, vp, 1<<40, nil); e != 0 {
+		t.Fatalf("Rekey to the key it has: %v", e)
+	}
+
+	// Unreferenced, it waits on the free list under the new key.
+	vfs.Vrele(l, vp)
+	if got, _ := mp.Vget(l, 1<<40); got != vp || fs.loads.Load() != 3 {
+		t.Fatal("the rekeyed vnode was not kept on the free list")
+	}
+	// Revoked, it leaves the cache from its new key.
+	vfs.Vgone(l, vp)
+	if e := mp.Rekey(l, vp, 50, nil); e != unix.EINVAL {
+		t.Fatalf("Rekey of a revoked vnode: %v", e)
+	}
+	vfs.Vrele(l, vp)
+	if got, _ := mp.Vget(l, 1<<40); got == vp {
+		t.Fatal("a revoked vnode is still cached")
+	} else {
+		vfs.Vrele(l, got)
+	}
+	vfs.Vrele(l, other)
+}
+
+// TestVcacheRekeyConcurrent: LWPs Vget the old and the new key while a
+// vnode moves back and forth between them, as FAT renames do. Every Vget
+// finds the moving vnode or misses cleanly (the driver has no file
+// there), and the new key is never loaded as a second vnode.
+func TestVcacheRekeyConcurrent(t *testing.T) {
+	const a, b = 100, 1<<32 + 7 // different shards and leaves
+	const rounds = 100
+	mp, fs, k := vcacheMount(t, 1<<20)
+	var cur atomic.Uint64 // where the file is on the "disk"
+	cur.Store(a)
+	var strayLoads atomic.Int64
+	fs.exists = func(ino uint64) bool {
+		if ino == cur.Load() {
+			strayLoads.Add(1) // the moving vnode is cached: never loaded again
+			return true
+		}
+		return false
+	}
+	l := newLWP(t, k)
+	vp, e := mp.Vget(l, a)
+	if e != 0 {
+		t.Fatal(e)
+	}
+	strayLoads.Store(0)
+
+	var done atomic.Bool
+	var gets atomic.Int64 // Vgets that finished
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ll := newLWP(t, k)
+			key := uint64(a)
+			if i%2 == 1 {
+				key = b
+			}
+			for !done.Load() {
+				got, e := mp.Vget(ll, key)
+				switch {
+				case e == unix.ENOENT:
+				case e != 0:
+					t.Errorf("Vget %d: %v", key, e)
+					return
+				case got != vp:
+					t.Errorf("Vget %d found another vnode", key)
+					vfs.Vrele(ll, got)
+					return
+				default:
+					vfs.Vrele(ll, got)
+				}
+				gets.Add(1)
+				runtime.Gosched() // two CPUs: let the renamer run
+			}
+		}()
+	}
+	for r := range rounds {
+		from, to := uint64(a), uint64(b)
+		if r%2 == 1 {
+			from, to = to, from
+		}
+		e := mp.Rekey(l, vp, to, func() unix.Errno {
+			// The driver moves the file on disk first, as FAT writes
+			// the new directory entry; Vgets run before the move ends.
+			cur.Store(to)
+			for n := gets.Load(); gets.Load() < n+2 && !t.Failed(); {
+				runtime.Gosched()
+			}
+			return 0
+		})
+		if e != 0 {
+			t.Fatalf("round %d: Rekey %d -> %d: %v", r, from, to, e)
+		}
+	}
+	done.Store(true)
+	wg.Wait()
+	if n := strayLoads.Load(); n != 0 {
+		t.Fatalf("the file was loaded %d times while its vnode was cached", n)
+	}
+	vfs.Vrele(l, vp)
 }

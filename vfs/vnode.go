@@ -178,7 +178,9 @@ const (
 // return it referenced and unlocked; every reference is dropped with Vrele.
 //
 // Type, Mount, Ino and Rdev are set when the vnode is loaded and never
-// change. Data is the driver's node.
+// change: Mount.Rekey files a vnode under another number in the vnode
+// cache, and Ino stays the number it was loaded as. Data is the driver's
+// node.
 type Vnode struct {
 	Type  VType
 	Mount *Mount
@@ -202,6 +204,10 @@ type Vnode struct {
 
 	// mountedHere is the mount covering this directory (v_mountedhere).
 	mountedHere atomic.Pointer[Mount]
+
+	// key is the vnode's number in the vnode cache: Ino, until Rekey.
+	// Written holding the shard locks of the old and the new key.
+	key atomic.Uint64
 
 	// Guarded by the vnode cache shard lock.
 	state  uint32
@@ -281,6 +287,7 @@ func (vp *Vnode) Unlock(excl bool) { vp.lock.Exit(excl) }
 // reclaims it.
 func NewVnode(mp *Mount, t VType, ino uint64, ops VnodeOps, data any) *Vnode {
 	vp := &Vnode{Type: t, Mount: mp, Ino: ino, Data: data, state: vsReady}
+	vp.key.Store(ino)
 	vp.SetOps(ops)
 	vp.usecount.Store(1)
 	if mp != nil {

@@ -32,6 +32,8 @@ type Buf struct {
 	hits    uint64 // hits not yet added to Cache.hits
 	mem     *mem
 	charged int64
+	holds   int32     // transaction holds (Hold): never written while > 0
+	before  []Barrier // run, in order, before the next write (AddBarrier)
 
 	// Set holding both the busy lock and shard.mu: either suffices to
 	// read it.
@@ -117,8 +119,9 @@ func (b *Buf) Brelse() {
 	b.unlock()
 }
 
-// Invalidate discards the buffer, dirty or not, and gives it back
-// (brelse(bp, BC_INVAL)): for blocks that were freed.
+// Invalidate discards the buffer, dirty or not, with its holds and
+// barriers, and gives it back (brelse(bp, BC_INVAL)): for blocks that were
+// freed.
 func (b *Buf) Invalidate() {
 	if b.busy() {
 		b.dev.markClean(b)
@@ -139,7 +142,8 @@ func (b *Buf) Bdwrite() {
 }
 
 // Bwrite writes the buffer now, waits for the device, and gives it back.
-// On error the buffer stays cached and dirty.
+// On error the buffer stays cached and dirty: EBUSY for a held buffer, a
+// barrier's error, or the device's.
 func (b *Buf) Bwrite(l *kernel.LWP) unix.Errno {
 	var err unix.Errno
 	if b.busy() {

@@ -25,6 +25,10 @@ type Cache struct {
 	nbufs atomic.Int64
 	hand  atomic.Uint32 // next shard the evictor visits
 
+	// Held buffers (Buf.Hold) and their charged bytes, which the bound
+	// does not cover: eviction cannot free them.
+	heldBufs, heldBytes atomic.Int64
+
 	shards [nShards]shard
 
 	hits, misses, evictions   *kernel.EvCnt
@@ -88,6 +92,10 @@ type Stats struct {
 	ReadErrors, WriteErrors uint64
 	Bytes, MaxBytes         int64 // charged bytes now, and the bound
 	Bufs                    int64 // buffers cached now
+	// Held buffers (Buf.Hold) and their charged bytes, part of Bufs and
+	// Bytes: the bound applies to Bytes-HeldBytes, so Bytes exceeds
+	// MaxBytes by at most HeldBytes plus what is busy.
+	Held, HeldBytes int64
 }
 
 // Stats collects the hit counts of the buffers into the "hits" counter
@@ -99,6 +107,7 @@ func (c *Cache) Stats() Stats {
 		Reads: c.reads.Value(), Writes: c.writes.Value(), ReadAheads: c.readaheads.Value(),
 		ReadErrors: c.readErrors.Value(), WriteErrors: c.writeErrors.Value(),
 		Bytes: c.bytes.Load(), MaxBytes: c.max, Bufs: c.nbufs.Load(),
+		Held: c.heldBufs.Load(), HeldBytes: c.heldBytes.Load(),
 	}
 }
 
@@ -166,17 +175,20 @@ func (c *Cache) shardOf(h uint64) *shard {
 // charge accounts n more bytes (negative to give back) and, when the
 // cache is over its bound, evicts until it is not or nothing more can go.
 func (c *Cache) charge(l *kernel.LWP, n int64) {
-	if c.bytes.Add(n) > c.max && n > 0 {
+	if c.bytes.Add(n) > c.max && n > 0 && c.over() {
 		c.reclaim(l)
 	}
 }
+
+// over reports whether the buffers that are not held exceed the bound.
+func (c *Cache) over() bool { return c.bytes.Load()-c.heldBytes.Load() > c.max }
 
 // reclaim evicts buffers until the cache is within its bound. It gives up
 // after two sweeps over every shard find nothing to evict (everything
 // left is busy), or when a write-back fails (the device refuses writes:
 // trying every dirty buffer would only repeat the error).
 func (c *Cache) reclaim(l *kernel.LWP) {
-	for idle := 0; c.bytes.Load() > c.max && idle < 2*nShards; {
+	for idle := 0; c.over() && idle < 2*nShards; {
 		switch c.evictOne(l, &c.shards[c.hand.Add(1)%nShards]) {
 		case evicted:
 			idle = 0
@@ -197,7 +209,8 @@ const (
 )
 
 // evictOne advances s's CLOCK hand to the first buffer that is neither
-// referenced nor busy, and evicts it, writing it back first when dirty.
+// referenced, busy nor pinned (held, or dirty with barriers), and evicts
+// it, writing it back first when dirty.
 func (c *Cache) evictOne(l *kernel.LWP, s *shard) evictResult {
 	s.mu.Lock()
 	for range len(s.ring) {
@@ -211,6 +224,10 @@ func (c *Cache) evictOne(l *kernel.LWP, s *shard) evictResult {
 			continue
 		}
 		if !b.tryLock(l) {
+			continue
+		}
+		if b.pinned() {
+			b.unlock()
 			continue
 		}
 		if !b.dirty {
@@ -245,6 +262,7 @@ func (c *Cache) drop(b *Buf) {
 
 func (c *Cache) dropLocked(s *shard, b *Buf) {
 	s.removeLocked(b)
+	b.unholdAll()
 	b.gone = true
 	b.valid = false
 	if b.mem != nil {

@@ -68,7 +68,7 @@ func badArgs(blkno int64, size int) bool {
 // the end of the device, is EIO and caches nothing; a block straddling the
 // end reads as zeros past it. Bad arguments are EINVAL, a detached device
 // ENXIO. If the block is cached with another size, it is written back when
-// dirty and read again at the new size.
+// dirty and read again at the new size (EBUSY if it is held).
 func (d *Dev) Bread(l *kernel.LWP, blkno int64, size int) (*Buf, unix.Errno) {
 	return d.Breadn(l, blkno, size, nil, nil)
 }
@@ -149,6 +149,9 @@ func (d *Dev) setSize(l *kernel.LWP, b *Buf, size int) {
 		clear(b.Data[min(len(old), size):])
 		return
 	}
+	if b.holds > 0 {
+		d.c.heldBytes.Add(charge - b.charged)
+	}
 	d.c.charge(l, charge-b.charged)
 	b.charged = charge
 	b.mem = getMem(size)
@@ -161,8 +164,8 @@ func (d *Dev) setSize(l *kernel.LWP, b *Buf, size int) {
 }
 
 // resize changes busy b to size bytes: it writes b back first when dirty
-// (returning the error and leaving b unchanged), and it stays valid only
-// when it shrinks.
+// (returning the error, EBUSY when b is held, and leaving b unchanged), and
+// it stays valid only when it shrinks.
 func (d *Dev) resize(l *kernel.LWP, b *Buf, size int) unix.Errno {
 	if b.dirty {
 		if err := d.writeBuf(l, b); err != 0 {
@@ -196,10 +199,19 @@ func (d *Dev) read(l *kernel.LWP, b *Buf) unix.Errno {
 	return 0
 }
 
-// writeBuf writes busy b to the device. On success b is clean; on error
-// it is dirty (on the dirty list) and the error is returned.
+// writeBuf writes busy b to the device, after its barriers. On success b
+// is clean; on error it is dirty (on the dirty list) and the error is
+// returned: EBUSY for a held buffer, a barrier's error, or the device's.
 func (d *Dev) writeBuf(l *kernel.LWP, b *Buf) unix.Errno {
 	c := d.c
+	if b.holds > 0 {
+		d.markDirty(b)
+		return unix.EBUSY
+	}
+	if err := b.runBarriers(l); err != 0 {
+		d.markDirty(b)
+		return err
+	}
 	c.writes.Inc()
 	n, err := d.dev.WriteAt(l, b.Data, b.Blkno*DevBSize)
 	if err == 0 && n != len(b.Data) {
@@ -252,10 +264,11 @@ func (d *Dev) writeRun(l *kernel.LWP, run []*Buf) unix.Errno {
 	return 0
 }
 
-// Sync writes every dirty buffer of the device, in block order, adjacent
-// ones coalesced (VFS_SYNC). With wait it sleeps on busy buffers and then
-// syncs the device (MNT_WAIT); without, it skips busy buffers (MNT_LAZY,
-// the syncer). It returns the first error; failed buffers stay dirty.
+// Sync writes every dirty buffer of the device that is not held, in block
+// order, adjacent ones coalesced (VFS_SYNC). With wait it sleeps on busy
+// buffers and then syncs the device (MNT_WAIT); without, it skips busy
+// buffers (MNT_LAZY, the syncer). A buffer with barriers runs them and is
+// written alone. It returns the first error; failed buffers stay dirty.
 func (d *Dev) Sync(l *kernel.LWP, wait bool) unix.Errno {
 	d.mu.Lock()
 	list := make([]*Buf, 0, len(d.dirty))
@@ -275,7 +288,14 @@ func (d *Dev) Sync(l *kernel.LWP, wait bool) unix.Errno {
 		} else if !b.tryLock(l) {
 			continue
 		}
-		if b.gone || !b.dirty {
+		if b.gone || !b.dirty || b.holds > 0 {
+			b.unlock()
+			continue
+		}
+		if len(b.before) > 0 {
+			if err := d.writeBuf(l, b); err != 0 && first == 0 {
+				first = err
+			}
 			b.unlock()
 			continue
 		}
@@ -288,7 +308,7 @@ func (d *Dev) Sync(l *kernel.LWP, wait bool) unix.Errno {
 			if nb.Blkno*DevBSize != end || !nb.tryLock(l) {
 				break
 			}
-			if nb.gone || !nb.dirty || total+len(nb.Data) > maxRun {
+			if nb.gone || !nb.dirty || nb.holds > 0 || len(nb.before) > 0 || total+len(nb.Data) > maxRun {
 				nb.unlock()
 				break
 			}
@@ -340,10 +360,14 @@ func (d *Dev) buffers() []*Buf {
 
 // Flush writes back every dirty buffer (Sync with wait), then drops every
 // buffer of the device that is clean (vinvalbuf with V_SAVE): for
-// unmount. It returns the first write error; buffers that failed stay.
+// unmount. It returns the first write error, or EBUSY when held buffers
+// remain (a journal must commit and release them first); buffers that
+// failed or are held stay.
 func (d *Dev) Flush(l *kernel.LWP) unix.Errno {
 	err := d.Sync(l, true)
-	d.invalidate(l, false)
+	if held := d.invalidate(l, false); held > 0 && err == 0 {
+		err = unix.EBUSY
+	}
 	return err
 }
 
@@ -354,15 +378,22 @@ func (d *Dev) Invalidate(l *kernel.LWP) {
 	d.invalidate(l, true)
 }
 
-func (d *Dev) invalidate(l *kernel.LWP, discard bool) {
+// invalidate drops d's clean buffers, or all with discard, and returns
+// how many held buffers it left.
+func (d *Dev) invalidate(l *kernel.LWP, discard bool) (held int) {
 	for _, b := range d.buffers() {
 		b.lock(l)
-		if !b.gone && (discard || !b.dirty) {
+		switch {
+		case b.gone:
+		case discard || !b.dirty && b.holds == 0:
 			d.markClean(b)
 			d.c.drop(b)
+		case b.holds > 0:
+			held++
 		}
 		b.unlock()
 	}
+	return held
 }
 
 // Detach discards whatever the device still has cached and forgets it;

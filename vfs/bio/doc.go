@@ -35,6 +35,19 @@
 // (a block pointer looping back on a corrupt image) panics, which the
 // kernel boundary recovers, instead of hanging.
 //
+// For journaling writers (jbd2, WAPBL) a buffer can be held (Buf.Hold,
+// counted; released by Buf.Unhold or Dev.Unhold, e.g. once the journal
+// commit covering it is durable): Dev.Sync, the syncer and eviction never
+// write or drop it, Bwrite refuses it (EBUSY) and Flush reports it
+// (EBUSY). The byte bound covers the buffers that are not held; held ones
+// come on top and show in Stats (Held, HeldBytes). A buffer can also carry
+// barriers (Buf.AddBarrier): driver callbacks that make the file data it
+// points at durable, run before whichever path writes it, which stop the
+// write when they fail. Eviction leaves dirty buffers with barriers to
+// Sync and the syncer. Remap is a Device view whose reads of some blocks
+// come from elsewhere (a journal replayed in memory); writes move such
+// blocks home.
+//
 // Buffers are keyed by their first block: two buffers that overlap on the
 // device but start at different blocks are not kept coherent, so a driver
 // reads each region with one start block (it may change the size; see
@@ -48,6 +61,12 @@
 //	  Dev.mu
 //	Cache.syncMu
 //	  Cache.devMu
+//
+// A barrier runs with its buffer busy and no other bio lock held (the
+// busy lock is the outermost above); it may take other buffers in the
+// driver's order, but never its own (Dev.Sync(wait) of its device would
+// wait for it). Remap.mu is taken only inside Device calls, below all of
+// these.
 //
 // shard.mu and Dev.mu are never held together. bio itself never sleeps on
 // a busy lock while holding another busy lock or shard.mu: the evictor,

@@ -19,8 +19,9 @@ type fakeDev struct {
 	log       []ioRec          // writes, in order
 	failRead  func(off int64, n int) bool
 	failWrite func(off int64, n int) bool
-	gate      chan struct{} // when set, reads wait for it to close
-	entered   chan struct{} // when set, gets a value as a read waits at the gate
+	onWrite   func(p []byte, off int64) // sees every write that succeeds
+	gate      chan struct{}             // when set, reads wait for it to close
+	entered   chan struct{}             // when set, gets a value as a read waits at the gate
 
 	reads, writes, syncs atomic.Int64
 }
@@ -92,6 +93,9 @@ func (f *fakeDev) WriteAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) 
 		return 0, unix.ENOSPC
 	}
 	f.log = append(f.log, ioRec{off, len(p)})
+	if f.onWrite != nil {
+		f.onWrite(p, off)
+	}
 	for i := 0; i < len(p); i += DevBSize {
 		f.sectors[off+int64(i)] = append([]byte(nil), p[i:i+DevBSize]...)
 	}
