@@ -46,6 +46,10 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+	@# Every corpus replayed as whole images (TestFuzzCorpora, also in
+	@# make test): the slowest image's walk time, per driver.
+	@out=$$($(GO) test -count=1 -run '^TestFuzzCorpora$$' -v ./vfs/ffs ./vfs/ext2fs 2>&1) || { echo "$$out"; exit 1; }; \
+	  echo "$$out" | grep 'slowest corpus image' | sed 's/^ *corpus_test.go:[0-9]*: /== /'
 
 # The quick start's first command: mount the sample FFS image that ships
 # with the project (vfs/ffs/testdata, made by mksample.sh) read-write at

@@ -387,12 +387,16 @@ func (mc *mountCmd) prepareKernel(l *kernel.LWP, p plan) (*vfs.Vnode, string) {
 	} else if g != nil {
 		opts["nogrpid"] = ""
 	}
+	seen := k.Dmesg()
 	e := vfs.MountPath(l, p.typ.Name, imageKey, kernelMntp, flags, opts)
 	if e == 0 {
 		signalsTaken.Store(true)
 	}
 	if e != 0 {
 		msg := fmt.Sprintf("%s: mount as %s: %v", mc.source, p.typ.Name, e)
+		if why := driverReason(seen, k.Dmesg(), p.typ.Name); why != "" {
+			msg = fmt.Sprintf("%s: mount as %s: %s (%v)", mc.source, p.typ.Name, why, e)
+		}
 		if e == unix.EROFS {
 			msg += " (it can only be mounted read-only: the image, or the driver, allows no writes; use -o ro)"
 		}
@@ -403,6 +407,27 @@ func (mc *mountCmd) prepareKernel(l *kernel.LWP, p plan) (*vfs.Vnode, string) {
 		return nil, fmt.Sprintf("%s: root of the mounted file system: %v", mc.source, e)
 	}
 	return vp, ""
+}
+
+// driverReason is the driver's reason for refusing a mount: the last
+// line it logged since the message buffer read before (dmesg lines are
+// how every driver says why), without its "driver: source: " prefix.
+func driverReason(before, after, driver string) string {
+	logged := after
+	if strings.HasPrefix(after, before) {
+		logged = after[len(before):]
+	}
+	lines := strings.Split(strings.TrimSpace(logged), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		line := lines[i]
+		if !strings.HasPrefix(line, driver+":") && !strings.HasPrefix(line, driver+" ") {
+			continue
+		}
+		line = strings.TrimPrefix(strings.TrimPrefix(line, driver), ":")
+		line = strings.TrimPrefix(strings.TrimSpace(line), imageKey+":")
+		return strings.TrimSpace(line)
+	}
+	return ""
 }
 
 // lookupVnode returns the referenced vnode at path in the kernel, mount

@@ -180,6 +180,7 @@ var errNotIndex = errors.New("not an htree index block")
 // entry (or "." and ".." for the root).
 func (ip Inode) dirBlock(l *kernel.LWP, lblk, phys uint64) ([]byte, unix.Errno) {
 	fs := ip.fs
+	fs.dirReads.Add(1)
 	b, e := fs.bd.readMeta(l, phys)
 	if e != 0 {
 		return nil, fs.corrupt("directory inode %d: cannot read block %d: %v", ip.Ino, phys, e)
@@ -221,11 +222,18 @@ func (ip Inode) Lookup(l *kernel.LWP, name string) (uint32, uint8, unix.Errno) {
 	if len(name) > disk.NameMax {
 		return 0, 0, unix.ENAMETOOLONG
 	}
+	fs := ip.fs
 	if ip.indexed() && ip.Flags&disk.FlagInlineData == 0 {
-		ino, dt, e, ok := ip.htreeLookup(l, name)
-		if ok {
-			return ino, dt, e
+		if !fs.dirs.indexBad(ip.Ino) {
+			ino, dt, e, ok := ip.htreeLookup(l, name)
+			if ok {
+				return ino, dt, e
+			}
+			// Remembered: the index is not tried again, and its
+			// damage was logged once.
+			fs.dirs.setIndexBad(ip.Ino)
 		}
+		return ip.tableLookup(l, name)
 	}
 	if ip.Flags&disk.FlagInlineData != 0 {
 		var found Dirent
@@ -243,6 +251,9 @@ func (ip Inode) Lookup(l *kernel.LWP, name string) (uint32, uint8, unix.Errno) {
 			return 0, 0, unix.ENOENT
 		}
 		return found.Ino, found.Type, 0
+	}
+	if ip.Size > tableMinBlocks*uint64(fs.bsize) {
+		return ip.tableLookup(l, name)
 	}
 	return ip.linearLookup(l, name)
 }
@@ -276,12 +287,18 @@ func (ip Inode) linearLookup(l *kernel.LWP, name string) (uint32, uint8, unix.Er
 }
 
 // htreeLookup searches an indexed directory. ok is false when the index
-// is unusable (bad root, unknown hash): the caller falls back to a
-// linear scan, as Linux does.
+// is unusable (a bad node, an unknown hash, a pointer out of the
+// directory or to a block that fails its checks): the damage was logged
+// and the caller falls back to a linear scan, as Linux does.
 func (ip Inode) htreeLookup(l *kernel.LWP, name string) (ino uint32, dt uint8, e unix.Errno, ok bool) {
 	fs := ip.fs
 	bad := func(format string, args ...any) (uint32, uint8, unix.Errno, bool) {
 		fs.corrupt("directory inode %d: htree "+format+"; searching linearly", append([]any{ip.Ino}, args...)...)
+		return 0, 0, 0, false
+	}
+	// failed is bad for a damage already logged.
+	failed := func() (uint32, uint8, unix.Errno, bool) {
+		fs.logf("%sdirectory inode %d: htree unusable; searching linearly", fs.prefix(), ip.Ino)
 		return 0, 0, 0, false
 	}
 	readBlock := func(lblk uint32) ([]byte, unix.Errno) {
@@ -299,7 +316,7 @@ func (ip Inode) htreeLookup(l *kernel.LWP, name string) (ino uint32, dt uint8, e
 	}
 	rootBlk, e := readBlock(0)
 	if e != 0 {
-		return 0, 0, e, true
+		return failed()
 	}
 	csum := fs.sb.HasMetadataCsum()
 	root, err := disk.ParseDxRoot(rootBlk, fs.bsize, csum)
@@ -334,11 +351,11 @@ func (ip Inode) htreeLookup(l *kernel.LWP, name string) (ino uint32, dt uint8, e
 		f := &path[depth]
 		b, e := readBlock(f.n.Entry(f.at).Block & 0x0fffffff)
 		if e != 0 {
-			return 0, 0, e, true
+			return failed()
 		}
 		n, err := disk.ParseDxNode(b, fs.bsize, csum)
 		if err != nil {
-			return 0, 0, fs.corrupt("directory inode %d: %v", ip.Ino, err), true
+			return bad("%v", err)
 		}
 		depth++
 		path[depth] = frame{n, n.Lookup(hash)}
@@ -347,11 +364,14 @@ func (ip Inode) htreeLookup(l *kernel.LWP, name string) (ino uint32, dt uint8, e
 		f := &path[depth]
 		b, e := readBlock(f.n.Entry(f.at).Block & 0x0fffffff)
 		if e != 0 {
-			return 0, 0, e, true
+			return failed()
 		}
 		ino, dt, e := ip.findEntry(b, 0, name)
-		if e != 0 || ino != 0 {
-			return ino, dt, e, true
+		if e != 0 {
+			return failed()
+		}
+		if ino != 0 {
+			return ino, dt, 0, true
 		}
 		// Names whose hash collides may continue in the next leaf,
 		// marked by the low bit of the next entry's hash.
@@ -369,11 +389,11 @@ func (ip Inode) htreeLookup(l *kernel.LWP, name string) (ino uint32, dt uint8, e
 		for lvl < depth {
 			b, e := readBlock(path[lvl].n.Entry(path[lvl].at).Block & 0x0fffffff)
 			if e != 0 {
-				return 0, 0, e, true
+				return failed()
 			}
 			n, err := disk.ParseDxNode(b, fs.bsize, csum)
 			if err != nil {
-				return 0, 0, fs.corrupt("directory inode %d: %v", ip.Ino, err), true
+				return bad("%v", err)
 			}
 			lvl++
 			path[lvl] = frame{n, 0}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs/bio"
@@ -41,6 +42,11 @@ type FS struct {
 	Replayed int
 
 	logOnce sync.Map // messages logged once per FS
+
+	dirs dirTables // name tables and directories with a bad htree
+	// dirReads counts directory blocks read (dirBlock): the work a
+	// walk does, for tests.
+	dirReads atomic.Uint64
 }
 
 type group struct {

@@ -3,7 +3,6 @@ package ext2fs
 import (
 	"encoding/binary"
 	"errors"
-	"sync/atomic"
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
@@ -32,11 +31,6 @@ type mount struct {
 
 var _ vfs.FileSystem = (*mount)(nil)
 
-// consoleLines is how many problem lines per mount reach the console;
-// later ones go to dmesg only, so that a damaged image walked by find
-// does not flood the terminal.
-const consoleLines = 50
-
 // mountExt2fs mounts the file system on args.Dev read-only. A read-write
 // request is refused (EROFS) until write support exists; unsupported
 // features refuse the mount with EINVAL and a message naming them.
@@ -54,18 +48,9 @@ func mountExt2fs(l *kernel.LWP, mp *vfs.Mount, args *vfs.MountArgs) (vfs.FileSys
 		k.Warnf("ext2fs: %s: write support not built yet; mount read-only (-o ro)", src)
 		return nil, unix.EROFS
 	}
-	var lines atomic.Int64
-	logf := func(format string, a ...any) {
-		switch n := lines.Add(1); {
-		case n <= consoleLines:
-			k.Warnf(format, a...)
-		case n == consoleLines+1:
-			k.Warnf("ext2fs: %s: further messages in dmesg only", src)
-			fallthrough
-		default:
-			k.Printf(format, a...)
-		}
-	}
+	// Problem lines are rate-limited (kernel.Ratelog): a damaged image
+	// walked by find floods neither the terminal nor dmesg.
+	logf := kernel.NewRatelog(k, "ext2fs: "+src).Printf
 	_, norecovery := args.Options["norecovery"]
 	if _, ok := args.Options["noload"]; ok {
 		norecovery = true

@@ -24,7 +24,10 @@ type cgw struct {
 	cg *CG // parsed copy: map offsets only, the buffer is the truth
 }
 
-// openCG reads group g's block busy and checks it.
+// openCG reads group g's block busy and checks it. The first time in a
+// mount, its counts are also checked against its maps (CG.Verify): a
+// group that disagrees is never changed, and the mount turns read-only.
+// Our own changes keep a verified group consistent, so once is enough.
 func (fs *FS) openCG(l *kernel.LWP, g int64) (*cgw, unix.Errno) {
 	sb := fs.SB
 	b, e := fs.bdev.Bread(l, sb.CGTod(g)<<sb.FSBToDB, int(sb.CGSize))
@@ -34,7 +37,17 @@ func (fs *FS) openCG(l *kernel.LWP, g int64) (*cgw, unix.Errno) {
 	cg, err := ParseCG(b.Data, sb, g)
 	if err != nil {
 		b.Brelse()
-		return nil, fs.corrupt("%v", err)
+		return nil, fs.corruptRO("%v", err)
+	}
+	if fs.cgVerified == nil {
+		fs.cgVerified = make([]bool, sb.NCG)
+	}
+	if !fs.cgVerified[g] {
+		if err := cg.Verify(sb, g, fs.CS[g]); err != nil {
+			b.Brelse()
+			return nil, fs.corruptRO("cylinder group %d: %v", g, err)
+		}
+		fs.cgVerified[g] = true
 	}
 	return &cgw{fs: fs, g: g, b: b, cg: cg}, 0
 }
@@ -322,14 +335,14 @@ func (fs *FS) allocInCG(l *kernel.LWP, g int64, pref int64, n int) (int64, unix.
 		}
 		if found < 0 {
 			w.done(false)
-			return 0, fs.corrupt("cylinder group %d: %d free blocks counted, none in the map", g, cs.NBFree)
+			return 0, fs.corruptRO("cylinder group %d: %d free blocks counted, none in the map", g, cs.NBFree)
 		}
 		sb.Order.PutUint32(w.b.Data[40:], uint32(found))
 	}
 	fsb := sb.CGBase(g) + found
 	if fs.isMetadata(fsb) || fs.isMetadata(fsb+int64(n)-1) {
 		w.done(false)
-		return 0, fs.corrupt("cylinder group %d: map offers metadata fragment %d", g, fsb)
+		return 0, fs.corruptRO("cylinder group %d: map offers metadata fragment %d", g, fsb)
 	}
 	w.changeFrags(found, n, false)
 	w.done(true)
@@ -371,7 +384,7 @@ func (fs *FS) extendFrags(l *kernel.LWP, fsb int64, nold, nnew int) (bool, unix.
 func (fs *FS) freeFrags(l *kernel.LWP, fsb int64, n int) unix.Errno {
 	sb := fs.SB
 	if fsb <= 0 || fsb+int64(n) > sb.Size || fs.isMetadata(fsb) || fsb%int64(sb.Frag)+int64(n) > int64(sb.Frag) {
-		return fs.corrupt("freeing fragments %d+%d: out of range or metadata", fsb, n)
+		return fs.corruptRO("freeing fragments %d+%d: out of range or metadata", fsb, n)
 	}
 	g := fsb / int64(sb.FPG)
 	w, e := fs.openCG(l, g)
@@ -382,7 +395,7 @@ func (fs *FS) freeFrags(l *kernel.LWP, fsb int64, n int) unix.Errno {
 	for i := int64(0); i < int64(n); i++ {
 		if w.fragFree(rel + i) {
 			w.done(false)
-			return fs.corrupt("freeing free fragment %d", fsb+i)
+			return fs.corruptRO("freeing free fragment %d", fsb+i)
 		}
 	}
 	w.changeFrags(rel, n, true)
@@ -442,7 +455,7 @@ func (fs *FS) allocInode(l *kernel.LWP, pref int64, dir bool) (uint64, int32, un
 		inited := int64(w.i32(120))
 		w.done(false)
 		if idx < 0 {
-			return 0, 0, fs.corrupt("cylinder group %d: %d free inodes counted, none in the map", g, fs.CS[g].NIFree)
+			return 0, 0, fs.corruptRO("cylinder group %d: %d free inodes counted, none in the map", g, fs.CS[g].NIFree)
 		}
 		// Zero inode blocks not yet initialised up to the one needed.
 		newInited := inited
@@ -502,7 +515,7 @@ func (fs *FS) clearDinode(l *kernel.LWP, ino uint64, g int64) (int32, unix.Errno
 	d, _ := ufs.ParseDinode(slot, sb.Order, sb.UFS2)
 	if d.Mode != 0 {
 		b.Brelse()
-		return 0, fs.corrupt("inode %d: free in the map of group %d but in use (mode %#o)", ino, g, d.Mode)
+		return 0, fs.corruptRO("inode %d: free in the map of group %d but in use (mode %#o)", ino, g, d.Mode)
 	}
 	clear(slot)
 	b.Bdwrite()
@@ -520,7 +533,7 @@ func (fs *FS) freeInode(l *kernel.LWP, ino uint64, dir bool) unix.Errno {
 	}
 	if !w.inoUsed(idx) {
 		w.done(false)
-		return fs.corrupt("freeing free inode %d", ino)
+		return fs.corruptRO("freeing free inode %d", ino)
 	}
 	setBit(w.b.Data[w.cg.IUsedOff:], idx, false)
 	d := CSum{NIFree: 1}

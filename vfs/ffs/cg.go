@@ -117,3 +117,92 @@ func ParseCG(b []byte, sb *Superblock, c int64) (*CG, error) {
 	}
 	return cg, nil
 }
+
+// Verify checks the group's redundant counts against the maps they
+// summarise: the free block, fragment and inode counts, the fragment-run
+// summary, the cluster map and cluster summary, and the group's entry
+// in the summary array (fs_cs, passed as summary). It returns the first
+// disagreement. Writers call it before changing a group: a count that
+// disagrees with its map is corruption, never a value to build on.
+func (cg *CG) Verify(sb *Superblock, g int64, summary CSum) error {
+	frag := int64(sb.Frag)
+	ndblk := sb.CGFrags(g)
+	var got CSum
+	var frsum [MaxFrag]int32
+	var clusters []int32
+	if cg.ClusterSum != nil {
+		clusters = make([]int32, len(cg.ClusterSum))
+	}
+	run := 0 // whole free blocks in a row
+	endRun := func() {
+		if run > 0 && clusters != nil {
+			clusters[min(run, len(clusters)-1)]++
+		}
+		run = 0
+	}
+	for blk := int64(0); blk*frag < ndblk; blk++ {
+		full := (blk+1)*frag <= ndblk
+		free, fr := 0, 0
+		var runs [MaxFrag + 1]int32
+		for j := int64(0); j < frag && blk*frag+j < ndblk; j++ {
+			if cg.FragFree(blk*frag + j) {
+				free++
+				fr++
+			} else if fr > 0 {
+				runs[fr]++
+				fr = 0
+			}
+		}
+		runs[fr]++
+		whole := full && free == int(frag)
+		if cg.ClustersFree != nil && full && cg.ClusterFree(blk) != whole {
+			return fmt.Errorf("cluster map says block %d is %s, the fragment map says %s",
+				blk, freeWord(cg.ClusterFree(blk)), freeWord(whole))
+		}
+		if whole {
+			got.NBFree++
+			run++
+			continue
+		}
+		endRun()
+		got.NFFree += int64(free)
+		for i := 1; i < int(frag); i++ {
+			frsum[i] += runs[i]
+		}
+	}
+	endRun()
+	for i := int64(0); i < int64(sb.IPG); i++ {
+		if !cg.InodeUsed(i) {
+			got.NIFree++
+		}
+	}
+	switch {
+	case cg.CS.NBFree != got.NBFree:
+		return fmt.Errorf("%d free blocks counted, %d in the map", cg.CS.NBFree, got.NBFree)
+	case cg.CS.NFFree != got.NFFree:
+		return fmt.Errorf("%d free fragments counted, %d in the map", cg.CS.NFFree, got.NFFree)
+	case cg.CS.NIFree != got.NIFree:
+		return fmt.Errorf("%d free inodes counted, %d in the map", cg.CS.NIFree, got.NIFree)
+	}
+	for i := 1; i < int(frag); i++ {
+		if cg.FrSum[i] != frsum[i] {
+			return fmt.Errorf("%d free runs of %d fragments counted, %d in the map", cg.FrSum[i], i, frsum[i])
+		}
+	}
+	for i := 1; i < len(clusters); i++ {
+		if cg.ClusterSum[i] != clusters[i] {
+			return fmt.Errorf("cluster summary has %d free clusters of %d blocks, %d in the map", cg.ClusterSum[i], i, clusters[i])
+		}
+	}
+	if summary != cg.CS {
+		return fmt.Errorf("summary area says %s, the group block %s", csumString(summary), csumString(cg.CS))
+	}
+	return nil
+}
+
+func freeWord(free bool) string {
+	if free {
+		return "free"
+	}
+	return "in use"
+}

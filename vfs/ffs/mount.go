@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
@@ -52,13 +53,19 @@ func mountFFS(l *kernel.LWP, mp *vfs.Mount, args *vfs.MountArgs) (vfs.FileSystem
 	ronly := args.Flags&vfs.MNT_RDONLY != 0 || dev.ReadOnly()
 	bdev := mp.VFS().Bufcache.Attach(dev, args.Source)
 	src := args.Source
+	// Problem lines are rate-limited (kernel.Ratelog, as in ext2fs).
+	rl := kernel.NewRatelog(k, "ffs: "+src)
 	fs, err := open(l, dev, nil, Options{Logf: func(format string, a ...any) {
-		k.Printf("ffs: %s: %s", src, fmt.Sprintf(format, a...))
+		rl.Printf("ffs: %s: %s", src, fmt.Sprintf(format, a...))
 	}})
 	if err != nil {
 		bdev.Detach()
-		k.Printf("ffs: %s: %v", src, err)
-		return nil, kernel.ToErrno(err)
+		// The reason, in dmesg (the command prints it with its
+		// error), without the errno the error ends in.
+		e := kernel.ToErrno(err)
+		why := strings.TrimSuffix(strings.TrimPrefix(err.Error(), "ffs: "), ": "+e.Error())
+		k.Printf("ffs: %s: %s", src, why)
+		return nil, e
 	}
 	// Metadata goes through the buffer cache from now on.
 	fs.mc = nil

@@ -41,6 +41,9 @@ type FS struct {
 	// allocMu serialises changes to the cylinder group maps, the summary
 	// array CS and the superblock totals.
 	allocMu kernel.Mutex
+	// cgVerified marks the groups whose counts were checked against
+	// their maps in this mount (openCG); under allocMu.
+	cgVerified []bool
 }
 
 // Open finds and checks the superblock of dev at every standard offset,
@@ -176,7 +179,7 @@ func (fs *FS) readDinode(l *kernel.LWP, ino uint64, d *ufs.Dinode) unix.Errno {
 		return err
 	}
 	if perr != nil {
-		return unix.EIO
+		return fs.corrupt("inode %d: %v", ino, perr)
 	}
 	return 0
 }
@@ -214,6 +217,19 @@ func (fs *FS) corrupt(format string, args ...any) unix.Errno {
 		fs.M.Logf(format, args...)
 	}
 	return unix.EIO
+}
+
+// corruptRO is corrupt for damage found by a writer about to change
+// allocation metadata: the mount turns read-only (as after a contained
+// panic) so that nothing builds on the bad structure, and the one line
+// says so. What this mount wrote before stays consistent and is flushed
+// at unmount, with the file system left marked unclean.
+func (fs *FS) corruptRO(format string, args ...any) unix.Errno {
+	if fs.mp == nil || fs.mp.ReadOnly() {
+		return fs.corrupt(format, args...)
+	}
+	fs.mp.SetReadOnly()
+	return fs.corrupt("%s; mount made read-only", fmt.Sprintf(format, args...))
 }
 
 // Statfs is what statvfs reports, in fragments and inodes.
