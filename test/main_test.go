@@ -163,6 +163,7 @@ type server struct {
 	stdout, stderr syncBuffer
 	done           chan struct{}
 	state          *os.ProcessState
+	dev            string // the mount's maj:min, to abort its connection
 }
 
 // startServer runs `rumpfs mount ARGS... MNT` in the foreground and
@@ -200,6 +201,11 @@ func startServerAs(t *testing.T, prefix []string, mnt string, args ...string) *s
 			t.Fatalf("rumpfs mount %s: no mount on %s after 30 s; stderr:\n%s", strings.Join(args, " "), mnt, s.stderr.String())
 		}
 	}
+	for _, m := range mountinfo() {
+		if m.mnt == mnt && strings.HasPrefix(m.fstype, "fuse.") {
+			s.dev = m.dev
+		}
+	}
 	return s
 }
 
@@ -215,15 +221,66 @@ func (s *server) unmount() {
 	s.waitClean()
 }
 
-// wait waits for the server process to exit and returns its status.
+// stopWait is how long a server may take to halt once told to stop.
+// Test images are small: a halt takes well under a second, so this only
+// bounds a hang, which then fails fast instead of eating the package's
+// timeout.
+const stopWait = 30 * time.Second
+
+// wait waits for the server process to exit and returns its status. A
+// server still running after stopWait fails the test with the kernel
+// stacks of its threads (where it is stuck), and is then cut loose: its
+// FUSE connection aborted through fusectl, so that nothing is left in
+// uninterruptible sleep, and killed.
 func (s *server) wait() *os.ProcessState {
 	s.t.Helper()
 	select {
 	case <-s.done:
-	case <-time.After(2 * time.Minute):
-		s.t.Fatalf("rumpfs server on %s still running 2 minutes after it was told to stop; stderr:\n%s", s.mnt, s.stderr.String())
+		return s.state
+	case <-time.After(stopWait):
 	}
-	return s.state
+	stacks := threadStacks(s.cmd.Process.Pid)
+	s.abort()
+	s.t.Fatalf("rumpfs server on %s still running %v after it was told to stop; its threads:\n%s\nstderr:\n%s", s.mnt, stopWait, stacks, s.stderr.String())
+	return nil
+}
+
+// abort ends the server's FUSE connection (fusectl) and kills it.
+func (s *server) abort() {
+	var maj, min uint32
+	if _, err := fmt.Sscanf(s.dev, "%d:%d", &maj, &min); err == nil {
+		exec.Command("mount", "-t", "fusectl", "none", "/sys/fs/fuse/connections").Run()
+		os.WriteFile(fmt.Sprintf("/sys/fs/fuse/connections/%d/abort", maj<<20|min), []byte("1"), 0)
+	}
+	s.cmd.Process.Kill()
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+// threadStacks returns the state, wait channel and kernel stack of each
+// thread of process pid, as /proc shows them (root only for the stacks).
+func threadStacks(pid int) string {
+	var b strings.Builder
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+	for _, t := range tasks {
+		stat, _ := os.ReadFile(t + "/stat")
+		wchan, _ := os.ReadFile(t + "/wchan")
+		stack, _ := os.ReadFile(t + "/stack")
+		state := ""
+		if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) {
+			state = string(stat[i+2 : i+3])
+		}
+		if state == "S" && !strings.Contains(string(stack), "fuse") {
+			continue // an idle goroutine thread: not where it is stuck
+		}
+		fmt.Fprintf(&b, "thread %s state %s wchan %s\n%s", filepath.Base(t), state, wchan, stack)
+	}
+	if b.Len() == 0 {
+		return "(no thread in a FUSE wait or uninterruptible sleep)\n"
+	}
+	return b.String()
 }
 
 // waitClean waits for the exit and wants status 0 and nothing on stderr.
@@ -252,9 +309,8 @@ func (s *server) stop() {
 		return
 	case <-time.After(10 * time.Second):
 	}
-	s.t.Errorf("rumpfs server on %s did not exit after unmount; killing it; stderr:\n%s", s.mnt, s.stderr.String())
-	s.cmd.Process.Kill()
-	<-s.done
+	s.t.Errorf("rumpfs server on %s did not exit after unmount; its threads:\n%s\naborting its connection and killing it; stderr:\n%s", s.mnt, threadStacks(s.cmd.Process.Pid), s.stderr.String())
+	s.abort()
 }
 
 // rumpfs runs the rumpfs binary to completion.
