@@ -12,9 +12,6 @@ import (
 // is read from the device straight into p (genfs). It returns the byte
 // count (0 at or past the end of the file).
 func (ip Inode) ReadAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
-	if ip.Flags&disk.FlagInlineData != 0 {
-		return ip.readInline(l, p, off)
-	}
 	f := ip.file()
 	return f.ReadAt(l, p, off)
 }
@@ -25,25 +22,31 @@ func (ip Inode) ReadAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
 // device's own bytes instead (genfs), unless a block of it was replaced
 // by the journal or the file keeps its data inline.
 func (ip Inode) Read(l *kernel.LWP, u *kernel.Uio) unix.Errno {
-	if ip.Flags&disk.FlagInlineData != 0 {
-		return genfs.ReadUio(l, u, ip.ReadAt)
-	}
 	f := ip.file()
 	return f.Read(l, u)
 }
 
-// file describes the inode's blocks to genfs. The mount is read-only, so
-// the device's bytes are the file's, but for the journal overlay, which
-// dataRun keeps out of what is lent.
+// file describes the inode's data to genfs. The mount is read-only, so
+// the device's bytes are the file's, but for what dataRun keeps out of
+// what is lent.
 func (ip Inode) file() genfs.File {
 	return genfs.File{Dev: ip.fs.bd.dev, BSize: ip.fs.bsize, Size: ip.Size, Bmap: ip.dataRun, Lend: true, IOError: ip.readError}
 }
 
-// dataRun is Bmap as genfs asks for it. A run stops before a block the
-// journal replaced; such a block is a run of its own, read through the
-// overlay (its journal copy may be escaped, or on another device) and
-// never lent.
+// dataRun is Bmap as genfs asks for it. Two kinds of run are read from a
+// device of their own, which genfs never lends: inline data, one run over
+// the whole file; and a block the journal replaced, read through the
+// overlay (its journal copy may be escaped, or on another device), where
+// a run of the device's blocks stops before it.
 func (ip Inode) dataRun(l *kernel.LWP, lbn int64) (genfs.Run, unix.Errno) {
+	bs := int64(ip.fs.bsize)
+	if ip.Flags&disk.FlagInlineData != 0 {
+		data, e := ip.inlineData(l)
+		if e != 0 {
+			return genfs.Run{}, e
+		}
+		return genfs.Run{Addr: lbn * bs, Blocks: 1 << 40, Dev: inlineDev(data)}, 0
+	}
 	r, e := ip.Bmap(l, uint64(lbn))
 	if e != 0 {
 		return genfs.Run{}, e
@@ -52,7 +55,7 @@ func (ip Inode) dataRun(l *kernel.LWP, lbn int64) (genfs.Run, unix.Errno) {
 		return genfs.Run{Addr: genfs.Hole, Blocks: int64(min(r.Len, 1<<62))}, 0
 	}
 	bd := ip.fs.bd
-	run := genfs.Run{Addr: int64(r.Physical) * int64(bd.bsize), Blocks: int64(r.Len)}
+	run := genfs.Run{Addr: int64(r.Physical) * bs, Blocks: int64(r.Len)}
 	if len(bd.overlay) > 0 {
 		phys, n, e := bd.mapOverlay(r.Physical, r.Len)
 		if e != 0 || phys != r.Physical {
@@ -83,28 +86,20 @@ func (o overlayReader) ReadAt(l *kernel.LWP, p []byte, off int64) (int, unix.Err
 // SectorSize is 1: readBlocks aligns its own device requests.
 func (overlayReader) SectorSize() int { return 1 }
 
-// readInline reads inline data at off into p, as ReadAt.
-func (ip Inode) readInline(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
-	if off < 0 {
-		return 0, unix.EINVAL
-	}
-	if uint64(off) >= ip.Size {
-		return 0, 0
-	}
-	if rem := ip.Size - uint64(off); uint64(len(p)) > rem {
-		p = p[:rem]
-	}
-	data, e := ip.inlineData(l)
-	if e != 0 {
-		return 0, e
-	}
+// inlineDev is an inline-data inode's stored bytes as a device: i_size
+// past them reads as zeros.
+type inlineDev []byte
+
+func (d inlineDev) ReadAt(_ *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
 	n := 0
-	if off < int64(len(data)) {
-		n = copy(p, data[off:])
+	if off < int64(len(d)) {
+		n = copy(p, d[off:])
 	}
-	clear(p[n:]) // i_size past the stored data reads as zeros
+	clear(p[n:])
 	return len(p), 0
 }
+
+func (inlineDev) SectorSize() int { return 1 }
 
 // inlineData returns the whole stored data of an inline-data inode: the
 // 60 bytes of i_block followed by the system.data attribute.
