@@ -3,6 +3,7 @@ package ffs
 import (
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
+	"github.com/rumpfs/rumpfs/vfs/genfs"
 	"github.com/rumpfs/rumpfs/vfs/ufs"
 	"golang.org/x/sys/unix"
 )
@@ -34,22 +35,15 @@ func (ffsOps) Lookup(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName) (*vfs
 	if d.Nlink <= 0 {
 		return nil, unix.ENOENT
 	}
-	if cn.Name == "." {
-		vfs.Vref(dvp)
-		return dvp, 0
-	}
 	if len(cn.Name) > ufs.MaxNameLen {
 		return nil, unix.ENAMETOOLONG
 	}
-	de, e := d.Lookup(l, cn.Name)
-	if e != 0 {
-		return nil, e
-	}
-	if uint64(de.Ino) == d.Number {
-		vfs.Vref(dvp)
-		return dvp, 0
-	}
-	return dvp.Mount.Vget(l, uint64(de.Ino))
+	// ".." is an entry like the others: Search finds it.
+	dl := genfs.DirLookup{Ino: d.Number, Search: func(l *kernel.LWP, name string) (uint64, unix.Errno) {
+		de, e := d.Lookup(l, name)
+		return uint64(de.Ino), e
+	}}
+	return dl.Lookup(l, dvp, cn)
 }
 
 // makeInode allocates and names a new inode of mode in dvp (ufs_makeinode),
