@@ -110,15 +110,8 @@ func (vnodeOps) Getattr(l *kernel.LWP, vp *vfs.Vnode, va *vfs.Vattr) unix.Errno 
 
 // Read moves file data straight from the image into the uio's buffers.
 func (vnodeOps) Read(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) unix.Errno {
-	switch vp.Type {
-	case vfs.VDIR:
-		return unix.EISDIR
-	case vfs.VREG, vfs.VLNK:
-	default:
-		return unix.EOPNOTSUPP
-	}
-	if uio.Offset < 0 {
-		return unix.EINVAL
+	if e := genfs.Readable(vp); e != 0 {
+		return e
 	}
 	return vip(vp).Read(l, uio)
 }

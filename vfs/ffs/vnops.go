@@ -255,14 +255,10 @@ func (ffsOps) Setattr(l *kernel.LWP, vp *vfs.Vnode, va *vfs.Vattr) unix.Errno {
 // caller's buffer (genfs); on a read-only mount, where nothing newer sits
 // in a buffer, a uio that takes loans may get the device's own bytes.
 func (ffsOps) Read(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) unix.Errno {
-	ip := vip(vp)
-	switch vp.Type {
-	case vfs.VDIR:
-		return unix.EISDIR
-	case vfs.VREG, vfs.VLNK:
-	default:
-		return unix.EOPNOTSUPP
+	if e := genfs.Readable(vp); e != 0 {
+		return e
 	}
+	ip := vip(vp)
 	f := ip.File()
 	f.Lend = vp.Type == vfs.VREG && ip.fs.ronly
 	return f.Read(l, uio)

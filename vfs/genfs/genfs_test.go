@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -263,5 +264,18 @@ func TestXattrCopyOut(t *testing.T) {
 	u = &kernel.Uio{Iov: [][]byte{buf}, Resid: 18}
 	if n, e := names.CopyOut(u); n != 18 || e != 0 || string(buf) != "user.a\x00trusted.bc\x00" {
 		t.Errorf("list: %d %v %q", n, e, buf)
+	}
+}
+
+// TestReadable: directories are EISDIR, files and links are read, the
+// rest EOPNOTSUPP.
+func TestReadable(t *testing.T) {
+	for typ, want := range map[vfs.VType]unix.Errno{
+		vfs.VREG: 0, vfs.VLNK: 0, vfs.VDIR: unix.EISDIR,
+		vfs.VCHR: unix.EOPNOTSUPP, vfs.VFIFO: unix.EOPNOTSUPP, vfs.VSOCK: unix.EOPNOTSUPP,
+	} {
+		if e := Readable(&vfs.Vnode{Type: typ}); e != want {
+			t.Errorf("type %v: %v, want %v", typ, e, want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package genfs
 
 import (
 	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs"
 	"github.com/rumpfs/rumpfs/vfs/bio"
 	"golang.org/x/sys/unix"
 )
@@ -127,6 +128,20 @@ func (f *File) lend(l *kernel.LWP, u *kernel.Uio) bool {
 		return false // more than one run
 	}
 	return bio.LendTo(l, f.Dev, u, r.Addr+skip, int(n))
+}
+
+// Readable is VOP_READ's answer by vnode type for a file system whose
+// regular files and symbolic links hold data: 0 for those, EISDIR for a
+// directory, EOPNOTSUPP for the rest (devices, FIFOs and sockets are
+// served above the driver).
+func Readable(vp *vfs.Vnode) unix.Errno {
+	switch vp.Type {
+	case vfs.VDIR:
+		return unix.EISDIR
+	case vfs.VREG, vfs.VLNK:
+		return 0
+	}
+	return unix.EOPNOTSUPP
 }
 
 // ReadUio serves a read uio through readAt, straight into the uio's
