@@ -89,8 +89,12 @@ func (m *Mount) readBytes(l *kernel.LWP, p []byte, off int64) unix.Errno {
 	return 0
 }
 
-// ioError reports a device read that failed or came back short (past
-// the end of the device: a block address the image cannot hold).
+// ioError reports a device read that came back short (past the end of
+// the device: a block address the image cannot hold) as corruption; the
+// device's own errors pass through as they are.
 func (m *Mount) ioError(off int64, n int, e unix.Errno) unix.Errno {
-	return m.corrupt("read of %d bytes at %d failed: %v", n, off, e)
+	if off+int64(n) > m.Dev.Size() {
+		return m.corrupt("read of %d bytes at %d past the end of the device", n, off)
+	}
+	return e
 }
