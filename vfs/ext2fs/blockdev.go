@@ -6,6 +6,7 @@ import (
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs/bio"
+	"github.com/rumpfs/rumpfs/vfs/genfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -69,56 +70,12 @@ func newBlockDev(dev bio.Device, bsize int) *blockDev {
 }
 
 // pread reads len(p) bytes at device byte offset off, coping with
-// sector alignment: the aligned middle goes straight into p.
+// sector alignment (genfs.ReadBytes).
 func (d *blockDev) pread(l *kernel.LWP, p []byte, off int64) unix.Errno {
-	ss := int64(d.dev.SectorSize())
-	if ss <= 0 {
-		ss = bio.DevBSize
-	}
-	end := off + int64(len(p))
-	if off < 0 || end > d.dev.Size() {
+	if off < 0 || off+int64(len(p)) > d.dev.Size() {
 		return unix.EIO
 	}
-	as := (off + ss - 1) / ss * ss
-	ae := end / ss * ss
-	if as >= ae {
-		lo, hi := off/ss*ss, (end+ss-1)/ss*ss
-		tmp := make([]byte, hi-lo)
-		if e := d.full(l, tmp, lo); e != 0 {
-			return e
-		}
-		copy(p, tmp[off-lo:])
-		return 0
-	}
-	if e := d.full(l, p[as-off:ae-off], as); e != 0 {
-		return e
-	}
-	if as > off {
-		tmp := make([]byte, ss)
-		if e := d.full(l, tmp, as-ss); e != 0 {
-			return e
-		}
-		copy(p[:as-off], tmp[ss-(as-off):])
-	}
-	if end > ae {
-		tmp := make([]byte, ss)
-		if e := d.full(l, tmp, ae); e != 0 {
-			return e
-		}
-		copy(p[ae-off:], tmp)
-	}
-	return 0
-}
-
-func (d *blockDev) full(l *kernel.LWP, p []byte, off int64) unix.Errno {
-	n, e := d.dev.ReadAt(l, p, off)
-	if e != 0 {
-		return e
-	}
-	if n != len(p) {
-		return unix.EIO
-	}
-	return 0
+	return genfs.ReadBytes(l, d.dev, p, off)
 }
 
 // readBlocks reads len(p) bytes starting skip bytes into file system

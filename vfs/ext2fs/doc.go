@@ -13,7 +13,11 @@
 // ext4): a mount holds one *FS, a vnode's Data is the snapshot of one Inode, and every
 // vnode operation that would write answers EROFS (the mount is always
 // read-only; a read-write request is refused). The on-disk formats
-// themselves are in package disk.
+// themselves are in package disk. What drivers share comes from package
+// genfs: the file data read and its lending (read.go gives genfs the
+// block map, with inline data and journal-replaced blocks as runs on
+// devices of their own, never lent), the xattr copy-out and the "." and
+// ".." lookup.
 //
 // Owns: the FS value (geometry, group descriptors, journal overlay) and a
 // small bounded cache of metadata blocks. Inodes are immutable snapshots

@@ -2,92 +2,104 @@ package ext2fs
 
 import (
 	"github.com/rumpfs/rumpfs/kernel"
-	"github.com/rumpfs/rumpfs/vfs/bio"
 	"github.com/rumpfs/rumpfs/vfs/ext2fs/disk"
+	"github.com/rumpfs/rumpfs/vfs/genfs"
 	"golang.org/x/sys/unix"
 )
 
 // ReadAt reads file data at off into p, up to the end of the file: holes
 // and unwritten extents read as zeros, and each contiguous run of blocks
-// is read from the device straight into p. It returns the byte count
-// (0 at or past the end of the file).
+// is read from the device straight into p (genfs). It returns the byte
+// count (0 at or past the end of the file).
 func (ip Inode) ReadAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
-	if off < 0 {
-		return 0, unix.EINVAL
-	}
-	if uint64(off) >= ip.Size {
-		return 0, 0
-	}
-	if rem := ip.Size - uint64(off); uint64(len(p)) > rem {
-		p = p[:rem]
-	}
-	if ip.Flags&disk.FlagInlineData != 0 {
-		data, e := ip.inlineData(l)
-		if e != 0 {
-			return 0, e
-		}
-		n := 0
-		if off < int64(len(data)) {
-			n = copy(p, data[off:])
-		}
-		clear(p[n:]) // i_size past the stored data reads as zeros
-		return len(p), 0
-	}
-	bs := uint64(ip.fs.bsize)
-	done := 0
-	for done < len(p) {
-		pos := uint64(off) + uint64(done)
-		r, e := ip.Bmap(l, pos/bs)
-		if e != 0 {
-			return done, e
-		}
-		skip := pos % bs
-		n := uint64(len(p) - done)
-		if avail := r.Len*bs - skip; r.Len < 1<<40 && n > avail {
-			n = avail
-		}
-		dst := p[done : done+int(n)]
-		if r.Zero {
-			clear(dst)
-		} else if e := ip.fs.bd.readBlocks(l, dst, r.Physical, int(skip)); e != 0 {
-			return done, ip.fs.corrupt("inode %d: read of block %d failed: %v", ip.Ino, r.Physical, e)
-		}
-		done += int(n)
-	}
-	return done, 0
+	f := ip.file()
+	return f.ReadAt(l, p, off)
 }
 
 // Read serves a read uio at its offset: the data goes straight from the
 // image into the uio's buffers, one device read per contiguous run. A
 // uio that takes loans gets a range the image holds in one piece as the
-// device's own bytes instead (see lend).
+// device's own bytes instead (genfs), unless a block of it was replaced
+// by the journal or the file keeps its data inline.
 func (ip Inode) Read(l *kernel.LWP, u *kernel.Uio) unix.Errno {
-	if u.RW != kernel.UioRead {
-		return unix.EINVAL
-	}
-	if u.Lendable() && ip.lend(l, u) {
-		return 0
-	}
-	for u.Resid > 0 && len(u.Iov) > 0 {
-		iov := u.Iov[0]
-		if len(iov) == 0 {
-			u.Iov = u.Iov[1:]
-			continue
-		}
-		want := min(len(iov), u.Resid)
-		n, e := ip.ReadAt(l, iov[:want], u.Offset)
-		u.Iov[0] = iov[n:]
-		u.Resid -= n
-		u.Offset += int64(n)
-		if e != 0 {
-			return e
-		}
-		if n < want {
-			return 0 // end of file
-		}
-	}
-	return 0
+	f := ip.file()
+	return f.Read(l, u)
 }
+
+// file describes the inode's data to genfs. The mount is read-only, so
+// the device's bytes are the file's, but for what dataRun keeps out of
+// what is lent.
+func (ip Inode) file() genfs.File {
+	return genfs.File{Dev: ip.fs.bd.dev, BSize: ip.fs.bsize, Size: ip.Size, Bmap: ip.dataRun, Lend: true, IOError: ip.readError}
+}
+
+// dataRun is Bmap as genfs asks for it. Two kinds of run are read from a
+// device of their own, which genfs never lends: inline data, one run over
+// the whole file; and a block the journal replaced, read through the
+// overlay (its journal copy may be escaped, or on another device), where
+// a run of the device's blocks stops before it.
+func (ip Inode) dataRun(l *kernel.LWP, lbn int64) (genfs.Run, unix.Errno) {
+	bs := int64(ip.fs.bsize)
+	if ip.Flags&disk.FlagInlineData != 0 {
+		data, e := ip.inlineData(l)
+		if e != 0 {
+			return genfs.Run{}, e
+		}
+		return genfs.Run{Addr: lbn * bs, Blocks: 1 << 40, Dev: inlineDev(data)}, 0
+	}
+	r, e := ip.Bmap(l, uint64(lbn))
+	if e != 0 {
+		return genfs.Run{}, e
+	}
+	if r.Zero {
+		return genfs.Run{Addr: genfs.Hole, Blocks: int64(min(r.Len, 1<<62))}, 0
+	}
+	bd := ip.fs.bd
+	run := genfs.Run{Addr: int64(r.Physical) * bs, Blocks: int64(r.Len)}
+	if len(bd.overlay) > 0 {
+		phys, n, e := bd.mapOverlay(r.Physical, r.Len)
+		if e != 0 || phys != r.Physical {
+			return genfs.Run{Addr: run.Addr, Blocks: 1, Dev: overlayReader{bd}}, 0
+		}
+		run.Blocks = int64(n)
+	}
+	return run, 0
+}
+
+// readError reports a failed read of file data.
+func (ip Inode) readError(addr int64, n int, e unix.Errno) unix.Errno {
+	return ip.fs.corrupt("inode %d: read of block %d failed: %v", ip.Ino, addr/int64(ip.fs.bsize), e)
+}
+
+// overlayReader reads the file system's blocks as the journal left them:
+// the device's bytes with the replayed blocks in their place.
+type overlayReader struct{ bd *blockDev }
+
+func (o overlayReader) ReadAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
+	bs := int64(o.bd.bsize)
+	if e := o.bd.readBlocks(l, p, uint64(off/bs), int(off%bs)); e != 0 {
+		return 0, e
+	}
+	return len(p), 0
+}
+
+// SectorSize is 1: readBlocks aligns its own device requests.
+func (overlayReader) SectorSize() int { return 1 }
+
+// inlineDev is an inline-data inode's stored bytes as a device: i_size
+// past them reads as zeros.
+type inlineDev []byte
+
+func (d inlineDev) ReadAt(_ *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
+	n := 0
+	if off < int64(len(d)) {
+		n = copy(p, d[off:])
+	}
+	clear(p[n:])
+	return len(p), 0
+}
+
+func (inlineDev) SectorSize() int { return 1 }
 
 // inlineData returns the whole stored data of an inline-data inode: the
 // 60 bytes of i_block followed by the system.data attribute.
@@ -107,30 +119,4 @@ func (ip Inode) inlineData(l *kernel.LWP) ([]byte, unix.Errno) {
 		}
 	}
 	return data, 0
-}
-
-// lend hands the uio the whole read, up to the end of the file, as the
-// device's bytes when they lie in one run on a device that lends: no
-// hole, no inline data, no block replaced by the journal. It reports
-// whether it did; otherwise Read copies as usual.
-func (ip Inode) lend(l *kernel.LWP, u *kernel.Uio) bool {
-	if ip.Flags&disk.FlagInlineData != 0 || u.Offset < 0 || uint64(u.Offset) >= ip.Size {
-		return false
-	}
-	bs := uint64(ip.fs.bsize)
-	pos := uint64(u.Offset)
-	n := min(uint64(u.Resid), ip.Size-pos)
-	r, e := ip.Bmap(l, pos/bs)
-	if e != 0 || r.Zero || r.Len >= 1<<40 {
-		return false
-	}
-	skip := pos % bs
-	if r.Len*bs-skip < n {
-		return false // more than one run
-	}
-	blocks := (skip + n + bs - 1) / bs
-	if phys, m, e := ip.fs.bd.mapOverlay(r.Physical, blocks); e != 0 || phys != r.Physical || m < blocks {
-		return false // a replayed block inside
-	}
-	return bio.LendTo(l, ip.fs.bd.dev, u, int64(r.Physical*bs+skip), int(n))
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
 	"github.com/rumpfs/rumpfs/vfs/ext2fs/disk"
+	"github.com/rumpfs/rumpfs/vfs/genfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -28,29 +29,21 @@ func (vnodeOps) Lookup(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName) (*v
 	if !d.IsDir() {
 		return nil, unix.ENOTDIR
 	}
-	if cn.Name == "." {
-		vfs.Vref(dvp)
-		return dvp, 0
+	dl := genfs.DirLookup{
+		Ino: uint64(d.Ino),
+		Search: func(l *kernel.LWP, name string) (uint64, unix.Errno) {
+			ino, _, e := d.Lookup(l, name)
+			return uint64(ino), e
+		},
+		Parent: func(l *kernel.LWP) (uint64, unix.Errno) {
+			ino, e := d.parent(l)
+			return uint64(ino), e
+		},
+		Dangling: func(ino uint64, name string) unix.Errno {
+			return d.fs.corrupt("directory inode %d: entry %q names inode %d, which is not in use", d.Ino, name, ino)
+		},
 	}
-	var ino uint32
-	var e unix.Errno
-	if cn.IsDotDot() {
-		ino, e = d.parent(l)
-	} else {
-		ino, _, e = d.Lookup(l, cn.Name)
-	}
-	if e != 0 {
-		return nil, e
-	}
-	if ino == d.Ino {
-		vfs.Vref(dvp)
-		return dvp, 0
-	}
-	vp, e := dvp.Mount.Vget(l, uint64(ino))
-	if e == unix.ENOENT {
-		e = d.fs.corrupt("directory inode %d: entry %q names inode %d, which is not in use", d.Ino, cn.Name, ino)
-	}
-	return vp, e
+	return dl.Lookup(l, dvp, cn)
 }
 
 // parent returns the inode number of "..": the second entry of every
@@ -117,15 +110,8 @@ func (vnodeOps) Getattr(l *kernel.LWP, vp *vfs.Vnode, va *vfs.Vattr) unix.Errno 
 
 // Read moves file data straight from the image into the uio's buffers.
 func (vnodeOps) Read(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) unix.Errno {
-	switch vp.Type {
-	case vfs.VDIR:
-		return unix.EISDIR
-	case vfs.VREG, vfs.VLNK:
-	default:
-		return unix.EOPNOTSUPP
-	}
-	if uio.Offset < 0 {
-		return unix.EINVAL
+	if e := genfs.Readable(vp); e != 0 {
+		return e
 	}
 	return vip(vp).Read(l, uio)
 }
@@ -278,15 +264,7 @@ func (o vnodeOps) Getextattr(l *kernel.LWP, vp *vfs.Vnode, name string, uio *ker
 	if e != 0 {
 		return 0, e
 	}
-	if uio != nil {
-		if uio.Resid < len(v) {
-			return len(v), unix.ERANGE
-		}
-		if _, e := kernel.Uiomove(v, uio); e != 0 {
-			return 0, e
-		}
-	}
-	return len(v), 0
+	return genfs.CopyOutXattr(v, uio)
 }
 
 // Listextattr moves the NUL-terminated names the caller may read into
@@ -296,19 +274,11 @@ func (vnodeOps) Listextattr(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio) (int,
 	if e != 0 {
 		return 0, e
 	}
-	var list []byte
+	var list genfs.XattrNames
 	for _, n := range names {
 		if xattrVisible(l, n) {
-			list = append(append(list, n...), 0)
+			list.Add(n)
 		}
 	}
-	if uio != nil {
-		if uio.Resid < len(list) {
-			return len(list), unix.ERANGE
-		}
-		if _, e := kernel.Uiomove(list, uio); e != 0 {
-			return 0, e
-		}
-	}
-	return len(list), 0
+	return list.CopyOut(uio)
 }

@@ -14,8 +14,9 @@
 // Mounted, metadata (inode, group, indirect and directory blocks, the
 // superblock and summary area) lives in the buffer cache and is written
 // back by sync and unmount; file data goes between the device and the
-// caller's buffer directly. Every change to an inode is written into its
-// inode block before the operation returns. An image that is not clean,
+// caller's buffer directly, through genfs (on a read-only mount a lending
+// read may get the device's own bytes). Every change to an inode is
+// written into its inode block before the operation returns. An image that is not clean,
 // or carries a WAPBL journal, is refused read-write (EROFS, with the
 // reason in dmesg) and mounts read-only with a warning. A read-write
 // mount clears the clean flag on disk and a clean unmount sets it again.

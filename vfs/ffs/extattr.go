@@ -5,6 +5,7 @@ import (
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
+	"github.com/rumpfs/rumpfs/vfs/genfs"
 	"github.com/rumpfs/rumpfs/vfs/ufs"
 	"golang.org/x/sys/unix"
 )
@@ -134,16 +135,7 @@ func (o ffsOps) Getextattr(l *kernel.LWP, vp *vfs.Vnode, name string, uio *kerne
 	if i < 0 {
 		return 0, unix.ENODATA
 	}
-	v := as[i].Value
-	if uio != nil {
-		if uio.Resid < len(v) {
-			return len(v), unix.ERANGE
-		}
-		if _, e := kernel.Uiomove(v, uio); e != 0 {
-			return 0, e
-		}
-	}
-	return len(v), 0
+	return genfs.CopyOutXattr(as[i].Value, uio)
 }
 
 func (ffsOps) Listextattr(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio) (int, unix.Errno) {
@@ -155,21 +147,13 @@ func (ffsOps) Listextattr(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio) (int, u
 	if e != 0 {
 		return 0, e
 	}
-	var list []byte
+	var list genfs.XattrNames
 	for i := range as {
 		if name, ok := linuxName(&as[i]); ok && extVisible(l, name) {
-			list = append(append(list, name...), 0)
+			list.Add(name)
 		}
 	}
-	if uio != nil {
-		if uio.Resid < len(list) {
-			return len(list), unix.ERANGE
-		}
-		if _, e := kernel.Uiomove(list, uio); e != 0 {
-			return 0, e
-		}
-	}
-	return len(list), 0
+	return list.CopyOut(uio)
 }
 
 // extWriteCheck is the permission to change attribute name of vp.

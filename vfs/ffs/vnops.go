@@ -3,7 +3,7 @@ package ffs
 import (
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
-	"github.com/rumpfs/rumpfs/vfs/bio"
+	"github.com/rumpfs/rumpfs/vfs/genfs"
 	"github.com/rumpfs/rumpfs/vfs/ufs"
 	"golang.org/x/sys/unix"
 )
@@ -35,22 +35,15 @@ func (ffsOps) Lookup(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName) (*vfs
 	if d.Nlink <= 0 {
 		return nil, unix.ENOENT
 	}
-	if cn.Name == "." {
-		vfs.Vref(dvp)
-		return dvp, 0
-	}
 	if len(cn.Name) > ufs.MaxNameLen {
 		return nil, unix.ENAMETOOLONG
 	}
-	de, e := d.Lookup(l, cn.Name)
-	if e != 0 {
-		return nil, e
-	}
-	if uint64(de.Ino) == d.Number {
-		vfs.Vref(dvp)
-		return dvp, 0
-	}
-	return dvp.Mount.Vget(l, uint64(de.Ino))
+	// ".." is an entry like the others: Search finds it.
+	dl := genfs.DirLookup{Ino: d.Number, Search: func(l *kernel.LWP, name string) (uint64, unix.Errno) {
+		de, e := d.Lookup(l, name)
+		return uint64(de.Ino), e
+	}}
+	return dl.Lookup(l, dvp, cn)
 }
 
 // makeInode allocates and names a new inode of mode in dvp (ufs_makeinode),
@@ -259,66 +252,16 @@ func (ffsOps) Setattr(l *kernel.LWP, vp *vfs.Vnode, va *vfs.Vattr) unix.Errno {
 }
 
 // Read reads file data at uio.Offset straight from the device into the
-// caller's buffer; on a read-only mount, a uio that takes loans gets a
-// range the device holds in one run as the device's own bytes (see lend).
+// caller's buffer (genfs); on a read-only mount, where nothing newer sits
+// in a buffer, a uio that takes loans may get the device's own bytes.
 func (ffsOps) Read(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) unix.Errno {
+	if e := genfs.Readable(vp); e != 0 {
+		return e
+	}
 	ip := vip(vp)
-	switch vp.Type {
-	case vfs.VDIR:
-		return unix.EISDIR
-	case vfs.VREG, vfs.VLNK:
-	default:
-		return unix.EOPNOTSUPP
-	}
-	if uio.Offset < 0 {
-		return unix.EINVAL
-	}
-	if vp.Type == vfs.VREG && uio.Lendable() && lend(l, ip, uio) {
-		return 0
-	}
-	for uio.Resid > 0 && uint64(uio.Offset) < ip.Size {
-		n := int(min(uint64(uio.Resid), ip.Size-uint64(uio.Offset)))
-		if len(uio.Iov) > 0 && len(uio.Iov[0]) >= n {
-			got, e := ip.ReadAt(l, uio.Iov[0][:n], uio.Offset)
-			uio.Iov[0] = uio.Iov[0][got:]
-			uio.Resid -= got
-			uio.Offset += int64(got)
-			if e != 0 || got == 0 {
-				return e
-			}
-			continue
-		}
-		if len(uio.Iov) > 0 && len(uio.Iov[0]) == 0 {
-			uio.Iov = uio.Iov[1:]
-			continue
-		}
-		buf := make([]byte, min(n, 1<<20))
-		got, e := ip.ReadAt(l, buf, uio.Offset)
-		if _, e2 := kernel.Uiomove(buf[:got], uio); e == 0 {
-			e = e2
-		}
-		if e != 0 || got == 0 {
-			return e
-		}
-	}
-	return 0
-}
-
-// lend hands the uio the whole read, up to the end of the file, as the
-// device's bytes when the mount is read-only (nothing newer sits in a
-// buffer), the device lends, and the range lies in one run of blocks.
-func lend(l *kernel.LWP, ip *inode, uio *kernel.Uio) bool {
-	m := ip.fs.M
-	if !ip.fs.ronly || uint64(uio.Offset) >= ip.Size {
-		return false
-	}
-	n := int64(min(uint64(uio.Resid), ip.Size-uint64(uio.Offset)))
-	boff := uio.Offset & int64(m.BSize-1)
-	fsb, run, e := ip.Bmap(l, uio.Offset>>m.BShift)
-	if e != 0 || fsb == 0 || int64(run+1)*int64(m.BSize)-boff < n {
-		return false
-	}
-	return bio.LendTo(l, m.Dev, uio, fsb<<m.FShift+boff, int(n))
+	f := ip.File()
+	f.Lend = vp.Type == vfs.VREG && ip.fs.ronly
+	return f.Read(l, uio)
 }
 
 func (ffsOps) Write(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) unix.Errno {

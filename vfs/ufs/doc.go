@@ -7,7 +7,9 @@
 // It owns no superblock and no allocation policy: those belong to the
 // file system that builds a Mount (package ffs). A Mount says how big
 // blocks are, how to read a metadata block (Mount.Meta) and where the
-// device is; ufs turns an inode into bytes. The on-disk parsers
+// device is; ufs turns an inode into bytes: Inode.File describes an
+// inode's blocks to package genfs, which reads them (and lends them, when
+// the file system allows). The on-disk parsers
 // (ParseDinode, ParseDirBlock, ParseExtattrs) are pure functions with no I/O, fuzzed.
 //
 // Byte order: every multi-byte field is read through the Mount's

@@ -2,6 +2,7 @@ package ufs
 
 import (
 	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs/genfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -54,71 +55,46 @@ func (ip *Inode) ReadLink(l *kernel.LWP) (string, unix.Errno) {
 // ReadAt reads file data at off into p (VOP_READ's core, ufs_readwrite):
 // holes read as zeros, and nothing past the file size is returned.
 func (ip *Inode) ReadAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
-	if off < 0 {
-		return 0, unix.EINVAL
-	}
-	if uint64(off) >= ip.Size {
-		return 0, 0
-	}
-	if rest := ip.Size - uint64(off); uint64(len(p)) > rest {
-		p = p[:rest]
-	}
-	m := ip.M
-	done := 0
-	for done < len(p) {
-		pos := off + int64(done)
-		lbn := pos >> m.BShift
-		boff := int(pos & int64(m.BSize-1))
-		fsb, run, err := ip.Bmap(l, lbn)
-		if err != 0 {
-			return done, err
-		}
-		// The extent: this block's rest plus the contiguous run after it.
-		// The last block of a run may be a fragment: cut at the file size.
-		n := (run+1)*m.BSize - boff
-		if n > len(p)-done {
-			n = len(p) - done
-		}
-		dst := p[done : done+n]
-		if fsb == 0 {
-			clear(dst)
-		} else if err := m.readBytes(l, dst, fsb<<m.FShift+int64(boff)); err != 0 {
-			return done, err
-		}
-		done += n
-	}
-	return done, 0
+	f := ip.File()
+	return f.ReadAt(l, p, off)
 }
 
-// readBytes reads len(p) bytes at byte offset off of the device, which
-// wants sector-aligned requests: the aligned middle goes straight into p,
-// a ragged head or tail through a sector-sized bounce buffer.
+// File describes the inode's data to genfs, which reads it: the device,
+// the block size, the size and the block map. Lending is off; the file
+// system turns it on where the device holds the newest bytes.
+func (ip *Inode) File() genfs.File {
+	m := ip.M
+	return genfs.File{Dev: m.Dev, BSize: m.BSize, Size: ip.Size, Bmap: ip.run, IOError: m.ioError}
+}
+
+// run is Bmap as genfs asks for it: a byte address, the run counting
+// block lbn, holes as genfs.Hole. The last block of a run may be a
+// fragment; reads stop at the file size before its end.
+func (ip *Inode) run(l *kernel.LWP, lbn int64) (genfs.Run, unix.Errno) {
+	fsb, run, e := ip.Bmap(l, lbn)
+	if e != 0 {
+		return genfs.Run{}, e
+	}
+	if fsb == 0 {
+		return genfs.Run{Addr: genfs.Hole, Blocks: 1}, 0
+	}
+	return genfs.Run{Addr: fsb << ip.M.FShift, Blocks: int64(run) + 1}, 0
+}
+
+// readBytes reads len(p) bytes at byte offset off of the device.
 func (m *Mount) readBytes(l *kernel.LWP, p []byte, off int64) unix.Errno {
-	ss := int64(m.Dev.SectorSize())
-	for len(p) > 0 {
-		head := off % ss
-		if head == 0 && int64(len(p)) >= ss {
-			n := int64(len(p)) / ss * ss
-			got, err := m.Dev.ReadAt(l, p[:n], off)
-			if err != 0 {
-				return err
-			}
-			if int64(got) != n {
-				return m.corrupt("read of %d bytes at %d past the end of the device", n, off)
-			}
-			p, off = p[n:], off+n
-			continue
-		}
-		sec := make([]byte, ss)
-		got, err := m.Dev.ReadAt(l, sec, off-head)
-		if err != 0 {
-			return err
-		}
-		if int64(got) != ss {
-			return m.corrupt("read at %d past the end of the device", off-head)
-		}
-		c := copy(p, sec[head:])
-		p, off = p[c:], off+int64(c)
+	if e := genfs.ReadBytes(l, m.Dev, p, off); e != 0 {
+		return m.ioError(off, len(p), e)
 	}
 	return 0
+}
+
+// ioError reports a device read that came back short (past the end of
+// the device: a block address the image cannot hold) as corruption; the
+// device's own errors pass through as they are.
+func (m *Mount) ioError(off int64, n int, e unix.Errno) unix.Errno {
+	if off+int64(n) > m.Dev.Size() {
+		return m.corrupt("read of %d bytes at %d past the end of the device", n, off)
+	}
+	return e
 }
