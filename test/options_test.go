@@ -109,8 +109,17 @@ func TestReadOnly(t *testing.T) {
 		if m.mnt != mnt {
 			continue
 		}
+		// The server raises it once the FUSE handshake is done, which
+		// can be just after the mount answers its first requests.
 		ra := "/sys/class/bdi/" + m.dev + "/read_ahead_kb"
-		if b, err := os.ReadFile(ra); err == nil && strings.TrimSpace(string(b)) != "1024" {
+		var b []byte
+		var err error
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if b, err = os.ReadFile(ra); err != nil || strings.TrimSpace(string(b)) == "1024" {
+				break
+			}
+		}
+		if err == nil && strings.TrimSpace(string(b)) != "1024" {
 			t.Errorf("%s = %s, want 1024", ra, b)
 		}
 	}
