@@ -17,7 +17,7 @@ const (
 // HostErrno maps a kernel error to one a host caller may see: pseudo errors
 // become EIO.
 func HostErrno(e unix.Errno) unix.Errno {
-	if e >= 0x10000 || e < 0 {
+	if e >= 0x10000 {
 		return unix.EIO
 	}
 	return e

@@ -126,7 +126,7 @@ func (k *Kernel) Boot() error {
 	k.Printf("rump kernel (rumpfs) booting, %d virtual CPUs", cfg.NCPU)
 
 	k.initCPUs(cfg.NCPU)
-	k.proc0 = k.newProc(nil, 0, RootCred, "swapper")
+	k.proc0 = k.newProc(nil, RootCred, "swapper")
 	k.lwp0 = k.newLWP(k.proc0)
 	k.initSysctl()
 
@@ -156,7 +156,7 @@ func (k *Kernel) Boot() error {
 	k.procMu.Lock()
 	k.nextPid = 0
 	k.procMu.Unlock()
-	k.initproc = k.newProc(k.proc0, 0, RootCred, "rumplocal")
+	k.initproc = k.newProc(k.proc0, RootCred, "rumplocal")
 	if k.newState != nil {
 		k.initproc.State = k.newState(k.initproc)
 	}

@@ -106,13 +106,12 @@ func (l *LWP) Cred() *Cred {
 // p2k sets the host caller's cred on each request.
 func (l *LWP) SetCred(c *Cred) { l.cred = c }
 
-func (k *Kernel) newProc(parent *Proc, pid int32, cred *Cred, comm string) *Proc {
+func (k *Kernel) newProc(parent *Proc, cred *Cred, comm string) *Proc {
 	p := &Proc{k: k, parent: parent, Comm: comm, lwps: map[*LWP]struct{}{}}
 	p.cred.Store(cred)
 	k.procMu.Lock()
-	if parent == nil {
-		pid = 0
-	} else {
+	var pid int32 // proc0's
+	if parent != nil {
 		for {
 			k.nextPid++
 			if k.nextPid > 1<<30 {
@@ -187,7 +186,7 @@ func (k *Kernel) Rfork(l *LWP, flags int) (*LWP, error) {
 	if parent == nil {
 		parent = k.proc0
 	}
-	child := k.newProc(parent, -1, parent.Cred(), parent.Comm)
+	child := k.newProc(parent, parent.Cred(), parent.Comm)
 	if parent.State != nil {
 		st, err := parent.State.Fork(l, flags)
 		if err != nil {
