@@ -30,6 +30,8 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	GOOS=darwin $(GO) vet ./kernel/... ./vfs/... ./p2k/... ./etfs/... ./images/... ./cmd/...
+	@# The import graph of docs/ARCHITECTURE.md: nothing imports upward.
+	$(GO) test -count=1 ./internal/layers
 
 # Benchmarks, side by side with the peers where a benchmark compares; see
 # each package's bench_test.go. BENCHTIME and BENCH narrow a run.
