@@ -20,10 +20,10 @@ deps:
 
 # The README's test command: lint, the whole suite, and the race detector
 # over the kernel, the VFS core, the ext2fs driver (background read-ahead),
-# the FUSE bridge and etfs (node table, loans).
+# the FUSE bridge, etfs and its block device (node table, loans).
 test: lint
 	$(GO) test -count=1 -timeout 20m $(PKGS)
-	$(GO) test -count=1 -race -timeout 10m ./kernel/... ./vfs/ ./vfs/bio/ ./vfs/ext2fs/ ./p2k/ ./etfs/
+	$(GO) test -count=1 -race -timeout 10m ./kernel/... ./vfs/ ./vfs/bio/ ./vfs/ext2fs/ ./p2k/ ./etfs/ ./vfs/rumpblk/
 
 lint:
 	@unformatted=$$(gofmt -l . | grep -v '^vendor/'); \
