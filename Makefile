@@ -20,16 +20,18 @@ deps:
 
 # The README's test command: lint, the whole suite, and the race detector
 # over the kernel, the VFS core, the ext2fs driver (background read-ahead),
-# the FUSE bridge and etfs (node table, loans).
+# the FUSE bridge, etfs and its block device (node table, loans).
 test: lint
 	$(GO) test -count=1 -timeout 20m $(PKGS)
-	$(GO) test -count=1 -race -timeout 10m ./kernel/... ./vfs/ ./vfs/bio/ ./vfs/ext2fs/ ./p2k/ ./etfs/
+	$(GO) test -count=1 -race -timeout 10m ./kernel/... ./vfs/ ./vfs/bio/ ./vfs/ext2fs/ ./p2k/ ./etfs/ ./vfs/rumpblk/
 
 lint:
 	@unformatted=$$(gofmt -l . | grep -v '^vendor/'); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	GOOS=darwin $(GO) vet ./kernel/... ./vfs/... ./p2k/... ./etfs/... ./images/... ./cmd/...
+	@# The import graph of docs/ARCHITECTURE.md: nothing imports upward.
+	$(GO) test -count=1 ./internal/layers
 
 # Benchmarks, side by side with the peers where a benchmark compares; see
 # each package's bench_test.go. BENCHTIME and BENCH narrow a run.

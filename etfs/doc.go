@@ -1,6 +1,8 @@
 // Package etfs is rump's extra-terrestrial file system: host files
-// registered into a kernel's namespace under a key (rump_etfs_register),
-// and the block device that backs BLK and CHR keys (rumpblk).
+// registered into a kernel's namespace under a key (rump_etfs_register).
+// The block device behind REG, BLK and CHR keys is vfs/rumpblk; etfs opens
+// the host files, locks their windows and shares one device per host
+// file, window and mode.
 //
 // A key is a whole path from the root of the kernel's rumpfs root ("/dev/img");
 // the rumpfs root asks this package (Etfs.Resolve, a vfs.EtfsResolver)
@@ -13,8 +15,8 @@
 //	DIR          a host directory, its immediate children
 //	DIR_SUBDIRS  a host directory, recursively
 //
-// It owns, per kernel (Of): the key table, the open host files (Device) with
-// their host locks and event counters, and the vnodes of keys. Where it
+// It owns, per kernel (Of): the key table, the open host files (each a
+// rumpblk.Device) with their host locks, and the vnodes of keys. Where it
 // differs from rump, on purpose: I/O is clamped to the window; devices are
 // keyed by (host file, window, mode), with no limit on their number, so two
 // partitions of one image never alias; a read-write registration takes an
@@ -27,7 +29,7 @@
 // writing at or past the end fails with EFBIG. Files inside directory keys
 // are the host's files: their size, truncation and attributes are real.
 // A read-only device also lends its bytes from a read-only mapping of the
-// host file (Lend, Unlend: see lend.go), so that file data read through
+// host file (rumpblk's Lend and Unlend), so that file data read through
 // FUSE is copied once, from the host's page cache into the reply.
 //
 // Lock order (outermost first):
@@ -35,8 +37,9 @@
 //	Etfs.mu (registration, removal, halt; a kernel.Mutex)
 //	  vnode locks (taken by vfs.Vgone when a key is removed)
 //	    key.mu (the key's live vnodes; leaf)
-//	    Device.rw, dnode.rw (shared across host I/O, exclusive to close)
-//	      faults.mu, dnode.snapMu (leaves)
+//	    rumpblk.Device's lock, dnode.rw (shared across host I/O,
+//	    exclusive to close)
+//	      rumpblk's fault lock, dnode.snapMu (leaves)
 //
 // Vnode operations never take Etfs.mu; Resolve reads an immutable snapshot
 // of the key table and takes only key.mu.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
+	"github.com/rumpfs/rumpfs/vfs/rumpblk"
 	"golang.org/x/sys/unix"
 )
 
@@ -80,9 +81,9 @@ type Etfs struct {
 
 	// mu serialises Register, Remove and halt.
 	mu      kernel.Mutex
-	devs    map[devID]*Device // under mu
-	serial  uint64            // under mu
-	halted  bool              // under mu
+	devs    map[devID]*hostDev // under mu
+	serial  uint64             // under mu
+	halted  bool               // under mu
 	table   atomic.Pointer[table]
 	nextIno atomic.Uint64
 }
@@ -108,7 +109,7 @@ type key struct {
 	begin, size int64
 	readOnly    bool
 	serial      uint64
-	dev         *Device    // REG, BLK, CHR
+	dev         *hostDev   // REG, BLK, CHR
 	vp          *vfs.Vnode // etfs holds one reference until removal
 
 	mu      sync.Mutex
@@ -133,7 +134,7 @@ func Of(k *kernel.Kernel) *Etfs {
 	if v == nil {
 		return nil
 	}
-	e := &Etfs{k: k, v: v, devs: map[devID]*Device{}}
+	e := &Etfs{k: k, v: v, devs: map[devID]*hostDev{}}
 	e.table.Store(&table{})
 	k.SetSubsystem("etfs", e)
 	v.SetEtfsResolver(e)
@@ -225,7 +226,7 @@ func (e *Etfs) registerLocked(l *kernel.LWP, name, hostpath string, typ Type, o 
 		if err != nil {
 			return err
 		}
-		k.dev, k.begin, k.size, k.readOnly = d, d.begin, d.size, d.readOnly
+		k.dev, k.begin, k.size, k.readOnly = d, d.Begin(), d.Size(), d.ReadOnly()
 		vt := vfs.VREG
 		switch typ {
 		case BLK:
@@ -236,7 +237,7 @@ func (e *Etfs) registerLocked(l *kernel.LWP, name, hostpath string, typ Type, o 
 		vp = vfs.NewVnode(e.v.RootMount(), vt, e.ino(k.serial, hostIno), fileOps{}, k)
 		if typ == BLK || typ == CHR {
 			if d.rdev == 0 {
-				d.rdev = e.v.AttachDevice(d)
+				d.rdev = e.v.AttachDevice(d.Device)
 			}
 			vp.Rdev = d.rdev
 		}
@@ -253,9 +254,24 @@ func (e *Etfs) ino(serial, hostIno uint64) uint64 {
 	return 1<<63 | (serial&(1<<23-1))<<40 | hostIno&(1<<40-1)
 }
 
+// hostDev is an open block device (rumpblk) as etfs shares it: one per
+// host file, window and access mode, used by every key naming them.
+type hostDev struct {
+	*rumpblk.Device
+	id   devID
+	refs int    // keys using the device; under Etfs.mu
+	rdev uint64 // device number once attached (BLK/CHR keys)
+}
+
+type devID struct {
+	dev, ino    uint64
+	begin, size int64
+	readOnly    bool
+}
+
 // openDevice opens and checks the host file of a REG/BLK/CHR key, sharing
 // an open device of the same file, window and mode.
-func (e *Etfs) openDevice(l *kernel.LWP, name, hostpath string, o Options) (*Device, uint64, error) {
+func (e *Etfs) openDevice(l *kernel.LWP, name, hostpath string, o Options) (*hostDev, uint64, error) {
 	var st unix.Stat_t
 	if err := e.hostCall(l, func() error { return unix.Stat(hostpath, &st) }); err != nil {
 		return nil, 0, &os.PathError{Op: "stat", Path: hostpath, Err: err}
@@ -307,7 +323,7 @@ func (e *Etfs) openDevice(l *kernel.LWP, name, hostpath string, o Options) (*Dev
 	if err != nil {
 		return nil, 0, &os.PathError{Op: "open", Path: hostpath, Err: err}
 	}
-	fail := func(err error) (*Device, uint64, error) {
+	fail := func(err error) (*hostDev, uint64, error) {
 		unix.Close(fd)
 		return nil, 0, err
 	}
@@ -346,8 +362,10 @@ func (e *Etfs) openDevice(l *kernel.LWP, name, hostpath string, o Options) (*Dev
 			e.k.Warnf("etfs: %s: host file locking unavailable, not locked: %v", hostpath, err)
 		}
 	}
-	d := newDevice(e.k, "etfs "+name, hostpath, fd, id, fallback)
-	d.refs = 1
+	d := &hostDev{id: id, refs: 1, Device: rumpblk.New(e.k, fd, rumpblk.Config{
+		Path: hostpath, Group: "etfs " + name, Begin: begin, Size: size,
+		ReadOnly: readOnly, Fallback: fallback,
+	})}
 	e.devs[id] = d
 	return d, id.ino, nil
 }
@@ -565,7 +583,7 @@ func (e *Etfs) revoke(l *kernel.LWP, k *key, nosync bool) {
 			if d.rdev != 0 {
 				e.v.DetachDevice(d.rdev)
 			}
-			d.close(l, nosync)
+			d.Close(l, nosync)
 		}
 	}
 }
@@ -614,13 +632,13 @@ func (e *Etfs) Keys() []KeyInfo {
 // Device returns the device behind a REG, BLK or CHR key, or nil. It is
 // the bio.Device a file system mounted from the key uses, and carries the
 // fault-injection API.
-func (e *Etfs) Device(keyname string) *Device {
+func (e *Etfs) Device(keyname string) *rumpblk.Device {
 	name, err := normalizeKey(keyname)
 	if err != nil {
 		return nil
 	}
-	if k := e.table.Load().keys[name]; k != nil {
-		return k.dev
+	if k := e.table.Load().keys[name]; k != nil && k.dev != nil {
+		return k.dev.Device
 	}
 	return nil
 }

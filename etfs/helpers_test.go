@@ -11,6 +11,7 @@ import (
 	"github.com/rumpfs/rumpfs/etfs"
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
+	_ "github.com/rumpfs/rumpfs/vfs/rumpfs" // the root file system
 	"golang.org/x/sys/unix"
 )
 

@@ -38,9 +38,6 @@ func lockWindow(fd int, begin, length int64, shared bool) (conflict bool, pid in
 	return true, pid, nil
 }
 
-// datasync makes written data durable (fdatasync).
-func datasync(fd int) error { return unix.Fdatasync(fd) }
-
 // readHostDir lists the regular files and directories in the directory
 // open as dirfd, through a descriptor of its own.
 func readHostDir(dirfd int) ([]hostDirent, error) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/rumpfs/rumpfs/etfs"
 	"github.com/rumpfs/rumpfs/vfs/bio"
+	"github.com/rumpfs/rumpfs/vfs/rumpblk"
 )
 
 // TestLend: a read-only device lends the window's bytes from its mapping
@@ -50,7 +51,7 @@ func TestLend(t *testing.T) {
 	if _, ok := rw.Lend(x.l, 0, 512); ok {
 		t.Error("a writable device lent")
 	}
-	ro.FailBlocks(100, 1, etfs.FaultRead)
+	ro.FailBlocks(100, 1, rumpblk.FaultRead)
 	if _, ok := ro.Lend(x.l, 0, 512); ok {
 		t.Error("lent while faults are set up: they would not be injected")
 	}

@@ -25,7 +25,11 @@ func TestRemoveWhileOpen(t *testing.T) {
 	blkHost, _ := hostFile(t, 64<<10)
 	x.register("/dev/blk", blkHost, etfs.BLK)
 	d := x.e.Device("/dev/blk")
-	rdev := d.Rdev()
+	bva, e := x.stat("/dev/blk")
+	if e != 0 {
+		t.Fatal(e)
+	}
+	rdev := bva.Rdev
 
 	fd, e := vfs.Open(x.l, "/dev/img", unix.O_RDWR, 0)
 	if e != 0 {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
+	"github.com/rumpfs/rumpfs/vfs/rumpblk"
 	"golang.org/x/sys/unix"
 )
 
@@ -209,7 +210,7 @@ func (dirOps) Read(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) un
 		var m int
 		e := n.with(l, func(fd int) unix.Errno {
 			var err error
-			m, err = hostIO(unix.Pread, fd, buf[:want], uio.Offset)
+			m, err = rumpblk.HostIO(unix.Pread, fd, buf[:want], uio.Offset)
 			return errno(err)
 		})
 		if m > 0 {
@@ -255,7 +256,7 @@ func (dirOps) Write(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) u
 		var m int
 		e := n.with(l, func(fd int) unix.Errno {
 			var err error
-			m, err = hostIO(unix.Pwrite, fd, buf[:want], off)
+			m, err = rumpblk.HostIO(unix.Pwrite, fd, buf[:want], off)
 			return errno(err)
 		})
 		if m < want {
@@ -270,7 +271,7 @@ func (dirOps) Write(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) u
 		}
 	}
 	if ioflag&(vfs.IO_SYNC|vfs.IO_DSYNC) != 0 {
-		return n.with(l, func(fd int) unix.Errno { return errno(datasync(fd)) })
+		return n.with(l, func(fd int) unix.Errno { return errno(rumpblk.Datasync(fd)) })
 	}
 	return 0
 }

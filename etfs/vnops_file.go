@@ -24,7 +24,7 @@ func fkey(vp *vfs.Vnode) *key { return vp.Data.(*key) }
 // roErr is the errno for a write on a read-only key: EROFS when asked for,
 // EACCES when the host refused to open the file for writing.
 func (k *key) roErr() unix.Errno {
-	if k.dev != nil && k.dev.fallback {
+	if k.dev != nil && k.dev.Fallback() {
 		return unix.EACCES
 	}
 	return unix.EROFS
@@ -33,14 +33,14 @@ func (k *key) roErr() unix.Errno {
 func (fileOps) Getattr(l *kernel.LWP, vp *vfs.Vnode, va *vfs.Vattr) unix.Errno {
 	k := fkey(vp)
 	var st unix.Stat_t
-	if e := k.dev.fstat(l, &st); e != 0 {
+	if e := k.dev.WithFD(l, func(fd int) error { return unix.Fstat(fd, &st) }); e != 0 {
 		return e
 	}
 	fillAttr(va, vp, &st, k.readOnly)
 	va.Nlink = 1
 	va.Size = k.size
 	va.Bytes = k.size
-	va.Blocksize = uint32(k.dev.sectorSize)
+	va.Blocksize = uint32(k.dev.SectorSize())
 	va.Rdev = vp.Rdev
 	return 0
 }
@@ -90,7 +90,7 @@ func (fileOps) Read(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) u
 	buf := *bp
 	for uio.Resid > 0 && uio.Offset < k.size {
 		n := int(min(int64(len(buf)), int64(uio.Resid), k.size-uio.Offset))
-		m, e := k.dev.readBytes(l, buf[:n], uio.Offset)
+		m, e := k.dev.ReadBytes(l, buf[:n], uio.Offset)
 		if m > 0 {
 			kernel.Uiomove(buf[:m], uio)
 		}
@@ -128,7 +128,7 @@ func (fileOps) Write(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) 
 		off := uio.Offset
 		n := int(min(int64(len(buf)), int64(uio.Resid), k.size-off))
 		kernel.Uiomove(buf[:n], uio)
-		m, e := k.dev.writeBytes(l, buf[:n], off)
+		m, e := k.dev.WriteBytes(l, buf[:n], off)
 		if m < n {
 			// Give back what did not reach the host: the count
 			// is what callers read from a failed uio.
@@ -161,34 +161,13 @@ func (fileOps) Setattr(l *kernel.LWP, vp *vfs.Vnode, va *vfs.Vattr) unix.Errno {
 		return unix.EOPNOTSUPP
 	}
 	if va.Valid&(vfs.AttrAtime|vfs.AttrMtime) != 0 {
-		return k.dev.futimes(l, va)
+		var e unix.Errno
+		if ce := k.dev.WithFD(l, func(fd int) error { e = hostFutimes(fd, va); return nil }); ce != 0 {
+			return ce
+		}
+		return e
 	}
 	return 0 // a size change: the window is fixed
-}
-
-// fstat stats the open host file.
-func (d *Device) fstat(l *kernel.LWP, st *unix.Stat_t) unix.Errno {
-	d.rw.Enter(l, false)
-	defer d.rw.Exit(false)
-	if d.closed {
-		return unix.EIO
-	}
-	b := l.BlockBegin()
-	err := unix.Fstat(d.fd, st)
-	l.BlockEnd(b)
-	return errno(err)
-}
-
-// futimes sets the host file's times from va.
-func (d *Device) futimes(l *kernel.LWP, va *vfs.Vattr) unix.Errno {
-	d.rw.Enter(l, false)
-	defer d.rw.Exit(false)
-	if d.closed {
-		return unix.EIO
-	}
-	b := l.BlockBegin()
-	defer l.BlockEnd(b)
-	return hostFutimes(d.fd, va)
 }
 
 // hostFutimes applies va's atime and mtime (the ones it sets; the others

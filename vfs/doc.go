@@ -2,8 +2,10 @@
 // sys/kern/vfs_*.c): vnodes and the vnode cache, the vnode operation set
 // (VnodeOps, declared once in vop.go with its lock and reference rules),
 // mounts and the file system type registry, path lookup (namei), per-process
-// descriptor tables, the system calls, and rumpfs, the in-memory root file
-// system where etfs keys are looked up.
+// descriptor tables and the system calls. The file system mounted at "/"
+// at boot is a registered root type (RegisterRootFSType): vfs/rumpfs, the
+// in-memory root where etfs keys are looked up (the EtfsResolver hook),
+// linked in by a blank import; booting without one fails.
 //
 // POSIX ACLs are the VOP layer's (vop_acl.go): it parses, checks and
 // keeps the mode in step, and drivers only store them (Getacl, Setacl).

@@ -1,6 +1,7 @@
 package vfs
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -46,18 +47,34 @@ type VFS struct {
 
 type etfsBox struct{ r EtfsResolver }
 
-// EtfsResolver is consulted by lookups in the rumpfs root (etfs keys match
-// whole paths from the root).
+// EtfsResolver is consulted by lookups in the root file system (etfs keys
+// match whole paths from the root): the root driver asks
+// VFS.EtfsResolver in its Lookup.
 type EtfsResolver interface {
 	// MayMatch reports whether a lookup of name could match a key; it is
 	// asked first, and must be cheap.
 	MayMatch(name string) bool
-	// Resolve is asked about the name cn.Name in the rumpfs directory
+	// Resolve is asked about the name cn.Name in the root file system's directory
 	// whose path from the root is dirPath ("" for the root), with
 	// cn.Rest the remaining path. It returns handled=false when no key
 	// matches; otherwise a referenced vnode (or an errno) and sets
 	// cn.Consumed to the bytes of cn.Rest the key used up.
 	Resolve(l *kernel.LWP, dirPath string, cn *ComponentName) (vp *Vnode, handled bool, e unix.Errno)
+}
+
+// rootFSType is the file system mounted at "/" at boot, as NetBSD's
+// rootfstype: the in-memory rumpfs registers itself (RegisterRootFSType),
+// linked in by a blank import where a kernel is booted.
+var rootFSType atomic.Pointer[FSType]
+
+// RegisterRootFSType registers t (RegisterFSType) and makes it the type
+// the VFS mounts at "/" when a kernel boots. Drivers call it from init;
+// two different root types in one program are a build mistake and panic.
+func RegisterRootFSType(t *FSType) {
+	RegisterFSType(t)
+	if !rootFSType.CompareAndSwap(nil, t) && rootFSType.Load() != t {
+		panic("vfs: two root file system types: " + rootFSType.Load().Name + " and " + t.Name)
+	}
 }
 
 func init() {
@@ -83,9 +100,14 @@ func bootVFS(k *kernel.Kernel) error {
 	l.Schedule()
 	defer l.Unschedule()
 
-	mp, e := v.Mount(l, rumpfsType, nil, "/", &MountArgs{Source: "rumpfs"})
+	rt := rootFSType.Load()
+	if rt == nil {
+		return errors.New("vfs: no root file system type is linked in " +
+			"(import _ \"github.com/rumpfs/rumpfs/vfs/rumpfs\")")
+	}
+	mp, e := v.Mount(l, rt, nil, "/", &MountArgs{Source: rt.Name})
 	if e != 0 {
-		return fmt.Errorf("mount rumpfs root: %w", e)
+		return fmt.Errorf("mount %s root: %w", rt.Name, e)
 	}
 	v.rootMount = mp
 	v.rootVnode = mp.root
@@ -137,13 +159,15 @@ func (v *VFS) fini(l *kernel.LWP) error {
 // Root returns the root vnode of the kernel's namespace (not referenced).
 func (v *VFS) Root() *Vnode { return v.rootVnode }
 
-// RootMount returns the rumpfs root mount.
+// RootMount returns the root mount (nil while the root is being mounted).
 func (v *VFS) RootMount() *Mount { return v.rootMount }
 
 // SetEtfsResolver installs etfs's whole-path lookup hook.
 func (v *VFS) SetEtfsResolver(r EtfsResolver) { v.etfs.Store(&etfsBox{r}) }
 
-func (v *VFS) etfsResolver() EtfsResolver {
+// EtfsResolver returns the installed etfs hook, or nil: the root file
+// system driver asks it about names looked up in the root mount.
+func (v *VFS) EtfsResolver() EtfsResolver {
 	if b := v.etfs.Load(); b != nil {
 		return b.r
 	}

@@ -1,4 +1,4 @@
-package vfs
+package rumpfs
 
 import (
 	"strings"
@@ -6,31 +6,28 @@ import (
 	"sync/atomic"
 
 	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs"
 	"golang.org/x/sys/unix"
 )
 
-// rumpfs is the kernel's root file system: in memory, read-write, holding
-// regular files (sparse ones too), directories, symlinks, hard links,
-// device nodes and FIFOs (as nodes only). Lookups in it consult etfs,
-// whose keys are whole paths from its root.
-//
-// Its node state is protected by the VFS locks (see VnodeOps): directory
-// entries change only under the namespace lock held exclusively, and a
-// node's data and attributes under its vnode lock held exclusively. The
-// mount's mu guards only the inode table.
+// Its node state is protected by the VFS locks (see vfs.VnodeOps):
+// directory entries change only under the namespace lock held exclusively,
+// and a node's data and attributes under its vnode lock held exclusively.
+// The mount's mu guards only the inode table.
 
-var rumpfsType = &FSType{Name: "rumpfs", Mount: rumpfsMount}
+var rumpfsType = &vfs.FSType{Name: "rumpfs", Mount: rumpfsMount}
 
-func init() { RegisterFSType(rumpfsType) }
+// The root file system type: every kernel with a VFS mounts it at "/".
+func init() { vfs.RegisterRootFSType(rumpfsType) }
 
 const rumpfsChunk = 64 << 10
 
 type rnode struct {
 	ino                        uint64
-	typ                        VType
+	typ                        vfs.VType
 	mode, uid, gid             uint32
 	nlink                      uint32
-	atime, mtime, ctime, btime Timespec
+	atime, mtime, ctime, btime vfs.Timespec
 	flags                      uint32
 	rdev                       uint64
 	gen                        uint64
@@ -60,7 +57,7 @@ type rdirent struct {
 }
 
 type rumpfsFS struct {
-	mp      *Mount
+	mp      *vfs.Mount
 	mu      sync.Mutex
 	nodes   map[uint64]*rnode
 	nextIno uint64
@@ -69,10 +66,10 @@ type rumpfsFS struct {
 	nchunks atomic.Int64
 }
 
-func rumpfsMount(l *kernel.LWP, mp *Mount, args *MountArgs) (FileSystem, unix.Errno) {
+func rumpfsMount(l *kernel.LWP, mp *vfs.Mount, args *vfs.MountArgs) (vfs.FileSystem, unix.Errno) {
 	fs := &rumpfsFS{mp: mp, nodes: map[uint64]*rnode{}, nextIno: 2}
-	now := Now()
-	root := fs.newNode(VDIR, 0o755, 0, 0, now)
+	now := vfs.Now()
+	root := fs.newNode(vfs.VDIR, 0o755, 0, 0, now)
 	root.nlink = 2
 	root.parent = root
 	fs.root = root
@@ -80,13 +77,13 @@ func rumpfsMount(l *kernel.LWP, mp *Mount, args *MountArgs) (FileSystem, unix.Er
 	return fs, 0
 }
 
-func (fs *rumpfsFS) newNode(t VType, mode, uid, gid uint32, now Timespec) *rnode {
+func (fs *rumpfsFS) newNode(t vfs.VType, mode, uid, gid uint32, now vfs.Timespec) *rnode {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	n := &rnode{ino: fs.nextIno, typ: t, mode: mode & 0o7777, uid: uid, gid: gid, nlink: 1,
 		atime: now, mtime: now, ctime: now, btime: now, gen: 1}
 	fs.nextIno++
-	if t == VDIR {
+	if t == vfs.VDIR {
 		n.names = map[string]int{}
 		n.nlink = 2
 	}
@@ -94,9 +91,9 @@ func (fs *rumpfsFS) newNode(t VType, mode, uid, gid uint32, now Timespec) *rnode
 	return n
 }
 
-func (fs *rumpfsFS) Root(l *kernel.LWP) (*Vnode, unix.Errno) { return fs.mp.Vget(l, fs.root.ino) }
+func (fs *rumpfsFS) Root(l *kernel.LWP) (*vfs.Vnode, unix.Errno) { return fs.mp.Vget(l, fs.root.ino) }
 
-func (fs *rumpfsFS) Statvfs(l *kernel.LWP, sb *Statvfs) unix.Errno {
+func (fs *rumpfsFS) Statvfs(l *kernel.LWP, sb *vfs.Statvfs) unix.Errno {
 	fs.mu.Lock()
 	n := uint64(len(fs.nodes))
 	fs.mu.Unlock()
@@ -114,14 +111,14 @@ func (fs *rumpfsFS) Statvfs(l *kernel.LWP, sb *Statvfs) unix.Errno {
 
 func (fs *rumpfsFS) Sync(l *kernel.LWP, wait bool) unix.Errno    { return 0 }
 func (fs *rumpfsFS) Unmount(l *kernel.LWP, flags int) unix.Errno { return 0 }
-func (fs *rumpfsFS) VPToFH(l *kernel.LWP, vp *Vnode) ([]byte, unix.Errno) {
+func (fs *rumpfsFS) VPToFH(l *kernel.LWP, vp *vfs.Vnode) ([]byte, unix.Errno) {
 	return nil, unix.EOPNOTSUPP
 }
-func (fs *rumpfsFS) FHToVP(l *kernel.LWP, fh []byte) (*Vnode, unix.Errno) {
+func (fs *rumpfsFS) FHToVP(l *kernel.LWP, fh []byte) (*vfs.Vnode, unix.Errno) {
 	return nil, unix.EOPNOTSUPP
 }
 
-func (fs *rumpfsFS) LoadVnode(l *kernel.LWP, vp *Vnode, ino uint64) unix.Errno {
+func (fs *rumpfsFS) LoadVnode(l *kernel.LWP, vp *vfs.Vnode, ino uint64) unix.Errno {
 	fs.mu.Lock()
 	n := fs.nodes[ino]
 	fs.mu.Unlock()
@@ -160,18 +157,20 @@ func (n *rnode) path() string {
 	return b.String()
 }
 
-type rumpfsOps struct{ GenericOps }
+type rumpfsOps struct{ vfs.GenericOps }
 
-func rn(vp *Vnode) *rnode { return vp.Data.(*rnode) }
+func rn(vp *vfs.Vnode) *rnode { return vp.Data.(*rnode) }
 
-func rfs(vp *Vnode) *rumpfsFS { return vp.Mount.Data.(*rumpfsFS) }
+func rfs(vp *vfs.Vnode) *rumpfsFS { return vp.Mount.Data.(*rumpfsFS) }
 
-func (rumpfsOps) Lookup(l *kernel.LWP, dvp *Vnode, cn *ComponentName) (*Vnode, unix.Errno) {
+func (rumpfsOps) Lookup(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName) (*vfs.Vnode, unix.Errno) {
 	d := rn(dvp)
-	if d.typ != VDIR {
+	if d.typ != vfs.VDIR {
 		return nil, unix.ENOTDIR
 	}
-	if r := dvp.Mount.vfs.etfsResolver(); r != nil && dvp.Mount == dvp.Mount.vfs.rootMount && r.MayMatch(cn.Name) {
+	// etfs keys are paths from the namespace root: only the root mount
+	// asks (during boot RootMount is still nil, and nothing is registered).
+	if r := dvp.Mount.VFS().EtfsResolver(); r != nil && dvp.Mount == dvp.Mount.VFS().RootMount() && r.MayMatch(cn.Name) {
 		vp, handled, e := r.Resolve(l, d.path(), cn)
 		if handled {
 			return vp, e
@@ -179,11 +178,11 @@ func (rumpfsOps) Lookup(l *kernel.LWP, dvp *Vnode, cn *ComponentName) (*Vnode, u
 	}
 	switch cn.Name {
 	case ".":
-		Vref(dvp)
+		vfs.Vref(dvp)
 		return dvp, 0
 	case "..":
 		if d.parent == d {
-			Vref(dvp)
+			vfs.Vref(dvp)
 			return dvp, 0
 		}
 		return dvp.Mount.Vget(l, d.parent.ino)
@@ -195,21 +194,21 @@ func (rumpfsOps) Lookup(l *kernel.LWP, dvp *Vnode, cn *ComponentName) (*Vnode, u
 	return dvp.Mount.Vget(l, d.ents[i].node.ino)
 }
 
-func (o rumpfsOps) makeNode(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr, t VType) (*rnode, unix.Errno) {
+func (o rumpfsOps) makeNode(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, va *vfs.Vattr, t vfs.VType) (*rnode, unix.Errno) {
 	d := rn(dvp)
 	if _, ok := d.names[cn.Name]; ok || cn.Name == "." || cn.Name == ".." {
 		return nil, unix.EEXIST
 	}
-	if len(cn.Name) > NameMax {
+	if len(cn.Name) > vfs.NameMax {
 		return nil, unix.ENAMETOOLONG
 	}
 	if d.nlink == 0 {
 		return nil, unix.ENOENT // directory was removed
 	}
-	now := Now()
+	now := vfs.Now()
 	n := rfs(dvp).newNode(t, va.Mode, va.Uid, va.Gid, now)
 	n.rdev = va.Rdev
-	if t == VDIR {
+	if t == vfs.VDIR {
 		n.parent = d
 		d.nlink++
 	}
@@ -244,17 +243,17 @@ func (d *rnode) removeEntry(name string) {
 	}
 }
 
-func (o rumpfsOps) Create(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr) (*Vnode, unix.Errno) {
-	n, e := o.makeNode(l, dvp, cn, va, VREG)
+func (o rumpfsOps) Create(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, va *vfs.Vattr) (*vfs.Vnode, unix.Errno) {
+	n, e := o.makeNode(l, dvp, cn, va, vfs.VREG)
 	if e != 0 {
 		return nil, e
 	}
 	return dvp.Mount.Vget(l, n.ino)
 }
 
-func (o rumpfsOps) Mknod(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr) (*Vnode, unix.Errno) {
+func (o rumpfsOps) Mknod(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, va *vfs.Vattr) (*vfs.Vnode, unix.Errno) {
 	switch va.Type {
-	case VBLK, VCHR, VFIFO, VSOCK, VREG:
+	case vfs.VBLK, vfs.VCHR, vfs.VFIFO, vfs.VSOCK, vfs.VREG:
 	default:
 		return nil, unix.EINVAL
 	}
@@ -265,20 +264,20 @@ func (o rumpfsOps) Mknod(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr
 	return dvp.Mount.Vget(l, n.ino)
 }
 
-func (o rumpfsOps) Mkdir(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr) (*Vnode, unix.Errno) {
-	n, e := o.makeNode(l, dvp, cn, va, VDIR)
+func (o rumpfsOps) Mkdir(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, va *vfs.Vattr) (*vfs.Vnode, unix.Errno) {
+	n, e := o.makeNode(l, dvp, cn, va, vfs.VDIR)
 	if e != 0 {
 		return nil, e
 	}
 	return dvp.Mount.Vget(l, n.ino)
 }
 
-func (o rumpfsOps) Symlink(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr, target string) (*Vnode, unix.Errno) {
-	if len(target) >= PathMax {
+func (o rumpfsOps) Symlink(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, va *vfs.Vattr, target string) (*vfs.Vnode, unix.Errno) {
+	if len(target) >= vfs.PathMax {
 		return nil, unix.ENAMETOOLONG
 	}
 	va.Mode = 0o777
-	n, e := o.makeNode(l, dvp, cn, va, VLNK)
+	n, e := o.makeNode(l, dvp, cn, va, vfs.VLNK)
 	if e != 0 {
 		return nil, e
 	}
@@ -287,52 +286,52 @@ func (o rumpfsOps) Symlink(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vat
 	return dvp.Mount.Vget(l, n.ino)
 }
 
-func (rumpfsOps) Getattr(l *kernel.LWP, vp *Vnode, va *Vattr) unix.Errno {
+func (rumpfsOps) Getattr(l *kernel.LWP, vp *vfs.Vnode, va *vfs.Vattr) unix.Errno {
 	n := rn(vp)
-	*va = Vattr{
+	*va = vfs.Vattr{
 		Type: n.typ, Mode: n.mode, Nlink: n.nlink, Uid: n.uid, Gid: n.gid,
-		Fsid: vp.Mount.id, Fileid: n.ino, Size: n.size, Blocksize: 4096,
+		Fsid: vp.Mount.ID(), Fileid: n.ino, Size: n.size, Blocksize: 4096,
 		Bytes: int64(len(n.chunks)) * rumpfsChunk,
 		Atime: n.atime, Mtime: n.mtime, Ctime: n.ctime, Birthtime: n.btime,
 		Gen: n.gen, Flags: n.flags, Rdev: n.rdev,
 	}
-	if n.typ == VDIR {
-		va.Size = int64(DirentSize(8) * (n.nents + 2))
+	if n.typ == vfs.VDIR {
+		va.Size = int64(vfs.DirentSize(8) * (n.nents + 2))
 		va.Bytes = va.Size
 	}
 	return 0
 }
 
-func (rumpfsOps) Setattr(l *kernel.LWP, vp *Vnode, va *Vattr) unix.Errno {
+func (rumpfsOps) Setattr(l *kernel.LWP, vp *vfs.Vnode, va *vfs.Vattr) unix.Errno {
 	n := rn(vp)
-	now := Now()
-	if va.Valid&AttrSize != 0 {
+	now := vfs.Now()
+	if va.Valid&vfs.AttrSize != 0 {
 		rfs(vp).nchunks.Add(n.truncate(va.Size))
 		n.mtime = now
 	}
-	if va.Valid&AttrMode != 0 {
+	if va.Valid&vfs.AttrMode != 0 {
 		n.mode = va.Mode & 0o7777
 	}
-	if va.Valid&AttrUid != 0 {
+	if va.Valid&vfs.AttrUid != 0 {
 		n.uid = va.Uid
 	}
-	if va.Valid&AttrGid != 0 {
+	if va.Valid&vfs.AttrGid != 0 {
 		n.gid = va.Gid
 	}
-	if va.Valid&AttrAtime != 0 {
+	if va.Valid&vfs.AttrAtime != 0 {
 		n.atime = va.Atime
 	}
-	if va.Valid&AttrMtime != 0 {
+	if va.Valid&vfs.AttrMtime != 0 {
 		n.mtime = va.Mtime
 	}
-	if va.Valid&AttrBirthtime != 0 {
+	if va.Valid&vfs.AttrBirthtime != 0 {
 		n.btime = va.Birthtime
 	}
-	if va.Valid&AttrFlags != 0 {
+	if va.Valid&vfs.AttrFlags != 0 {
 		n.flags = va.Flags
 	}
 	n.ctime = now
-	if va.Valid&AttrCtime != 0 {
+	if va.Valid&vfs.AttrCtime != 0 {
 		n.ctime = va.Ctime
 	}
 	return 0
@@ -358,12 +357,12 @@ func (n *rnode) truncate(size int64) (delta int64) {
 	return delta
 }
 
-func (rumpfsOps) Read(l *kernel.LWP, vp *Vnode, uio *kernel.Uio, ioflag int) unix.Errno {
+func (rumpfsOps) Read(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) unix.Errno {
 	n := rn(vp)
 	switch n.typ {
-	case VDIR:
+	case vfs.VDIR:
 		return unix.EISDIR
-	case VREG:
+	case vfs.VREG:
 	default:
 		return unix.EOPNOTSUPP
 	}
@@ -389,12 +388,12 @@ func (rumpfsOps) Read(l *kernel.LWP, vp *Vnode, uio *kernel.Uio, ioflag int) uni
 // MaxFileSize bounds files on the rumpfs root (EFBIG past it).
 const MaxFileSize = 1 << 46
 
-func (rumpfsOps) Write(l *kernel.LWP, vp *Vnode, uio *kernel.Uio, ioflag int) unix.Errno {
+func (rumpfsOps) Write(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) unix.Errno {
 	n := rn(vp)
-	if n.typ != VREG {
+	if n.typ != vfs.VREG {
 		return unix.EOPNOTSUPP
 	}
-	if ioflag&IO_APPEND != 0 {
+	if ioflag&vfs.IO_APPEND != 0 {
 		uio.Offset = n.size
 	}
 	if uio.Offset < 0 {
@@ -425,12 +424,12 @@ func (rumpfsOps) Write(l *kernel.LWP, vp *Vnode, uio *kernel.Uio, ioflag int) un
 			break
 		}
 	}
-	now := Now()
+	now := vfs.Now()
 	n.mtime, n.ctime = now, now
 	return 0
 }
 
-func (rumpfsOps) Seek(l *kernel.LWP, vp *Vnode, off int64, whence int) (int64, unix.Errno) {
+func (rumpfsOps) Seek(l *kernel.LWP, vp *vfs.Vnode, off int64, whence int) (int64, unix.Errno) {
 	n := rn(vp)
 	if off < 0 || off >= n.size {
 		return 0, unix.ENXIO
@@ -453,17 +452,17 @@ func (rumpfsOps) Seek(l *kernel.LWP, vp *Vnode, off int64, whence int) (int64, u
 
 // foreign reports whether vp is not a rumpfs node (an etfs key): rumpfs
 // cannot unlink, link or rename it.
-func foreign(vp *Vnode) bool {
+func foreign(vp *vfs.Vnode) bool {
 	_, ok := vp.Data.(*rnode)
 	return !ok
 }
 
-func (rumpfsOps) Remove(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Errno {
+func (rumpfsOps) Remove(l *kernel.LWP, dvp, vp *vfs.Vnode, cn *vfs.ComponentName) unix.Errno {
 	if foreign(vp) {
 		return unix.EOPNOTSUPP
 	}
 	d, n := rn(dvp), rn(vp)
-	if n.typ == VDIR {
+	if n.typ == vfs.VDIR {
 		return unix.EPERM
 	}
 	i, ok := d.names[cn.Name]
@@ -471,19 +470,19 @@ func (rumpfsOps) Remove(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.E
 		return unix.ENOENT
 	}
 	d.removeEntry(cn.Name)
-	now := Now()
+	now := vfs.Now()
 	d.mtime, d.ctime = now, now
 	n.nlink--
 	n.ctime = now
 	return 0
 }
 
-func (rumpfsOps) Link(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Errno {
+func (rumpfsOps) Link(l *kernel.LWP, dvp, vp *vfs.Vnode, cn *vfs.ComponentName) unix.Errno {
 	if foreign(vp) {
 		return unix.EXDEV
 	}
 	d, n := rn(dvp), rn(vp)
-	if n.typ == VDIR {
+	if n.typ == vfs.VDIR {
 		return unix.EPERM
 	}
 	if _, ok := d.names[cn.Name]; ok {
@@ -496,19 +495,19 @@ func (rumpfsOps) Link(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Err
 		return unix.EMLINK
 	}
 	d.addEntry(cn.Name, n)
-	now := Now()
+	now := vfs.Now()
 	d.mtime, d.ctime = now, now
 	n.nlink++
 	n.ctime = now
 	return 0
 }
 
-func (rumpfsOps) Rmdir(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Errno {
+func (rumpfsOps) Rmdir(l *kernel.LWP, dvp, vp *vfs.Vnode, cn *vfs.ComponentName) unix.Errno {
 	if foreign(vp) {
 		return unix.EOPNOTSUPP
 	}
 	d, n := rn(dvp), rn(vp)
-	if n.typ != VDIR {
+	if n.typ != vfs.VDIR {
 		return unix.ENOTDIR
 	}
 	if n.nents > 0 {
@@ -519,7 +518,7 @@ func (rumpfsOps) Rmdir(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Er
 		return unix.ENOENT
 	}
 	d.removeEntry(cn.Name)
-	now := Now()
+	now := vfs.Now()
 	d.nlink--
 	d.mtime, d.ctime = now, now
 	n.nlink = 0
@@ -527,7 +526,7 @@ func (rumpfsOps) Rmdir(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Er
 	return 0
 }
 
-func (rumpfsOps) Rename(l *kernel.LWP, fdvp, fvp *Vnode, fcn *ComponentName, tdvp, tvp *Vnode, tcn *ComponentName) unix.Errno {
+func (rumpfsOps) Rename(l *kernel.LWP, fdvp, fvp *vfs.Vnode, fcn *vfs.ComponentName, tdvp, tvp *vfs.Vnode, tcn *vfs.ComponentName) unix.Errno {
 	if foreign(fvp) || tvp != nil && foreign(tvp) {
 		return unix.EXDEV
 	}
@@ -536,17 +535,17 @@ func (rumpfsOps) Rename(l *kernel.LWP, fdvp, fvp *Vnode, fcn *ComponentName, tdv
 	if !ok || fd.ents[i].node != f {
 		return unix.ENOENT
 	}
-	if len(tcn.Name) > NameMax {
+	if len(tcn.Name) > vfs.NameMax {
 		return unix.ENAMETOOLONG
 	}
-	now := Now()
+	now := vfs.Now()
 	if tvp != nil {
 		t := rn(tvp)
 		j, ok := td.names[tcn.Name]
 		if !ok || td.ents[j].node != t {
 			return unix.ENOENT
 		}
-		if t.typ == VDIR {
+		if t.typ == vfs.VDIR {
 			if t.nents > 0 {
 				return unix.ENOTEMPTY
 			}
@@ -562,7 +561,7 @@ func (rumpfsOps) Rename(l *kernel.LWP, fdvp, fvp *Vnode, fcn *ComponentName, tdv
 	}
 	fd.removeEntry(fcn.Name)
 	td.addEntry(tcn.Name, f)
-	if f.typ == VDIR && fd != td {
+	if f.typ == vfs.VDIR && fd != td {
 		f.parent = td
 		fd.nlink--
 		td.nlink++
@@ -573,7 +572,7 @@ func (rumpfsOps) Rename(l *kernel.LWP, fdvp, fvp *Vnode, fcn *ComponentName, tdv
 	return 0
 }
 
-func (rumpfsOps) Exchange(l *kernel.LWP, fdvp, fvp *Vnode, fcn *ComponentName, tdvp, tvp *Vnode, tcn *ComponentName) unix.Errno {
+func (rumpfsOps) Exchange(l *kernel.LWP, fdvp, fvp *vfs.Vnode, fcn *vfs.ComponentName, tdvp, tvp *vfs.Vnode, tcn *vfs.ComponentName) unix.Errno {
 	if foreign(fvp) || foreign(tvp) {
 		return unix.EXDEV
 	}
@@ -583,29 +582,29 @@ func (rumpfsOps) Exchange(l *kernel.LWP, fdvp, fvp *Vnode, fcn *ComponentName, t
 	if !ok || !ok2 || fd.ents[i].node != f || td.ents[j].node != t {
 		return unix.ENOENT
 	}
-	if fd != td && f.typ != t.typ && (f.typ == VDIR && td.nlink >= 32767 || t.typ == VDIR && fd.nlink >= 32767) {
+	if fd != td && f.typ != t.typ && (f.typ == vfs.VDIR && td.nlink >= 32767 || t.typ == vfs.VDIR && fd.nlink >= 32767) {
 		return unix.EMLINK
 	}
 	fd.ents[i].node, td.ents[j].node = t, f
 	if fd != td {
 		for _, m := range [2]struct{ n, from, to *rnode }{{f, fd, td}, {t, td, fd}} {
-			if m.n.typ == VDIR {
+			if m.n.typ == vfs.VDIR {
 				m.n.parent = m.to
 				m.from.nlink--
 				m.to.nlink++
 			}
 		}
 	}
-	now := Now()
+	now := vfs.Now()
 	fd.mtime, fd.ctime = now, now
 	td.mtime, td.ctime = now, now
 	f.ctime, t.ctime = now, now
 	return 0
 }
 
-func (rumpfsOps) Readdir(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) (bool, unix.Errno) {
+func (rumpfsOps) Readdir(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio) (bool, unix.Errno) {
 	n := rn(vp)
-	if n.typ != VDIR {
+	if n.typ != vfs.VDIR {
 		return true, unix.ENOTDIR
 	}
 	for {
@@ -633,7 +632,7 @@ func (rumpfsOps) Readdir(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) (bool, unix.
 			c = int64(i) + 2
 			ino, name, dt = e.node.ino, e.name, e.node.typ.DT()
 		}
-		ok, e := EmitDirent(uio, ino, uint64(c+1), dt, name)
+		ok, e := vfs.EmitDirent(uio, ino, uint64(c+1), dt, name)
 		if e != 0 {
 			return false, e
 		}
@@ -643,18 +642,18 @@ func (rumpfsOps) Readdir(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) (bool, unix.
 	}
 }
 
-func (rumpfsOps) Readlink(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) unix.Errno {
+func (rumpfsOps) Readlink(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio) unix.Errno {
 	n := rn(vp)
-	if n.typ != VLNK {
+	if n.typ != vfs.VLNK {
 		return unix.EINVAL
 	}
 	_, e := kernel.Uiomove([]byte(n.target), uio)
 	return e
 }
 
-func (rumpfsOps) Inactive(l *kernel.LWP, vp *Vnode) bool { return rn(vp).nlink == 0 }
+func (rumpfsOps) Inactive(l *kernel.LWP, vp *vfs.Vnode) bool { return rn(vp).nlink == 0 }
 
-func (rumpfsOps) Reclaim(l *kernel.LWP, vp *Vnode) unix.Errno {
+func (rumpfsOps) Reclaim(l *kernel.LWP, vp *vfs.Vnode) unix.Errno {
 	n := rn(vp)
 	if n.nlink == 0 {
 		fs := rfs(vp)
@@ -667,7 +666,7 @@ func (rumpfsOps) Reclaim(l *kernel.LWP, vp *Vnode) unix.Errno {
 	return 0
 }
 
-func (rumpfsOps) Getextattr(l *kernel.LWP, vp *Vnode, name string, uio *kernel.Uio) (int, unix.Errno) {
+func (rumpfsOps) Getextattr(l *kernel.LWP, vp *vfs.Vnode, name string, uio *kernel.Uio) (int, unix.Errno) {
 	v, ok := rn(vp).xattrs[name]
 	if !ok {
 		return 0, unix.ENODATA
@@ -681,7 +680,7 @@ func (rumpfsOps) Getextattr(l *kernel.LWP, vp *Vnode, name string, uio *kernel.U
 	return len(v), 0
 }
 
-func (rumpfsOps) Setextattr(l *kernel.LWP, vp *Vnode, name string, value []byte, flags int) unix.Errno {
+func (rumpfsOps) Setextattr(l *kernel.LWP, vp *vfs.Vnode, name string, value []byte, flags int) unix.Errno {
 	n := rn(vp)
 	_, exists := n.xattrs[name]
 	if flags&unix.XATTR_CREATE != 0 && exists {
@@ -697,15 +696,15 @@ func (rumpfsOps) Setextattr(l *kernel.LWP, vp *Vnode, name string, value []byte,
 		n.xattrs = map[string][]byte{}
 	}
 	n.xattrs[name] = append([]byte(nil), value...)
-	n.ctime = Now()
+	n.ctime = vfs.Now()
 	return 0
 }
 
-func (rumpfsOps) Listextattr(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) (int, unix.Errno) {
+func (rumpfsOps) Listextattr(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio) (int, unix.Errno) {
 	n := rn(vp)
 	var list []byte
 	for k := range n.xattrs {
-		if XattrListable(l, k) {
+		if vfs.XattrListable(l, k) {
 			list = append(append(list, k...), 0)
 		}
 	}
@@ -726,30 +725,30 @@ func (rumpfsOps) Listextattr(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) (int, un
 }
 
 // Getacl and Setacl keep POSIX ACLs in the node, parsed.
-func (rumpfsOps) Getacl(l *kernel.LWP, vp *Vnode, t ACLType) (kernel.ACL, unix.Errno) {
-	if t == ACLDefault {
+func (rumpfsOps) Getacl(l *kernel.LWP, vp *vfs.Vnode, t vfs.ACLType) (kernel.ACL, unix.Errno) {
+	if t == vfs.ACLDefault {
 		return rn(vp).aclDefault, 0
 	}
 	return rn(vp).aclAccess, 0
 }
 
-func (rumpfsOps) Setacl(l *kernel.LWP, vp *Vnode, t ACLType, acl kernel.ACL) unix.Errno {
+func (rumpfsOps) Setacl(l *kernel.LWP, vp *vfs.Vnode, t vfs.ACLType, acl kernel.ACL) unix.Errno {
 	n := rn(vp)
-	if t == ACLDefault {
+	if t == vfs.ACLDefault {
 		n.aclDefault = acl
 	} else {
 		n.aclAccess = acl
 	}
-	n.ctime = Now()
+	n.ctime = vfs.Now()
 	return 0
 }
 
-func (rumpfsOps) Deleteextattr(l *kernel.LWP, vp *Vnode, name string) unix.Errno {
+func (rumpfsOps) Deleteextattr(l *kernel.LWP, vp *vfs.Vnode, name string) unix.Errno {
 	n := rn(vp)
 	if _, ok := n.xattrs[name]; !ok {
 		return unix.ENODATA
 	}
 	delete(n.xattrs, name)
-	n.ctime = Now()
+	n.ctime = vfs.Now()
 	return 0
 }

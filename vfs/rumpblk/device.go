@@ -1,4 +1,4 @@
-package etfs
+package rumpblk
 
 import (
 	"fmt"
@@ -11,17 +11,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Device is a window [begin, begin+size) of a host file or block device:
-// the block device behind BLK and CHR keys (rumpblk), and the backing of
-// REG keys. Block I/O through the bio.Device methods is pread/pwrite at
+// Device is a window [begin, begin+size) of an open host file or block
+// device. Block I/O through the bio.Device methods is pread/pwrite at
 // begin+offset, in whole sectors; the CPU is given back around every host
-// call. Devices are shared by the keys of one kernel that name the same
-// host file (by device and inode), window and access mode, and by nothing
-// else: two windows of one image never alias.
+// call. Who opens the host file decides how it is shared (etfs shares one
+// Device among keys naming the same file, window and mode).
 type Device struct {
 	k        *kernel.Kernel
 	path     string
-	id       devID
 	fd       int
 	begin    int64
 	size     int64
@@ -31,8 +28,6 @@ type Device struct {
 	// opening for write then fails with EACCES rather than EROFS.
 	fallback   bool
 	sectorSize int
-	rdev       uint64 // device number once attached (BLK/CHR keys)
-	refs       int    // keys using the device; under Etfs.mu
 
 	rw     kernel.RWLock // shared across host I/O, exclusive to close
 	closed bool          // under rw
@@ -47,10 +42,21 @@ type Device struct {
 	window  []byte
 }
 
-type devID struct {
-	dev, ino    uint64
-	begin, size int64
-	readOnly    bool
+// Config describes the window New makes a device of.
+type Config struct {
+	// Path names the host file in messages.
+	Path string
+	// Group names the device's event counters (kernel.EvcntAttach).
+	Group string
+	// Begin and Size are the window in the host file, checked by the
+	// caller against the file's size.
+	Begin, Size int64
+	// ReadOnly refuses writes (EROFS); the descriptor may be O_RDONLY.
+	ReadOnly bool
+	// Fallback says a read-write open was refused by the host and the
+	// descriptor is read-only: writes are then EACCES for callers that
+	// ask Fallback.
+	Fallback bool
 }
 
 type devCounters struct {
@@ -79,12 +85,15 @@ func envSectorSize() int {
 	return bio.DevBSize
 }
 
-func newDevice(k *kernel.Kernel, group, path string, fd int, id devID, fallback bool) *Device {
+// New makes a device of the window c of the open host file fd, which it
+// owns from now on (Close closes it). Fault injection starts as
+// RUMP_BLKFAIL says, the sector size as RUMP_BLKSECTSHIFT says.
+func New(k *kernel.Kernel, fd int, c Config) *Device {
 	d := &Device{
-		k: k, path: path, id: id, fd: fd, begin: id.begin, size: id.size,
-		readOnly: id.readOnly, fallback: fallback, sectorSize: envSectorSize(),
+		k: k, path: c.Path, fd: fd, begin: c.Begin, size: c.Size,
+		readOnly: c.ReadOnly, fallback: c.Fallback, sectorSize: envSectorSize(),
 	}
-	d.ev[0] = attachCounters(k, group)
+	d.ev[0] = attachCounters(k, c.Group)
 	d.ev[1] = attachCounters(k, "rumpblk")
 	d.faults.initFromEnv()
 	return d
@@ -96,10 +105,6 @@ func (d *Device) Path() string { return d.path }
 // Begin is the window's offset in the host file.
 func (d *Device) Begin() int64 { return d.begin }
 
-// Rdev is the device number in the kernel's device table (0 for devices
-// backing only REG keys).
-func (d *Device) Rdev() uint64 { return d.rdev }
-
 // Size is the window size in bytes.
 func (d *Device) Size() int64 { return d.size }
 
@@ -109,6 +114,10 @@ func (d *Device) SectorSize() int { return d.sectorSize }
 // ReadOnly reports whether writes are refused (a read-only registration,
 // or a host file that could not be opened for writing).
 func (d *Device) ReadOnly() bool { return d.readOnly }
+
+// Fallback reports whether the device is read-only only because the host
+// refused to open the file for writing (Config.Fallback).
+func (d *Device) Fallback() bool { return d.fallback }
 
 func (d *Device) aligned(n int, off int64) bool {
 	ss := int64(d.sectorSize)
@@ -122,7 +131,7 @@ func (d *Device) ReadAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
 	if !d.aligned(len(p), off) {
 		return 0, unix.EINVAL
 	}
-	return d.readBytes(l, p, off)
+	return d.ReadBytes(l, p, off)
 }
 
 // WriteAt writes whole sectors at off in the window: EROFS on a read-only
@@ -135,7 +144,7 @@ func (d *Device) WriteAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
 	if !d.aligned(len(p), off) {
 		return 0, unix.EINVAL
 	}
-	n, e := d.writeBytes(l, p, off)
+	n, e := d.WriteBytes(l, p, off)
 	if e == 0 && n < len(p) {
 		e = unix.ENOSPC
 	}
@@ -154,17 +163,18 @@ func (d *Device) Sync(l *kernel.LWP) unix.Errno {
 		return 0
 	}
 	b := l.BlockBegin()
-	err := datasync(d.fd)
+	err := Datasync(d.fd)
 	l.BlockEnd(b)
 	if err != nil {
-		d.k.Warnf("etfs: %s: fdatasync: %v", d.path, err)
+		d.k.Warnf("rumpblk: %s: fdatasync: %v", d.path, err)
 		return kernel.ToErrno(err)
 	}
 	return 0
 }
 
-// readBytes reads at byte offset off in the window, cut at its end.
-func (d *Device) readBytes(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
+// ReadBytes reads at byte offset off in the window, cut at its end: any
+// offset and length (a REG key's file I/O), where ReadAt wants sectors.
+func (d *Device) ReadBytes(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
 	if off < 0 {
 		return 0, unix.EINVAL
 	}
@@ -174,9 +184,9 @@ func (d *Device) readBytes(l *kernel.LWP, p []byte, off int64) (int, unix.Errno)
 	return d.transfer(l, p[:min(int64(len(p)), d.size-off)], off, false)
 }
 
-// writeBytes writes at byte offset off in the window, cut at its end;
-// ENOSPC when nothing fits.
-func (d *Device) writeBytes(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
+// WriteBytes writes at byte offset off in the window, cut at its end;
+// ENOSPC when nothing fits. Any offset and length, as ReadBytes.
+func (d *Device) WriteBytes(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
 	if d.readOnly {
 		return 0, unix.EROFS
 	}
@@ -212,7 +222,7 @@ func (d *Device) transfer(l *kernel.LWP, p []byte, off int64, write bool) (int, 
 		op, what = unix.Pwrite, "pwrite"
 	}
 	b := l.BlockBegin()
-	n, err := hostIO(op, d.fd, p, d.begin+off)
+	n, err := HostIO(op, d.fd, p, d.begin+off)
 	l.BlockEnd(b)
 	for _, c := range d.ev {
 		if write {
@@ -222,7 +232,7 @@ func (d *Device) transfer(l *kernel.LWP, p []byte, off int64, write bool) (int, 
 		}
 	}
 	if err != nil {
-		d.k.Warnf("etfs: %s: %s at %d: %v", d.path, what, d.begin+off, err)
+		d.k.Warnf("rumpblk: %s: %s at %d: %v", d.path, what, d.begin+off, err)
 		if write {
 			return n, kernel.ToErrno(err)
 		}
@@ -231,9 +241,9 @@ func (d *Device) transfer(l *kernel.LWP, p []byte, off int64, write bool) (int, 
 	return n, 0
 }
 
-// hostIO runs pread or pwrite until p is done, the file ends (a host file
-// shrunk since registration) or an error other than EINTR.
-func hostIO(op func(int, []byte, int64) (int, error), fd int, p []byte, off int64) (int, error) {
+// HostIO runs pread or pwrite on fd until p is done, the file ends (a host
+// file shrunk since it was opened) or an error other than EINTR.
+func HostIO(op func(int, []byte, int64) (int, error), fd int, p []byte, off int64) (int, error) {
 	done := 0
 	for done < len(p) {
 		n, err := op(fd, p[done:], off+int64(done))
@@ -251,9 +261,10 @@ func hostIO(op func(int, []byte, int64) (int, error), fd int, p []byte, off int6
 	return done, nil
 }
 
-// close fsyncs (unless nosync or read-only) and closes the host
-// descriptor, which drops its host lock. Later I/O fails with EIO.
-func (d *Device) close(l *kernel.LWP, nosync bool) {
+// Close fsyncs (unless nosync or read-only) and closes the host
+// descriptor, which drops any host lock taken on it. Later I/O fails with
+// EIO, and a second Close does nothing.
+func (d *Device) Close(l *kernel.LWP, nosync bool) {
 	d.rw.Enter(l, true)
 	defer d.rw.Exit(true)
 	if d.closed {
@@ -265,10 +276,28 @@ func (d *Device) close(l *kernel.LWP, nosync bool) {
 	defer l.BlockEnd(b)
 	if !nosync && !d.readOnly {
 		if err := unix.Fsync(d.fd); err != nil {
-			d.k.Warnf("etfs: %s: fsync on close: %v", d.path, err)
+			d.k.Warnf("rumpblk: %s: fsync on close: %v", d.path, err)
 		}
 	}
 	unix.Close(d.fd)
+}
+
+// WithFD runs f on the open host descriptor with l's CPU given back, as
+// for a host call on the device's file (fstat, futimes); EIO once the
+// device is closed.
+func (d *Device) WithFD(l *kernel.LWP, f func(fd int) error) unix.Errno {
+	d.rw.Enter(l, false)
+	defer d.rw.Exit(false)
+	if d.closed {
+		return unix.EIO
+	}
+	b := l.BlockBegin()
+	err := f(d.fd)
+	l.BlockEnd(b)
+	if err != nil {
+		return kernel.ToErrno(err)
+	}
+	return 0
 }
 
 // Stats is a snapshot of a device's counters. BytesRead includes the

@@ -1,4 +1,4 @@
-package etfs
+package rumpblk
 
 import (
 	"math/rand/v2"

@@ -1,4 +1,4 @@
-package etfs
+package rumpblk
 
 import (
 	"math"
@@ -29,7 +29,7 @@ func (d *Device) mapWindow() []byte {
 		start := d.begin &^ (page - 1)
 		m, err := unix.Mmap(d.fd, start, int(d.begin-start+d.size), unix.PROT_READ, unix.MAP_SHARED)
 		if err != nil {
-			d.k.Printf("etfs: %s: no mapping for loans (%v): reads copy", d.path, err)
+			d.k.Printf("rumpblk: %s: no mapping for loans (%v): reads copy", d.path, err)
 			return
 		}
 		d.mapping = m
