@@ -80,12 +80,11 @@ type Etfs struct {
 	v *vfs.VFS
 
 	// mu serialises Register, Remove and halt.
-	mu      kernel.Mutex
-	devs    map[devID]*hostDev // under mu
-	serial  uint64             // under mu
-	halted  bool               // under mu
-	table   atomic.Pointer[table]
-	nextIno atomic.Uint64
+	mu     kernel.Mutex
+	devs   map[devID]*hostDev // under mu
+	serial uint64             // under mu
+	halted bool               // under mu
+	table  atomic.Pointer[table]
 }
 
 // table is an immutable snapshot of the keys, replaced on every change so
