@@ -884,3 +884,29 @@ func TestEvictionWriteFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestIncoreCached: a block is in core from its miss until it is dropped,
+// read ahead or read, and Cached lists exactly those.
+func TestIncoreCached(t *testing.T) {
+	f := newFakeDev(1 << 20)
+	c := NewCache(nil, 1<<20)
+	d := c.Attach(f, "fake")
+	if d.Incore(8) || len(d.Cached()) != 0 {
+		t.Fatal("empty cache has blocks")
+	}
+	b, err := d.Breadn(nil, 8, 4096, []int64{16}, []int{4096})
+	if err != 0 {
+		t.Fatal(err)
+	}
+	if !d.Incore(8) || !d.Incore(16) || d.Incore(24) {
+		t.Error("Incore wrong after Breadn of 8 with 16 ahead")
+	}
+	b.Invalidate()
+	if d.Incore(8) {
+		t.Error("invalidated block still in core")
+	}
+	got := d.Cached()
+	if len(got) != 1 || got[0] != 16 {
+		t.Errorf("Cached = %v, want [16]", got)
+	}
+}

@@ -112,3 +112,21 @@ func (d *Dev) readRun(l *kernel.LWP, run []*Buf, total int) unix.Errno {
 	}
 	return 0
 }
+
+// Incore reports whether block blkno is cached (incore), valid or being
+// read: a driver's read-ahead policy asks it to tell a miss, which starts
+// a read-ahead window, from a hit, which does not. It takes no lock.
+func (d *Dev) Incore(blkno int64) bool {
+	h := hashKey(d, blkno)
+	b := d.c.shardOf(h).tab.Load().find(h, d, blkno)
+	return b != nil && !b.gone
+}
+
+// Cached lists the block numbers of the buffers d has cached now.
+func (d *Dev) Cached() []int64 {
+	var out []int64
+	for _, b := range d.buffers() {
+		out = append(out, b.Blkno)
+	}
+	return out
+}

@@ -199,3 +199,25 @@ func (m *Remap) SectorSize() int { return m.dev.SectorSize() }
 
 // ReadOnly reports whether the device refuses writes.
 func (m *Remap) ReadOnly() bool { return m.dev.ReadOnly() }
+
+// Unmapped returns how many of the n blocks from blk precede the first
+// remapped one (n when none is): the part of a run that reads from its
+// home.
+func (m *Remap) Unmapped(blk, n int64) int64 {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if int64(len(m.tab)) < n {
+		for b := range m.tab {
+			if b >= blk && b-blk < n {
+				n = b - blk
+			}
+		}
+		return n
+	}
+	for i := int64(0); i < n; i++ {
+		if _, ok := m.tab[blk+i]; ok {
+			return i
+		}
+	}
+	return n
+}

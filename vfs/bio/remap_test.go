@@ -181,3 +181,16 @@ func TestRemapConcurrent(t *testing.T) {
 		t.Fatalf("%d blocks still remapped", m.Len())
 	}
 }
+
+// TestRemapUnmapped: the prefix of a run before its first remapped block,
+// with the table scanned either way (fewer entries than the run, or more).
+func TestRemapUnmapped(t *testing.T) {
+	_, _, m := remapFixture(t) // blocks 3 and 5
+	for _, c := range []struct{ blk, n, want int64 }{
+		{0, 3, 3}, {0, 4, 3}, {0, 100, 3}, {3, 5, 0}, {4, 1, 1}, {4, 2, 1}, {6, 1 << 40, 1 << 40}, {0, 1, 1},
+	} {
+		if got := m.Unmapped(c.blk, c.n); got != c.want {
+			t.Errorf("Unmapped(%d, %d) = %d, want %d", c.blk, c.n, got, c.want)
+		}
+	}
+}

@@ -2,61 +2,88 @@ package ext2fs
 
 import (
 	"bytes"
+	"slices"
+	"sync/atomic"
 	"testing"
+
+	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs/bio"
+	"golang.org/x/sys/unix"
 )
 
-// TestMetaCacheRuns: read-ahead caches its blocks as one run, stops short
-// of blocks already cached, and the cache stays within its bound with
-// every cached block reading back its own bytes.
-func TestMetaCacheRuns(t *testing.T) {
-	const bs, nblk = 1024, 256
-	dev := make(memDev, bs*nblk)
+// countDev counts the device requests made of a memDev.
+type countDev struct {
+	memDev
+	reads atomic.Int64
+}
+
+func (d *countDev) ReadAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
+	d.reads.Add(1)
+	return d.memDev.ReadAt(l, p, off)
+}
+
+// TestMetaReadAhead: metadata comes from the buffer cache; a miss reads
+// a window of the region in one device request; past the window, the
+// next one is read in the background once Open allows it, and reaching
+// that window starts the one after; a hit reads nothing.
+func TestMetaReadAhead(t *testing.T) {
+	const bs, nblk = 1024, 512
+	dev := &countDev{memDev: make(memDev, bs*nblk)}
 	for b := range nblk {
-		dev[b*bs] = byte(b)
+		dev.memDev[b*bs] = byte(b)
+		dev.memDev[b*bs+bs-1] = byte(b >> 8)
 	}
-	d := newBlockDev(dev, bs)
-	d.max = 16
+	d := newBlockDev(bio.NewCache(nil, 1<<20), dev, bs, "test")
 	check := func(blk uint64) {
 		t.Helper()
 		b, e := d.readMeta(nil, blk)
-		if e != 0 || len(b) != bs || cap(b) != bs || b[0] != byte(blk) || !bytes.Equal(b[1:], dev[int(blk)*bs+1:int(blk+1)*bs]) {
-			t.Fatalf("block %d: %v, len %d cap %d first byte %d", blk, e, len(b), cap(b), b[0])
+		if e != 0 || !bytes.Equal(b, dev.memDev[int(blk)*bs:int(blk+1)*bs]) {
+			t.Fatalf("block %d: %v, or not its bytes", blk, e)
 		}
 	}
+	cached := func() []uint64 {
+		d.settle()
+		c := d.cachedBlocks()
+		slices.Sort(c)
+		return c
+	}
+	span := func(from, n uint64) []uint64 {
+		var s []uint64
+		for i := range n {
+			s = append(s, from+i)
+		}
+		return s
+	}
+
 	d.prefetch(nil, 10, 4)
-	if d.lru.Len() != 1 || d.blocks != 4 || len(d.cache) != 4 {
-		t.Fatalf("after prefetch of 4: %d runs, %d blocks, %d mapped", d.lru.Len(), d.blocks, len(d.cache))
+	if got := cached(); dev.reads.Load() != 1 || !slices.Equal(got, span(10, 4)) {
+		t.Fatalf("prefetch of 4: %d reads, cached %v", dev.reads.Load(), got)
 	}
 	check(12)
-	d.prefetch(nil, 8, 4) // stops at 10
-	if d.lru.Len() != 2 || d.blocks != 6 {
-		t.Fatalf("prefetch over cached blocks: %d runs, %d blocks", d.lru.Len(), d.blocks)
+	d.prefetch(nil, 12, 4) // a hit: nothing read
+	if dev.reads.Load() != 1 {
+		t.Fatalf("prefetch of a cached block read the device (%d reads)", dev.reads.Load())
 	}
-	check(9)
-	for blk := uint64(20); blk < 200; blk += 3 {
-		d.prefetch(nil, blk, 3)
-		check(blk + 1)
-		if d.blocks > d.max {
-			t.Fatalf("%d blocks cached, bound %d", d.blocks, d.max)
-		}
+
+	// Before Open allows it, no background read: one window only.
+	d.prefetch(nil, 100, 200)
+	if got := cached(); len(got) != 4+maxPrefetch {
+		t.Fatalf("read ahead %d blocks before async was allowed, want %d", len(got)-4, maxPrefetch)
 	}
-	live := map[uint64]bool{}
-	for el := d.lru.Front(); el != nil; el = el.Next() {
-		r := el.Value.(*cachedRun)
-		for i := range uint64(len(r.data) / bs) {
-			live[r.blk+i] = true
-		}
+	d.dropCache(nil)
+
+	d.allowAsync()
+	reads := dev.reads.Load()
+	d.prefetch(nil, 100, 200)
+	if got := cached(); !slices.Equal(got, span(100, 2*maxPrefetch)) || dev.reads.Load() != reads+2 {
+		t.Fatalf("window and background window: cached %v in %d reads", got, dev.reads.Load()-reads)
 	}
-	if len(live) != len(d.cache) {
-		t.Errorf("%d blocks mapped, %d in runs", len(d.cache), len(live))
-	}
-	for blk := range d.cache {
-		if !live[blk] {
-			t.Errorf("block %d mapped to an evicted run", blk)
-		}
+	for blk := uint64(100); blk < 100+2*maxPrefetch; blk++ {
+		d.prefetch(nil, blk, 300-blk)
 		check(blk)
 	}
-	if _, ok := d.cache[10]; ok {
-		t.Error("least recently used run not evicted")
+	// Reaching the background window started the third.
+	if got := cached(); !slices.Equal(got, span(100, 3*maxPrefetch)) {
+		t.Fatalf("after reading two windows, cached %v", got)
 	}
 }

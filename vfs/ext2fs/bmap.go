@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs/bio"
 	"github.com/rumpfs/rumpfs/vfs/ext2fs/disk"
 	"golang.org/x/sys/unix"
 )
@@ -50,6 +51,14 @@ func (ip Inode) extentMap(l *kernel.LWP, lblk uint64) (Run, unix.Errno) {
 		return Run{}, fs.corrupt("inode %d: extent root: %v", ip.Ino, err)
 	}
 	limit := uint64(maxLogical) // end of the subtree being searched
+	// held is the block node was parsed from (nil for the root in the
+	// inode), busy while node is used.
+	var held *bio.Buf
+	defer func() {
+		if held != nil {
+			held.Brelse()
+		}
+	}()
 	for node.Header.Depth > 0 {
 		if node.Len() == 0 {
 			return Run{}, fs.corrupt("inode %d: empty extent index node", ip.Ino)
@@ -63,10 +72,18 @@ func (ip Inode) extentMap(l *kernel.LWP, lblk uint64) (Run, unix.Errno) {
 		if !fs.validBlock(child, 1) {
 			return Run{}, fs.corrupt("inode %d: extent index points to block %d out of range", ip.Ino, child)
 		}
-		b, e := fs.bd.readMeta(l, child)
+		if held != nil && held.Blkno == int64(child)*fs.bd.per {
+			return Run{}, fs.corrupt("inode %d: extent block %d points to itself", ip.Ino, child)
+		}
+		buf, e := fs.bd.bread(l, child)
 		if e != 0 {
 			return Run{}, fs.corrupt("inode %d: cannot read extent block %d: %v", ip.Ino, child, e)
 		}
+		if held != nil {
+			held.Brelse()
+		}
+		held = buf
+		b := buf.Data
 		next, err := disk.ParseExtentNode(b)
 		if err != nil {
 			return Run{}, fs.corrupt("inode %d: extent block %d: %v", ip.Ino, child, err)
@@ -138,21 +155,25 @@ func (ip Inode) indirectMap(l *kernel.LWP, lblk uint64) (Run, unix.Errno) {
 		if !fs.validBlock(blk, 1) {
 			return Run{}, fs.corrupt("inode %d: indirect block %d out of range", ip.Ino, blk)
 		}
-		b, e := fs.bd.readMeta(l, blk)
+		buf, e := fs.bd.bread(l, blk)
 		if e != 0 {
 			return Run{}, fs.corrupt("inode %d: cannot read indirect block %d: %v", ip.Ino, blk, e)
 		}
+		b := buf.Data
 		span /= apb
 		idx := (rel / span) % apb
 		if level == 1 {
-			return ip.runFrom(func(i uint64) (uint32, bool) {
+			r, e := ip.runFrom(func(i uint64) (uint32, bool) {
 				if i >= apb {
 					return 0, false
 				}
 				return binary.LittleEndian.Uint32(b[4*i:]), true
 			}, idx, lblk)
+			buf.Brelse()
+			return r, e
 		}
 		blk = uint64(binary.LittleEndian.Uint32(b[4*idx:]))
+		buf.Brelse()
 		rel %= span
 	}
 }

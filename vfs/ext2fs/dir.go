@@ -1,10 +1,12 @@
 package ext2fs
 
 import (
+	"bytes"
 	"errors"
 	"unsafe"
 
 	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs/bio"
 	"github.com/rumpfs/rumpfs/vfs/ext2fs/disk"
 	"golang.org/x/sys/unix"
 )
@@ -89,11 +91,22 @@ func (ip Inode) readdir(l *kernel.LWP, cookie int64, borrow bool, fn func(Dirent
 			continue
 		}
 		fs.bd.prefetch(l, r.Physical, min(r.Len, uint64((size-lblk*bs+bs-1)/bs)))
-		b, e := ip.dirBlock(l, uint64(lblk), r.Physical)
+		buf, e := ip.dirBlock(l, uint64(lblk), r.Physical)
 		if e != 0 {
 			return e
 		}
+		// Borrowed names come straight from the cached block, held
+		// until fn has copied them; otherwise fn may do anything,
+		// read this block too, and gets the entries of a copy.
+		b := buf.Data
+		if !borrow {
+			b = bytes.Clone(b)
+			buf.Brelse()
+		}
 		more, e := ip.walkEntries(b, lblk*bs, cookie, borrow, fn)
+		if borrow {
+			buf.Brelse()
+		}
 		if e != 0 || !more {
 			return e
 		}
@@ -178,15 +191,25 @@ var errNotIndex = errors.New("not an htree index block")
 // its checksum: leaf blocks carry a dirent tail, htree blocks a dx tail.
 // Index blocks come back as they are; walkEntries sees them as one empty
 // entry (or "." and ".." for the root).
-func (ip Inode) dirBlock(l *kernel.LWP, lblk, phys uint64) ([]byte, unix.Errno) {
+func (ip Inode) dirBlock(l *kernel.LWP, lblk, phys uint64) (*bio.Buf, unix.Errno) {
 	fs := ip.fs
 	fs.dirReads.Add(1)
-	b, e := fs.bd.readMeta(l, phys)
+	buf, e := fs.bd.bread(l, phys)
 	if e != 0 {
 		return nil, fs.corrupt("directory inode %d: cannot read block %d: %v", ip.Ino, phys, e)
 	}
+	if e := ip.checkDirBlock(lblk, buf.Data); e != 0 {
+		buf.Brelse()
+		return nil, e
+	}
+	return buf, 0
+}
+
+// checkDirBlock checks directory block lblk's checksum (dirBlock).
+func (ip Inode) checkDirBlock(lblk uint64, b []byte) unix.Errno {
+	fs := ip.fs
 	if !fs.sb.HasMetadataCsum() {
-		return b, 0
+		return 0
 	}
 	if ip.indexed() {
 		var n disk.DxNode
@@ -198,15 +221,15 @@ func (ip Inode) dirBlock(l *kernel.LWP, lblk, phys uint64) ([]byte, unix.Errno) 
 		}
 		if err == nil {
 			if err := disk.VerifyDxNode(ip.csumSeed(), b, &n); err != nil {
-				return nil, fs.corrupt("directory inode %d block %d: %v", ip.Ino, lblk, err)
+				return fs.corrupt("directory inode %d block %d: %v", ip.Ino, lblk, err)
 			}
-			return b, 0
+			return 0
 		}
 	}
 	if err := disk.VerifyDirBlock(ip.csumSeed(), b); err != nil {
-		return nil, fs.corrupt("directory inode %d block %d: %v", ip.Ino, lblk, err)
+		return fs.corrupt("directory inode %d block %d: %v", ip.Ino, lblk, err)
 	}
-	return b, 0
+	return 0
 }
 
 // Lookup finds name in directory ip and returns its inode number and
@@ -273,11 +296,12 @@ func (ip Inode) linearLookup(l *kernel.LWP, name string) (uint32, uint8, unix.Er
 			continue
 		}
 		fs.bd.prefetch(l, r.Physical, min(r.Len, uint64((size-lblk*bs+bs-1)/bs)))
-		b, e := ip.dirBlock(l, uint64(lblk), r.Physical)
+		buf, e := ip.dirBlock(l, uint64(lblk), r.Physical)
 		if e != 0 {
 			return 0, 0, e
 		}
-		ino, dt, e := ip.findEntry(b, lblk*bs, name)
+		ino, dt, e := ip.findEntry(buf.Data, lblk*bs, name)
+		buf.Brelse()
 		if e != 0 || ino != 0 {
 			return ino, dt, e
 		}
@@ -301,7 +325,23 @@ func (ip Inode) htreeLookup(l *kernel.LWP, name string) (ino uint32, dt uint8, e
 		fs.logf("%sdirectory inode %d: htree unusable; searching linearly", fs.prefix(), ip.Ino)
 		return 0, 0, 0, false
 	}
-	readBlock := func(lblk uint32) ([]byte, unix.Errno) {
+	// held[i] is the block path[i] was parsed from, busy until the
+	// lookup returns: the nodes point into them.
+	var held [disk.DxMaxLevelsLarge + 1]*bio.Buf
+	defer func() {
+		for _, b := range held {
+			if b != nil {
+				b.Brelse()
+			}
+		}
+	}()
+	hold := func(lvl int, b *bio.Buf) {
+		if held[lvl] != nil {
+			held[lvl].Brelse()
+		}
+		held[lvl] = b
+	}
+	readBlock := func(lblk uint32) (*bio.Buf, unix.Errno) {
 		if uint64(lblk)*uint64(fs.bsize) >= ip.Size {
 			return nil, fs.corrupt("directory inode %d: htree points to block %d past the end", ip.Ino, lblk)
 		}
@@ -312,14 +352,21 @@ func (ip Inode) htreeLookup(l *kernel.LWP, name string) (ino uint32, dt uint8, e
 		if r.Zero {
 			return nil, fs.corrupt("directory inode %d: htree points to hole at block %d", ip.Ino, lblk)
 		}
+		for _, h := range held {
+			// A loop in the index: the block is busy already.
+			if h != nil && h.Blkno == int64(r.Physical)*fs.bd.per {
+				return nil, fs.corrupt("directory inode %d: htree points back to block %d", ip.Ino, lblk)
+			}
+		}
 		return ip.dirBlock(l, uint64(lblk), r.Physical)
 	}
-	rootBlk, e := readBlock(0)
+	rootBuf, e := readBlock(0)
 	if e != 0 {
 		return failed()
 	}
+	hold(0, rootBuf)
 	csum := fs.sb.HasMetadataCsum()
-	root, err := disk.ParseDxRoot(rootBlk, fs.bsize, csum)
+	root, err := disk.ParseDxRoot(rootBuf.Data, fs.bsize, csum)
 	if err != nil {
 		return bad("%v", err)
 	}
@@ -353,11 +400,12 @@ func (ip Inode) htreeLookup(l *kernel.LWP, name string) (ino uint32, dt uint8, e
 		if e != 0 {
 			return failed()
 		}
-		n, err := disk.ParseDxNode(b, fs.bsize, csum)
+		depth++
+		hold(depth, b)
+		n, err := disk.ParseDxNode(b.Data, fs.bsize, csum)
 		if err != nil {
 			return bad("%v", err)
 		}
-		depth++
 		path[depth] = frame{n, n.Lookup(hash)}
 	}
 	for {
@@ -366,7 +414,8 @@ func (ip Inode) htreeLookup(l *kernel.LWP, name string) (ino uint32, dt uint8, e
 		if e != 0 {
 			return failed()
 		}
-		ino, dt, e := ip.findEntry(b, 0, name)
+		ino, dt, e := ip.findEntry(b.Data, 0, name)
+		b.Brelse()
 		if e != 0 {
 			return failed()
 		}
@@ -391,11 +440,12 @@ func (ip Inode) htreeLookup(l *kernel.LWP, name string) (ino uint32, dt uint8, e
 			if e != 0 {
 				return failed()
 			}
-			n, err := disk.ParseDxNode(b, fs.bsize, csum)
+			lvl++
+			hold(lvl, b)
+			n, err := disk.ParseDxNode(b.Data, fs.bsize, csum)
 			if err != nil {
 				return bad("%v", err)
 			}
-			lvl++
 			path[lvl] = frame{n, 0}
 		}
 	}

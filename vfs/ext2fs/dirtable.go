@@ -13,8 +13,8 @@ import (
 // index proved damaged) is scanned once and its names kept, so that a
 // walk that looks up each of its n entries reads its blocks once, not n
 // times (as e2fsprogs' f_many_subdirs, or a damaged htree, would cost
-// otherwise). The file system is read-only and an Inode immutable, so a
-// table never goes stale; a few are kept, the oldest dropped first.
+// otherwise). The file system is read-only, so a table never goes stale
+// (a writer will have to drop the directory's table); a few are kept, the oldest dropped first.
 
 // tableMinBlocks is the size from which a linear directory gets a table:
 // below it a scan per lookup costs about what a table would.
@@ -132,11 +132,12 @@ func (ip Inode) scanNames(l *kernel.LWP) (*dirTable, unix.Errno) {
 			continue
 		}
 		fs.bd.prefetch(l, r.Physical, min(r.Len, uint64((size-lblk*bs+bs-1)/bs)))
-		b, e := ip.dirBlock(l, uint64(lblk), r.Physical)
+		buf, e := ip.dirBlock(l, uint64(lblk), r.Physical)
 		if e != 0 {
 			t.damaged = true
 			continue
 		}
+		b := buf.Data
 		for off := 0; off < len(b); {
 			d, err := disk.ParseDirent(b, off, fs.bsize, fs.filetype())
 			if err != nil {
@@ -157,6 +158,7 @@ func (ip Inode) scanNames(l *kernel.LWP) (*dirTable, unix.Errno) {
 				t.names[string(d.Name)] = dirEnt{d.Inode, fs.dtype(d.FileType)}
 			}
 		}
+		buf.Brelse()
 	}
 	return t, 0
 }

@@ -26,6 +26,9 @@ type Options struct {
 	// journal_path): needed to replay a file system whose journal is
 	// external, and checked against it whenever given. Only read.
 	JournalDev bio.Device
+	// Cache is the buffer cache metadata is read through (the kernel's,
+	// under the VFS). Nil gives the FS a small cache of its own.
+	Cache *bio.Cache
 }
 
 // FS is an open ext2/3/4 file system, read-only.
@@ -78,8 +81,13 @@ const refusedRoCompat = disk.RoCompatBigalloc | disk.RoCompatVerity
 // dev, replays its journal into memory if it needs recovery, and checks
 // the root directory. It refuses features it does not support, naming
 // them.
-func Open(l *kernel.LWP, dev bio.Device, opts Options) (*FS, error) {
+func Open(l *kernel.LWP, dev bio.Device, opts Options) (_ *FS, err error) {
 	fs := &FS{opts: opts}
+	defer func() {
+		if err != nil && fs.bd != nil {
+			fs.bd.close()
+		}
+	}()
 	fail := func(errno unix.Errno, format string, args ...any) error {
 		msg := fs.prefix() + fmt.Sprintf(format, args...)
 		fs.logf("%s", msg)
@@ -88,9 +96,8 @@ func Open(l *kernel.LWP, dev bio.Device, opts Options) (*FS, error) {
 	if dev.Size() < disk.SuperblockOffset+disk.SuperblockSize {
 		return nil, fail(unix.EINVAL, "device too small for a superblock (%d bytes)", dev.Size())
 	}
-	bd := newBlockDev(dev, 1024)
 	raw := make([]byte, disk.SuperblockSize)
-	if e := bd.pread(l, raw, disk.SuperblockOffset); e != 0 {
+	if e := pread(l, dev, raw, disk.SuperblockOffset); e != 0 {
 		return nil, fail(e, "cannot read the superblock: %v", e)
 	}
 	if err := fs.loadSuperblock(raw); err != nil {
@@ -109,7 +116,14 @@ func Open(l *kernel.LWP, dev bio.Device, opts Options) (*FS, error) {
 		return nil, fail(unix.EINVAL, "%d blocks of %d bytes exceed the device (%d bytes)",
 			sb.BlocksCount, fs.bsize, dev.Size())
 	}
-	fs.bd = newBlockDev(dev, fs.bsize)
+	if dev.SectorSize() > fs.bsize {
+		return nil, fail(unix.EINVAL, "block size %d below the device's sector size %d", fs.bsize, dev.SectorSize())
+	}
+	cache := opts.Cache
+	if cache == nil {
+		cache = bio.NewCache(nil, privateCacheBytes)
+	}
+	fs.bd = newBlockDev(cache, dev, fs.bsize, opts.Name)
 	if err := fs.loadGroups(l); err != nil {
 		return nil, fail(unix.EIO, "%v", err)
 	}
@@ -129,6 +143,9 @@ func Open(l *kernel.LWP, dev bio.Device, opts Options) (*FS, error) {
 	}
 	return fs, nil
 }
+
+// Close gives the buffer cache back the blocks it holds of the device.
+func (fs *FS) Close() { fs.bd.close() }
 
 // loadSuperblock parses and verifies raw and sets the geometry.
 func (fs *FS) loadSuperblock(raw []byte) error {

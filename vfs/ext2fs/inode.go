@@ -1,6 +1,7 @@
 package ext2fs
 
 import (
+	"bytes"
 	"time"
 
 	"github.com/rumpfs/rumpfs/kernel"
@@ -8,15 +9,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Inode is an inode of an open file system: the FS and an immutable
-// snapshot of the on-disk inode, two words passed by value. A cached
-// vnode keeps only the snapshot.
+// Inode is an inode of an open file system: the FS and the in-core
+// inode, two words passed by value. A cached vnode keeps only the
+// in-core inode (vp.Data).
 type Inode struct {
 	fs *FS
 	*node
 }
 
-// node is the part of an on-disk inode that the driver needs, as read.
+// node is the in-core inode: the part of the on-disk inode that the
+// driver needs. It is a mutable value: whoever changes it holds its
+// vnode's lock exclusively (readers hold it at least shared), and encode
+// writes it back into its slot of the inode table. The mount is
+// read-only for now, so nothing changes it yet.
 // One lives beside every cached vnode, so it keeps what getattr, lookup,
 // read and the attribute calls use and no more (TestInodeSize bounds
 // it), and holds no pointers, so that the garbage collector need not
@@ -45,7 +50,7 @@ type node struct {
 // use (no links) gives ESTALE, which a caller following a directory
 // entry should report as EIO.
 func (fs *FS) Inode(l *kernel.LWP, ino uint32) (Inode, unix.Errno) {
-	in, e := fs.readInode(l, ino)
+	in, e := fs.readInode(l, ino, false)
 	if e != 0 {
 		return Inode{}, e
 	}
@@ -58,10 +63,11 @@ func (fs *FS) Inode(l *kernel.LWP, ino uint32) (Inode, unix.Errno) {
 	}}, 0
 }
 
-// readInode reads and checks inode ino straight from its inode table
-// block in the metadata cache (its InlineXattr aliases that shared
-// block). Errors as for Inode.
-func (fs *FS) readInode(l *kernel.LWP, ino uint32) (disk.Inode, unix.Errno) {
+// readInode reads and checks inode ino from its inode table block in the
+// buffer cache. With xattrs, its InlineXattr is a copy of the in-inode
+// attribute area; without, it is only non-nil when the inode has one.
+// Errors as for Inode.
+func (fs *FS) readInode(l *kernel.LWP, ino uint32, xattrs bool) (disk.Inode, unix.Errno) {
 	sb := fs.sb
 	if ino == 0 || ino > sb.InodesCount {
 		return disk.Inode{}, fs.corrupt("inode number %d out of range [1,%d]", ino, sb.InodesCount)
@@ -99,15 +105,25 @@ func (fs *FS) readInode(l *kernel.LWP, ino uint32) (disk.Inode, unix.Errno) {
 	if rel := blk - gd.InodeTable; rel < usedBlocks && fs.validBlock(blk, usedBlocks-rel) {
 		ahead = usedBlocks - rel
 	}
-	b, e := fs.bd.readMetaAhead(l, blk, ahead)
+	fs.bd.prefetch(l, blk, ahead)
+	b, e := fs.bd.bread(l, blk)
 	if e != 0 {
 		return disk.Inode{}, fs.corrupt("inode %d: cannot read inode table block %d: %v", ino, blk, e)
 	}
+	defer b.Brelse()
 	o := off % uint64(fs.bsize)
-	raw := b[o : o+uint64(isz) : o+uint64(isz)]
+	raw := b.Data[o : o+uint64(isz) : o+uint64(isz)]
 	in, err := disk.ParseInode(raw, sb.FeatureRoCompat&disk.RoCompatHugeFile != 0)
 	if err != nil {
 		return disk.Inode{}, fs.corrupt("inode %d: %v", ino, err)
+	}
+	if in.InlineXattr != nil {
+		// The buffer goes back to the cache: keep no slice of it.
+		if xattrs {
+			in.InlineXattr = bytes.Clone(in.InlineXattr)
+		} else {
+			in.InlineXattr = hasXattrs
+		}
 	}
 	if in.LinksCount == 0 && in.Mode == 0 {
 		return disk.Inode{}, unix.ESTALE
@@ -127,13 +143,12 @@ func (fs *FS) readInode(l *kernel.LWP, ino uint32) (disk.Inode, unix.Errno) {
 }
 
 // inodeXattrArea reads the in-inode extended attribute area again from
-// the inode table (nil if there is none). The slice is shared with the
-// metadata cache and must not be modified.
+// the inode table (nil if there is none).
 func (ip Inode) inodeXattrArea(l *kernel.LWP) ([]byte, unix.Errno) {
 	if !ip.inodeXattrs {
 		return nil, 0
 	}
-	in, e := ip.fs.readInode(l, ip.Ino)
+	in, e := ip.fs.readInode(l, ip.Ino, true)
 	if e == unix.ESTALE {
 		e = ip.fs.corrupt("inode %d: no longer in use on reading its attributes", ip.Ino)
 	}
@@ -145,6 +160,32 @@ func (ip Inode) inodeXattrArea(l *kernel.LWP) ([]byte, unix.Errno) {
 	}
 	return in.InlineXattr, 0
 }
+
+// encode writes the in-core inode into raw, its slot in the inode table
+// (ext4_do_update_inode): the fields the driver keeps replace the slot's,
+// the rest of the slot (deletion time, version, project, reserved bytes,
+// attributes) stays as it is, and under metadata_csum the checksum is
+// set. raw is the superblock's inode size.
+func (ip Inode) encode(raw []byte) error {
+	sb := ip.fs.sb
+	huge := sb.FeatureRoCompat&disk.RoCompatHugeFile != 0
+	in, err := disk.ParseInode(raw, huge)
+	if err != nil {
+		return err
+	}
+	in.Size, in.BlocksRaw, in.FileACL = ip.Size, ip.blocks, ip.fileACL
+	in.Uid, in.Gid, in.Flags, in.Generation = ip.uid, ip.gid, ip.Flags, ip.Generation
+	in.Atime, in.Ctime, in.Mtime = ip.atime, ip.ctime, ip.mtime
+	if ip.hasCrtime {
+		in.Crtime = ip.crtime
+	}
+	in.Mode, in.LinksCount, in.Block = ip.Mode, ip.nlink, ip.block
+	return in.Encode(raw, disk.InodeFormat{HugeFile: huge, Csum: sb.HasMetadataCsum(), Seed: ip.fs.seed}, ip.Ino)
+}
+
+// hasXattrs stands for an in-inode attribute area readInode was not asked
+// to copy.
+var hasXattrs = []byte{}
 
 // csumSeed seeds the checksums of blocks owned by this inode (extent
 // tree, directory blocks) under metadata_csum.

@@ -45,9 +45,10 @@ func (fs *FS) loadJournal(l *kernel.LWP) error {
 // (whose journal block n is device block n). Scan and replay read the log
 // only through it.
 type journalLog struct {
-	sb *disk.JournalSuperblock
-	bd *blockDev // the device holding the journal
-	// where maps journal block n to its block on bd.
+	sb    *disk.JournalSuperblock
+	dev   bio.Device // the device holding the journal
+	bsize int
+	// where maps journal block n to its block on dev.
 	where func(n uint32) (uint64, bool)
 	// super is the journal block of the jbd2 superblock.
 	super uint32
@@ -65,8 +66,8 @@ func (j *journalLog) read(l *kernel.LWP, n uint32) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	b := make([]byte, j.bd.bsize)
-	return b, j.bd.pread(l, b, int64(p)*int64(j.bd.bsize)) == 0
+	b := make([]byte, j.bsize)
+	return b, pread(l, j.dev, b, int64(p)*int64(j.bsize)) == 0
 }
 
 // journalErr logs and returns a journal failure.
@@ -144,7 +145,7 @@ func (fs *FS) internalJournal(l *kernel.LWP) (*journalLog, error) {
 		return nil, fs.journalErr(unix.EIO, "cannot read journal inode %d", ino)
 	}
 	return &journalLog{
-		bd: fs.bd,
+		dev: fs.bd.dev, bsize: fs.bsize,
 		where: func(n uint32) (uint64, bool) {
 			r, e := ji.Bmap(l, uint64(n))
 			if e != 0 || r.Zero {
@@ -172,9 +173,8 @@ func (fs *FS) externalJournal(l *kernel.LWP) (*journalLog, error) {
 	if dev.Size() < int64(super+1)*int64(bs) {
 		return nil, fs.journalErr(unix.EINVAL, "journal device of %d bytes is too small for an external journal", dev.Size())
 	}
-	bd := newBlockDev(dev, bs)
 	raw := make([]byte, disk.SuperblockSize)
-	if e := bd.pread(l, raw, disk.SuperblockOffset); e != 0 {
+	if e := pread(l, dev, raw, disk.SuperblockOffset); e != 0 {
 		return nil, fs.journalErr(unix.EIO, "cannot read the journal device's superblock: %v", e)
 	}
 	jsb, err := disk.ParseJournalDevSuperblock(raw)
@@ -193,7 +193,7 @@ func (fs *FS) externalJournal(l *kernel.LWP) (*journalLog, error) {
 	}
 	blocks := min(jsb.BlocksCount, uint64(dev.Size())/uint64(bs))
 	return &journalLog{
-		bd:     bd,
+		dev: dev, bsize: bs,
 		where:  func(n uint32) (uint64, bool) { return uint64(n), uint64(n) < blocks },
 		super:  super,
 		blocks: blocks,
@@ -202,7 +202,7 @@ func (fs *FS) externalJournal(l *kernel.LWP) (*journalLog, error) {
 	}, nil
 }
 
-// recover replays the journal into the block overlay, the way jbd2
+// recover replays the journal into the buffer cache's remap, the way jbd2
 // recovery would write it to the device: scan the log from s_start for
 // transactions closed by a valid commit block, collect their revoke
 // records, then map every tagged block not revoked by the same or a later
@@ -301,14 +301,8 @@ scan:
 		}
 	}
 
-	// An external journal's blocks are addressed past the file system
-	// device (see joinedDev).
 	fsSize := fs.bd.dev.Size()
-	var base uint64
-	if j.ext != nil {
-		base = uint64((fsSize+joinAlign-1)/joinAlign*joinAlign) / uint64(fs.bsize)
-	}
-	overlay := map[uint64]overlayBlock{}
+	repl := map[uint64]bio.Replacement{}
 	var skipped []string
 	for _, t := range done {
 		for _, tg := range t.tags {
@@ -337,26 +331,29 @@ scan:
 					continue
 				}
 			}
-			overlay[blk] = overlayBlock{phys: base + phys, escape: tg.tag.Flags&disk.JFlagEscape != 0, external: j.ext != nil}
+			r := bio.Replacement{Dev: j.ext, Off: int64(phys) * int64(fs.bsize)}
+			if tg.tag.Flags&disk.JFlagEscape != 0 {
+				r.Fix = unescape
+			}
+			repl[blk] = r
 		}
 	}
 	if len(skipped) > 0 {
 		fs.logf("%sjournal: %d blocks not replayed: %s", fs.prefix(), len(skipped), strings.Join(skipped[:min(len(skipped), 5)], "; "))
 	}
-	if j.ext != nil && len(overlay) > 0 {
-		fs.bd.dev = &joinedDev{Device: fs.bd.dev, journal: j.ext, base: int64(base) * int64(fs.bsize)}
+	for blk, r := range repl {
+		fs.bd.remap.Set(int64(blk), r)
 	}
-	fs.bd.overlay = overlay
-	fs.bd.dropCache()
-	fs.Replayed = len(overlay)
+	fs.bd.dropCache(l)
+	fs.Replayed = len(repl)
 	if len(done) > 0 {
-		fs.logf("%sjournal: replayed %d transactions (%d blocks) in memory", fs.prefix(), len(done), len(overlay))
+		fs.logf("%sjournal: replayed %d transactions (%d blocks) in memory", fs.prefix(), len(done), len(repl))
 	}
 
 	// The superblock and descriptors may have been journalled.
 	bs := fs.bsize
 	raw := make([]byte, disk.SuperblockSize)
-	if e := fs.bd.readBlocks(l, raw, disk.SuperblockOffset/uint64(bs), disk.SuperblockOffset%bs); e != 0 {
+	if e := fs.bd.readBytes(l, raw, disk.SuperblockOffset); e != 0 {
 		return fs.journalErr(unix.EIO, "cannot reread the superblock")
 	}
 	if err := fs.loadSuperblock(raw); err != nil {
@@ -374,37 +371,9 @@ scan:
 	return nil
 }
 
-// joinAlign aligns where joinedDev puts the journal device: a multiple of
-// every block and sector size, so that no aligned read spans both.
-const joinAlign = 64 << 10
-
-// joinedDev is the file system device followed, from byte base (its size
-// rounded up to joinAlign), by the external journal device. The overlay
-// addresses a block replayed from an external journal as base/bsize plus
-// its journal block, so that blockDev reads it like a copy in an internal
-// journal. Blocks of the file system itself never reach past its device:
-// Open and recover bound the block count by the device size.
-type joinedDev struct {
-	bio.Device // the file system's
-	journal    bio.Device
-	base       int64
-}
-
-func (d *joinedDev) ReadAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
-	if off >= d.base {
-		return d.journal.ReadAt(l, p, off-d.base)
-	}
-	if end := off + int64(len(p)); end > d.base {
-		p = p[:d.base-off] // cut short: nothing the file system reads is there
-	}
-	return d.Device.ReadAt(l, p, off)
-}
-
-func (d *joinedDev) WriteAt(*kernel.LWP, []byte, int64) (int, unix.Errno) { return 0, unix.EROFS }
-func (d *joinedDev) Size() int64                                          { return d.base + d.journal.Size() }
-func (d *joinedDev) SectorSize() int {
-	return max(d.Device.SectorSize(), d.journal.SectorSize())
-}
+// unescape undoes jbd2's escape of a logged block whose first word was
+// the journal's magic number.
+func unescape(b []byte) { b[0], b[1], b[2], b[3] = 0xc0, 0x3b, 0x39, 0x98 }
 
 // uuidString formats a UUID the way blkid and dumpe2fs do.
 func uuidString(u [16]byte) string {

@@ -168,10 +168,10 @@ func TestExternalJournalReplay(t *testing.T) {
 			if f.Replayed < 3 {
 				t.Errorf("replayed %d blocks, want at least 3", f.Replayed)
 			}
-			if _, ok := f.bd.overlay[blks[1]]; ok {
+			if _, ok := f.bd.remap.Remapped(int64(blks[1])); ok {
 				t.Error("revoked block replayed")
 			}
-			if _, ok := f.bd.overlay[blks[3]]; ok {
+			if _, ok := f.bd.remap.Remapped(int64(blks[3])); ok {
 				t.Error("uncommitted block replayed")
 			}
 			if u, e := resolve(t, f, "owners/u1000"); e != 0 {

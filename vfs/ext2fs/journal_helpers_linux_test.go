@@ -46,7 +46,7 @@ func dirtyJournal(t testing.TB, img, jo string) []uint64 {
 	off := uint64((target.Ino-1)%ipg) * uint64(isz)
 	itBlk := f.groups[(target.Ino-1)/ipg].InodeTable + off/uint64(bs)
 	itab := make([]byte, bs)
-	if e := f.bd.readBlocks(nil, itab, itBlk, 0); e != 0 {
+	if e := f.bd.readBytes(nil, itab, int64(itBlk)*int64(f.bsize)); e != 0 {
 		t.Fatal(e)
 	}
 	raw := itab[off%uint64(bs):][:isz]

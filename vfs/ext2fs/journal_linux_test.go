@@ -44,10 +44,10 @@ func TestJournalReplay(t *testing.T) {
 			if got := f.sb.FeatureIncompat & disk.IncompatRecover; got == 0 {
 				t.Errorf("image does not need recovery: debugfs did not leave a dirty journal")
 			}
-			if _, ok := f.bd.overlay[blks[1]]; ok {
+			if _, ok := f.bd.remap.Remapped(int64(blks[1])); ok {
 				t.Error("revoked block replayed")
 			}
-			if _, ok := f.bd.overlay[blks[3]]; ok {
+			if _, ok := f.bd.remap.Remapped(int64(blks[3])); ok {
 				t.Error("uncommitted block replayed")
 			}
 			u, _ := resolve(t, f, "owners/u1000")

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs/bio"
 )
 
 // lendDev is a memDev that lends slices of itself, and counts loans.
@@ -122,8 +123,8 @@ func TestLendEqualsCopy(t *testing.T) {
 				t.Fatal(e)
 			}
 			o, _ := other.Bmap(nil, 0)
-			f.bd.overlay = map[uint64]overlayBlock{r.Physical + 1: {phys: o.Physical}}
-			f.bd.dropCache()
+			f.bd.remap.Set(int64(r.Physical+1), bio.Replacement{Off: int64(o.Physical) * bs})
+			f.bd.dropCache(nil)
 			loans := dev.loans
 			got, wasLent := lendRead(t, ip, 0, int(3*bs))
 			want := append(append(bytes.Clone(raw[r.Physical*uint64(bs):][:bs]), raw[o.Physical*uint64(bs):][:bs]...), raw[(r.Physical+2)*uint64(bs):][:bs]...)

@@ -56,10 +56,10 @@ func (ip Inode) dataRun(l *kernel.LWP, lbn int64) (genfs.Run, unix.Errno) {
 	}
 	bd := ip.fs.bd
 	run := genfs.Run{Addr: int64(r.Physical) * bs, Blocks: int64(r.Len)}
-	if len(bd.overlay) > 0 {
+	if bd.remap.Len() > 0 {
 		phys, n, e := bd.mapOverlay(r.Physical, r.Len)
 		if e != 0 || phys != r.Physical {
-			return genfs.Run{Addr: run.Addr, Blocks: 1, Dev: overlayReader{bd}}, 0
+			return genfs.Run{Addr: run.Addr, Blocks: 1, Dev: bd.remap}, 0
 		}
 		run.Blocks = int64(n)
 	}
@@ -70,21 +70,6 @@ func (ip Inode) dataRun(l *kernel.LWP, lbn int64) (genfs.Run, unix.Errno) {
 func (ip Inode) readError(addr int64, n int, e unix.Errno) unix.Errno {
 	return ip.fs.corrupt("inode %d: read of block %d failed: %v", ip.Ino, addr/int64(ip.fs.bsize), e)
 }
-
-// overlayReader reads the file system's blocks as the journal left them:
-// the device's bytes with the replayed blocks in their place.
-type overlayReader struct{ bd *blockDev }
-
-func (o overlayReader) ReadAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
-	bs := int64(o.bd.bsize)
-	if e := o.bd.readBlocks(l, p, uint64(off/bs), int(off%bs)); e != 0 {
-		return 0, e
-	}
-	return len(p), 0
-}
-
-// SectorSize is 1: readBlocks aligns its own device requests.
-func (overlayReader) SectorSize() int { return 1 }
 
 // inlineDev is an inline-data inode's stored bytes as a device: i_size
 // past them reads as zeros.

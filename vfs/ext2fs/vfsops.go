@@ -63,7 +63,7 @@ func mountExt2fs(l *kernel.LWP, mp *vfs.Mount, args *vfs.MountArgs) (vfs.FileSys
 			return nil, e
 		}
 	}
-	f, err := Open(l, args.Dev, Options{Name: src, Logf: logf, NoRecovery: norecovery, JournalDev: jdev})
+	f, err := Open(l, args.Dev, Options{Name: src, Logf: logf, NoRecovery: norecovery, JournalDev: jdev, Cache: mp.VFS().Bufcache})
 	if err != nil {
 		// Open logged the reason already.
 		var oe *Error
@@ -159,8 +159,12 @@ func (m *mount) Statvfs(l *kernel.LWP, s *vfs.Statvfs) unix.Errno {
 // Sync has nothing to write: the image is never written.
 func (m *mount) Sync(l *kernel.LWP, wait bool) unix.Errno { return 0 }
 
-// Unmount has nothing to flush.
-func (m *mount) Unmount(l *kernel.LWP, flags int) unix.Errno { return 0 }
+// Unmount has nothing to flush: it gives the buffer cache back the
+// device's blocks.
+func (m *mount) Unmount(l *kernel.LWP, flags int) unix.Errno {
+	m.fs.Close()
+	return 0
+}
 
 // LoadVnode reads inode ino into vp. An inode not in use is ENOENT; the
 // callers that followed a directory entry turn that into EIO.

@@ -12,16 +12,16 @@ import (
 )
 
 // The vnode operations (ext2fs_vnops.c, ext2fs_lookup.c). The VOP*
-// callers hold the locks vfs.VnodeOps lists; a vnode's node is an
-// immutable inode snapshot, so these need none of their own. Everything that
+// callers hold the locks vfs.VnodeOps lists, which also guard the
+// vnode's in-core inode; these need none of their own. Everything that
 // would change the file system answers EROFS through vfs.GenericOps.
 
 type vnodeOps struct{ vfs.GenericOps }
 
 var _ vfs.VnodeOps = vnodeOps{}
 
-// vip returns a vnode's inode: the mount's FS and the snapshot that the
-// vnode keeps (vp.Data, a *node).
+// vip returns a vnode's inode: the mount's FS and the in-core inode that
+// the vnode keeps (vp.Data, a *node).
 func vip(vp *vfs.Vnode) Inode { return Inode{vp.Mount.Data.(*mount).fs, vp.Data.(*node)} }
 
 func (vnodeOps) Lookup(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName) (*vfs.Vnode, unix.Errno) {
@@ -231,7 +231,7 @@ func (vnodeOps) Pathconf(l *kernel.LWP, vp *vfs.Vnode, name int) (int64, unix.Er
 // Inactive keeps the vnode cached: nothing on disk changes.
 func (vnodeOps) Inactive(l *kernel.LWP, vp *vfs.Vnode) bool { return false }
 
-// Reclaim drops the inode snapshot.
+// Reclaim drops the in-core inode.
 func (vnodeOps) Reclaim(l *kernel.LWP, vp *vfs.Vnode) unix.Errno {
 	vp.Data = nil
 	return 0

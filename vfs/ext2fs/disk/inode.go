@@ -1,6 +1,9 @@
 package disk
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // Reserved inode numbers.
 const (
@@ -112,7 +115,169 @@ type Inode struct {
 const (
 	inoChecksumLo = 0x7c
 	inoChecksumHi = 0x82
+	inoExtraIsize = 0x80
 )
+
+// inodeField names a field of Inode that inodeLayout places.
+type inodeField uint8
+
+const (
+	fMode inodeField = iota
+	fUid
+	fGid
+	fSize
+	fAtime
+	fCtime
+	fMtime
+	fCrtime
+	fAtimeExtra
+	fCtimeExtra
+	fMtimeExtra
+	fCrtimeExtra
+	fDtime
+	fLinksCount
+	fBlocksRaw
+	fFlags
+	fVersion
+	fBlock
+	fGeneration
+	fFileACL
+	fExtraIsize
+	fChecksum
+	fProjid
+)
+
+// ptr returns where field f lives in in: a *uint16, *uint32, *uint64 or
+// *[BlockArea]byte.
+func (in *Inode) ptr(f inodeField) any {
+	switch f {
+	case fMode:
+		return &in.Mode
+	case fUid:
+		return &in.Uid
+	case fGid:
+		return &in.Gid
+	case fSize:
+		return &in.Size
+	case fAtime:
+		return &in.Atime.Lo
+	case fCtime:
+		return &in.Ctime.Lo
+	case fMtime:
+		return &in.Mtime.Lo
+	case fCrtime:
+		return &in.Crtime.Lo
+	case fAtimeExtra:
+		return &in.Atime.Extra
+	case fCtimeExtra:
+		return &in.Ctime.Extra
+	case fMtimeExtra:
+		return &in.Mtime.Extra
+	case fCrtimeExtra:
+		return &in.Crtime.Extra
+	case fDtime:
+		return &in.Dtime
+	case fLinksCount:
+		return &in.LinksCount
+	case fBlocksRaw:
+		return &in.BlocksRaw
+	case fFlags:
+		return &in.Flags
+	case fVersion:
+		return &in.Version
+	case fBlock:
+		return &in.Block
+	case fGeneration:
+		return &in.Generation
+	case fFileACL:
+		return &in.FileACL
+	case fExtraIsize:
+		return &in.ExtraIsize
+	case fChecksum:
+		return &in.Checksum
+	case fProjid:
+		return &in.Projid
+	}
+	panic("disk: unknown inode field")
+}
+
+// inodePart is one stored piece of an inode field: size bytes at off,
+// holding the field's bits from shift up.
+type inodePart struct {
+	off, size int
+	shift     uint
+	field     inodeField
+	where     partWhere
+}
+
+// partWhere says when a part is stored.
+type partWhere uint8
+
+const (
+	always partWhere = iota
+	huge             // only with huge_file (l_i_blocks_high)
+	large            // only in an inode larger than 128 bytes
+	extra            // only where i_extra_isize covers it
+)
+
+// inodeLayout is struct ext4_inode: the one declaration ParseInode and
+// Encode both follow. Bytes it does not list (obsolete and reserved
+// fields, the attribute area) are neither decoded nor written.
+var inodeLayout = [...]inodePart{
+	{0x00, 2, 0, fMode, always},
+	{0x02, 2, 0, fUid, always},
+	{0x04, 4, 0, fSize, always},
+	{0x08, 4, 0, fAtime, always},
+	{0x0c, 4, 0, fCtime, always},
+	{0x10, 4, 0, fMtime, always},
+	{0x14, 4, 0, fDtime, always},
+	{0x18, 2, 0, fGid, always},
+	{0x1a, 2, 0, fLinksCount, always},
+	{0x1c, 4, 0, fBlocksRaw, always},
+	{0x20, 4, 0, fFlags, always},
+	{0x24, 4, 0, fVersion, always},
+	{0x28, BlockArea, 0, fBlock, always},
+	{0x64, 4, 0, fGeneration, always},
+	{0x68, 4, 0, fFileACL, always},
+	{0x6c, 4, 32, fSize, always},
+	{0x74, 2, 32, fBlocksRaw, huge},
+	{0x76, 2, 32, fFileACL, always},
+	{0x78, 2, 16, fUid, always},
+	{0x7a, 2, 16, fGid, always},
+	{inoChecksumLo, 2, 0, fChecksum, always},
+	{inoExtraIsize, 2, 0, fExtraIsize, large},
+	{inoChecksumHi, 2, 16, fChecksum, extra},
+	{0x84, 4, 0, fCtimeExtra, extra},
+	{0x88, 4, 0, fMtimeExtra, extra},
+	{0x8c, 4, 0, fAtimeExtra, extra},
+	{0x90, 4, 0, fCrtime, extra},
+	{0x94, 4, 0, fCrtimeExtra, extra},
+	{0x98, 4, 32, fVersion, extra},
+	{0x9c, 4, 0, fProjid, extra},
+}
+
+// stored reports whether part p is in an inode of n bytes whose extra
+// part ends at end.
+func (p *inodePart) stored(n, end int, hugeFile bool) bool {
+	switch p.where {
+	case huge:
+		return hugeFile
+	case large:
+		return n > GoodOldInodeSize
+	case extra:
+		return p.off+p.size <= end
+	}
+	return true
+}
+
+// extraEnd is where the extra part of an inode of n bytes with
+// i_extra_isize x ends.
+func extraEnd(n int, x uint16) int {
+	if n <= GoodOldInodeSize {
+		return GoodOldInodeSize
+	}
+	return GoodOldInodeSize + int(x)
+}
 
 // ParseInode decodes an on-disk inode of len(b) bytes (the superblock's
 // inode size). hugeFile says whether the file system has huge_file.
@@ -122,64 +287,103 @@ func ParseInode(b []byte, hugeFile bool) (Inode, error) {
 	if len(b) < GoodOldInodeSize || (len(b) > GoodOldInodeSize && len(b) < 0xa0) {
 		return Inode{}, fmt.Errorf("inode: size %d", len(b))
 	}
-	in := Inode{
-		Mode:       le16(b, 0x0),
-		Uid:        uint32(le16(b, 0x2)) | uint32(le16(b, 0x78))<<16,
-		Size:       uint64(le32(b, 0x4)) | uint64(le32(b, 0x6c))<<32,
-		Dtime:      le32(b, 0x14),
-		Gid:        uint32(le16(b, 0x18)) | uint32(le16(b, 0x7a))<<16,
-		LinksCount: le16(b, 0x1a),
-		BlocksRaw:  uint64(le32(b, 0x1c)),
-		Flags:      le32(b, 0x20),
-		Version:    uint64(le32(b, 0x24)),
-		Generation: le32(b, 0x64),
-		FileACL:    uint64(le32(b, 0x68)) | uint64(le16(b, 0x76))<<32,
-		Checksum:   uint32(le16(b, inoChecksumLo)),
-	}
-	if hugeFile {
-		in.BlocksRaw |= uint64(le16(b, 0x74)) << 32
-	}
-	copy(in.Block[:], b[0x28:0x28+BlockArea])
-	in.Atime.Lo = le32(b, 0x8)
-	in.Ctime.Lo = le32(b, 0xc)
-	in.Mtime.Lo = le32(b, 0x10)
+	var in Inode
+	end := GoodOldInodeSize
 	if len(b) > GoodOldInodeSize {
-		in.ExtraIsize = le16(b, 0x80)
-		if in.ExtraIsize&3 != 0 || GoodOldInodeSize+int(in.ExtraIsize) > len(b) {
-			return Inode{}, fmt.Errorf("inode: i_extra_isize %d does not fit a %d-byte inode", in.ExtraIsize, len(b))
+		x := le16(b, inoExtraIsize)
+		if x&3 != 0 || GoodOldInodeSize+int(x) > len(b) {
+			return Inode{}, fmt.Errorf("inode: i_extra_isize %d does not fit a %d-byte inode", x, len(b))
 		}
-		end := GoodOldInodeSize + int(in.ExtraIsize)
-		fits := func(off, size int) bool { return off+size <= end }
-		if fits(inoChecksumHi, 2) {
-			in.Checksum |= uint32(le16(b, inoChecksumHi)) << 16
+		end = extraEnd(len(b), x)
+	}
+	for i := range inodeLayout {
+		p := &inodeLayout[i]
+		if !p.stored(len(b), end, hugeFile) {
+			continue
 		}
-		if fits(0x84, 4) {
-			in.Ctime.Extra = le32(b, 0x84)
+		var v uint64
+		switch p.size {
+		case 2:
+			v = uint64(le16(b, p.off)) << p.shift
+		case 4:
+			v = uint64(le32(b, p.off)) << p.shift
 		}
-		if fits(0x88, 4) {
-			in.Mtime.Extra = le32(b, 0x88)
+		switch f := in.ptr(p.field).(type) {
+		case *uint16:
+			*f |= uint16(v)
+		case *uint32:
+			*f |= uint32(v)
+		case *uint64:
+			*f |= v
+		case *[BlockArea]byte:
+			copy(f[:], b[p.off:p.off+p.size])
 		}
-		if fits(0x8c, 4) {
-			in.Atime.Extra = le32(b, 0x8c)
-		}
-		if fits(0x90, 4) {
-			in.Crtime.Lo = le32(b, 0x90)
+		if p.field == fCrtime {
 			in.HasCrtime = true
 		}
-		if fits(0x94, 4) {
-			in.Crtime.Extra = le32(b, 0x94)
-		}
-		if fits(0x98, 4) {
-			in.Version |= uint64(le32(b, 0x98)) << 32
-		}
-		if fits(0x9c, 4) {
-			in.Projid = le32(b, 0x9c)
-		}
-		if end+4 <= len(b) && le32(b, end) == XattrMagic {
-			in.InlineXattr = b[end:]
-		}
+	}
+	if end > GoodOldInodeSize && end+4 <= len(b) && le32(b, end) == XattrMagic {
+		in.InlineXattr = b[end:]
 	}
 	return in, nil
+}
+
+// InodeFormat is how a file system stores its inodes, for Encode.
+type InodeFormat struct {
+	HugeFile bool   // huge_file: i_blocks has its high bits
+	Csum     bool   // metadata_csum: Encode sets the checksum
+	Seed     uint32 // the metadata_csum seed (Superblock.CsumSeed)
+}
+
+// Encode writes in into the raw inode b of len(b) bytes (the inode size),
+// following the layout ParseInode reads, and with metadata_csum sets the
+// checksum of inode ino in b and in. Bytes the layout does not cover are
+// left as they are: a driver encodes into the inode's slot of its inode
+// table block. in.ExtraIsize must fit b; InlineXattr is not written.
+func (in *Inode) Encode(b []byte, f InodeFormat, ino uint32) error {
+	if len(b) < GoodOldInodeSize || (len(b) > GoodOldInodeSize && len(b) < 0xa0) {
+		return fmt.Errorf("inode: size %d", len(b))
+	}
+	end := extraEnd(len(b), in.ExtraIsize)
+	if len(b) > GoodOldInodeSize && (in.ExtraIsize&3 != 0 || end > len(b)) {
+		return fmt.Errorf("inode: i_extra_isize %d does not fit a %d-byte inode", in.ExtraIsize, len(b))
+	}
+	for i := range inodeLayout {
+		p := &inodeLayout[i]
+		if !p.stored(len(b), end, f.HugeFile) {
+			continue
+		}
+		var v uint64
+		switch fp := in.ptr(p.field).(type) {
+		case *uint16:
+			v = uint64(*fp)
+		case *uint32:
+			v = uint64(*fp)
+		case *uint64:
+			v = *fp
+		case *[BlockArea]byte:
+			copy(b[p.off:p.off+p.size], fp[:])
+			continue
+		}
+		v >>= p.shift
+		switch p.size {
+		case 2:
+			binary.LittleEndian.PutUint16(b[p.off:], uint16(v))
+		case 4:
+			binary.LittleEndian.PutUint32(b[p.off:], uint32(v))
+		}
+	}
+	if f.Csum {
+		c := InodeChecksum(f.Seed, ino, b)
+		binary.LittleEndian.PutUint16(b[inoChecksumLo:], uint16(c))
+		if end >= inoChecksumHi+2 {
+			binary.LittleEndian.PutUint16(b[inoChecksumHi:], uint16(c>>16))
+		} else {
+			c &= 0xffff
+		}
+		in.Checksum = c
+	}
+	return nil
 }
 
 // FileType is Mode's S_IFMT part.
