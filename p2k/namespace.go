@@ -119,17 +119,11 @@ func (b *Bridge) create(c *ctx, in *fuse.CreateIn, name string, out *fuse.Create
 	if e != 0 {
 		return e
 	}
-	if !created {
-		if vp.Type == vfs.VDIR {
-			vfs.Vrele(c.l, vp)
-			return unix.EISDIR
-		}
-		if e = b.openCheck(c, vp, in.Flags); e != 0 {
-			vfs.Vrele(c.l, vp)
-			return e
-		}
+	how := 0
+	if created {
+		how = vfs.VnOpenCreated
 	}
-	fh, e := b.openVnode(c, vp, in.Flags, !created)
+	fh, e := b.openVnode(c, vp, in.Flags|unix.O_CREAT, how)
 	if e != 0 {
 		vfs.Vrele(c.l, vp)
 		return e

@@ -120,7 +120,6 @@ func openVnode(l *kernel.LWP, at *Vnode, path string, flags int, mode uint32) (*
 	if acc == unix.O_ACCMODE {
 		return nil, unix.EINVAL
 	}
-	ff := oflagsToF(flags)
 	created := false
 	var vp *Vnode
 	if flags&unix.O_CREAT != 0 {
@@ -171,42 +170,13 @@ func openVnode(l *kernel.LWP, at *Vnode, path string, flags int, mode uint32) (*
 		}
 		vp = res.Vp
 	}
-	fail := func(e unix.Errno) (*Vnode, unix.Errno) {
+	how := 0
+	if created {
+		how = VnOpenCreated
+	}
+	if _, e := VnOpen(l, vp, flags, how); e != 0 {
 		Vrele(l, vp)
 		return nil, e
-	}
-	if vp.Type == VLNK {
-		return fail(unix.ELOOP)
-	}
-	if flags&unix.O_DIRECTORY != 0 && vp.Type != VDIR {
-		return fail(unix.ENOTDIR)
-	}
-	if vp.Type == VDIR && (ff&FWRITE != 0 || flags&unix.O_TRUNC != 0) {
-		return fail(unix.EISDIR)
-	}
-	if !created {
-		var want uint32
-		if ff&FREAD != 0 {
-			want |= kernel.VREAD
-		}
-		if ff&FWRITE != 0 || flags&unix.O_TRUNC != 0 {
-			want |= kernel.VWRITE
-		}
-		if want != 0 {
-			if e := VOPAccess(l, vp, want); e != 0 {
-				return fail(e)
-			}
-		}
-	}
-	if e := VOPOpen(l, vp, ff); e != 0 {
-		return fail(e)
-	}
-	if flags&unix.O_TRUNC != 0 && !created && vp.Type == VREG && ff&FWRITE != 0 {
-		va := Vattr{Valid: AttrSize, Size: 0}
-		if e := VOPSetattr(l, vp, &va); e != 0 {
-			VOPClose(l, vp, ff)
-			return fail(e)
-		}
 	}
 	return vp, 0
 }
