@@ -12,7 +12,7 @@
 //     (VOP_INACTIVE runs) by a background releaser, so FORGET never waits
 //     for I/O. A node id names a slot of a sharded table with the slot's
 //     generation, so an id never names another vnode once forgotten; the
-//     way back from a vnode is its Cookie (as puffs names nodes by
+//     way back from a vnode is its ClientCookie (as puffs names nodes by
 //     cookie). Id 1 is the root.
 //   - open file and directory handles (VOP_OPEN ... VOP_CLOSE);
 //   - a pool of request contexts, each an LWP with scratch space. An LWP
