@@ -118,7 +118,7 @@ func (b *Bridge) plusEntry(c *ctx, dvp *vfs.Vnode, ino uint64, name []byte, eo *
 			return
 		}
 	}
-	vp = crossMounts(c.l, vp)
+	vp = vfs.VnCrossDown(c.l, vp)
 	if e := b.entry(c, vp, eo); e != 0 {
 		*eo = fuse.EntryOut{}
 	}

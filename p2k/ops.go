@@ -21,21 +21,10 @@ func enter(c *ctx) unix.Errno {
 	return vfs.Enter(c.l)
 }
 
-// checkName refuses names no directory can hold.
-func checkName(name string) unix.Errno {
-	switch {
-	case name == "":
-		return unix.ENOENT
-	case len(name) > vfs.NameMax:
-		return unix.ENAMETOOLONG
-	}
-	return 0
-}
-
-// checkNewName refuses a name to add: checkName's answers, then EROFS on a
-// read-only bridge.
+// checkNewName refuses a name to add: vfs.CheckName's answers, then EROFS
+// on a read-only bridge.
 func (b *Bridge) checkNewName(name string) unix.Errno {
-	if e := checkName(name); e != 0 {
+	if e := vfs.CheckName(name); e != 0 {
 		return e
 	}
 	if b.opts.ReadOnly {
@@ -44,42 +33,18 @@ func (b *Bridge) checkNewName(name string) unix.Errno {
 	return 0
 }
 
-// crossMounts moves a looked-up directory vnode to the root of whatever is
-// mounted on it, as namei does.
-func crossMounts(l *kernel.LWP, vp *vfs.Vnode) *vfs.Vnode {
-	for vp.Type == vfs.VDIR {
-		m := vp.MountedHere()
-		if m == nil {
-			break
-		}
-		r := m.RootVnode()
-		vfs.Vref(r)
-		vfs.Vrele(l, vp)
-		vp = r
-	}
-	return vp
-}
-
-// lookupName looks name up in dvp for op, into c.cn, crossing mounts.
+// lookupName looks name up in dvp for op through the vn layer, into c.cn:
+// name checks, search permission unless the host checks it, mounts
+// crossed both ways, never above the bridge's root.
 func (b *Bridge) lookupName(c *ctx, dvp *vfs.Vnode, name string, op vfs.NameiOp) (*vfs.Vnode, unix.Errno) {
-	if e := checkName(name); e != 0 {
-		return nil, e
-	}
-	if !b.opts.DefaultPermissions && !c.l.Cred().IsRoot() {
-		if e := vfs.VOPAccess(c.l, dvp, kernel.VEXEC); e != 0 {
-			return nil, e
-		}
+	flags := 0
+	if b.opts.DefaultPermissions {
+		flags = vfs.ClientChecked
 	}
 	c.cn = vfs.ComponentName{Op: op, Name: name, IsLast: true}
-	vp, e := vfs.VOPLookup(c.l, dvp, &c.cn)
+	vp, e := vfs.VnLookup(c.l, b.nodes.root.vp, dvp, &c.cn, flags)
 	c.cn.Name = ""
-	if e == kernel.EJUSTRETURN {
-		e = unix.ENOENT
-	}
-	if e != 0 {
-		return nil, e
-	}
-	return crossMounts(c.l, vp), 0
+	return vp, e
 }
 
 // entry answers with vp, whose reference it consumes: its attributes, and
