@@ -819,9 +819,9 @@ func StatvfsPath(l *kernel.LWP, path string, sb *Statvfs) (e unix.Errno) {
 	return StatvfsMount(l, res.Vp.Mount, sb)
 }
 
-// Getdents reads directory entries (see EmitDirent's format) from fd into
-// buf and returns the bytes used; 0 at the end. EINVAL when buf cannot
-// hold the next entry.
+// Getdents reads directory entries from fd into buf, serialised in the
+// format EmitDirent documents, and returns the bytes used; 0 at the end.
+// EINVAL when buf cannot hold the next entry.
 func Getdents(l *kernel.LWP, fd int, buf []byte) (n int, e unix.Errno) {
 	if e = enter(l); e != 0 {
 		return 0, e
@@ -837,10 +837,12 @@ func Getdents(l *kernel.LWP, fd int, buf []byte) (n int, e unix.Errno) {
 	}
 	f.offMu.Enter(l)
 	defer f.offMu.Exit()
-	u := kernel.UioSetup(buf, f.offset, kernel.UioRead)
-	eof, e := VOPReaddir(l, f.Vnode, u)
-	next := u.Offset
-	n = len(buf) - kernel.UioFree(u)
+	w := direntWriters.Get().(*direntWriter)
+	w.buf, w.n = buf, 0
+	next, eof, e := VnReaddir(l, f.Vnode, f.offset, w)
+	n = w.n
+	w.buf = nil
+	direntWriters.Put(w)
 	if e != 0 {
 		return 0, e
 	}
