@@ -62,38 +62,34 @@ func (d *dirFill) Dirent(name string, ino uint64, dtype uint8, next uint64) bool
 	return true
 }
 
-func (b *Bridge) readdir(c *ctx, in *fuse.ReadIn, out *fuse.DirEntryList, plus bool) (e unix.Errno) {
-	if e = enter(c); e != 0 {
-		return e
+func (b *Bridge) readdir(c *ctx, in *fuse.ReadIn, out *fuse.DirEntryList, plus bool) unix.Errno {
+	if c == nil {
+		return unix.EIO
 	}
-	defer vfs.Leave(c.l, &e)
 	if in.Offset > 1<<63-1 {
 		return unix.EINVAL
 	}
-	dvp, e := b.pin(c, in.NodeId)
-	if e != 0 {
-		return e
-	}
-	defer vfs.Vrele(c.l, dvp)
-	// READDIRPLUS looks entries up: a caller who may not search the
-	// directory gets names without attributes.
-	search := plus
-	if plus && dvp.Type == vfs.VDIR && !b.opts.DefaultPermissions && !c.l.Cred().IsRoot() {
-		search = vfs.VOPAccess(c.l, dvp, kernel.VEXEC) == 0
-	}
-	d := &c.dir
-	d.out, d.plus, d.search = out, plus, search
-	_, _, e = vfs.VnReaddir(c.l, dvp, int64(in.Offset), d)
-	d.out = nil
-	if e == 0 {
-		for i := range d.pend {
-			p := &d.pend[i]
-			b.plusEntry(c, dvp, p.ino, d.names[p.off:p.off+p.n], p.eo)
+	return b.onNode(c, in.NodeId, func(dvp *vfs.Vnode) unix.Errno {
+		// READDIRPLUS looks entries up: a caller who may not search the
+		// directory gets names without attributes.
+		search := plus
+		if plus && dvp.Type == vfs.VDIR && !b.opts.DefaultPermissions && !c.l.Cred().IsRoot() {
+			search = vfs.VOPAccess(c.l, dvp, kernel.VEXEC) == 0
 		}
-	}
-	clear(d.pend)
-	d.pend, d.names = d.pend[:0], d.names[:0]
-	return e
+		d := &c.dir
+		d.out, d.plus, d.search = out, plus, search
+		_, _, e := vfs.VnReaddir(c.l, dvp, int64(in.Offset), d)
+		d.out = nil
+		if e == 0 {
+			for i := range d.pend {
+				p := &d.pend[i]
+				b.plusEntry(c, dvp, p.ino, d.names[p.off:p.off+p.n], p.eo)
+			}
+		}
+		clear(d.pend)
+		d.pend, d.names = d.pend[:0], d.names[:0]
+		return e
+	})
 }
 
 // plusEntry fills a READDIRPLUS entry. On failure (the name went away

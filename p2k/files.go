@@ -261,21 +261,14 @@ func (b *Bridge) FsyncDir(cancel <-chan struct{}, in *fuse.FsyncIn) fuse.Status 
 	return b.done(c, "fsync", "", b.fsync(c, in))
 }
 
-func (b *Bridge) fsync(c *ctx, in *fuse.FsyncIn) (e unix.Errno) {
-	if e = enter(c); e != 0 {
-		return e
-	}
-	defer vfs.Leave(c.l, &e)
-	vp, e := b.pin(c, in.NodeId)
-	if e != 0 {
-		return e
-	}
-	defer vfs.Vrele(c.l, vp)
-	flags := vfs.FSYNC_WAIT
-	if in.FsyncFlags&1 != 0 { // FUSE_FSYNC_FDATASYNC
-		flags |= vfs.FSYNC_DATAONLY
-	}
-	return vfs.VOPFsync(c.l, vp, flags, 0, 0)
+func (b *Bridge) fsync(c *ctx, in *fuse.FsyncIn) unix.Errno {
+	return b.onNode(c, in.NodeId, func(vp *vfs.Vnode) (e unix.Errno) {
+		flags := vfs.FSYNC_WAIT
+		if in.FsyncFlags&1 != 0 { // FUSE_FSYNC_FDATASYNC
+			flags |= vfs.FSYNC_DATAONLY
+		}
+		return vfs.VOPFsync(c.l, vp, flags, 0, 0)
+	})
 }
 
 // Lseek implements fuse.RawFileSystem: SEEK_DATA and SEEK_HOLE through
@@ -285,26 +278,21 @@ func (b *Bridge) Lseek(cancel <-chan struct{}, in *fuse.LseekIn, out *fuse.Lseek
 	return b.done(c, "seek", "", b.lseek(c, in, out))
 }
 
-func (b *Bridge) lseek(c *ctx, in *fuse.LseekIn, out *fuse.LseekOut) (e unix.Errno) {
-	if e = enter(c); e != 0 {
-		return e
-	}
-	defer vfs.Leave(c.l, &e)
-	if in.Whence != unix.SEEK_DATA && in.Whence != unix.SEEK_HOLE {
+func (b *Bridge) lseek(c *ctx, in *fuse.LseekIn, out *fuse.LseekOut) unix.Errno {
+	switch {
+	case c == nil:
+		return unix.EIO
+	case in.Whence != unix.SEEK_DATA && in.Whence != unix.SEEK_HOLE:
 		return unix.EINVAL
-	}
-	if in.Offset > 1<<63-1 {
+	case in.Offset > 1<<63-1:
 		return unix.ENXIO
 	}
-	vp, e := b.pin(c, in.NodeId)
-	if e != 0 {
-		return e
-	}
-	defer vfs.Vrele(c.l, vp)
-	off, e := vfs.VOPSeek(c.l, vp, int64(in.Offset), int(in.Whence))
-	if e != 0 {
-		return e
-	}
-	out.Offset = uint64(off)
-	return 0
+	return b.onNode(c, in.NodeId, func(vp *vfs.Vnode) unix.Errno {
+		off, e := vfs.VOPSeek(c.l, vp, int64(in.Offset), int(in.Whence))
+		if e != 0 {
+			return e
+		}
+		out.Offset = uint64(off)
+		return 0
+	})
 }

@@ -12,27 +12,6 @@ import (
 // Each call is a kernel entry: it takes a virtual CPU for its duration and
 // turns a panic inside the kernel into EIO with a dmesg line.
 
-// enter starts a kernel entry; leave must be deferred right after.
-func enter(l *kernel.LWP) unix.Errno {
-	if l == nil || l.Proc() == nil {
-		return unix.EINVAL
-	}
-	if l.Kernel().Halted() {
-		return kernel.ErrHalted
-	}
-	l.Schedule()
-	return 0
-}
-
-// leave ends a kernel entry started by enter; a panic becomes EIO.
-func leave(l *kernel.LWP, e *unix.Errno) {
-	if r := recover(); r != nil {
-		recovered(l, r)
-		*e = unix.EIO
-	}
-	l.Unschedule()
-}
-
 // recovered handles a panic caught at the kernel boundary: a dmesg line
 // with the stack, and every read-write mount but the rumpfs root made
 // read-only so that a driver in an unknown state writes nothing more. The
@@ -51,21 +30,43 @@ func recovered(l *kernel.LWP, r any) {
 	}
 }
 
-// Enter and Leave bracket a kernel entry for callers outside this package
-// that call VOPs directly (p2k, etfs): Enter takes a virtual CPU, Leave
-// gives it back and turns a panic into EIO. Use as
+// Enter and Leave bracket a kernel entry, for the system calls here and
+// for clients that call VOPs directly (p2k, etfs): Enter takes a virtual
+// CPU, Leave gives it back and turns a panic into EIO. Use as
 //
 //	if e = vfs.Enter(l); e != 0 { return e }
 //	defer vfs.Leave(l, &e)
-func Enter(l *kernel.LWP) unix.Errno { return enter(l) }
+//
+// or let Run do both around a function.
+func Enter(l *kernel.LWP) unix.Errno {
+	if l == nil || l.Proc() == nil {
+		return unix.EINVAL
+	}
+	if l.Kernel().Halted() {
+		return kernel.ErrHalted
+	}
+	l.Schedule()
+	return 0
+}
 
-// Leave ends a kernel entry; see Enter. It must be deferred directly.
+// Leave ends a kernel entry; see Enter. It must be deferred directly, so
+// that its recover sees a panic.
 func Leave(l *kernel.LWP, e *unix.Errno) {
 	if r := recover(); r != nil {
 		recovered(l, r)
 		*e = unix.EIO
 	}
 	l.Unschedule()
+}
+
+// Run runs fn as one kernel entry: Enter, fn, Leave. A panic in fn is
+// EIO, as Leave makes it.
+func Run(l *kernel.LWP, fn func() unix.Errno) (e unix.Errno) {
+	if e = Enter(l); e != 0 {
+		return e
+	}
+	defer Leave(l, &e)
+	return fn()
 }
 
 func (pf *ProcFiles) umaskBits() uint32 {
@@ -86,10 +87,10 @@ func Umask(l *kernel.LWP, mask uint32) uint32 {
 
 // Open opens path with O_* flags (host numbering) and returns a descriptor.
 func Open(l *kernel.LWP, path string, flags int, mode uint32) (fd int, e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return -1, e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	vp, e := openVnode(l, nil, path, flags, mode)
 	if e != 0 {
 		return -1, e
@@ -108,10 +109,10 @@ func Open(l *kernel.LWP, path string, flags int, mode uint32) (fd int, e unix.Er
 // instead of a descriptor (for kernel callers such as etfs and tests). The
 // caller closes it with VOPClose and Vrele.
 func OpenVnode(l *kernel.LWP, path string, flags int, mode uint32) (vp *Vnode, e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return nil, e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	return openVnode(l, nil, path, flags, mode)
 }
 
@@ -183,10 +184,10 @@ func openVnode(l *kernel.LWP, at *Vnode, path string, flags int, mode uint32) (*
 
 // Close closes a descriptor.
 func Close(l *kernel.LWP, fd int) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	f, e := procFiles(l).fdt.remove(fd)
 	if e != 0 {
 		return e
@@ -196,10 +197,10 @@ func Close(l *kernel.LWP, fd int) (e unix.Errno) {
 
 // Dup returns a new descriptor for the open file fd.
 func Dup(l *kernel.LWP, fd int) (nfd int, e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return -1, e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	pf := procFiles(l)
 	f, e := pf.fdt.get(fd)
 	if e != 0 {
@@ -243,10 +244,10 @@ func Pwrite(l *kernel.LWP, fd int, buf []byte, off int64) (int, unix.Errno) {
 }
 
 func rw(l *kernel.LWP, fd int, buf []byte, off int64, dir kernel.UioRW) (n int, e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return 0, e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	f, e := getFile(l, fd)
 	if e != 0 {
 		return 0, e
@@ -293,10 +294,10 @@ func rw(l *kernel.LWP, fd int, buf []byte, off int64, dir kernel.UioRW) (n int, 
 // Lseek moves fd's offset; whence is SEEK_SET, SEEK_CUR, SEEK_END,
 // SEEK_DATA or SEEK_HOLE.
 func Lseek(l *kernel.LWP, fd int, off int64, whence int) (pos int64, e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return -1, e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	f, e := getFile(l, fd)
 	if e != 0 {
 		return -1, e
@@ -335,10 +336,10 @@ var vattrPool = newPool(func() *Vattr { return new(Vattr) })
 
 // Fstat returns fd's attributes.
 func Fstat(l *kernel.LWP, fd int, st *Vattr) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	f, e := getFile(l, fd)
 	if e != 0 {
 		return e
@@ -364,10 +365,10 @@ func Stat(l *kernel.LWP, path string, st *Vattr) unix.Errno { return stat(l, pat
 func Lstat(l *kernel.LWP, path string, st *Vattr) unix.Errno { return stat(l, path, st, 0) }
 
 func stat(l *kernel.LWP, path string, st *Vattr, flags int) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	res, e := Namei(l, nil, path, LOOKUP, flags)
 	if e != 0 {
 		return e
@@ -392,10 +393,10 @@ func lookupCreate(l *kernel.LWP, path string) (NameiResult, unix.Errno) {
 
 // Mkdir makes a directory.
 func Mkdir(l *kernel.LWP, path string, mode uint32) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	res, e := lookupCreate(l, path)
 	if e != 0 {
 		return e
@@ -411,10 +412,10 @@ func Mkdir(l *kernel.LWP, path string, mode uint32) (e unix.Errno) {
 
 // Mknod makes a device node, FIFO or regular file; mode carries S_IFMT.
 func Mknod(l *kernel.LWP, path string, mode uint32, dev uint64) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	t := VTypeFromMode(mode)
 	if mode&unix.S_IFMT == 0 {
 		t = VREG
@@ -443,10 +444,10 @@ func Mknod(l *kernel.LWP, path string, mode uint32, dev uint64) (e unix.Errno) {
 
 // Symlink makes path a symbolic link to target.
 func Symlink(l *kernel.LWP, target, path string) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	if e := CheckPath(target); e != 0 {
 		return e
 	}
@@ -465,10 +466,10 @@ func Symlink(l *kernel.LWP, target, path string) (e unix.Errno) {
 
 // Readlink reads a symlink's target into buf and returns its length.
 func Readlink(l *kernel.LWP, path string, buf []byte) (n int, e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return 0, e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	res, e := Namei(l, nil, path, LOOKUP, 0)
 	if e != 0 {
 		return 0, e
@@ -518,10 +519,10 @@ func Unlink(l *kernel.LWP, path string) unix.Errno { return remove(l, path, fals
 func Rmdir(l *kernel.LWP, path string) unix.Errno { return remove(l, path, true) }
 
 func remove(l *kernel.LWP, path string, dir bool) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	res, e := lookupDelete(l, path, dir)
 	if e != 0 {
 		return e
@@ -536,10 +537,10 @@ func remove(l *kernel.LWP, path string, dir bool) (e unix.Errno) {
 
 // Link makes newpath another name for oldpath.
 func Link(l *kernel.LWP, oldpath, newpath string) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	src, e := Namei(l, nil, oldpath, LOOKUP, 0)
 	if e != 0 {
 		return e
@@ -588,10 +589,10 @@ func Rename2(l *kernel.LWP, from, to string, flags int) (e unix.Errno) {
 	if e = CheckRenameFlags(flags); e != 0 {
 		return e
 	}
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	f, e := Namei(l, nil, from, LOOKUP, WantParent)
 	if e != 0 {
 		return e
@@ -634,10 +635,10 @@ func Rename2(l *kernel.LWP, from, to string, flags int) (e unix.Errno) {
 
 // setattrPath applies va to path (following a final symlink when follow).
 func setattrPath(l *kernel.LWP, path string, follow bool, va *Vattr) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	flags := 0
 	if follow {
 		flags = Follow
@@ -651,10 +652,10 @@ func setattrPath(l *kernel.LWP, path string, follow bool, va *Vattr) (e unix.Err
 }
 
 func setattrFd(l *kernel.LWP, fd int, va *Vattr, needWrite bool) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	f, e := getFile(l, fd)
 	if e != 0 {
 		return e
@@ -784,10 +785,10 @@ func Ftruncate(l *kernel.LWP, fd int, size int64) unix.Errno {
 
 // Fsync makes fd's data and metadata durable.
 func Fsync(l *kernel.LWP, fd int) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	f, e := getFile(l, fd)
 	if e != 0 {
 		return e
@@ -798,19 +799,19 @@ func Fsync(l *kernel.LWP, fd int) (e unix.Errno) {
 
 // Sync writes back every read-write mount and waits.
 func Sync(l *kernel.LWP) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	return procFiles(l).v.SyncAll(l, true)
 }
 
 // StatvfsPath returns the statistics of the file system holding path.
 func StatvfsPath(l *kernel.LWP, path string, sb *Statvfs) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	res, e := Namei(l, nil, path, LOOKUP, Follow)
 	if e != 0 {
 		return e
@@ -823,10 +824,10 @@ func StatvfsPath(l *kernel.LWP, path string, sb *Statvfs) (e unix.Errno) {
 // format EmitDirent documents, and returns the bytes used; 0 at the end.
 // EINVAL when buf cannot hold the next entry.
 func Getdents(l *kernel.LWP, fd int, buf []byte) (n int, e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return 0, e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	f, e := getFile(l, fd)
 	if e != 0 {
 		return 0, e
@@ -901,10 +902,10 @@ func dirVnode(l *kernel.LWP, path string) (*Vnode, unix.Errno) {
 
 // Chdir changes the process's working directory.
 func Chdir(l *kernel.LWP, path string) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	vp, e := dirVnode(l, path)
 	if e != 0 {
 		return e
@@ -916,10 +917,10 @@ func Chdir(l *kernel.LWP, path string) (e unix.Errno) {
 // Fchdir changes the working directory to the directory open as fd; like
 // Chdir it needs search permission there.
 func Fchdir(l *kernel.LWP, fd int) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	f, e := getFile(l, fd)
 	if e != 0 {
 		return e
@@ -939,10 +940,10 @@ func Fchdir(l *kernel.LWP, fd int) (e unix.Errno) {
 // Chroot confines the process's lookups below path (root only); ".." at
 // the new root stays there. The working directory moves there too.
 func Chroot(l *kernel.LWP, path string) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	if !l.Cred().IsRoot() {
 		return unix.EPERM
 	}
@@ -957,10 +958,10 @@ func Chroot(l *kernel.LWP, path string) (e unix.Errno) {
 
 // Access checks path against mode (R_OK, W_OK, X_OK; 0 for existence).
 func Access(l *kernel.LWP, path string, mode uint32) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	if mode&^7 != 0 {
 		return unix.EINVAL
 	}
@@ -978,10 +979,10 @@ func Access(l *kernel.LWP, path string, mode uint32) (e unix.Errno) {
 // MountPath mounts a file system of type fstype from source (a block device
 // path in the kernel namespace when the type needs one) on directory dir.
 func MountPath(l *kernel.LWP, fstype, source, dir string, flags int, opts map[string]string) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	typ := LookupFSType(fstype)
 	if typ == nil {
 		return unix.ENODEV
@@ -1020,10 +1021,10 @@ func MountPath(l *kernel.LWP, fstype, source, dir string, flags int, opts map[st
 
 // UnmountPath unmounts the file system mounted on dir.
 func UnmountPath(l *kernel.LWP, dir string, flags int) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	res, e := Namei(l, nil, dir, LOOKUP, Follow)
 	if e != 0 {
 		return e

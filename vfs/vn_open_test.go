@@ -1,6 +1,7 @@
 package vfs_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/rumpfs/rumpfs/kernel"
@@ -136,5 +137,26 @@ func TestVnOpenTrunc(t *testing.T) {
 	must(t, vnOpen(t, user, "/suid", unix.O_RDONLY|unix.O_TRUNC, vfs.VnOpenKillPriv), "open kill-priv")
 	if m := mode(); m != 0o777 {
 		t.Errorf("mode %o after a kill-priv O_TRUNC, want 777", m)
+	}
+}
+
+// TestRun: Run is one kernel entry around fn, with Leave's recovered
+// panic path, and refuses to enter a halted kernel.
+func TestRun(t *testing.T) {
+	k, l := boot(t, kernel.Config{})
+	if e := vfs.Run(l, func() unix.Errno { return unix.ENOSPC }); e != unix.ENOSPC {
+		t.Fatalf("Run: %v, want fn's ENOSPC", e)
+	}
+	if e := vfs.Run(l, func() unix.Errno { panic("vn run test") }); e != unix.EIO {
+		t.Fatalf("Run of a panicking fn: %v, want EIO", e)
+	}
+	if !strings.Contains(k.Dmesg(), "vn run test") {
+		t.Fatal("no dmesg line for the panic")
+	}
+	// The CPU came back: another entry runs.
+	must(t, vfs.Run(l, func() unix.Errno { return 0 }), "Run after a panic")
+	k.Reboot(l, kernel.RB_HALT)
+	if e := vfs.Run(l, func() unix.Errno { t.Fatal("ran in a halted kernel"); return 0 }); e == 0 {
+		t.Fatal("Run in a halted kernel succeeded")
 	}
 }
