@@ -117,48 +117,19 @@ func OpenVnode(l *kernel.LWP, path string, flags int, mode uint32) (vp *Vnode, e
 }
 
 func openVnode(l *kernel.LWP, at *Vnode, path string, flags int, mode uint32) (*Vnode, unix.Errno) {
-	acc := flags & unix.O_ACCMODE
-	if acc == unix.O_ACCMODE {
+	if flags&unix.O_ACCMODE == unix.O_ACCMODE {
 		return nil, unix.EINVAL
 	}
-	created := false
 	var vp *Vnode
+	how := 0
 	if flags&unix.O_CREAT != 0 {
-		nflags := WantParent
-		if flags&(unix.O_EXCL|unix.O_NOFOLLOW) == 0 {
-			nflags |= Follow
+		var created bool
+		var e unix.Errno
+		if vp, created, e = openCreate(l, at, path, flags, mode); e != 0 {
+			return nil, e
 		}
-		for tries := 0; ; tries++ {
-			res, e := Namei(l, at, path, CREATE, nflags)
-			if e != 0 {
-				return nil, e
-			}
-			if res.Vp != nil {
-				if flags&unix.O_EXCL != 0 {
-					res.Release(l)
-					return nil, unix.EEXIST
-				}
-				vp = res.Vp
-				res.Vp = nil
-				res.Release(l)
-				break
-			}
-			if res.TrailingSlash {
-				res.Release(l)
-				return nil, unix.EISDIR
-			}
-			va := Vattr{Type: VREG, Mode: mode & 0o7777, Umask: procFiles(l).umaskBits()}
-			cn := ComponentName{Op: CREATE, Name: res.Name, IsLast: true}
-			nvp, e := VOPCreate(l, res.Dvp, &cn, &va)
-			res.Release(l)
-			if e == unix.EEXIST && flags&unix.O_EXCL == 0 && tries < 8 {
-				continue // lost a race with another creator
-			}
-			if e != 0 {
-				return nil, e
-			}
-			vp, created = nvp, true
-			break
+		if created {
+			how = VnOpenCreated
 		}
 	} else {
 		nflags := Follow
@@ -171,15 +142,52 @@ func openVnode(l *kernel.LWP, at *Vnode, path string, flags int, mode uint32) (*
 		}
 		vp = res.Vp
 	}
-	how := 0
-	if created {
-		how = VnOpenCreated
-	}
 	if _, e := VnOpen(l, vp, flags, how); e != 0 {
 		Vrele(l, vp)
 		return nil, e
 	}
 	return vp, 0
+}
+
+// openCreate finds or makes the file an O_CREAT open names: EEXIST with
+// O_EXCL when it exists, EISDIR for a new name with a trailing slash. It
+// returns the vnode, referenced, and whether this call made it.
+func openCreate(l *kernel.LWP, at *Vnode, path string, flags int, mode uint32) (*Vnode, bool, unix.Errno) {
+	nflags := WantParent
+	if flags&(unix.O_EXCL|unix.O_NOFOLLOW) == 0 {
+		nflags |= Follow
+	}
+	for tries := 0; ; tries++ {
+		res, e := Namei(l, at, path, CREATE, nflags)
+		if e != 0 {
+			return nil, false, e
+		}
+		if res.Vp != nil {
+			vp := res.Vp
+			res.Vp = nil
+			res.Release(l)
+			if flags&unix.O_EXCL != 0 {
+				Vrele(l, vp)
+				return nil, false, unix.EEXIST
+			}
+			return vp, false, 0
+		}
+		if res.TrailingSlash {
+			res.Release(l)
+			return nil, false, unix.EISDIR
+		}
+		va := Vattr{Type: VREG, Mode: mode & 0o7777, Umask: procFiles(l).umaskBits()}
+		cn := ComponentName{Op: CREATE, Name: res.Name, IsLast: true}
+		vp, e := VOPCreate(l, res.Dvp, &cn, &va)
+		res.Release(l)
+		if e == unix.EEXIST && flags&unix.O_EXCL == 0 && tries < 8 {
+			continue // lost a race with another creator
+		}
+		if e != 0 {
+			return nil, false, e
+		}
+		return vp, true, 0
+	}
 }
 
 // Close closes a descriptor.
