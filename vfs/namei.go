@@ -132,7 +132,7 @@ func (nd *nameidata) fail(vp *Vnode, e unix.Errno) (bool, unix.Errno) {
 // next takes the next component off rest; trailing reports a slash after
 // it with nothing more. ok is false when nothing is left.
 func (nd *nameidata) next() (name string, trailing, ok bool) {
-	nd.rest = strings.TrimLeft(nd.rest, "/")
+	nd.rest = trimSlashes(nd.rest)
 	if nd.rest == "" {
 		return "", false, false
 	}
@@ -149,10 +149,18 @@ func (nd *nameidata) next() (name string, trailing, ok bool) {
 // skipSlashes drops the slashes at the start of rest and reports whether
 // they were all that was left (a trailing slash).
 func (nd *nameidata) skipSlashes() bool {
-	next := strings.TrimLeft(nd.rest, "/")
+	next := trimSlashes(nd.rest)
 	trailing := next == "" && nd.rest != ""
 	nd.rest = next
 	return trailing
+}
+
+// trimSlashes drops leading slashes (inlined, unlike strings.TrimLeft).
+func trimSlashes(s string) string {
+	for len(s) > 0 && s[0] == '/' {
+		s = s[1:]
+	}
+	return s
 }
 
 // step walks one component. done is set when the walk ended, with its
