@@ -103,16 +103,18 @@ func (b *Bridge) readdir(c *ctx, in *fuse.ReadIn, out *fuse.DirEntryList, plus b
 // cannot load (an etfs key, a driver without stable numbers) is looked up.
 func (b *Bridge) plusEntry(c *ctx, dvp *vfs.Vnode, ino uint64, name []byte, eo *fuse.EntryOut) {
 	vp, e := dvp.Mount.Vget(c.l, ino)
-	if e != 0 {
+	if e == 0 {
+		vp = vfs.VnCrossDown(c.l, vp)
+	} else {
 		// A driver may keep the name it looks up: a string of its own.
+		// The search permission was checked once for the whole reply.
 		c.cn = vfs.ComponentName{Op: vfs.LOOKUP, Name: string(name), IsLast: true}
-		vp, e = vfs.VOPLookup(c.l, dvp, &c.cn)
+		vp, e = vfs.VnLookup(c.l, b.nodes.root.vp, dvp, &c.cn, vfs.ClientChecked)
 		c.cn.Name = ""
 		if e != 0 {
 			return
 		}
 	}
-	vp = vfs.VnCrossDown(c.l, vp)
 	if e := b.entry(c, vp, eo); e != 0 {
 		*eo = fuse.EntryOut{}
 	}
