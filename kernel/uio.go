@@ -32,6 +32,11 @@ type Uio struct {
 	lent   []byte
 	lender Lender
 
+	// Sink, when not nil, takes what a VOP emits as records (the VFS's
+	// directory entries) in place of bytes moved to Iov: the VFS sets it
+	// and its emitters hand their records to it.
+	Sink any
+
 	one [1][]byte
 }
 
@@ -63,6 +68,7 @@ func (u *Uio) Init(buf []byte, off int64, rw UioRW) {
 	u.Resid = len(buf)
 	u.RW = rw
 	u.buf, u.lent, u.lender = nil, nil, nil
+	u.Sink = nil
 }
 
 // Lendable reports whether Lend may succeed: a lending read with nothing
@@ -117,6 +123,7 @@ func UioFree(u *Uio) int {
 	u.one[0] = nil
 	u.Iov = nil
 	u.buf, u.lent, u.lender = nil, nil, nil
+	u.Sink = nil
 	uioPool.Put(u)
 	return r
 }

@@ -1,8 +1,6 @@
 package p2k
 
 import (
-	"unsafe"
-
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
@@ -10,9 +8,10 @@ import (
 )
 
 // Directory reading keeps no state in the handle: FUSE's readdir offset is
-// the driver's cookie of the next entry (each record's Next), so every
+// the driver's cookie of the next entry (each entry's Off), so every
 // request reads from the cookie it is given, fills the reply until it is
-// full, and an entry that did not fit is read again next time.
+// full, and an entry that did not fit is read again next time. Entries go
+// from the driver through vfs.VnReaddir straight into go-fuse's reply.
 
 // ReadDir implements fuse.RawFileSystem (VOP_READDIR).
 func (b *Bridge) ReadDir(cancel <-chan struct{}, in *fuse.ReadIn, out *fuse.DirEntryList) fuse.Status {
@@ -20,82 +19,77 @@ func (b *Bridge) ReadDir(cancel <-chan struct{}, in *fuse.ReadIn, out *fuse.DirE
 	return b.done(c, "readdir", "", b.readdir(c, in, out, false))
 }
 
-// ReadDirPlus implements fuse.RawFileSystem: VOP_READDIR, and VOP_LOOKUP
+// ReadDirPlus implements fuse.RawFileSystem: VOP_READDIR, and the vnode
 // of every entry but "." and "..", each counting as a lookup.
 func (b *Bridge) ReadDirPlus(cancel <-chan struct{}, in *fuse.ReadIn, out *fuse.DirEntryList) fuse.Status {
 	c := b.begin(&in.InHeader, cancel)
 	return b.done(c, "readdir", "", b.readdir(c, in, out, true))
 }
 
-// maxDirRead bounds one VOP_READDIR (the host asks for a page or so).
-const maxDirRead = 128 << 10
+// dirFill is the vfs.DirentSink that moves entries into go-fuse's reply.
+// It lives in the request context, so a readdir allocates nothing once
+// warm. READDIRPLUS entries that want attributes are noted in pend (with
+// their names in names) and filled after the driver is done, since the
+// sink runs with the directory locked.
+type dirFill struct {
+	out    *fuse.DirEntryList
+	plus   bool
+	search bool
+	pend   []plusPending
+	names  []byte
+}
 
-func (b *Bridge) readdir(c *ctx, in *fuse.ReadIn, out *fuse.DirEntryList, plus bool) (e unix.Errno) {
-	if e = enter(c); e != 0 {
-		return e
+type plusPending struct {
+	eo     *fuse.EntryOut // in out's buffer, which never moves
+	ino    uint64
+	off, n int // the name in names
+}
+
+// Dirent implements vfs.DirentSink.
+func (d *dirFill) Dirent(name string, ino uint64, dtype uint8, next uint64) bool {
+	de := fuse.DirEntry{Mode: uint32(dtype) << 12, Ino: ino, Off: next, Name: name}
+	if !d.plus {
+		return d.out.AddDirEntry(de)
 	}
-	defer vfs.Leave(c.l, &e)
+	eo := d.out.AddDirLookupEntry(de)
+	if eo == nil {
+		return false
+	}
+	if d.search && name != "." && name != ".." { // the host ignores those two
+		d.pend = append(d.pend, plusPending{eo: eo, ino: ino, off: len(d.names), n: len(name)})
+		d.names = append(d.names, name...)
+	}
+	return true
+}
+
+func (b *Bridge) readdir(c *ctx, in *fuse.ReadIn, out *fuse.DirEntryList, plus bool) unix.Errno {
+	if c == nil {
+		return unix.EIO
+	}
 	if in.Offset > 1<<63-1 {
 		return unix.EINVAL
 	}
-	dvp, e := b.pin(c, in.NodeId)
-	if e != 0 {
-		return e
-	}
-	defer vfs.Vrele(c.l, dvp)
-	if dvp.Type != vfs.VDIR {
-		return unix.ENOTDIR
-	}
-	// Driver records are no larger than FUSE's, so a reply's worth of
-	// them is enough to fill the reply.
-	size := min(max(int(in.Size), vfs.DirentMax), maxDirRead)
-	if cap(c.dirbuf) < size {
-		c.dirbuf = make([]byte, size)
-	}
-	buf := c.dirbuf[:size]
-	u := kernel.UioSetup(buf, int64(in.Offset), kernel.UioRead)
-	eof, e := vfs.VOPReaddir(c.l, dvp, u)
-	n := size - kernel.UioFree(u)
-	if e != 0 {
-		return e
-	}
-	if n == 0 && !eof {
-		return unix.EINVAL // no room for one entry: cannot happen at DirentMax
-	}
-	// READDIRPLUS looks entries up: a caller who may not search the
-	// directory gets names without attributes.
-	search := plus
-	if plus && !b.opts.DefaultPermissions && !c.l.Cred().IsRoot() {
-		search = vfs.VOPAccess(c.l, dvp, kernel.VEXEC) == 0
-	}
-	for p := buf[:n]; len(p) > 0; {
-		ino, next, dt, name, m, ok := vfs.ParseDirentNoCopy(p)
-		if !ok {
-			c.l.Kernel().Warnf("p2k: driver returned a malformed directory record")
-			return unix.EIO
+	return b.onNode(c, in.NodeId, func(dvp *vfs.Vnode) unix.Errno {
+		// READDIRPLUS looks entries up: a caller who may not search the
+		// directory gets names without attributes.
+		search := plus
+		if plus && dvp.Type == vfs.VDIR && !b.opts.DefaultPermissions && !c.l.Cred().IsRoot() {
+			search = vfs.VOPAccess(c.l, dvp, kernel.VEXEC) == 0
 		}
-		p = p[m:]
-		// The name is copied into the reply at once: no need for a
-		// string of its own (plusEntry makes one if it must look the
-		// name up).
-		de := fuse.DirEntry{Mode: uint32(dt) << 12, Ino: ino, Off: next,
-			Name: unsafe.String(unsafe.SliceData(name), len(name))}
-		if !plus {
-			if !out.AddDirEntry(de) {
-				break
+		d := &c.dir
+		d.out, d.plus, d.search = out, plus, search
+		_, _, e := vfs.VnReaddir(c.l, dvp, int64(in.Offset), d)
+		d.out = nil
+		if e == 0 {
+			for i := range d.pend {
+				p := &d.pend[i]
+				b.plusEntry(c, dvp, p.ino, d.names[p.off:p.off+p.n], p.eo)
 			}
-			continue
 		}
-		eo := out.AddDirLookupEntry(de)
-		if eo == nil {
-			break
-		}
-		if de.Name == "." || de.Name == ".." || !search {
-			continue // the host ignores the entries of "." and ".."
-		}
-		b.plusEntry(c, dvp, ino, name, eo)
-	}
-	return 0
+		clear(d.pend)
+		d.pend, d.names = d.pend[:0], d.names[:0]
+		return e
+	})
 }
 
 // plusEntry fills a READDIRPLUS entry. On failure (the name went away
@@ -109,16 +103,18 @@ func (b *Bridge) readdir(c *ctx, in *fuse.ReadIn, out *fuse.DirEntryList, plus b
 // cannot load (an etfs key, a driver without stable numbers) is looked up.
 func (b *Bridge) plusEntry(c *ctx, dvp *vfs.Vnode, ino uint64, name []byte, eo *fuse.EntryOut) {
 	vp, e := dvp.Mount.Vget(c.l, ino)
-	if e != 0 {
+	if e == 0 {
+		vp = vfs.VnCrossDown(c.l, vp)
+	} else {
 		// A driver may keep the name it looks up: a string of its own.
+		// The search permission was checked once for the whole reply.
 		c.cn = vfs.ComponentName{Op: vfs.LOOKUP, Name: string(name), IsLast: true}
-		vp, e = vfs.VOPLookup(c.l, dvp, &c.cn)
+		vp, e = vfs.VnLookup(c.l, b.nodes.root.vp, dvp, &c.cn, vfs.ClientChecked)
 		c.cn.Name = ""
 		if e != 0 {
 			return
 		}
 	}
-	vp = crossMounts(c.l, vp)
 	if e := b.entry(c, vp, eo); e != 0 {
 		*eo = fuse.EntryOut{}
 	}

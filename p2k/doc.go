@@ -12,7 +12,7 @@
 //     (VOP_INACTIVE runs) by a background releaser, so FORGET never waits
 //     for I/O. A node id names a slot of a sharded table with the slot's
 //     generation, so an id never names another vnode once forgotten; the
-//     way back from a vnode is its Cookie (as puffs names nodes by
+//     way back from a vnode is its ClientCookie (as puffs names nodes by
 //     cookie). Id 1 is the root.
 //   - open file and directory handles (VOP_OPEN ... VOP_CLOSE);
 //   - a pool of request contexts, each an LWP with scratch space. An LWP
@@ -28,13 +28,19 @@
 // thread group is looked up in /proc) and a cred with the caller's uid,
 // gid and supplementary groups (Linux: /proc/TID/status, cached while a
 // pidfd on the thread says it lives, so a reused id never inherits
-// another's groups; macOS: the user's groups), enters the kernel (vfs.Enter: a virtual CPU, panics
-// become EIO), runs the VOPs, and answers with the host errno. Read, write,
-// readdir and readlink move data through a kernel.Uio over the FUSE
-// buffers; a READ's uio also takes loans (kernel.UioSetupLend), so a driver
-// reading from a mapped image hands over the image's bytes, which go out
-// in the reply and back to their lender after it. Steady-state GETATTR,
-// READ and LOOKUP of a known node allocate nothing.
+// another's groups; macOS: the user's groups), enters the kernel (vfs.Enter
+// or vfs.Run: a virtual CPU, panics become EIO), runs the vn functions and
+// VOPs, and answers with the host errno. What open(2), lookup and readdir
+// mean is the vn layer's (vfs.VnOpen, vfs.VnLookup, vfs.VnReaddir), shared
+// with the system calls; p2k adds only the FUSE side of them: encoding,
+// the node table, handles, credentials and its options (a read-only
+// bridge, the host's default_permissions). READDIR entries go from the
+// driver straight into go-fuse's reply. Read, write and readlink move data
+// through a kernel.Uio over the FUSE buffers; a READ's uio also takes
+// loans (kernel.UioSetupLend), so a driver reading from a mapped image
+// hands over the image's bytes, which go out in the reply and back to
+// their lender after it. Steady-state GETATTR, READ, LOOKUP of a known
+// node, READDIR and READDIRPLUS allocate nothing.
 //
 // Lock order (outermost first); every p2k lock is a leaf with respect to
 // the kernel's, except that vnode references are dropped outside them:

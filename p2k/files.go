@@ -9,50 +9,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// openCheck applies open(2)'s checks to an existing vnode: writes need a
-// writable mount and a non-directory, and unless the host checks
-// permissions itself, VOP_ACCESS for the access asked.
-func (b *Bridge) openCheck(c *ctx, vp *vfs.Vnode, flags uint32) unix.Errno {
-	ff := openFlags(flags)
-	write := ff&vfs.FWRITE != 0 || flags&unix.O_TRUNC != 0
-	if write {
-		if b.opts.ReadOnly {
-			return unix.EROFS
-		}
-		if vp.Type == vfs.VDIR {
-			return unix.EISDIR
-		}
+// openVnode opens vp for open(2) flags through the vn layer and makes a
+// handle, which takes over the caller's reference on vp. On failure the
+// caller keeps it. A read-only bridge refuses writing and truncating
+// first; how is vfs.VnOpen's, plus the bridge's own permission setting.
+func (b *Bridge) openVnode(c *ctx, vp *vfs.Vnode, flags uint32, how int) (uint64, unix.Errno) {
+	if b.opts.ReadOnly && (vfs.OflagsToF(int(flags))&vfs.FWRITE != 0 || flags&unix.O_TRUNC != 0) {
+		return 0, unix.EROFS
 	}
 	if b.opts.DefaultPermissions {
-		return 0
+		how |= vfs.VnOpenClientChecked
 	}
-	var want uint32
-	if ff&vfs.FREAD != 0 {
-		want |= kernel.VREAD
-	}
-	if write {
-		want |= kernel.VWRITE
-	}
-	if want == 0 {
-		return 0
-	}
-	return vfs.VOPAccess(c.l, vp, want)
-}
-
-// openVnode runs VOP_OPEN (and the truncation O_TRUNC asks for when trunc
-// is set) and makes a handle, which takes over the caller's reference on
-// vp. On failure the caller keeps it.
-func (b *Bridge) openVnode(c *ctx, vp *vfs.Vnode, flags uint32, trunc bool) (uint64, unix.Errno) {
-	ff := openFlags(flags)
-	if e := vfs.VOPOpen(c.l, vp, ff); e != 0 {
+	ff, e := vfs.VnOpen(c.l, vp, int(flags), how)
+	if e != 0 {
 		return 0, e
-	}
-	if trunc && flags&unix.O_TRUNC != 0 && ff&vfs.FWRITE != 0 && vp.Type == vfs.VREG {
-		c.va = vfs.Vattr{Valid: vfs.AttrSize}
-		if e := vfs.VOPSetattr(c.l, vp, &c.va); e != 0 {
-			vfs.VOPClose(c.l, vp, ff)
-			return 0, e
-		}
 	}
 	return b.handles.add(&handle{vp: vp, fflags: ff}), 0
 }
@@ -79,25 +49,18 @@ func (b *Bridge) open(c *ctx, in *fuse.OpenIn, out *fuse.OpenOut, dir bool) (e u
 	if e != 0 {
 		return e
 	}
-	if dir && vp.Type != vfs.VDIR {
-		e = unix.ENOTDIR
+	flags := in.Flags
+	if dir {
+		flags |= unix.O_DIRECTORY
 	}
-	if e == 0 {
-		e = b.openCheck(c, vp, in.Flags)
+	how := 0
+	if in.Mode&openKillSUIDGID != 0 {
+		how = vfs.VnOpenKillPriv
 	}
-	var fh uint64
-	if e == 0 {
-		fh, e = b.openVnode(c, vp, in.Flags, true)
-	}
+	fh, e := b.openVnode(c, vp, flags, how)
 	if e != 0 {
 		vfs.Vrele(c.l, vp)
 		return e
-	}
-	// O_TRUNC by a caller without CAP_FSETID (FUSE_HANDLE_KILLPRIV_V2).
-	if in.Mode&openKillSUIDGID != 0 && in.Flags&unix.O_TRUNC != 0 && !b.opts.ReadOnly {
-		if e = vfs.VOPKillPriv(c.l, vp); e != 0 {
-			return e
-		}
 	}
 	out.Fh = fh
 	out.OpenFlags = b.openFlags
@@ -298,21 +261,14 @@ func (b *Bridge) FsyncDir(cancel <-chan struct{}, in *fuse.FsyncIn) fuse.Status 
 	return b.done(c, "fsync", "", b.fsync(c, in))
 }
 
-func (b *Bridge) fsync(c *ctx, in *fuse.FsyncIn) (e unix.Errno) {
-	if e = enter(c); e != 0 {
-		return e
-	}
-	defer vfs.Leave(c.l, &e)
-	vp, e := b.pin(c, in.NodeId)
-	if e != 0 {
-		return e
-	}
-	defer vfs.Vrele(c.l, vp)
-	flags := vfs.FSYNC_WAIT
-	if in.FsyncFlags&1 != 0 { // FUSE_FSYNC_FDATASYNC
-		flags |= vfs.FSYNC_DATAONLY
-	}
-	return vfs.VOPFsync(c.l, vp, flags, 0, 0)
+func (b *Bridge) fsync(c *ctx, in *fuse.FsyncIn) unix.Errno {
+	return b.onNode(c, in.NodeId, func(vp *vfs.Vnode) (e unix.Errno) {
+		flags := vfs.FSYNC_WAIT
+		if in.FsyncFlags&1 != 0 { // FUSE_FSYNC_FDATASYNC
+			flags |= vfs.FSYNC_DATAONLY
+		}
+		return vfs.VOPFsync(c.l, vp, flags, 0, 0)
+	})
 }
 
 // Lseek implements fuse.RawFileSystem: SEEK_DATA and SEEK_HOLE through
@@ -322,26 +278,21 @@ func (b *Bridge) Lseek(cancel <-chan struct{}, in *fuse.LseekIn, out *fuse.Lseek
 	return b.done(c, "seek", "", b.lseek(c, in, out))
 }
 
-func (b *Bridge) lseek(c *ctx, in *fuse.LseekIn, out *fuse.LseekOut) (e unix.Errno) {
-	if e = enter(c); e != 0 {
-		return e
-	}
-	defer vfs.Leave(c.l, &e)
-	if in.Whence != unix.SEEK_DATA && in.Whence != unix.SEEK_HOLE {
+func (b *Bridge) lseek(c *ctx, in *fuse.LseekIn, out *fuse.LseekOut) unix.Errno {
+	switch {
+	case c == nil:
+		return unix.EIO
+	case in.Whence != unix.SEEK_DATA && in.Whence != unix.SEEK_HOLE:
 		return unix.EINVAL
-	}
-	if in.Offset > 1<<63-1 {
+	case in.Offset > 1<<63-1:
 		return unix.ENXIO
 	}
-	vp, e := b.pin(c, in.NodeId)
-	if e != 0 {
-		return e
-	}
-	defer vfs.Vrele(c.l, vp)
-	off, e := vfs.VOPSeek(c.l, vp, int64(in.Offset), int(in.Whence))
-	if e != 0 {
-		return e
-	}
-	out.Offset = uint64(off)
-	return 0
+	return b.onNode(c, in.NodeId, func(vp *vfs.Vnode) unix.Errno {
+		off, e := vfs.VOPSeek(c.l, vp, int64(in.Offset), int(in.Whence))
+		if e != 0 {
+			return e
+		}
+		out.Offset = uint64(off)
+		return 0
+	})
 }

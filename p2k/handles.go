@@ -5,7 +5,6 @@ import (
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
-	"golang.org/x/sys/unix"
 )
 
 // handle is an open file or directory: a vnode reference and the flags
@@ -71,22 +70,4 @@ func (b *Bridge) closeHandle(l *kernel.LWP, h *handle) {
 	}()
 	l.Unschedule()
 	kernelVrele(l, h.vp)
-}
-
-// openFlags converts open(2) flags to the VOP's FREAD|FWRITE|FAPPEND, as
-// the VFS's descriptors do (O_TRUNC is a setattr of its own).
-func openFlags(flags uint32) int {
-	var ff int
-	switch flags & unix.O_ACCMODE {
-	case unix.O_RDONLY:
-		ff = vfs.FREAD
-	case unix.O_WRONLY:
-		ff = vfs.FWRITE
-	case unix.O_RDWR:
-		ff = vfs.FREAD | vfs.FWRITE
-	}
-	if flags&unix.O_APPEND != 0 {
-		ff |= vfs.FAPPEND
-	}
-	return ff
 }

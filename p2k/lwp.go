@@ -19,7 +19,7 @@ type ctx struct {
 	va      vfs.Vattr
 	sb      vfs.Statvfs
 	iov     [][]byte
-	dirbuf  []byte
+	dir     dirFill
 	linkbuf [vfs.PathMax]byte
 
 	// Last caller seen, so a repeated caller costs no cache lookup.

@@ -56,35 +56,28 @@ func (b *Bridge) Symlink(cancel <-chan struct{}, h *fuse.InHeader, target, name 
 
 // makeNode creates name in directory id with the VOP for va.Type and answers
 // with the new entry.
-func (b *Bridge) makeNode(c *ctx, id uint64, name string, va vfs.Vattr, target string, out *fuse.EntryOut) (e unix.Errno) {
-	if e = enter(c); e != 0 {
-		return e
-	}
-	defer vfs.Leave(c.l, &e)
-	dvp, e := b.pin(c, id)
-	if e != 0 {
-		return e
-	}
-	defer vfs.Vrele(c.l, dvp)
-	if e = b.checkNewName(name); e != 0 {
-		return e
-	}
-	c.va = va
-	c.cn = vfs.ComponentName{Op: vfs.CREATE, Name: name, IsLast: true}
-	var vp *vfs.Vnode
-	switch va.Type {
-	case vfs.VDIR:
-		vp, e = vfs.VOPMkdir(c.l, dvp, &c.cn, &c.va)
-	case vfs.VLNK:
-		vp, e = vfs.VOPSymlink(c.l, dvp, &c.cn, &c.va, target)
-	default:
-		vp, e = vfs.VOPMknod(c.l, dvp, &c.cn, &c.va)
-	}
-	c.cn.Name = ""
-	if e != 0 {
-		return e
-	}
-	return b.entry(c, vp, out)
+func (b *Bridge) makeNode(c *ctx, id uint64, name string, va vfs.Vattr, target string, out *fuse.EntryOut) unix.Errno {
+	return b.onNode(c, id, func(dvp *vfs.Vnode) (e unix.Errno) {
+		if e = b.checkNewName(name); e != 0 {
+			return e
+		}
+		c.va = va
+		c.cn = vfs.ComponentName{Op: vfs.CREATE, Name: name, IsLast: true}
+		var vp *vfs.Vnode
+		switch va.Type {
+		case vfs.VDIR:
+			vp, e = vfs.VOPMkdir(c.l, dvp, &c.cn, &c.va)
+		case vfs.VLNK:
+			vp, e = vfs.VOPSymlink(c.l, dvp, &c.cn, &c.va, target)
+		default:
+			vp, e = vfs.VOPMknod(c.l, dvp, &c.cn, &c.va)
+		}
+		c.cn.Name = ""
+		if e != 0 {
+			return e
+		}
+		return b.entry(c, vp, out)
+	})
 }
 
 // Create implements fuse.RawFileSystem: VOP_CREATE, then VOP_OPEN. Without
@@ -95,56 +88,43 @@ func (b *Bridge) Create(cancel <-chan struct{}, in *fuse.CreateIn, name string, 
 	return b.done(c, "create", name, b.create(c, in, name, out))
 }
 
-func (b *Bridge) create(c *ctx, in *fuse.CreateIn, name string, out *fuse.CreateOut) (e unix.Errno) {
-	if e = enter(c); e != 0 {
-		return e
-	}
-	defer vfs.Leave(c.l, &e)
-	dvp, e := b.pin(c, in.NodeId)
-	if e != 0 {
-		return e
-	}
-	defer vfs.Vrele(c.l, dvp)
-	if e = b.checkNewName(name); e != 0 {
-		return e
-	}
-	c.va = vfs.Vattr{Type: vfs.VREG, Mode: in.Mode & 0o7777, Umask: in.Umask}
-	c.cn = vfs.ComponentName{Op: vfs.CREATE, Name: name, IsLast: true}
-	vp, e := vfs.VOPCreate(c.l, dvp, &c.cn, &c.va)
-	c.cn.Name = ""
-	created := e == 0
-	if e == unix.EEXIST && in.Flags&unix.O_EXCL == 0 {
-		vp, e = b.lookupName(c, dvp, name, vfs.LOOKUP)
-	}
-	if e != 0 {
-		return e
-	}
-	if !created {
-		if vp.Type == vfs.VDIR {
-			vfs.Vrele(c.l, vp)
-			return unix.EISDIR
+func (b *Bridge) create(c *ctx, in *fuse.CreateIn, name string, out *fuse.CreateOut) unix.Errno {
+	return b.onNode(c, in.NodeId, func(dvp *vfs.Vnode) (e unix.Errno) {
+		if e = b.checkNewName(name); e != 0 {
+			return e
 		}
-		if e = b.openCheck(c, vp, in.Flags); e != 0 {
+		c.va = vfs.Vattr{Type: vfs.VREG, Mode: in.Mode & 0o7777, Umask: in.Umask}
+		c.cn = vfs.ComponentName{Op: vfs.CREATE, Name: name, IsLast: true}
+		vp, e := vfs.VOPCreate(c.l, dvp, &c.cn, &c.va)
+		c.cn.Name = ""
+		created := e == 0
+		if e == unix.EEXIST && in.Flags&unix.O_EXCL == 0 {
+			vp, e = b.lookupName(c, dvp, name, vfs.LOOKUP)
+		}
+		if e != 0 {
+			return e
+		}
+		how := 0
+		if created {
+			how = vfs.VnOpenCreated
+		}
+		fh, e := b.openVnode(c, vp, in.Flags|unix.O_CREAT, how)
+		if e != 0 {
 			vfs.Vrele(c.l, vp)
 			return e
 		}
-	}
-	fh, e := b.openVnode(c, vp, in.Flags, !created)
-	if e != 0 {
-		vfs.Vrele(c.l, vp)
-		return e
-	}
-	vfs.Vref(vp) // one for the handle, one for the node
-	if e = b.entry(c, vp, &out.EntryOut); e != 0 {
-		if h := b.handles.remove(fh); h != nil {
-			vfs.VOPClose(c.l, h.vp, h.fflags)
-			vfs.Vrele(c.l, h.vp)
+		vfs.Vref(vp) // one for the handle, one for the node
+		if e = b.entry(c, vp, &out.EntryOut); e != 0 {
+			if h := b.handles.remove(fh); h != nil {
+				vfs.VOPClose(c.l, h.vp, h.fflags)
+				vfs.Vrele(c.l, h.vp)
+			}
+			return e
 		}
-		return e
-	}
-	out.Fh = fh
-	out.OpenFlags = b.openFlags
-	return 0
+		out.Fh = fh
+		out.OpenFlags = b.openFlags
+		return 0
+	})
 }
 
 // Link implements fuse.RawFileSystem (VOP_LINK).
@@ -153,34 +133,27 @@ func (b *Bridge) Link(cancel <-chan struct{}, in *fuse.LinkIn, name string, out 
 	return b.done(c, "link", name, b.link(c, in, name, out))
 }
 
-func (b *Bridge) link(c *ctx, in *fuse.LinkIn, name string, out *fuse.EntryOut) (e unix.Errno) {
-	if e = enter(c); e != 0 {
-		return e
-	}
-	defer vfs.Leave(c.l, &e)
-	dvp, e := b.pin(c, in.NodeId)
-	if e != 0 {
-		return e
-	}
-	defer vfs.Vrele(c.l, dvp)
-	vp, e := b.pin(c, in.Oldnodeid)
-	if e != 0 {
-		return e
-	}
-	e = b.checkNewName(name)
-	if e == 0 && vp.Type == vfs.VDIR {
-		e = unix.EPERM
-	}
-	if e == 0 {
-		c.cn = vfs.ComponentName{Op: vfs.CREATE, Name: name, IsLast: true}
-		e = vfs.VOPLink(c.l, dvp, vp, &c.cn)
-		c.cn.Name = ""
-	}
-	if e != 0 {
-		vfs.Vrele(c.l, vp)
-		return e
-	}
-	return b.entry(c, vp, out)
+func (b *Bridge) link(c *ctx, in *fuse.LinkIn, name string, out *fuse.EntryOut) unix.Errno {
+	return b.onNode(c, in.NodeId, func(dvp *vfs.Vnode) (e unix.Errno) {
+		vp, e := b.pin(c, in.Oldnodeid)
+		if e != 0 {
+			return e
+		}
+		e = b.checkNewName(name)
+		if e == 0 && vp.Type == vfs.VDIR {
+			e = unix.EPERM
+		}
+		if e == 0 {
+			c.cn = vfs.ComponentName{Op: vfs.CREATE, Name: name, IsLast: true}
+			e = vfs.VOPLink(c.l, dvp, vp, &c.cn)
+			c.cn.Name = ""
+		}
+		if e != 0 {
+			vfs.Vrele(c.l, vp)
+			return e
+		}
+		return b.entry(c, vp, out)
+	})
 }
 
 // Unlink implements fuse.RawFileSystem (VOP_REMOVE).
@@ -195,46 +168,39 @@ func (b *Bridge) Rmdir(cancel <-chan struct{}, h *fuse.InHeader, name string) fu
 	return b.done(c, "rmdir", name, b.remove(c, h.NodeId, name, true))
 }
 
-func (b *Bridge) remove(c *ctx, id uint64, name string, dir bool) (e unix.Errno) {
-	if e = enter(c); e != 0 {
+func (b *Bridge) remove(c *ctx, id uint64, name string, dir bool) unix.Errno {
+	return b.onNode(c, id, func(dvp *vfs.Vnode) (e unix.Errno) {
+		switch name {
+		case ".":
+			return unix.EINVAL
+		case "..":
+			return unix.ENOTEMPTY
+		}
+		if b.opts.ReadOnly {
+			return unix.EROFS
+		}
+		vp, e := b.lookupName(c, dvp, name, vfs.DELETE)
+		if e != 0 {
+			return e
+		}
+		defer vfs.Vrele(c.l, vp)
+		switch {
+		case vp.Root || vp.Mount != dvp.Mount:
+			return unix.EBUSY // a mount point
+		case dir && vp.Type != vfs.VDIR:
+			return unix.ENOTDIR
+		case !dir && vp.Type == vfs.VDIR:
+			return unix.EISDIR
+		}
+		c.cn = vfs.ComponentName{Op: vfs.DELETE, Name: name, IsLast: true}
+		if dir {
+			e = vfs.VOPRmdir(c.l, dvp, vp, &c.cn)
+		} else {
+			e = vfs.VOPRemove(c.l, dvp, vp, &c.cn)
+		}
+		c.cn.Name = ""
 		return e
-	}
-	defer vfs.Leave(c.l, &e)
-	dvp, e := b.pin(c, id)
-	if e != 0 {
-		return e
-	}
-	defer vfs.Vrele(c.l, dvp)
-	switch name {
-	case ".":
-		return unix.EINVAL
-	case "..":
-		return unix.ENOTEMPTY
-	}
-	if b.opts.ReadOnly {
-		return unix.EROFS
-	}
-	vp, e := b.lookupName(c, dvp, name, vfs.DELETE)
-	if e != 0 {
-		return e
-	}
-	defer vfs.Vrele(c.l, vp)
-	switch {
-	case vp.Root || vp.Mount != dvp.Mount:
-		return unix.EBUSY // a mount point
-	case dir && vp.Type != vfs.VDIR:
-		return unix.ENOTDIR
-	case !dir && vp.Type == vfs.VDIR:
-		return unix.EISDIR
-	}
-	c.cn = vfs.ComponentName{Op: vfs.DELETE, Name: name, IsLast: true}
-	if dir {
-		e = vfs.VOPRmdir(c.l, dvp, vp, &c.cn)
-	} else {
-		e = vfs.VOPRemove(c.l, dvp, vp, &c.cn)
-	}
-	c.cn.Name = ""
-	return e
+	})
 }
 
 // Rename implements fuse.RawFileSystem (VOP_RENAME, or VOP_EXCHANGE for

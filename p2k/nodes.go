@@ -75,7 +75,7 @@ func (s *shard) nodeLocked(id uint64) *node {
 // idLocked returns vp's node id in shard s, vp's own shard number si, or
 // 0 if vp has no node here.
 func (s *shard) idLocked(vp *vfs.Vnode, si uint64) uint64 {
-	if id := vp.Cookie.Load(); id != 0 && id&(nshards-1) == si {
+	if id := vp.ClientCookie.Load(); id != 0 && id&(nshards-1) == si {
 		if n := s.nodeLocked(id); n != nil && n.vp == vp {
 			return id
 		}
@@ -138,7 +138,7 @@ func (t *nodeTable) add(l *kernel.LWP, vp *vfs.Vnode) uint64 {
 		}
 	}
 	n.vp, n.nlookup = vp, 1
-	if !vp.Cookie.CompareAndSwap(0, id) {
+	if !vp.ClientCookie.CompareAndSwap(0, id) {
 		if s.other == nil {
 			s.other = map[*vfs.Vnode]uint64{}
 		}
@@ -180,7 +180,7 @@ func (t *nodeTable) forget(id, n uint64) *vfs.Vnode {
 // removeLocked frees node id's slot and returns its vnode.
 func (s *shard) removeLocked(id uint64, n *node) *vfs.Vnode {
 	vp := n.vp
-	if !vp.Cookie.CompareAndSwap(id, 0) {
+	if !vp.ClientCookie.CompareAndSwap(id, 0) {
 		delete(s.other, vp)
 	}
 	n.vp, n.nlookup = nil, 0

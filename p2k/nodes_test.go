@@ -27,7 +27,7 @@ func TestNodeTableSharedVnode(t *testing.T) {
 	if id := t2.add(nil, ref()); id != id2 {
 		t.Fatalf("second add to bridge 2: id %#x, want %#x", id, id2)
 	}
-	if c := vp.Cookie.Load(); c != id1 {
+	if c := vp.ClientCookie.Load(); c != id1 {
 		t.Fatalf("cookie %#x, want bridge 1's id %#x", c, id1)
 	}
 	if s := &t2.shards[shardOf(vp)]; s.other[vp] != id2 {
@@ -43,7 +43,7 @@ func TestNodeTableSharedVnode(t *testing.T) {
 		t.Fatalf("forget on bridge 1 returned %p, want the vnode", got)
 	}
 	vfs.Vrele(nil, vp)
-	if c := vp.Cookie.Load(); c != 0 {
+	if c := vp.ClientCookie.Load(); c != 0 {
 		t.Fatalf("cookie %#x after bridge 1 forgot, want 0", c)
 	}
 	if _, e := t1.get(id1); e != unix.ESTALE {
@@ -75,7 +75,7 @@ func TestNodeTableSharedVnode(t *testing.T) {
 	if s := &t2.shards[shardOf(vp)]; len(s.other) != 0 {
 		t.Fatalf("bridge 2's shard map keeps %v after drain", s.other)
 	}
-	if c := vp.Cookie.Load(); c != id3 {
+	if c := vp.ClientCookie.Load(); c != id3 {
 		t.Fatalf("cookie %#x, want bridge 1's new id %#x", c, id3)
 	}
 	if t1.count.Load() != 1 || t2.count.Load() != 0 || t2.lookups.Load() != 0 {

@@ -8,9 +8,10 @@ import (
 )
 
 // Each FUSE operation is a method that begins a request, calls an inner
-// function doing the kernel work between vfs.Enter and vfs.Leave, and ends
-// the request with done. Inner functions hold a reference on every vnode
-// they touch and drop it before leaving.
+// function doing the kernel work as one kernel entry, and ends the
+// request with done. Inner functions hold a reference on every vnode they
+// touch and drop it before leaving. Most work on the request's node and
+// use onNode; the rest bracket their work with enter and vfs.Leave.
 
 // enter starts the kernel part of a request; defer vfs.Leave(c.l, &e)
 // right after it succeeded.
@@ -21,21 +22,26 @@ func enter(c *ctx) unix.Errno {
 	return vfs.Enter(c.l)
 }
 
-// checkName refuses names no directory can hold.
-func checkName(name string) unix.Errno {
-	switch {
-	case name == "":
-		return unix.ENOENT
-	case len(name) > vfs.NameMax:
-		return unix.ENAMETOOLONG
+// onNode runs fn on node id's vnode as one kernel entry, the vnode held
+// for fn's duration. It is vfs.Run with the pin inside, written out to
+// spare the hot paths a second closure.
+func (b *Bridge) onNode(c *ctx, id uint64, fn func(vp *vfs.Vnode) unix.Errno) (e unix.Errno) {
+	if e = enter(c); e != 0 {
+		return e
 	}
-	return 0
+	defer vfs.Leave(c.l, &e)
+	vp, e := b.pin(c, id)
+	if e != 0 {
+		return e
+	}
+	defer vfs.Vrele(c.l, vp)
+	return fn(vp)
 }
 
-// checkNewName refuses a name to add: checkName's answers, then EROFS on a
-// read-only bridge.
+// checkNewName refuses a name to add: vfs.CheckName's answers, then EROFS
+// on a read-only bridge.
 func (b *Bridge) checkNewName(name string) unix.Errno {
-	if e := checkName(name); e != 0 {
+	if e := vfs.CheckName(name); e != 0 {
 		return e
 	}
 	if b.opts.ReadOnly {
@@ -44,42 +50,18 @@ func (b *Bridge) checkNewName(name string) unix.Errno {
 	return 0
 }
 
-// crossMounts moves a looked-up directory vnode to the root of whatever is
-// mounted on it, as namei does.
-func crossMounts(l *kernel.LWP, vp *vfs.Vnode) *vfs.Vnode {
-	for vp.Type == vfs.VDIR {
-		m := vp.MountedHere()
-		if m == nil {
-			break
-		}
-		r := m.RootVnode()
-		vfs.Vref(r)
-		vfs.Vrele(l, vp)
-		vp = r
-	}
-	return vp
-}
-
-// lookupName looks name up in dvp for op, into c.cn, crossing mounts.
+// lookupName looks name up in dvp for op through the vn layer, into c.cn:
+// name checks, search permission unless the host checks it, mounts
+// crossed both ways, never above the bridge's root.
 func (b *Bridge) lookupName(c *ctx, dvp *vfs.Vnode, name string, op vfs.NameiOp) (*vfs.Vnode, unix.Errno) {
-	if e := checkName(name); e != 0 {
-		return nil, e
-	}
-	if !b.opts.DefaultPermissions && !c.l.Cred().IsRoot() {
-		if e := vfs.VOPAccess(c.l, dvp, kernel.VEXEC); e != 0 {
-			return nil, e
-		}
+	flags := 0
+	if b.opts.DefaultPermissions {
+		flags = vfs.ClientChecked
 	}
 	c.cn = vfs.ComponentName{Op: op, Name: name, IsLast: true}
-	vp, e := vfs.VOPLookup(c.l, dvp, &c.cn)
+	vp, e := vfs.VnLookup(c.l, b.nodes.root.vp, dvp, &c.cn, flags)
 	c.cn.Name = ""
-	if e == kernel.EJUSTRETURN {
-		e = unix.ENOENT
-	}
-	if e != 0 {
-		return nil, e
-	}
-	return crossMounts(c.l, vp), 0
+	return vp, e
 }
 
 // entry answers with vp, whose reference it consumes: its attributes, and
@@ -111,21 +93,14 @@ func (b *Bridge) Lookup(cancel <-chan struct{}, h *fuse.InHeader, name string, o
 	return st
 }
 
-func (b *Bridge) lookup(c *ctx, id uint64, name string, out *fuse.EntryOut) (e unix.Errno) {
-	if e = enter(c); e != 0 {
-		return e
-	}
-	defer vfs.Leave(c.l, &e)
-	dvp, e := b.pin(c, id)
-	if e != 0 {
-		return e
-	}
-	defer vfs.Vrele(c.l, dvp)
-	vp, e := b.lookupName(c, dvp, name, vfs.LOOKUP)
-	if e != 0 {
-		return e
-	}
-	return b.entry(c, vp, out)
+func (b *Bridge) lookup(c *ctx, id uint64, name string, out *fuse.EntryOut) unix.Errno {
+	return b.onNode(c, id, func(dvp *vfs.Vnode) (e unix.Errno) {
+		vp, e := b.lookupName(c, dvp, name, vfs.LOOKUP)
+		if e != 0 {
+			return e
+		}
+		return b.entry(c, vp, out)
+	})
 }
 
 // Forget implements fuse.RawFileSystem. It never waits: a vnode whose
@@ -143,22 +118,15 @@ func (b *Bridge) GetAttr(cancel <-chan struct{}, in *fuse.GetAttrIn, out *fuse.A
 	return b.done(c, "getattr", "", b.getattr(c, in.NodeId, out))
 }
 
-func (b *Bridge) getattr(c *ctx, id uint64, out *fuse.AttrOut) (e unix.Errno) {
-	if e = enter(c); e != 0 {
-		return e
-	}
-	defer vfs.Leave(c.l, &e)
-	vp, e := b.pin(c, id)
-	if e != 0 {
-		return e
-	}
-	defer vfs.Vrele(c.l, vp)
-	if e = vfs.VOPGetattr(c.l, vp, &c.va); e != 0 {
-		return e
-	}
-	b.fillAttr(&out.Attr, &c.va)
-	out.SetTimeout(b.attrTTL)
-	return 0
+func (b *Bridge) getattr(c *ctx, id uint64, out *fuse.AttrOut) unix.Errno {
+	return b.onNode(c, id, func(vp *vfs.Vnode) (e unix.Errno) {
+		if e = vfs.VOPGetattr(c.l, vp, &c.va); e != 0 {
+			return e
+		}
+		b.fillAttr(&out.Attr, &c.va)
+		out.SetTimeout(b.attrTTL)
+		return 0
+	})
 }
 
 // SetAttr implements fuse.RawFileSystem (VOP_SETATTR): chmod, chown,
@@ -168,44 +136,37 @@ func (b *Bridge) SetAttr(cancel <-chan struct{}, in *fuse.SetAttrIn, out *fuse.A
 	return b.done(c, "setattr", "", b.setattr(c, in, out))
 }
 
-func (b *Bridge) setattr(c *ctx, in *fuse.SetAttrIn, out *fuse.AttrOut) (e unix.Errno) {
-	if e = enter(c); e != 0 {
-		return e
-	}
-	defer vfs.Leave(c.l, &e)
-	vp, e := b.pin(c, in.NodeId)
-	if e != 0 {
-		return e
-	}
-	defer vfs.Vrele(c.l, vp)
-	if e = setattrIn(in, &c.va); e != 0 {
-		return e
-	}
-	// ftruncate: a handle open for writing decides, not the mode.
-	if c.va.Valid&vfs.AttrSize != 0 && in.Valid&fuse.FATTR_FH != 0 && b.handles.fflags(in.Fh)&vfs.FWRITE != 0 {
-		c.va.Valid |= vfs.AttrOpenWrite
-	}
-	if c.va.Valid != 0 {
-		if b.opts.ReadOnly {
-			return unix.EROFS
-		}
-		if e = vfs.VOPSetattr(c.l, vp, &c.va); e != 0 {
+func (b *Bridge) setattr(c *ctx, in *fuse.SetAttrIn, out *fuse.AttrOut) unix.Errno {
+	return b.onNode(c, in.NodeId, func(vp *vfs.Vnode) (e unix.Errno) {
+		if e = setattrIn(in, &c.va); e != 0 {
 			return e
 		}
-	}
-	// The host asks for setuid and setgid to go with a truncate or chown
-	// (FUSE_HANDLE_KILLPRIV_V2).
-	if in.Valid&fattrKillSUIDGID != 0 && !b.opts.ReadOnly {
-		if e = vfs.VOPKillPriv(c.l, vp); e != 0 {
+		// ftruncate: a handle open for writing decides, not the mode.
+		if c.va.Valid&vfs.AttrSize != 0 && in.Valid&fuse.FATTR_FH != 0 && b.handles.fflags(in.Fh)&vfs.FWRITE != 0 {
+			c.va.Valid |= vfs.AttrOpenWrite
+		}
+		if c.va.Valid != 0 {
+			if b.opts.ReadOnly {
+				return unix.EROFS
+			}
+			if e = vfs.VOPSetattr(c.l, vp, &c.va); e != 0 {
+				return e
+			}
+		}
+		// The host asks for setuid and setgid to go with a truncate or chown
+		// (FUSE_HANDLE_KILLPRIV_V2).
+		if in.Valid&fattrKillSUIDGID != 0 && !b.opts.ReadOnly {
+			if e = vfs.VOPKillPriv(c.l, vp); e != 0 {
+				return e
+			}
+		}
+		if e = vfs.VOPGetattr(c.l, vp, &c.va); e != 0 {
 			return e
 		}
-	}
-	if e = vfs.VOPGetattr(c.l, vp, &c.va); e != 0 {
-		return e
-	}
-	b.fillAttr(&out.Attr, &c.va)
-	out.SetTimeout(b.attrTTL)
-	return 0
+		b.fillAttr(&out.Attr, &c.va)
+		out.SetTimeout(b.attrTTL)
+		return 0
+	})
 }
 
 // Access implements fuse.RawFileSystem (VOP_ACCESS).
@@ -214,24 +175,17 @@ func (b *Bridge) Access(cancel <-chan struct{}, in *fuse.AccessIn) fuse.Status {
 	return b.done(c, "access", "", b.access(c, in))
 }
 
-func (b *Bridge) access(c *ctx, in *fuse.AccessIn) (e unix.Errno) {
-	if e = enter(c); e != 0 {
-		return e
-	}
-	defer vfs.Leave(c.l, &e)
-	vp, e := b.pin(c, in.NodeId)
-	if e != 0 {
-		return e
-	}
-	defer vfs.Vrele(c.l, vp)
-	mask := in.Mask & (fuse.R_OK | fuse.W_OK | fuse.X_OK)
-	if mask == 0 {
-		return 0
-	}
-	if mask&fuse.W_OK != 0 && b.opts.ReadOnly {
-		return unix.EROFS
-	}
-	return vfs.VOPAccess(c.l, vp, mask)
+func (b *Bridge) access(c *ctx, in *fuse.AccessIn) unix.Errno {
+	return b.onNode(c, in.NodeId, func(vp *vfs.Vnode) (e unix.Errno) {
+		mask := in.Mask & (fuse.R_OK | fuse.W_OK | fuse.X_OK)
+		if mask == 0 {
+			return 0
+		}
+		if mask&fuse.W_OK != 0 && b.opts.ReadOnly {
+			return unix.EROFS
+		}
+		return vfs.VOPAccess(c.l, vp, mask)
+	})
 }
 
 // Readlink implements fuse.RawFileSystem (VOP_READLINK).
@@ -242,26 +196,24 @@ func (b *Bridge) Readlink(cancel <-chan struct{}, h *fuse.InHeader) ([]byte, fus
 }
 
 func (b *Bridge) readlink(c *ctx, id uint64) (out []byte, e unix.Errno) {
-	if e = enter(c); e != 0 {
-		return nil, e
-	}
-	defer vfs.Leave(c.l, &e)
-	vp, e := b.pin(c, id)
+	e = b.onNode(c, id, func(vp *vfs.Vnode) unix.Errno {
+		if vp.Type != vfs.VLNK {
+			return unix.EINVAL
+		}
+		u := kernel.UioSetup(c.linkbuf[:], 0, kernel.UioRead)
+		e := vfs.VOPReadlink(c.l, vp, u)
+		n := len(c.linkbuf) - kernel.UioFree(u)
+		if e == 0 {
+			// go-fuse sends the reply after we return and c is
+			// reused: copy.
+			out = append([]byte(nil), c.linkbuf[:n]...)
+		}
+		return e
+	})
 	if e != 0 {
 		return nil, e
 	}
-	defer vfs.Vrele(c.l, vp)
-	if vp.Type != vfs.VLNK {
-		return nil, unix.EINVAL
-	}
-	u := kernel.UioSetup(c.linkbuf[:], 0, kernel.UioRead)
-	e = vfs.VOPReadlink(c.l, vp, u)
-	n := len(c.linkbuf) - kernel.UioFree(u)
-	if e != 0 {
-		return nil, e
-	}
-	// go-fuse sends the reply after we return and c is reused: copy.
-	return append([]byte(nil), c.linkbuf[:n]...), 0
+	return out, 0
 }
 
 // StatFs implements fuse.RawFileSystem (VFS_STATVFS of the node's mount).
@@ -270,28 +222,21 @@ func (b *Bridge) StatFs(cancel <-chan struct{}, h *fuse.InHeader, out *fuse.Stat
 	return b.done(c, "statvfs", "", b.statfs(c, h.NodeId, out))
 }
 
-func (b *Bridge) statfs(c *ctx, id uint64, out *fuse.StatfsOut) (e unix.Errno) {
-	if e = enter(c); e != 0 {
-		return e
-	}
-	defer vfs.Leave(c.l, &e)
-	vp, e := b.pin(c, id)
-	if e != 0 {
-		return e
-	}
-	defer vfs.Vrele(c.l, vp)
-	if vp.Mount == nil {
-		return unix.ENOSYS
-	}
-	sb := &c.sb
-	if e = vfs.StatvfsMount(c.l, vp.Mount, sb); e != 0 {
-		return e
-	}
-	*out = fuse.StatfsOut{
-		Blocks: sb.Blocks, Bfree: sb.Bfree, Bavail: sb.Bavail,
-		Files: sb.Files, Ffree: sb.Ffree,
-		Bsize: uint32(sb.Bsize), Frsize: uint32(sb.Frsize), NameLen: uint32(sb.Namemax),
-	}
-	*sb = vfs.Statvfs{}
-	return 0
+func (b *Bridge) statfs(c *ctx, id uint64, out *fuse.StatfsOut) unix.Errno {
+	return b.onNode(c, id, func(vp *vfs.Vnode) (e unix.Errno) {
+		if vp.Mount == nil {
+			return unix.ENOSYS
+		}
+		sb := &c.sb
+		if e = vfs.StatvfsMount(c.l, vp.Mount, sb); e != 0 {
+			return e
+		}
+		*out = fuse.StatfsOut{
+			Blocks: sb.Blocks, Bfree: sb.Bfree, Bavail: sb.Bavail,
+			Files: sb.Files, Ffree: sb.Ffree,
+			Bsize: uint32(sb.Bsize), Frsize: uint32(sb.Frsize), NameLen: uint32(sb.Namemax),
+		}
+		*sb = vfs.Statvfs{}
+		return 0
+	})
 }

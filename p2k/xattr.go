@@ -20,23 +20,17 @@ func (b *Bridge) GetXAttr(cancel <-chan struct{}, h *fuse.InHeader, attr string,
 }
 
 func (b *Bridge) getxattr(c *ctx, id uint64, attr string, dest []byte) (n int, e unix.Errno) {
-	if e = enter(c); e != 0 {
-		return 0, e
-	}
-	defer vfs.Leave(c.l, &e)
-	vp, e := b.pin(c, id)
-	if e != 0 {
-		return 0, e
-	}
-	defer vfs.Vrele(c.l, vp)
-	if len(dest) == 0 {
-		n, e = vfs.VOPGetextattr(c.l, vp, attr, nil)
-		return n, xattrErrno(e)
-	}
-	u := kernel.UioSetup(dest, 0, kernel.UioRead)
-	n, e = vfs.VOPGetextattr(c.l, vp, attr, u)
-	kernel.UioFree(u)
-	return n, xattrErrno(e)
+	e = b.onNode(c, id, func(vp *vfs.Vnode) (e unix.Errno) {
+		if len(dest) == 0 {
+			n, e = vfs.VOPGetextattr(c.l, vp, attr, nil)
+			return xattrErrno(e)
+		}
+		u := kernel.UioSetup(dest, 0, kernel.UioRead)
+		n, e = vfs.VOPGetextattr(c.l, vp, attr, u)
+		kernel.UioFree(u)
+		return xattrErrno(e)
+	})
+	return n, e
 }
 
 // ListXAttr implements fuse.RawFileSystem (VOP_LISTEXTATTR).
@@ -47,21 +41,16 @@ func (b *Bridge) ListXAttr(cancel <-chan struct{}, h *fuse.InHeader, dest []byte
 }
 
 func (b *Bridge) listxattr(c *ctx, id uint64, dest []byte) (n int, e unix.Errno) {
-	if e = enter(c); e != 0 {
-		return 0, e
-	}
-	defer vfs.Leave(c.l, &e)
-	vp, e := b.pin(c, id)
-	if e != 0 {
-		return 0, e
-	}
-	defer vfs.Vrele(c.l, vp)
-	if len(dest) == 0 {
-		return vfs.VOPListextattr(c.l, vp, nil)
-	}
-	u := kernel.UioSetup(dest, 0, kernel.UioRead)
-	n, e = vfs.VOPListextattr(c.l, vp, u)
-	kernel.UioFree(u)
+	e = b.onNode(c, id, func(vp *vfs.Vnode) (e unix.Errno) {
+		if len(dest) == 0 {
+			n, e = vfs.VOPListextattr(c.l, vp, nil)
+			return e
+		}
+		u := kernel.UioSetup(dest, 0, kernel.UioRead)
+		n, e = vfs.VOPListextattr(c.l, vp, u)
+		kernel.UioFree(u)
+		return e
+	})
 	return n, e
 }
 
@@ -72,20 +61,13 @@ func (b *Bridge) SetXAttr(cancel <-chan struct{}, in *fuse.SetXAttrIn, attr stri
 	return b.done(c, "setextattr", attr, b.setxattr(c, in, attr, data))
 }
 
-func (b *Bridge) setxattr(c *ctx, in *fuse.SetXAttrIn, attr string, data []byte) (e unix.Errno) {
-	if e = enter(c); e != 0 {
-		return e
-	}
-	defer vfs.Leave(c.l, &e)
-	vp, e := b.pin(c, in.NodeId)
-	if e != 0 {
-		return e
-	}
-	defer vfs.Vrele(c.l, vp)
-	if b.opts.ReadOnly {
-		return unix.EROFS
-	}
-	return xattrErrno(vfs.VOPSetextattr(c.l, vp, attr, data, int(in.Flags)))
+func (b *Bridge) setxattr(c *ctx, in *fuse.SetXAttrIn, attr string, data []byte) unix.Errno {
+	return b.onNode(c, in.NodeId, func(vp *vfs.Vnode) (e unix.Errno) {
+		if b.opts.ReadOnly {
+			return unix.EROFS
+		}
+		return xattrErrno(vfs.VOPSetextattr(c.l, vp, attr, data, int(in.Flags)))
+	})
 }
 
 // RemoveXAttr implements fuse.RawFileSystem (VOP_DELETEEXTATTR).
@@ -94,18 +76,11 @@ func (b *Bridge) RemoveXAttr(cancel <-chan struct{}, h *fuse.InHeader, attr stri
 	return b.done(c, "deleteextattr", attr, b.removexattr(c, h.NodeId, attr))
 }
 
-func (b *Bridge) removexattr(c *ctx, id uint64, attr string) (e unix.Errno) {
-	if e = enter(c); e != 0 {
-		return e
-	}
-	defer vfs.Leave(c.l, &e)
-	vp, e := b.pin(c, id)
-	if e != 0 {
-		return e
-	}
-	defer vfs.Vrele(c.l, vp)
-	if b.opts.ReadOnly {
-		return unix.EROFS
-	}
-	return xattrErrno(vfs.VOPDeleteextattr(c.l, vp, attr))
+func (b *Bridge) removexattr(c *ctx, id uint64, attr string) unix.Errno {
+	return b.onNode(c, id, func(vp *vfs.Vnode) (e unix.Errno) {
+		if b.opts.ReadOnly {
+			return unix.EROFS
+		}
+		return xattrErrno(vfs.VOPDeleteextattr(c.l, vp, attr))
+	})
 }

@@ -29,16 +29,36 @@ type Dirent struct {
 	Name string
 }
 
-// EmitDirent moves one entry into uio and sets uio.Offset to next, the
-// cookie a later readdir resumes from. It returns false, moving nothing,
-// when the entry does not fit: the driver then stops.
+// EmitDirent hands one entry to a VOP_READDIR's caller and sets
+// uio.Offset to next, the cookie a later readdir resumes from: to the
+// uio's sink when it has one (VnReaddir), else as a record moved into the
+// uio. It returns false, handing over nothing, when the entry does not
+// fit (or the sink refused it): the driver then stops.
 func EmitDirent(uio *kernel.Uio, ino, next uint64, dtype uint8, name string) (bool, unix.Errno) {
+	if uio.Sink != nil {
+		return emitToSink(uio, ino, next, dtype, name)
+	}
 	n := DirentSize(len(name))
 	if uio.Resid < n {
 		return false, 0
 	}
 	var buf [DirentMax]byte
-	b := buf[:n]
+	putDirent(buf[:n], ino, next, dtype, name)
+	if _, e := kernel.Uiomove(buf[:n], uio); e != 0 {
+		return false, e
+	}
+	uio.Offset = int64(next)
+	return true, 0
+}
+
+// putDirent writes the record of one entry at the start of b and returns
+// its size, or 0 when it does not fit.
+func putDirent(b []byte, ino, next uint64, dtype uint8, name string) int {
+	n := DirentSize(len(name))
+	if len(b) < n {
+		return 0
+	}
+	b = b[:n]
 	binary.LittleEndian.PutUint64(b[0:], ino)
 	binary.LittleEndian.PutUint64(b[8:], next)
 	binary.LittleEndian.PutUint16(b[16:], uint16(n))
@@ -46,11 +66,7 @@ func EmitDirent(uio *kernel.Uio, ino, next uint64, dtype uint8, name string) (bo
 	b[20] = dtype
 	copy(b[direntHdr:], name)
 	clear(b[direntHdr+len(name):])
-	if _, e := kernel.Uiomove(b, uio); e != 0 {
-		return false, e
-	}
-	uio.Offset = int64(next)
-	return true, 0
+	return n
 }
 
 // DirentMax is the largest record (a NameMax-byte name).
@@ -72,17 +88,4 @@ func ParseDirent(b []byte) (d Dirent, n int, ok bool) {
 	d.Type = b[20]
 	d.Name = string(b[direntHdr : direntHdr+nl])
 	return d, n, true
-}
-
-// ParseDirentNoCopy is ParseDirent returning the name as a slice of b.
-func ParseDirentNoCopy(b []byte) (ino, next uint64, dtype uint8, name []byte, n int, ok bool) {
-	if len(b) < direntHdr {
-		return
-	}
-	n = int(binary.LittleEndian.Uint16(b[16:]))
-	nl := int(binary.LittleEndian.Uint16(b[18:]))
-	if n < direntHdr+nl || n > len(b) {
-		return 0, 0, 0, nil, 0, false
-	}
-	return binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:]), b[20], b[direntHdr : direntHdr+nl], n, true
 }

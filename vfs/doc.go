@@ -10,11 +10,20 @@
 // POSIX ACLs are the VOP layer's (vop_acl.go): it parses, checks and
 // keeps the mode in step, and drivers only store them (Getacl, Setacl).
 //
+// The vn layer (vn_*.go, after NetBSD's vfs_vnops.c) holds what every
+// client of the kernel shares, so the system calls, p2k and later clients
+// answer alike: VnOpen with open(2)'s checks and OflagsToF, VnLookup (one
+// component: name checks, search permission, mount crossing both ways;
+// Namei is built from it), VnReaddir (entries handed to a DirentSink as
+// the driver emits them; Getdents is one sink) and Run (a kernel entry
+// around a function).
+//
 // Drivers live in subpackages (vfs/ffs, vfs/ext2fs, ...), register an
 // FSType from init, and embed GenericOps for what they do not implement.
 // Callers outside the kernel use the system calls (Open, Read, Stat, ...),
 // each of which is a kernel entry: it holds a virtual CPU for its duration.
-// p2k and etfs call the VOP* functions directly between Enter and Leave.
+// p2k and etfs call the vn functions and the VOP* functions directly
+// between Enter and Leave (or inside Run).
 //
 // References: Lookup, Create and friends return vnodes referenced and
 // unlocked; Vrele drops a reference, and the last one runs VOP_INACTIVE

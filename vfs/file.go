@@ -20,23 +20,7 @@ type File struct {
 }
 
 // fflags returns the VOP open flags (FREAD, FWRITE) of the file.
-func (f *File) fflags() int { return oflagsToF(f.Flags) }
-
-func oflagsToF(flags int) int {
-	var ff int
-	switch flags & unix.O_ACCMODE {
-	case unix.O_RDONLY:
-		ff = FREAD
-	case unix.O_WRONLY:
-		ff = FWRITE
-	case unix.O_RDWR:
-		ff = FREAD | FWRITE
-	}
-	if flags&unix.O_APPEND != 0 {
-		ff |= FAPPEND
-	}
-	return ff
-}
+func (f *File) fflags() int { return OflagsToF(f.Flags) }
 
 func (f *File) hold() { f.refs.Add(1) }
 

@@ -58,218 +58,226 @@ func CheckPath(path string) unix.Errno {
 	return 0
 }
 
+// nameidata is the state of one path walk: where it stands, what is left
+// and what it found.
+type nameidata struct {
+	l     *kernel.LWP
+	root  *Vnode // the process's root, referenced
+	dvp   *Vnode // the directory the walk stands in, referenced
+	rest  string // the path still to walk, leading slashes included
+	op    NameiOp
+	flags int
+	cn    *ComponentName
+
+	links   int
+	linkbuf []byte
+	res     NameiResult
+}
+
 // Namei looks path up for l's process, starting at its root for absolute
 // paths and at its cwd (or at, when non-nil) otherwise. op is the intent
 // for the last component; flags are Follow and WantParent.
 func Namei(l *kernel.LWP, at *Vnode, path string, op NameiOp, flags int) (NameiResult, unix.Errno) {
-	var res NameiResult
 	if e := CheckPath(path); e != 0 {
-		return res, e
+		return NameiResult{}, e
 	}
-	pf := procFiles(l)
-	if pf == nil {
-		return res, unix.EINVAL
+	nd := nameidata{l: l, rest: path, op: op, flags: flags}
+	if e := nd.start(at); e != 0 {
+		return NameiResult{}, e
 	}
-	cwd, root := pf.cwdRoot()
-	defer Vrele(l, root)
-	var dvp *Vnode
-	switch {
-	case path[0] == '/':
-		dvp = root
-		Vref(dvp)
-		Vrele(l, cwd)
-	case at != nil:
-		dvp = at
-		Vref(dvp)
-		Vrele(l, cwd)
-	default:
-		dvp = cwd
-	}
-	cred := l.Cred()
-	links := 0
-	var linkbuf []byte
-	cn := cnPool.Get().(*ComponentName)
-	defer cnPool.Put(cn)
-
-	rest := path
+	defer Vrele(l, nd.root)
+	nd.cn = cnPool.Get().(*ComponentName)
+	defer cnPool.Put(nd.cn)
 	for {
-		for len(rest) > 0 && rest[0] == '/' {
-			rest = rest[1:]
+		done, e := nd.step()
+		if e != 0 || done {
+			return nd.res, e
 		}
-		if rest == "" {
-			// "/" or a path ending in "/" after the last
-			// component was consumed: the result is dvp itself.
-			if dvp.Type != VDIR {
-				Vrele(l, dvp)
-				return res, unix.ENOTDIR
-			}
-			if op == DELETE || op == RENAME || op == CREATE {
-				// Removing or creating "/" (or a mount root).
-				Vrele(l, dvp)
-				return res, unix.EBUSY
-			}
-			res.Vp = dvp
-			res.Name = "."
-			return res, 0
-		}
-		name := rest
-		i := strings.IndexByte(rest, '/')
-		if i >= 0 {
-			name = rest[:i]
-			rest = rest[i:]
-		} else {
-			rest = ""
-		}
-		trailing := false
-		next := rest
-		for len(next) > 0 && next[0] == '/' {
-			next = next[1:]
-		}
-		if next == "" && rest != "" {
-			trailing = true
-		}
-		rest = next
-		if len(name) > NameMax {
-			Vrele(l, dvp)
-			return res, unix.ENAMETOOLONG
-		}
-		if dvp.Type != VDIR {
-			Vrele(l, dvp)
-			return res, unix.ENOTDIR
-		}
-		if !cred.IsRoot() {
-			if e := VOPAccess(l, dvp, kernel.VEXEC); e != 0 {
-				Vrele(l, dvp)
-				return res, e
-			}
-		}
-		if name == ".." {
-			// ".." at the process root stays there (chroot); at a
-			// mount root it continues in the covered directory.
-			for dvp != root && dvp.Root && dvp.Mount.covers != nil {
-				c := dvp.Mount.covers
-				Vref(c)
-				Vrele(l, dvp)
-				dvp = c
-			}
-			if dvp == root {
-				if rest == "" {
-					return finishLast(l, &res, nil, dvp, "..", op, flags, trailing)
-				}
-				continue
-			}
-		}
-		isLast := rest == ""
-		*cn = ComponentName{Op: LOOKUP, Name: name, Rest: rest, IsLast: isLast, PathOp: op}
-		if isLast {
-			cn.Op = op
-		}
-		vp, e := VOPLookup(l, dvp, cn)
-		if cn.Consumed > 0 && e == 0 {
-			// The lookup used up components of rest: the name is now
-			// the last of them, and a slash after it is trailing.
-			used := rest[:min(cn.Consumed, len(rest))]
-			if i := strings.LastIndexByte(used, '/'); i >= 0 {
-				name = used[i+1:]
-			} else {
-				name = used
-			}
-			rest = rest[len(used):]
-			next := rest
-			for len(next) > 0 && next[0] == '/' {
-				next = next[1:]
-			}
-			if next == "" && rest != "" {
-				trailing = true
-			}
-			rest = next
-			isLast = rest == ""
-		}
-		if e == unix.ENOENT && isLast && (op == CREATE || op == RENAME) {
-			res.Dvp = dvp
-			res.Name = name
-			res.TrailingSlash = trailing
-			return res, 0
-		}
-		if e != 0 {
-			Vrele(l, dvp)
-			return res, e
-		}
-		// Cross into file systems mounted here.
-		for vp.Type == VDIR {
-			m := vp.MountedHere()
-			if m == nil {
-				break
-			}
-			r := m.root
-			Vref(r)
-			Vrele(l, vp)
-			vp = r
-		}
-		if vp.Type == VLNK && (!isLast || flags&Follow != 0 || trailing) {
-			links++
-			if links > MaxSymlinks {
-				Vrele(l, vp)
-				Vrele(l, dvp)
-				return res, unix.ELOOP
-			}
-			if linkbuf == nil {
-				linkbuf = make([]byte, PathMax)
-			}
-			u := kernel.UioSetup(linkbuf, 0, kernel.UioRead)
-			e := VOPReadlink(l, vp, u)
-			n := len(linkbuf) - kernel.UioFree(u)
-			Vrele(l, vp)
-			if e != 0 {
-				Vrele(l, dvp)
-				return res, e
-			}
-			if n == 0 {
-				Vrele(l, dvp)
-				return res, unix.ENOENT
-			}
-			// The target joined with the rest may pass PathMax, as on
-			// Linux (which walks the two apart): each piece is below
-			// PathMax and MaxSymlinks bounds the total.
-			target := string(linkbuf[:n])
-			if rest != "" || trailing {
-				target += "/" + rest
-			}
-			rest = target
-			if target[0] == '/' {
-				Vrele(l, dvp)
-				dvp = root
-				Vref(dvp)
-			}
-			continue
-		}
-		if isLast {
-			return finishLast(l, &res, vp, dvp, name, op, flags, trailing)
-		}
-		Vrele(l, dvp)
-		dvp = vp
 	}
 }
 
-// finishLast fills the result for the last component. vp nil means the
-// last component was ".." at the root: dvp itself.
-func finishLast(l *kernel.LWP, res *NameiResult, vp, dvp *Vnode, name string, op NameiOp, flags int, trailing bool) (NameiResult, unix.Errno) {
-	if vp == nil {
-		vp = dvp
-		Vref(vp)
+// start sets the walk's root and its first directory: the root for an
+// absolute path, else at or the cwd.
+func (nd *nameidata) start(at *Vnode) unix.Errno {
+	pf := procFiles(nd.l)
+	if pf == nil {
+		return unix.EINVAL
 	}
-	if trailing && vp.Type != VDIR {
-		Vrele(l, vp)
-		Vrele(l, dvp)
-		return *res, unix.ENOTDIR
+	cwd, root := pf.cwdRoot()
+	nd.root = root
+	switch {
+	case nd.rest[0] == '/':
+		nd.dvp = root
+		Vref(root)
+		Vrele(nd.l, cwd)
+	case at != nil:
+		nd.dvp = at
+		Vref(at)
+		Vrele(nd.l, cwd)
+	default:
+		nd.dvp = cwd
 	}
-	res.Vp = vp
-	res.Name = name
-	res.TrailingSlash = trailing
-	if flags&WantParent != 0 {
-		res.Dvp = dvp
+	return 0
+}
+
+// fail drops the walk's directory (and vp, when not nil) and returns e.
+func (nd *nameidata) fail(vp *Vnode, e unix.Errno) (bool, unix.Errno) {
+	if vp != nil {
+		Vrele(nd.l, vp)
+	}
+	Vrele(nd.l, nd.dvp)
+	return true, e
+}
+
+// next takes the next component off rest; trailing reports a slash after
+// it with nothing more. ok is false when nothing is left.
+func (nd *nameidata) next() (name string, trailing, ok bool) {
+	nd.rest = trimSlashes(nd.rest)
+	if nd.rest == "" {
+		return "", false, false
+	}
+	name = nd.rest
+	if i := strings.IndexByte(nd.rest, '/'); i >= 0 {
+		name, nd.rest = nd.rest[:i], nd.rest[i:]
 	} else {
-		Vrele(l, dvp)
+		nd.rest = ""
 	}
-	return *res, 0
+	trailing = nd.skipSlashes()
+	return name, trailing, true
+}
+
+// skipSlashes drops the slashes at the start of rest and reports whether
+// they were all that was left (a trailing slash).
+func (nd *nameidata) skipSlashes() bool {
+	next := trimSlashes(nd.rest)
+	trailing := next == "" && nd.rest != ""
+	nd.rest = next
+	return trailing
+}
+
+// trimSlashes drops leading slashes (inlined, unlike strings.TrimLeft).
+func trimSlashes(s string) string {
+	for len(s) > 0 && s[0] == '/' {
+		s = s[1:]
+	}
+	return s
+}
+
+// step walks one component. done is set when the walk ended, with its
+// result in nd.res or the error.
+func (nd *nameidata) step() (done bool, e unix.Errno) {
+	name, trailing, ok := nd.next()
+	if !ok {
+		return nd.endAtDir()
+	}
+	if len(name) > NameMax {
+		return nd.fail(nil, unix.ENAMETOOLONG)
+	}
+	isLast := nd.rest == ""
+	*nd.cn = ComponentName{Op: LOOKUP, Name: name, Rest: nd.rest, IsLast: isLast, PathOp: nd.op}
+	if isLast {
+		nd.cn.Op = nd.op
+	}
+	vp, e := lookupOnce(nd.l, nd.root, &nd.dvp, nd.cn, nd.flags)
+	if e == 0 && nd.cn.Consumed > 0 {
+		name, trailing = nd.consume(nd.cn.Consumed, trailing)
+		isLast = nd.rest == ""
+	}
+	if e == unix.ENOENT && isLast && (nd.op == CREATE || nd.op == RENAME) {
+		nd.res = NameiResult{Dvp: nd.dvp, Name: name, TrailingSlash: trailing}
+		return true, 0
+	}
+	if e != 0 {
+		return nd.fail(nil, e)
+	}
+	if vp.Type == VLNK && (!isLast || nd.flags&Follow != 0 || trailing) {
+		return nd.followLink(vp, trailing)
+	}
+	if isLast {
+		return nd.finish(vp, name, trailing)
+	}
+	Vrele(nd.l, nd.dvp)
+	nd.dvp = vp
+	return false, 0
+}
+
+// consume takes the n bytes of rest a driver's lookup used up as well:
+// the name is now the last of them, and a slash after it is trailing.
+func (nd *nameidata) consume(n int, trailing bool) (string, bool) {
+	used := nd.rest[:min(n, len(nd.rest))]
+	name := used
+	if i := strings.LastIndexByte(used, '/'); i >= 0 {
+		name = used[i+1:]
+	}
+	nd.rest = nd.rest[len(used):]
+	if nd.skipSlashes() {
+		trailing = true
+	}
+	return name, trailing
+}
+
+// endAtDir ends a walk whose path ran out on a directory ("/", or a path
+// ending in "/" after a symlink): the result is that directory itself.
+func (nd *nameidata) endAtDir() (bool, unix.Errno) {
+	if nd.dvp.Type != VDIR {
+		return nd.fail(nil, unix.ENOTDIR)
+	}
+	if nd.op == DELETE || nd.op == RENAME || nd.op == CREATE {
+		// Removing or creating "/" (or a mount root).
+		return nd.fail(nil, unix.EBUSY)
+	}
+	nd.res = NameiResult{Vp: nd.dvp, Name: "."}
+	return true, 0
+}
+
+// followLink replaces the symlink vp with its target in front of what is
+// left of the path (ELOOP past MaxSymlinks); an absolute target starts
+// again at the root.
+func (nd *nameidata) followLink(vp *Vnode, trailing bool) (bool, unix.Errno) {
+	nd.links++
+	if nd.links > MaxSymlinks {
+		return nd.fail(vp, unix.ELOOP)
+	}
+	if nd.linkbuf == nil {
+		nd.linkbuf = make([]byte, PathMax)
+	}
+	u := kernel.UioSetup(nd.linkbuf, 0, kernel.UioRead)
+	e := VOPReadlink(nd.l, vp, u)
+	n := len(nd.linkbuf) - kernel.UioFree(u)
+	Vrele(nd.l, vp)
+	if e != 0 {
+		return nd.fail(nil, e)
+	}
+	if n == 0 {
+		return nd.fail(nil, unix.ENOENT)
+	}
+	// The target joined with the rest may pass PathMax, as on Linux
+	// (which walks the two apart): each piece is below PathMax and
+	// MaxSymlinks bounds the total.
+	target := string(nd.linkbuf[:n])
+	if nd.rest != "" || trailing {
+		target += "/" + nd.rest
+	}
+	nd.rest = target
+	if target[0] == '/' {
+		Vrele(nd.l, nd.dvp)
+		nd.dvp = nd.root
+		Vref(nd.dvp)
+	}
+	return false, 0
+}
+
+// finish fills the result for the last component, vp.
+func (nd *nameidata) finish(vp *Vnode, name string, trailing bool) (bool, unix.Errno) {
+	if trailing && vp.Type != VDIR {
+		return nd.fail(vp, unix.ENOTDIR)
+	}
+	nd.res = NameiResult{Vp: vp, Name: name, TrailingSlash: trailing}
+	if nd.flags&WantParent != 0 {
+		nd.res.Dvp = nd.dvp
+	} else {
+		Vrele(nd.l, nd.dvp)
+	}
+	nd.dvp = nil
+	return true, 0
 }

@@ -12,27 +12,6 @@ import (
 // Each call is a kernel entry: it takes a virtual CPU for its duration and
 // turns a panic inside the kernel into EIO with a dmesg line.
 
-// enter starts a kernel entry; leave must be deferred right after.
-func enter(l *kernel.LWP) unix.Errno {
-	if l == nil || l.Proc() == nil {
-		return unix.EINVAL
-	}
-	if l.Kernel().Halted() {
-		return kernel.ErrHalted
-	}
-	l.Schedule()
-	return 0
-}
-
-// leave ends a kernel entry started by enter; a panic becomes EIO.
-func leave(l *kernel.LWP, e *unix.Errno) {
-	if r := recover(); r != nil {
-		recovered(l, r)
-		*e = unix.EIO
-	}
-	l.Unschedule()
-}
-
 // recovered handles a panic caught at the kernel boundary: a dmesg line
 // with the stack, and every read-write mount but the rumpfs root made
 // read-only so that a driver in an unknown state writes nothing more. The
@@ -51,21 +30,43 @@ func recovered(l *kernel.LWP, r any) {
 	}
 }
 
-// Enter and Leave bracket a kernel entry for callers outside this package
-// that call VOPs directly (p2k, etfs): Enter takes a virtual CPU, Leave
-// gives it back and turns a panic into EIO. Use as
+// Enter and Leave bracket a kernel entry, for the system calls here and
+// for clients that call VOPs directly (p2k, etfs): Enter takes a virtual
+// CPU, Leave gives it back and turns a panic into EIO. Use as
 //
 //	if e = vfs.Enter(l); e != 0 { return e }
 //	defer vfs.Leave(l, &e)
-func Enter(l *kernel.LWP) unix.Errno { return enter(l) }
+//
+// or let Run do both around a function.
+func Enter(l *kernel.LWP) unix.Errno {
+	if l == nil || l.Proc() == nil {
+		return unix.EINVAL
+	}
+	if l.Kernel().Halted() {
+		return kernel.ErrHalted
+	}
+	l.Schedule()
+	return 0
+}
 
-// Leave ends a kernel entry; see Enter. It must be deferred directly.
+// Leave ends a kernel entry; see Enter. It must be deferred directly, so
+// that its recover sees a panic.
 func Leave(l *kernel.LWP, e *unix.Errno) {
 	if r := recover(); r != nil {
 		recovered(l, r)
 		*e = unix.EIO
 	}
 	l.Unschedule()
+}
+
+// Run runs fn as one kernel entry: Enter, fn, Leave. A panic in fn is
+// EIO, as Leave makes it.
+func Run(l *kernel.LWP, fn func() unix.Errno) (e unix.Errno) {
+	if e = Enter(l); e != 0 {
+		return e
+	}
+	defer Leave(l, &e)
+	return fn()
 }
 
 func (pf *ProcFiles) umaskBits() uint32 {
@@ -86,10 +87,10 @@ func Umask(l *kernel.LWP, mask uint32) uint32 {
 
 // Open opens path with O_* flags (host numbering) and returns a descriptor.
 func Open(l *kernel.LWP, path string, flags int, mode uint32) (fd int, e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return -1, e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	vp, e := openVnode(l, nil, path, flags, mode)
 	if e != 0 {
 		return -1, e
@@ -108,57 +109,27 @@ func Open(l *kernel.LWP, path string, flags int, mode uint32) (fd int, e unix.Er
 // instead of a descriptor (for kernel callers such as etfs and tests). The
 // caller closes it with VOPClose and Vrele.
 func OpenVnode(l *kernel.LWP, path string, flags int, mode uint32) (vp *Vnode, e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return nil, e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	return openVnode(l, nil, path, flags, mode)
 }
 
 func openVnode(l *kernel.LWP, at *Vnode, path string, flags int, mode uint32) (*Vnode, unix.Errno) {
-	acc := flags & unix.O_ACCMODE
-	if acc == unix.O_ACCMODE {
+	if flags&unix.O_ACCMODE == unix.O_ACCMODE {
 		return nil, unix.EINVAL
 	}
-	ff := oflagsToF(flags)
-	created := false
 	var vp *Vnode
+	how := 0
 	if flags&unix.O_CREAT != 0 {
-		nflags := WantParent
-		if flags&(unix.O_EXCL|unix.O_NOFOLLOW) == 0 {
-			nflags |= Follow
+		var created bool
+		var e unix.Errno
+		if vp, created, e = openCreate(l, at, path, flags, mode); e != 0 {
+			return nil, e
 		}
-		for tries := 0; ; tries++ {
-			res, e := Namei(l, at, path, CREATE, nflags)
-			if e != 0 {
-				return nil, e
-			}
-			if res.Vp != nil {
-				if flags&unix.O_EXCL != 0 {
-					res.Release(l)
-					return nil, unix.EEXIST
-				}
-				vp = res.Vp
-				res.Vp = nil
-				res.Release(l)
-				break
-			}
-			if res.TrailingSlash {
-				res.Release(l)
-				return nil, unix.EISDIR
-			}
-			va := Vattr{Type: VREG, Mode: mode & 0o7777, Umask: procFiles(l).umaskBits()}
-			cn := ComponentName{Op: CREATE, Name: res.Name, IsLast: true}
-			nvp, e := VOPCreate(l, res.Dvp, &cn, &va)
-			res.Release(l)
-			if e == unix.EEXIST && flags&unix.O_EXCL == 0 && tries < 8 {
-				continue // lost a race with another creator
-			}
-			if e != 0 {
-				return nil, e
-			}
-			vp, created = nvp, true
-			break
+		if created {
+			how = VnOpenCreated
 		}
 	} else {
 		nflags := Follow
@@ -171,52 +142,60 @@ func openVnode(l *kernel.LWP, at *Vnode, path string, flags int, mode uint32) (*
 		}
 		vp = res.Vp
 	}
-	fail := func(e unix.Errno) (*Vnode, unix.Errno) {
+	if _, e := VnOpen(l, vp, flags, how); e != 0 {
 		Vrele(l, vp)
 		return nil, e
-	}
-	if vp.Type == VLNK {
-		return fail(unix.ELOOP)
-	}
-	if flags&unix.O_DIRECTORY != 0 && vp.Type != VDIR {
-		return fail(unix.ENOTDIR)
-	}
-	if vp.Type == VDIR && (ff&FWRITE != 0 || flags&unix.O_TRUNC != 0) {
-		return fail(unix.EISDIR)
-	}
-	if !created {
-		var want uint32
-		if ff&FREAD != 0 {
-			want |= kernel.VREAD
-		}
-		if ff&FWRITE != 0 || flags&unix.O_TRUNC != 0 {
-			want |= kernel.VWRITE
-		}
-		if want != 0 {
-			if e := VOPAccess(l, vp, want); e != 0 {
-				return fail(e)
-			}
-		}
-	}
-	if e := VOPOpen(l, vp, ff); e != 0 {
-		return fail(e)
-	}
-	if flags&unix.O_TRUNC != 0 && !created && vp.Type == VREG && ff&FWRITE != 0 {
-		va := Vattr{Valid: AttrSize, Size: 0}
-		if e := VOPSetattr(l, vp, &va); e != 0 {
-			VOPClose(l, vp, ff)
-			return fail(e)
-		}
 	}
 	return vp, 0
 }
 
+// openCreate finds or makes the file an O_CREAT open names: EEXIST with
+// O_EXCL when it exists, EISDIR for a new name with a trailing slash. It
+// returns the vnode, referenced, and whether this call made it.
+func openCreate(l *kernel.LWP, at *Vnode, path string, flags int, mode uint32) (*Vnode, bool, unix.Errno) {
+	nflags := WantParent
+	if flags&(unix.O_EXCL|unix.O_NOFOLLOW) == 0 {
+		nflags |= Follow
+	}
+	for tries := 0; ; tries++ {
+		res, e := Namei(l, at, path, CREATE, nflags)
+		if e != 0 {
+			return nil, false, e
+		}
+		if res.Vp != nil {
+			vp := res.Vp
+			res.Vp = nil
+			res.Release(l)
+			if flags&unix.O_EXCL != 0 {
+				Vrele(l, vp)
+				return nil, false, unix.EEXIST
+			}
+			return vp, false, 0
+		}
+		if res.TrailingSlash {
+			res.Release(l)
+			return nil, false, unix.EISDIR
+		}
+		va := Vattr{Type: VREG, Mode: mode & 0o7777, Umask: procFiles(l).umaskBits()}
+		cn := ComponentName{Op: CREATE, Name: res.Name, IsLast: true}
+		vp, e := VOPCreate(l, res.Dvp, &cn, &va)
+		res.Release(l)
+		if e == unix.EEXIST && flags&unix.O_EXCL == 0 && tries < 8 {
+			continue // lost a race with another creator
+		}
+		if e != 0 {
+			return nil, false, e
+		}
+		return vp, true, 0
+	}
+}
+
 // Close closes a descriptor.
 func Close(l *kernel.LWP, fd int) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	f, e := procFiles(l).fdt.remove(fd)
 	if e != 0 {
 		return e
@@ -226,10 +205,10 @@ func Close(l *kernel.LWP, fd int) (e unix.Errno) {
 
 // Dup returns a new descriptor for the open file fd.
 func Dup(l *kernel.LWP, fd int) (nfd int, e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return -1, e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	pf := procFiles(l)
 	f, e := pf.fdt.get(fd)
 	if e != 0 {
@@ -273,10 +252,10 @@ func Pwrite(l *kernel.LWP, fd int, buf []byte, off int64) (int, unix.Errno) {
 }
 
 func rw(l *kernel.LWP, fd int, buf []byte, off int64, dir kernel.UioRW) (n int, e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return 0, e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	f, e := getFile(l, fd)
 	if e != 0 {
 		return 0, e
@@ -323,10 +302,10 @@ func rw(l *kernel.LWP, fd int, buf []byte, off int64, dir kernel.UioRW) (n int, 
 // Lseek moves fd's offset; whence is SEEK_SET, SEEK_CUR, SEEK_END,
 // SEEK_DATA or SEEK_HOLE.
 func Lseek(l *kernel.LWP, fd int, off int64, whence int) (pos int64, e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return -1, e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	f, e := getFile(l, fd)
 	if e != 0 {
 		return -1, e
@@ -365,10 +344,10 @@ var vattrPool = newPool(func() *Vattr { return new(Vattr) })
 
 // Fstat returns fd's attributes.
 func Fstat(l *kernel.LWP, fd int, st *Vattr) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	f, e := getFile(l, fd)
 	if e != 0 {
 		return e
@@ -394,10 +373,10 @@ func Stat(l *kernel.LWP, path string, st *Vattr) unix.Errno { return stat(l, pat
 func Lstat(l *kernel.LWP, path string, st *Vattr) unix.Errno { return stat(l, path, st, 0) }
 
 func stat(l *kernel.LWP, path string, st *Vattr, flags int) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	res, e := Namei(l, nil, path, LOOKUP, flags)
 	if e != 0 {
 		return e
@@ -422,10 +401,10 @@ func lookupCreate(l *kernel.LWP, path string) (NameiResult, unix.Errno) {
 
 // Mkdir makes a directory.
 func Mkdir(l *kernel.LWP, path string, mode uint32) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	res, e := lookupCreate(l, path)
 	if e != 0 {
 		return e
@@ -441,10 +420,10 @@ func Mkdir(l *kernel.LWP, path string, mode uint32) (e unix.Errno) {
 
 // Mknod makes a device node, FIFO or regular file; mode carries S_IFMT.
 func Mknod(l *kernel.LWP, path string, mode uint32, dev uint64) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	t := VTypeFromMode(mode)
 	if mode&unix.S_IFMT == 0 {
 		t = VREG
@@ -473,10 +452,10 @@ func Mknod(l *kernel.LWP, path string, mode uint32, dev uint64) (e unix.Errno) {
 
 // Symlink makes path a symbolic link to target.
 func Symlink(l *kernel.LWP, target, path string) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	if e := CheckPath(target); e != 0 {
 		return e
 	}
@@ -495,10 +474,10 @@ func Symlink(l *kernel.LWP, target, path string) (e unix.Errno) {
 
 // Readlink reads a symlink's target into buf and returns its length.
 func Readlink(l *kernel.LWP, path string, buf []byte) (n int, e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return 0, e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	res, e := Namei(l, nil, path, LOOKUP, 0)
 	if e != 0 {
 		return 0, e
@@ -548,10 +527,10 @@ func Unlink(l *kernel.LWP, path string) unix.Errno { return remove(l, path, fals
 func Rmdir(l *kernel.LWP, path string) unix.Errno { return remove(l, path, true) }
 
 func remove(l *kernel.LWP, path string, dir bool) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	res, e := lookupDelete(l, path, dir)
 	if e != 0 {
 		return e
@@ -566,10 +545,10 @@ func remove(l *kernel.LWP, path string, dir bool) (e unix.Errno) {
 
 // Link makes newpath another name for oldpath.
 func Link(l *kernel.LWP, oldpath, newpath string) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	src, e := Namei(l, nil, oldpath, LOOKUP, 0)
 	if e != 0 {
 		return e
@@ -618,10 +597,10 @@ func Rename2(l *kernel.LWP, from, to string, flags int) (e unix.Errno) {
 	if e = CheckRenameFlags(flags); e != 0 {
 		return e
 	}
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	f, e := Namei(l, nil, from, LOOKUP, WantParent)
 	if e != 0 {
 		return e
@@ -664,10 +643,10 @@ func Rename2(l *kernel.LWP, from, to string, flags int) (e unix.Errno) {
 
 // setattrPath applies va to path (following a final symlink when follow).
 func setattrPath(l *kernel.LWP, path string, follow bool, va *Vattr) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	flags := 0
 	if follow {
 		flags = Follow
@@ -681,10 +660,10 @@ func setattrPath(l *kernel.LWP, path string, follow bool, va *Vattr) (e unix.Err
 }
 
 func setattrFd(l *kernel.LWP, fd int, va *Vattr, needWrite bool) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	f, e := getFile(l, fd)
 	if e != 0 {
 		return e
@@ -814,10 +793,10 @@ func Ftruncate(l *kernel.LWP, fd int, size int64) unix.Errno {
 
 // Fsync makes fd's data and metadata durable.
 func Fsync(l *kernel.LWP, fd int) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	f, e := getFile(l, fd)
 	if e != 0 {
 		return e
@@ -828,19 +807,19 @@ func Fsync(l *kernel.LWP, fd int) (e unix.Errno) {
 
 // Sync writes back every read-write mount and waits.
 func Sync(l *kernel.LWP) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	return procFiles(l).v.SyncAll(l, true)
 }
 
 // StatvfsPath returns the statistics of the file system holding path.
 func StatvfsPath(l *kernel.LWP, path string, sb *Statvfs) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	res, e := Namei(l, nil, path, LOOKUP, Follow)
 	if e != 0 {
 		return e
@@ -849,14 +828,14 @@ func StatvfsPath(l *kernel.LWP, path string, sb *Statvfs) (e unix.Errno) {
 	return StatvfsMount(l, res.Vp.Mount, sb)
 }
 
-// Getdents reads directory entries (see EmitDirent's format) from fd into
-// buf and returns the bytes used; 0 at the end. EINVAL when buf cannot
-// hold the next entry.
+// Getdents reads directory entries from fd into buf, serialised in the
+// format EmitDirent documents, and returns the bytes used; 0 at the end.
+// EINVAL when buf cannot hold the next entry.
 func Getdents(l *kernel.LWP, fd int, buf []byte) (n int, e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return 0, e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	f, e := getFile(l, fd)
 	if e != 0 {
 		return 0, e
@@ -867,10 +846,12 @@ func Getdents(l *kernel.LWP, fd int, buf []byte) (n int, e unix.Errno) {
 	}
 	f.offMu.Enter(l)
 	defer f.offMu.Exit()
-	u := kernel.UioSetup(buf, f.offset, kernel.UioRead)
-	eof, e := VOPReaddir(l, f.Vnode, u)
-	next := u.Offset
-	n = len(buf) - kernel.UioFree(u)
+	w := direntWriters.Get().(*direntWriter)
+	w.buf, w.n = buf, 0
+	next, eof, e := VnReaddir(l, f.Vnode, f.offset, w)
+	n = w.n
+	w.buf = nil
+	direntWriters.Put(w)
 	if e != 0 {
 		return 0, e
 	}
@@ -929,10 +910,10 @@ func dirVnode(l *kernel.LWP, path string) (*Vnode, unix.Errno) {
 
 // Chdir changes the process's working directory.
 func Chdir(l *kernel.LWP, path string) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	vp, e := dirVnode(l, path)
 	if e != 0 {
 		return e
@@ -944,10 +925,10 @@ func Chdir(l *kernel.LWP, path string) (e unix.Errno) {
 // Fchdir changes the working directory to the directory open as fd; like
 // Chdir it needs search permission there.
 func Fchdir(l *kernel.LWP, fd int) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	f, e := getFile(l, fd)
 	if e != 0 {
 		return e
@@ -967,10 +948,10 @@ func Fchdir(l *kernel.LWP, fd int) (e unix.Errno) {
 // Chroot confines the process's lookups below path (root only); ".." at
 // the new root stays there. The working directory moves there too.
 func Chroot(l *kernel.LWP, path string) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	if !l.Cred().IsRoot() {
 		return unix.EPERM
 	}
@@ -985,10 +966,10 @@ func Chroot(l *kernel.LWP, path string) (e unix.Errno) {
 
 // Access checks path against mode (R_OK, W_OK, X_OK; 0 for existence).
 func Access(l *kernel.LWP, path string, mode uint32) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	if mode&^7 != 0 {
 		return unix.EINVAL
 	}
@@ -1006,10 +987,10 @@ func Access(l *kernel.LWP, path string, mode uint32) (e unix.Errno) {
 // MountPath mounts a file system of type fstype from source (a block device
 // path in the kernel namespace when the type needs one) on directory dir.
 func MountPath(l *kernel.LWP, fstype, source, dir string, flags int, opts map[string]string) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	typ := LookupFSType(fstype)
 	if typ == nil {
 		return unix.ENODEV
@@ -1048,10 +1029,10 @@ func MountPath(l *kernel.LWP, fstype, source, dir string, flags int, opts map[st
 
 // UnmountPath unmounts the file system mounted on dir.
 func UnmountPath(l *kernel.LWP, dir string, flags int) (e unix.Errno) {
-	if e = enter(l); e != 0 {
+	if e = Enter(l); e != 0 {
 		return e
 	}
-	defer leave(l, &e)
+	defer Leave(l, &e)
 	res, e := Namei(l, nil, dir, LOOKUP, Follow)
 	if e != 0 {
 		return e

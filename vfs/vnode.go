@@ -189,11 +189,13 @@ type Vnode struct {
 	Data  any
 	// Root marks the root vnode of its mount (VV_ROOT).
 	Root bool
-	// Cookie is a host bridge's name for the vnode (p2k's FUSE node id,
-	// as NetBSD's puffs names a node by a cookie), so that the bridge
-	// finds its node without a table keyed by vnode. One bridge at a
-	// time holds it (compare-and-swap from 0); others keep their own.
-	Cookie atomic.Uint64
+	// ClientCookie is the name a kernel client outside the VFS gives
+	// the vnode (p2k's FUSE node id; a sysproxy server's or an fs-utils
+	// command's handle), as NetBSD's puffs names a node by a cookie, so
+	// that the client finds its own record of the vnode without a table
+	// keyed by vnode. The kernel never reads it. One client at a time
+	// holds it (compare-and-swap from 0); others keep their own table.
+	ClientCookie atomic.Uint64
 
 	ops atomic.Pointer[VnodeOps]
 	// acl caches the access ACL for the permission check (noACL for

@@ -141,8 +141,10 @@ type VnodeOps interface {
 	Rmdir(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Errno
 	// Symlink makes a symbolic link to target.
 	Symlink(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr, target string) (*Vnode, unix.Errno)
-	// Readdir emits entries starting at cookie uio.Offset with EmitDirent,
-	// and reports whether the end of the directory was reached.
+	// Readdir emits entries starting at cookie uio.Offset with EmitDirent
+	// until it returns false, and reports whether the end of the
+	// directory was reached. Entries go only through EmitDirent: the uio
+	// may be a sink's (VnReaddir), with no buffer and no Resid.
 	Readdir(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) (eof bool, e unix.Errno)
 	// Readlink moves the link target into uio.
 	Readlink(l *kernel.LWP, vp *Vnode, uio *kernel.Uio) unix.Errno

@@ -241,13 +241,12 @@ func storeInherited(l *kernel.LWP, vp *Vnode, acc, def kernel.ACL) {
 // enforce ACLs only then, so that a file system without them answers
 // EOPNOTSUPP for every ACL name, as Linux's do. A kernel entry of its own.
 func ACLSupported(l *kernel.LWP, vp *Vnode) bool {
-	e := enter(l)
-	if e != 0 {
-		return false
-	}
-	defer leave(l, &e)
-	vp.Lock(l, false)
-	defer vp.Unlock(false)
-	_, e2 := vp.Ops().Getacl(l, vp, ACLAccess)
-	return e2 != unix.ENOTSUP
+	var e2 unix.Errno
+	e := Run(l, func() unix.Errno {
+		vp.Lock(l, false)
+		defer vp.Unlock(false)
+		_, e2 = vp.Ops().Getacl(l, vp, ACLAccess)
+		return 0
+	})
+	return e == 0 && e2 != unix.ENOTSUP
 }
