@@ -1,0 +1,131 @@
+package all
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rumpfs/rumpfs/vfs"
+	"github.com/rumpfs/rumpfs/vfs/vfstest"
+)
+
+// TestPOSIX runs the POSIX suite on every writable row and fscks images
+// after the halt.
+func TestPOSIX(t *testing.T) {
+	for _, r := range Rows {
+		if r.FS == nil {
+			continue
+		}
+		t.Run(r.Name, func(t *testing.T) { vfstest.Run(t, *r.FS) })
+	}
+}
+
+// TestTree makes every row's file system from the same generated tree
+// and compares the mounted result with the tree.
+func TestTree(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "tree")
+	vfstest.GenTree(t, src, vfstest.TreeOpts{Wide: 300, Xattrs: true})
+	for _, r := range Rows {
+		t.Run(r.Name, func(t *testing.T) {
+			k, l := vfstest.Boot(t)
+			dir := r.FromTree(t, k, l, src)
+			vfstest.CompareTree(t, l, src, dir, r.Keeps)
+			vfstest.Halt(t, k, l)
+		})
+	}
+}
+
+// TestModel runs the random-operation model on every writable row.
+func TestModel(t *testing.T) {
+	for _, r := range Rows {
+		if r.FS == nil {
+			continue
+		}
+		n := r.ModelOps
+		if testing.Short() {
+			n /= 4
+		}
+		t.Run(r.Name, func(t *testing.T) {
+			for seed := range uint64(2) {
+				vfstest.RunModel(t, *r.FS, vfstest.NewSeeded(seed), n/2)
+			}
+		})
+	}
+}
+
+// FuzzModel lets the fuzzer pick the row and the operations.
+func FuzzModel(f *testing.F) {
+	f.Add(uint8(0), []byte{0, 60, 0, 0, 0, 10, 0, 0, 0, 5, 0, 3, 0, 0, 0, 92, 0, 1, 0, 0})
+	f.Add(uint8(2), []byte{0, 55, 0, 0, 0, 4, 0, 0, 0, 1, 0, 200, 0, 20, 0, 0, 0, 7, 0, 96, 0, 0})
+	var writable []Row
+	for _, r := range Rows {
+		if r.FS != nil {
+			writable = append(writable, r)
+		}
+	}
+	f.Fuzz(func(t *testing.T, row uint8, ops []byte) {
+		if len(ops) > 8000 {
+			ops = ops[:8000]
+		}
+		b := vfstest.Bytes(ops)
+		vfstest.RunModel(t, *writable[int(row)%len(writable)].FS, &b, len(ops))
+	})
+}
+
+// TestEveryDriverHasARow fails for a registered file system type without
+// a row, and for a package that registers a type this package does not
+// import (so its type would not even be registered here).
+func TestEveryDriverHasARow(t *testing.T) {
+	rows := map[string]bool{}
+	for _, r := range Rows {
+		rows[r.Type] = true
+	}
+	for _, name := range vfs.FSTypeNames() {
+		if !rows[name] {
+			t.Errorf("file system type %q has no row in the table", name)
+		}
+	}
+	f, err := parser.ParseFile(token.NewFileSet(), "all.go", nil, parser.ImportsOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imported := map[string]bool{}
+	for _, im := range f.Imports {
+		p, _ := strconv.Unquote(im.Path.Value)
+		imported[p] = true
+	}
+	root, _ := filepath.Abs("../../..")
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() && strings.HasPrefix(d.Name(), ".") && p != root {
+			if err == nil {
+				return filepath.SkipDir
+			}
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil || !strings.Contains(string(b), "RegisterFSType(&") {
+			return err
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(p))
+		pkg := "github.com/rumpfs/rumpfs/" + filepath.ToSlash(rel)
+		if !imported[pkg] {
+			t.Errorf("%s registers a file system type but the table does not import %s", filepath.Base(p), pkg)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(vfs.FSTypeNames(), "ext2fs") {
+		t.Error("ext2fs not registered: the scan above is broken")
+	}
+}
