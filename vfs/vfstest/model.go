@@ -157,10 +157,13 @@ func randomOps(t *testing.T, k *kernel.Kernel, l *kernel.LWP, m *model, r Choose
 				fail("op %d: pwrite %s %d@%d: %d, %v", i, p, size, off, w, e)
 			}
 			old := m.files[p]
-			if end := off + int64(size); end > int64(len(old)) {
+			// An empty write does not extend the file.
+			if end := off + int64(size); size > 0 && end > int64(len(old)) {
 				old = append(old, make([]byte, end-int64(len(old)))...)
 			}
-			copy(old[off:], data)
+			if size > 0 {
+				copy(old[off:], data)
+			}
 			m.files[p] = old
 		case op < 40: // truncate
 			p := pick(r, m.files)

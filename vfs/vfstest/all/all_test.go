@@ -13,6 +13,7 @@ import (
 
 	"github.com/rumpfs/rumpfs/vfs"
 	"github.com/rumpfs/rumpfs/vfs/vfstest"
+	"golang.org/x/sys/unix"
 )
 
 // TestPOSIX runs the POSIX suite on every writable row and fscks images
@@ -22,7 +23,61 @@ func TestPOSIX(t *testing.T) {
 		if r.FS == nil {
 			continue
 		}
-		t.Run(r.Name, func(t *testing.T) { vfstest.Run(t, *r.FS) })
+		t.Run(r.Name, func(t *testing.T) {
+			if !r.Lockcheck {
+				vfstest.Run(t, *r.FS)
+				return
+			}
+			c := vfstest.InstallLockChecker(t)
+			vfstest.Run(t, *r.FS)
+			for _, b := range c.Breaches() {
+				t.Error("lock rule broken: " + b)
+			}
+			for _, op := range []string{"Lookup", "Create", "Remove", "Rename", "Write", "Getattr", "Inactive"} {
+				if c.Calls(op) == 0 {
+					t.Errorf("the lock checker saw no %s call: not installed?", op)
+				}
+			}
+		})
+	}
+}
+
+// TestLockCheckerCatches calls operations through the checker without the
+// locks the rules promise, as a VOP wrapper that forgot them would.
+func TestLockCheckerCatches(t *testing.T) {
+	c := vfstest.InstallLockChecker(t)
+	k, l := vfstest.Boot(t)
+	defer vfstest.Halt(t, k, l)
+	if e := vfs.Mkdir(l, "/d", 0o755); e != 0 {
+		t.Fatal(e)
+	}
+	if n := len(c.Breaches()); n != 0 {
+		t.Fatalf("breaches through the VOP layer: %v", c.Breaches())
+	}
+	vp, e := vfs.OpenVnode(l, "/d", unix.O_RDONLY, 0)
+	if e != 0 {
+		t.Fatal(e)
+	}
+	if e := vfs.Enter(l); e != 0 {
+		t.Fatal(e)
+	}
+	var va vfs.Vattr
+	vp.Ops().Getattr(l, vp, &va) // no vnode lock
+	vp.Lock(l, false)
+	vp.Ops().Setattr(l, vp, &vfs.Vattr{})                               // shared, not exclusive
+	vp.Ops().Lookup(l, vp, &vfs.ComponentName{Name: "x", IsLast: true}) // no namespace lock
+	vp.Unlock(false)
+	vfs.VOPClose(l, vp, vfs.FREAD)
+	vfs.Vrele(l, vp)
+	vfs.Leave(l, &e)
+	got := c.Breaches()
+	for _, w := range []string{"Getattr: vnode", "Setattr: vnode", "Lookup: namespace lock"} {
+		if !slices.ContainsFunc(got, func(b string) bool { return strings.HasPrefix(b, w) }) {
+			t.Errorf("no breach %q recorded; got %q", w, got)
+		}
+	}
+	if len(got) != 3 {
+		t.Errorf("breaches %q, want 3", got)
 	}
 }
 
