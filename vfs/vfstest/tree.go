@@ -155,7 +155,7 @@ func CompareTree(t testing.TB, l *kernel.LWP, host, kdir string, k Keeps) {
 		}
 		if rel == "." {
 			// An image's root is the image maker's, not the tree's.
-		} else if va.StMode() != hs.Mode {
+		} else if va.StMode() != uint32(hs.Mode) {
 			t.Errorf("%s: mode %o, want %o", rel, va.StMode(), hs.Mode)
 		}
 		if va.Uid != hs.Uid || va.Gid != hs.Gid {
@@ -220,8 +220,8 @@ func CompareTree(t testing.TB, l *kernel.LWP, host, kdir string, k Keeps) {
 				t.Errorf("%s: lists %d names, want %d: %q", rel, len(got), len(want), firstDiff(got, want))
 			}
 		case vfs.VCHR, vfs.VBLK:
-			if unix.Major(va.Rdev) != unix.Major(hs.Rdev) || unix.Minor(va.Rdev) != unix.Minor(hs.Rdev) {
-				t.Errorf("%s: rdev %d,%d, want %d,%d", rel, unix.Major(va.Rdev), unix.Minor(va.Rdev), unix.Major(hs.Rdev), unix.Minor(hs.Rdev))
+			if unix.Major(va.Rdev) != unix.Major(uint64(hs.Rdev)) || unix.Minor(va.Rdev) != unix.Minor(uint64(hs.Rdev)) {
+				t.Errorf("%s: rdev %d,%d, want %d,%d", rel, unix.Major(va.Rdev), unix.Minor(va.Rdev), unix.Major(uint64(hs.Rdev)), unix.Minor(uint64(hs.Rdev)))
 			}
 		}
 		if k.Xattrs && (va.Type == vfs.VREG || va.Type == vfs.VDIR) {
@@ -364,13 +364,13 @@ func CopyTree(t testing.TB, l *kernel.LWP, host, kdir string) {
 			target, _ := os.Readlink(p)
 			e = vfs.Symlink(l, target, kp)
 		default:
-			e = vfs.Mknod(l, kp, hs.Mode, hs.Rdev)
+			e = vfs.Mknod(l, kp, uint32(hs.Mode), uint64(hs.Rdev))
 		}
 		if e == 0 {
 			e = vfs.Lchown(l, kp, int(hs.Uid), int(hs.Gid))
 		}
 		if e == 0 && hs.Mode&unix.S_IFMT != unix.S_IFLNK {
-			e = vfs.Chmod(l, kp, hs.Mode&0o7777)
+			e = vfs.Chmod(l, kp, uint32(hs.Mode&0o7777))
 		}
 		if t := hs.Mode & unix.S_IFMT; e == 0 && (t == unix.S_IFREG || t == unix.S_IFDIR) {
 			e = copyXattrs(l, p, kp)
