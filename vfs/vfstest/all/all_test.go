@@ -30,15 +30,22 @@ func TestPOSIX(t *testing.T) {
 			}
 			c := vfstest.InstallLockChecker(t)
 			vfstest.Run(t, *r.FS)
-			for _, b := range c.Breaches() {
-				t.Error("lock rule broken: " + b)
-			}
-			for _, op := range []string{"Lookup", "Create", "Remove", "Rename", "Write", "Getattr", "Inactive"} {
-				if c.Calls(op) == 0 {
-					t.Errorf("the lock checker saw no %s call: not installed?", op)
-				}
-			}
+			noBreaches(t, c, "Lookup", "Create", "Remove", "Rename", "Write", "Getattr", "Inactive")
 		})
+	}
+}
+
+// noBreaches fails t for every lock rule c saw broken, and when c saw
+// none of ops (it was not installed).
+func noBreaches(t *testing.T, c *vfstest.LockChecker, ops ...string) {
+	t.Helper()
+	for _, b := range c.Breaches() {
+		t.Error("lock rule broken: " + b)
+	}
+	for _, op := range ops {
+		if c.Calls(op) == 0 {
+			t.Errorf("the lock checker saw no %s call: not installed?", op)
+		}
 	}
 }
 
@@ -88,10 +95,12 @@ func TestTree(t *testing.T) {
 	vfstest.GenTree(t, src, vfstest.TreeOpts{Wide: 300, Xattrs: true})
 	for _, r := range Rows {
 		t.Run(r.Name, func(t *testing.T) {
+			c := vfstest.InstallLockChecker(t) // every driver's read path
 			k, l := vfstest.Boot(t)
 			dir := r.FromTree(t, k, l, src)
 			vfstest.CompareTree(t, l, src, dir, r.Keeps)
 			vfstest.Halt(t, k, l)
+			noBreaches(t, c, "Lookup", "Getattr", "Read", "Readdir", "Readlink")
 		})
 	}
 }
@@ -107,6 +116,8 @@ func TestModel(t *testing.T) {
 			n /= 4
 		}
 		t.Run(r.Name, func(t *testing.T) {
+			c := vfstest.InstallLockChecker(t)
+			defer noBreaches(t, c, "Rename", "Write", "Setattr")
 			for seed := range uint64(2) {
 				vfstest.RunModel(t, *r.FS, vfstest.NewSeeded(seed), n/2)
 			}
