@@ -28,6 +28,8 @@ type Row struct {
 	FromTree func(t testing.TB, k *kernel.Kernel, l *kernel.LWP, src string) string
 	// Keeps is what the variant keeps of the tree.
 	Keeps vfstest.Keeps
+	// TreeRO: FromTree mounts read-only, and writes must fail (EROFS).
+	TreeRO bool
 	// ModelOps is how many random operations the model test runs.
 	ModelOps int
 	// Lockcheck runs the POSIX suite under the lock-asserting wrapper too.
@@ -99,7 +101,8 @@ func ffsRows() []Row {
 				return mountFFS(t, k, l, img, vfs.MNT_RDONLY)
 			},
 			// makefs copies times in seconds, and no extended attributes.
-			Keeps: vfstest.Keeps{},
+			Keeps:  vfstest.Keeps{},
+			TreeRO: true,
 		})
 	}
 	return rows
@@ -163,7 +166,8 @@ func extRows() []Row {
 				return "/mnt"
 			},
 			// mke2fs -d copies times in seconds only.
-			Keeps: vfstest.Keeps{Xattrs: true},
+			Keeps:  vfstest.Keeps{Xattrs: true},
+			TreeRO: true,
 		})
 	}
 	return rows

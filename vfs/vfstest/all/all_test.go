@@ -99,6 +99,14 @@ func TestTree(t *testing.T) {
 			k, l := vfstest.Boot(t)
 			dir := r.FromTree(t, k, l, src)
 			vfstest.CompareTree(t, l, src, dir, r.Keeps)
+			if r.TreeRO {
+				if e := vfs.Mkdir(l, dir+"/new", 0o755); e != unix.EROFS {
+					t.Errorf("mkdir on a read-only mount: %v, want EROFS", e)
+				}
+				if _, e := vfs.Open(l, dir+"/hard1", unix.O_WRONLY, 0); e != unix.EROFS {
+					t.Errorf("open for writing on a read-only mount: %v, want EROFS", e)
+				}
+			}
 			vfstest.Halt(t, k, l)
 			noBreaches(t, c, "Lookup", "Getattr", "Read", "Readdir", "Readlink")
 		})
