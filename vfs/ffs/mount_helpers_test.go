@@ -2,7 +2,6 @@ package ffs
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -32,13 +31,7 @@ func mountImage(t testing.TB, k *kernel.Kernel, l *kernel.LWP, img, dir string, 
 // fsck runs the checker on img and fails the test on any problem.
 func fsck(t testing.TB, img string) *Report {
 	t.Helper()
-	f, err := os.Open(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	st, _ := f.Stat()
-	r, err := Check(nil, &ReaderDevice{R: f, Len: st.Size()})
+	r, err := Check(nil, vfstest.OpenFileDev(t, img, true))
 	if err != nil {
 		t.Fatalf("fsck %s: %v", img, err)
 	}

@@ -6,7 +6,6 @@
 package all
 
 import (
-	"os"
 	"testing"
 
 	"github.com/rumpfs/rumpfs/kernel"
@@ -120,13 +119,7 @@ func mountFFS(t testing.TB, k *kernel.Kernel, l *kernel.LWP, img string, flags i
 // image not marked clean.
 func FsckFFS(t testing.TB, img string) {
 	t.Helper()
-	f, err := os.Open(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	st, _ := f.Stat()
-	r, err := ffs.Check(nil, &ffs.ReaderDevice{R: f, Len: st.Size()})
+	r, err := ffs.Check(nil, vfstest.OpenFileDev(t, img, true))
 	if err != nil {
 		t.Fatalf("fsck %s: %v", img, err)
 	}
