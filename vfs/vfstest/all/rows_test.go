@@ -1,9 +1,6 @@
-// Package all is the driver table: every file system variant rumpfs
-// mounts, one row each, and the test bodies that run over all of them
-// (the POSIX suite and the random-operation model on the writable rows,
-// the generated tree on every row). A driver whose type is registered
-// but has no row fails TestEveryDriverHasARow.
 package all
+
+// The table: one row per file system variant.
 
 import (
 	"testing"
