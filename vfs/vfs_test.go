@@ -9,22 +9,13 @@ import (
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
 	"github.com/rumpfs/rumpfs/vfs/bio"
+	"github.com/rumpfs/rumpfs/vfs/vfstest"
 	"golang.org/x/sys/unix"
 )
 
 func boot(t testing.TB, cfg kernel.Config) (*kernel.Kernel, *kernel.LWP) {
 	t.Helper()
-	cfg.Console = &bytes.Buffer{}
-	cfg.NoThreads = true
-	k, err := kernel.Boot(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := k.Rfork(nil, kernel.RFCFDG)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k, l
+	return vfstest.BootConfig(t, cfg)
 }
 
 func must(t testing.TB, e unix.Errno, what string) {

@@ -223,7 +223,14 @@ type Vnode struct {
 func (vp *Vnode) Ops() VnodeOps { return *vp.ops.Load() }
 
 // SetOps sets the vnode's operations; drivers call it while loading.
-func (vp *Vnode) SetOps(ops VnodeOps) { vp.ops.Store(opsBox(ops)) }
+func (vp *Vnode) SetOps(ops VnodeOps) {
+	if w := opsWrapper.Load(); w != nil {
+		if _, dead := ops.(deadOps); !dead {
+			ops = (*w)(ops)
+		}
+	}
+	vp.ops.Store(opsBox(ops))
+}
 
 // opsBoxes holds one shared box per operation-set type without fields
 // (every driver's), so loading a vnode does not allocate one. It is

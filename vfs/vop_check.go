@@ -1,6 +1,7 @@
 package vfs
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/rumpfs/rumpfs/kernel"
@@ -124,7 +125,7 @@ func renameCheck(l *kernel.LWP, fdvp, fvp, tdvp, tvp *Vnode) unix.Errno {
 			return e
 		}
 	}
-	return notAncestor(l, fvp, tdvp)
+	return notAncestor(l, fvp, tdvp, fdvp, fvp, tdvp, tvp)
 }
 
 // exchangeCheck applies Linux's rules for RENAME_EXCHANGE with the
@@ -166,19 +167,22 @@ func exchangeCheck(l *kernel.LWP, fdvp, fvp, tdvp, tvp *Vnode) unix.Errno {
 		}
 	}
 	if fvp.Type == VDIR {
-		if e := notAncestor(l, fvp, tdvp); e != 0 {
+		if e := notAncestor(l, fvp, tdvp, fdvp, fvp, tdvp, tvp); e != 0 {
 			return e
 		}
 	}
 	if tvp.Type == VDIR {
-		return notAncestor(l, tvp, fdvp)
+		return notAncestor(l, tvp, fdvp, fdvp, fvp, tdvp, tvp)
 	}
 	return 0
 }
 
 // notAncestor walks ".." from dvp up to its mount's root and answers
-// EINVAL if it meets dir.
-func notAncestor(l *kernel.LWP, dir, dvp *Vnode) unix.Errno {
+// EINVAL if it meets dir. Each directory on the way is locked shared for
+// its Lookup, as the rules say, unless it is one of held (the operation's
+// own vnodes, locked already); the namespace lock held exclusively keeps
+// the path from changing meanwhile.
+func notAncestor(l *kernel.LWP, dir, dvp *Vnode, held ...*Vnode) unix.Errno {
 	cur := dvp
 	Vref(cur)
 	defer func() { Vrele(l, cur) }()
@@ -190,7 +194,14 @@ func notAncestor(l *kernel.LWP, dir, dvp *Vnode) unix.Errno {
 			return 0
 		}
 		cn := ComponentName{Op: LOOKUP, Name: "..", IsLast: true}
+		lock := !slices.Contains(held, cur)
+		if lock {
+			cur.Lock(l, false)
+		}
 		up, e := cur.Ops().Lookup(l, cur, &cn)
+		if lock {
+			cur.Unlock(false)
+		}
 		if e != 0 {
 			return e
 		}

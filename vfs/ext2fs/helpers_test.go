@@ -17,69 +17,15 @@ import (
 	"time"
 
 	"github.com/rumpfs/rumpfs/internal/testenv"
-	"github.com/rumpfs/rumpfs/kernel"
-	"github.com/rumpfs/rumpfs/vfs/bio"
+	"github.com/rumpfs/rumpfs/vfs/vfstest"
 	"golang.org/x/sys/unix"
 )
 
-// fileDev is a read-only bio.Device over an image file that insists on
-// sector-aligned I/O, as the real block devices do.
-type fileDev struct {
-	f    *os.File
-	size int64
-}
+// openDev opens an image file as a read-only device.
+func openDev(t testing.TB, path string) *vfstest.FileDev { return vfstest.OpenFileDev(t, path, true) }
 
-var _ bio.Device = (*fileDev)(nil)
-
-func openDev(t testing.TB, path string) *fileDev {
-	f, err := os.OpenFile(path, os.O_RDONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	st, _ := f.Stat()
-	return &fileDev{f, st.Size()}
-}
-
-func (d *fileDev) ReadAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
-	if off%512 != 0 || len(p)%512 != 0 {
-		return 0, unix.EINVAL
-	}
-	if off >= d.size {
-		return 0, 0
-	}
-	if off+int64(len(p)) > d.size {
-		p = p[:d.size-off]
-	}
-	n, err := d.f.ReadAt(p, off)
-	if err != nil && err != io.EOF {
-		return n, unix.EIO
-	}
-	return n, 0
-}
-func (d *fileDev) WriteAt(*kernel.LWP, []byte, int64) (int, unix.Errno) { return 0, unix.EROFS }
-func (d *fileDev) Sync(*kernel.LWP) unix.Errno                          { return 0 }
-func (d *fileDev) Size() int64                                          { return d.size }
-func (d *fileDev) SectorSize() int                                      { return 512 }
-func (d *fileDev) ReadOnly() bool                                       { return true }
-
-// memDev is a bio.Device over a byte slice (damaged-image tests).
-type memDev []byte
-
-func (d memDev) ReadAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
-	if off%512 != 0 || len(p)%512 != 0 {
-		return 0, unix.EINVAL
-	}
-	if off >= int64(len(d)) {
-		return 0, 0
-	}
-	return copy(p, d[off:]), 0
-}
-func (d memDev) WriteAt(*kernel.LWP, []byte, int64) (int, unix.Errno) { return 0, unix.EROFS }
-func (d memDev) Sync(*kernel.LWP) unix.Errno                          { return 0 }
-func (d memDev) Size() int64                                          { return int64(len(d)) }
-func (d memDev) SectorSize() int                                      { return 512 }
-func (d memDev) ReadOnly() bool                                       { return true }
+// memDev is a device over a byte slice (damaged-image tests).
+type memDev = vfstest.MemDev
 
 // need finds a tool: a missing one skips loudly, or fails under
 // RUMPFS_E2E=1.

@@ -2,7 +2,6 @@ package ffs
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rumpfs/rumpfs/internal/testenv"
+	"github.com/rumpfs/rumpfs/vfs/vfstest"
 )
 
 // needTool skips when a tool is missing, unless RUMPFS_E2E is set (CI),
@@ -74,14 +74,7 @@ func openImage(t testing.TB, path string) *FS {
 }
 
 // fileData is deterministic content for a file of n bytes.
-func fileData(seed uint64, n int) []byte {
-	r := rand.New(rand.NewPCG(seed, 7))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
+func fileData(seed uint64, n int) []byte { return vfstest.Pseudo(seed, n) }
 
 // boundarySizes lists file sizes at every edge of the direct, single and
 // (when small enough) double indirect ranges for geometry g.

@@ -25,6 +25,10 @@ type FS struct {
 	// Check, when set, runs after the kernel halted (everything synced
 	// and unmounted): an fsck of the image, say.
 	Check func(t testing.TB)
+	// Remount, when set, mounts the image the last Mount made again (in
+	// a new kernel) and returns the same directory: the model test checks
+	// that everything survived.
+	Remount func(t testing.TB, k *kernel.Kernel, l *kernel.LWP) string
 	// Features the file system lacks; cases needing them are skipped.
 	NoSymlinks, NoHardLinks, NoSpecial, NoXattr, NoOwners, NoNanoseconds bool
 }
@@ -131,14 +135,7 @@ func Run(t *testing.T, fs FS) {
 			if c.Need != nil && !c.Need(fs) {
 				t.Skipf("%s lacks what this case needs", fs.Name)
 			}
-			k, err := kernel.Boot(kernel.Config{NoThreads: true, Console: &bytes.Buffer{}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			l, err := k.Rfork(nil, kernel.RFCFDG)
-			if err != nil {
-				t.Fatal(err)
-			}
+			k, l := Boot(t)
 			dir := fs.Mount(t, k, l)
 			user, err := k.Rfork(l, kernel.RFCFDG)
 			if err != nil {

@@ -1,8 +1,7 @@
-package ffs
+package vfstest
 
 import (
 	"bytes"
-	"fmt"
 	"math/rand/v2"
 	"path"
 	"sort"
@@ -14,9 +13,46 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// The random-operation model test: random writes at random offsets,
+// truncates, reads, creates, unlinks, mkdir, rmdir, renames of files and
+// directories and operations that must fail, run on a writable row and
+// on a map of paths to contents at once; every read and listing is
+// compared with the map. One model for every driver; the fuzz target
+// feeds it bytes instead of a seeded generator.
+
+// Chooser picks the next random number in [0, n); Done reports that it
+// has nothing more to give (a fuzz input ran out).
+type Chooser interface {
+	IntN(n int) int
+	Done() bool
+}
+
+// Seeded is a Chooser from a seeded generator that never runs out.
+type Seeded struct{ *rand.Rand }
+
+// NewSeeded returns a Chooser for seed.
+func NewSeeded(seed uint64) Seeded { return Seeded{rand.New(rand.NewPCG(seed, 42))} }
+
+func (Seeded) Done() bool { return false }
+
+// Bytes is a Chooser over a fuzz input: two bytes a choice.
+type Bytes []byte
+
+func (b *Bytes) IntN(n int) int {
+	if len(*b) < 2 {
+		*b = nil
+		return 0
+	}
+	v := int((*b)[0])<<8 | int((*b)[1])
+	*b = (*b)[2:]
+	return v % n
+}
+func (b *Bytes) Done() bool { return len(*b) == 0 }
+
 // model is what the file system should hold: files' contents and the
-// directories, by path under the mount point.
+// directories, by kernel path.
 type model struct {
+	root  string
 	files map[string][]byte
 	dirs  map[string]bool
 }
@@ -37,7 +73,7 @@ func (m *model) children(dir string) []string {
 	return out
 }
 
-func pick[T any](r *rand.Rand, m map[string]T) string {
+func pick[T any](r Chooser, m map[string]T) string {
 	if len(m) == 0 {
 		return ""
 	}
@@ -49,69 +85,48 @@ func pick[T any](r *rand.Rand, m map[string]T) string {
 	return keys[r.IntN(len(keys))]
 }
 
-// TestRandomOps runs random writes at random offsets, truncates, renames,
-// creates, unlinks, mkdir and rmdir against an in-memory model that checks
-// every read; the image is fsck-clean after the halt, and again after a
-// remount that verifies every file.
-func TestRandomOps(t *testing.T) {
-	n := 100_000
-	if testing.Short() {
-		n = 10_000
-	}
-	for _, c := range []struct {
-		version int
-		opts    string
-	}{{2, "bsize=8192,fsize=1024,density=4096"}, {1, "bsize=4096,fsize=512,density=4096"}} {
-		t.Run(fmt.Sprintf("ufs%d", c.version), func(t *testing.T) {
-			ops := n
-			if c.version == 1 {
-				ops = n / 4 // the second geometry: fewer, for time
-			}
-			img := emptyImage(t, c.version, false, "64m", c.opts)
-			k, l := bootKernel(t)
-			if e := mountImage(t, k, l, img, "/mnt", 0); e != 0 {
-				t.Fatalf("mount: %v\n%s", e, k.Dmesg())
-			}
-			m := &model{files: map[string][]byte{}, dirs: map[string]bool{"/mnt": true}}
-			r := rand.New(rand.NewPCG(uint64(c.version), 42))
-			randomOps(t, k, l, m, r, ops, 8192)
-			verifyAll(t, l, m)
-			halt(t, k, l)
-			fsck(t, img)
-
-			k, l = bootKernel(t)
-			if e := mountImage(t, k, l, img, "/mnt", 0); e != 0 {
-				t.Fatalf("remount: %v\n%s", e, k.Dmesg())
-			}
-			verifyAll(t, l, m)
-			randomOps(t, k, l, m, r, ops/10, 8192)
-			verifyAll(t, l, m)
-			halt(t, k, l)
-			fsck(t, img)
-		})
-	}
-}
-
-func halt(t testing.TB, k *kernel.Kernel, l *kernel.LWP) {
+// RunModel runs n random operations on fs against the model, checks
+// everything, halts (and runs fs.Check); when fs can Remount, it mounts
+// the image again, checks everything, runs n/10 more operations and
+// checks and halts again.
+func RunModel(t *testing.T, fs FS, r Chooser, n int) {
 	t.Helper()
-	if err := k.Reboot(l, kernel.RB_HALT); err != nil {
-		t.Fatalf("halt: %v\n%s", err, k.Dmesg())
+	k, l := Boot(t)
+	dir := fs.Mount(t, k, l)
+	m := &model{root: dir, files: map[string][]byte{}, dirs: map[string]bool{dir: true}}
+	randomOps(t, k, l, m, r, n)
+	verifyModel(t, l, m)
+	Halt(t, k, l)
+	if fs.Check != nil {
+		fs.Check(t)
+	}
+	if fs.Remount == nil {
+		return
+	}
+	k, l = Boot(t)
+	fs.Remount(t, k, l)
+	verifyModel(t, l, m)
+	randomOps(t, k, l, m, r, n/10)
+	verifyModel(t, l, m)
+	Halt(t, k, l)
+	if fs.Check != nil {
+		fs.Check(t)
 	}
 }
 
-func randomOps(t *testing.T, k *kernel.Kernel, l *kernel.LWP, m *model, r *rand.Rand, n int, bsize int) {
+func randomOps(t *testing.T, k *kernel.Kernel, l *kernel.LWP, m *model, r Chooser, n int) {
 	t.Helper()
 	fail := func(format string, a ...any) {
 		t.Helper()
 		t.Fatalf(format+"\n%s", append(a, k.Dmesg())...)
 	}
+	const bsize = 8192
 	names := []string{"a", "b", "c", "d", "e", "f", "long-name-" + strings.Repeat("x", 40), "g"}
 	newPath := func() string {
-		d := pick(r, m.dirs)
-		return d + "/" + names[r.IntN(len(names))]
+		return pick(r, m.dirs) + "/" + names[r.IntN(len(names))]
 	}
 	buf := make([]byte, 1<<20)
-	for i := 0; i < n; i++ {
+	for i := 0; i < n && !r.Done(); i++ {
 		switch op := r.IntN(100); {
 		case op < 30: // write at a random offset
 			p := pick(r, m.files)
@@ -130,7 +145,7 @@ func randomOps(t *testing.T, k *kernel.Kernel, l *kernel.LWP, m *model, r *rand.
 			size := r.IntN(3 * bsize)
 			data := buf[:size]
 			for j := range data {
-				data[j] = byte(r.Uint32())
+				data[j] = byte(r.IntN(256))
 			}
 			fd, e := vfs.Open(l, p, unix.O_WRONLY, 0)
 			if e != 0 {
@@ -142,10 +157,13 @@ func randomOps(t *testing.T, k *kernel.Kernel, l *kernel.LWP, m *model, r *rand.
 				fail("op %d: pwrite %s %d@%d: %d, %v", i, p, size, off, w, e)
 			}
 			old := m.files[p]
-			if end := off + int64(size); end > int64(len(old)) {
+			// An empty write does not extend the file.
+			if end := off + int64(size); size > 0 && end > int64(len(old)) {
 				old = append(old, make([]byte, end-int64(len(old)))...)
 			}
-			copy(old[off:], data)
+			if size > 0 {
+				copy(old[off:], data)
+			}
 			m.files[p] = old
 		case op < 40: // truncate
 			p := pick(r, m.files)
@@ -171,7 +189,7 @@ func randomOps(t *testing.T, k *kernel.Kernel, l *kernel.LWP, m *model, r *rand.
 			} else {
 				m.files[p] = append(old, make([]byte, size-len(old))...)
 			}
-		case op < 55: // read and compare
+		case op < 52: // read and compare
 			p := pick(r, m.files)
 			if p == "" {
 				continue
@@ -190,9 +208,9 @@ func randomOps(t *testing.T, k *kernel.Kernel, l *kernel.LWP, m *model, r *rand.
 			vfs.Close(l, fd)
 			exp := want[off:min(off+size, len(want))]
 			if e != 0 || !bytes.Equal(buf[:got], exp) {
-				fail("op %d: pread %s %d@%d: %d bytes, %v; want %d bytes (differ: %v)", i, p, size, off, got, e, len(exp), !bytes.Equal(buf[:got], exp))
+				fail("op %d: pread %s %d@%d: %d bytes, %v; want %d bytes", i, p, size, off, got, e, len(exp))
 			}
-		case op < 65: // create
+		case op < 62: // create
 			p := newPath()
 			if m.files[p] != nil || m.dirs[p] {
 				continue
@@ -203,7 +221,7 @@ func randomOps(t *testing.T, k *kernel.Kernel, l *kernel.LWP, m *model, r *rand.
 			}
 			vfs.Close(l, fd)
 			m.files[p] = []byte{}
-		case op < 72: // unlink
+		case op < 69: // unlink
 			p := pick(r, m.files)
 			if p == "" {
 				continue
@@ -212,7 +230,7 @@ func randomOps(t *testing.T, k *kernel.Kernel, l *kernel.LWP, m *model, r *rand.
 				fail("op %d: unlink %s: %v", i, p, e)
 			}
 			delete(m.files, p)
-		case op < 78: // mkdir
+		case op < 75: // mkdir
 			p := newPath()
 			if m.files[p] != nil || m.dirs[p] || strings.Count(p, "/") > 5 {
 				continue
@@ -221,9 +239,9 @@ func randomOps(t *testing.T, k *kernel.Kernel, l *kernel.LWP, m *model, r *rand.
 				fail("op %d: mkdir %s: %v", i, p, e)
 			}
 			m.dirs[p] = true
-		case op < 83: // rmdir
+		case op < 80: // rmdir
 			p := pick(r, m.dirs)
-			if p == "/mnt" {
+			if p == m.root {
 				continue
 			}
 			e := vfs.Rmdir(l, p)
@@ -237,7 +255,7 @@ func randomOps(t *testing.T, k *kernel.Kernel, l *kernel.LWP, m *model, r *rand.
 				fail("op %d: rmdir %s: %v", i, p, e)
 			}
 			delete(m.dirs, p)
-		case op < 95: // rename a file, over a file or not
+		case op < 90: // rename a file, over a file or not
 			from := pick(r, m.files)
 			if from == "" {
 				continue
@@ -253,9 +271,11 @@ func randomOps(t *testing.T, k *kernel.Kernel, l *kernel.LWP, m *model, r *rand.
 				m.files[to] = m.files[from]
 				delete(m.files, from)
 			}
+		case op < 95: // operations that must fail
+			failing(t, k, l, m, r, i)
 		default: // rename a directory, possibly across parents or over an empty one
 			from := pick(r, m.dirs)
-			if from == "/mnt" {
+			if from == m.root {
 				continue
 			}
 			to := newPath()
@@ -297,8 +317,46 @@ func randomOps(t *testing.T, k *kernel.Kernel, l *kernel.LWP, m *model, r *rand.
 	}
 }
 
-// verifyAll compares every directory listing and every file with the model.
-func verifyAll(t *testing.T, l *kernel.LWP, m *model) {
+// failing tries an operation the model says must fail, and checks the
+// error (and that nothing changed, by the next verification).
+func failing(t *testing.T, k *kernel.Kernel, l *kernel.LWP, m *model, r Chooser, i int) {
+	t.Helper()
+	d, f := pick(r, m.dirs), pick(r, m.files)
+	check := func(what string, got, want unix.Errno) {
+		t.Helper()
+		if got != want {
+			t.Fatalf("op %d: %s: %v, want %v\n%s", i, what, got, want, k.Dmesg())
+		}
+	}
+	switch r.IntN(6) {
+	case 0:
+		check("mkdir over a directory "+d, vfs.Mkdir(l, d, 0o755), unix.EEXIST)
+	case 1:
+		if d != m.root {
+			check("unlink of a directory "+d, vfs.Unlink(l, d), unix.EPERM) // POSIX and NetBSD; Linux says EISDIR before asking
+		}
+	case 2:
+		check("truncate of a directory "+d, vfs.Truncate(l, d, 0), unix.EISDIR)
+	case 3:
+		if f != "" {
+			check("rmdir of a file "+f, vfs.Rmdir(l, f), unix.ENOTDIR)
+		}
+	case 4:
+		if f != "" {
+			_, e := vfs.Open(l, f+"/x", unix.O_CREAT|unix.O_WRONLY, 0o644)
+			check("create under a file "+f, e, unix.ENOTDIR)
+		}
+	case 5:
+		p := d + "/missing-" + strings.Repeat("m", r.IntN(3))
+		if m.files[p] == nil && !m.dirs[p] {
+			check("unlink of a missing name "+p, vfs.Unlink(l, p), unix.ENOENT)
+		}
+	}
+}
+
+// verifyModel compares every directory listing, directory link count and
+// file with the model.
+func verifyModel(t *testing.T, l *kernel.LWP, m *model) {
 	t.Helper()
 	for d := range m.dirs {
 		ents, e := vfs.ReadDir(l, d)
