@@ -3,7 +3,6 @@ package ext2fs
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/rumpfs/rumpfs/kernel"
@@ -43,8 +42,6 @@ type FS struct {
 
 	// Replayed is the number of journal blocks replayed at Open.
 	Replayed int
-
-	logOnce sync.Map // messages logged once per FS
 
 	dirs dirTables // name tables and directories with a bad htree
 	// dirReads counts directory blocks read (dirBlock): the work a
