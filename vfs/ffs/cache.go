@@ -5,7 +5,7 @@ import (
 	"sync"
 
 	"github.com/rumpfs/rumpfs/kernel"
-	"github.com/rumpfs/rumpfs/vfs/ufs"
+	"github.com/rumpfs/rumpfs/vfs/bio"
 	"golang.org/x/sys/unix"
 )
 
@@ -14,7 +14,7 @@ import (
 // every metadata read of this package goes through ReadMeta, so swapping
 // it for bread is a change to this one file.
 type metaCache struct {
-	dev    ufs.Device
+	dev    bio.Device
 	fshift uint
 	limit  int // bytes
 
@@ -34,7 +34,7 @@ type metaBlock struct {
 	data []byte
 }
 
-func newMetaCache(dev ufs.Device, fshift uint, limit int) *metaCache {
+func newMetaCache(dev bio.Device, fshift uint, limit int) *metaCache {
 	return &metaCache{dev: dev, fshift: fshift, limit: limit, index: map[metaKey]*list.Element{}}
 }
 

@@ -2,6 +2,7 @@ package ffs
 
 import (
 	"fmt"
+	"github.com/rumpfs/rumpfs/vfs/bio"
 	"os"
 	"path/filepath"
 	"slices"
@@ -35,7 +36,7 @@ func checkProblems(t *testing.T, img string) []string {
 	}
 	defer f.Close()
 	st, _ := f.Stat()
-	r, err := Check(nil, &ReaderDevice{R: f, Len: st.Size()})
+	r, err := Check(nil, &bio.ReaderDevice{R: f, Len: st.Size()})
 	if err != nil {
 		t.Fatalf("fsck %s: %v", img, err)
 	}

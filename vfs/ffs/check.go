@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs/bio"
 	"github.com/rumpfs/rumpfs/vfs/ufs"
 	"golang.org/x/sys/unix"
 )
@@ -51,7 +52,7 @@ const (
 // files), link counts, and the fragment, inode and cluster maps and every
 // summary count against what the inodes hold. The error is non-nil only
 // when there is nothing to check: no valid superblock, or I/O failing.
-func Check(l *kernel.LWP, dev ufs.Device) (*Report, error) {
+func Check(l *kernel.LWP, dev bio.Device) (*Report, error) {
 	c := &checker{l: l, r: &Report{}}
 	fs, err := Open(l, dev, Options{Logf: func(format string, args ...any) {
 		c.problem("read", format, args...)

@@ -3,6 +3,7 @@ package ffs
 import (
 	"bytes"
 	"fmt"
+	"github.com/rumpfs/rumpfs/vfs/bio"
 	"os"
 	"path/filepath"
 	"slices"
@@ -85,7 +86,7 @@ func TestFuzzCorpora(t *testing.T) {
 		}
 		start := time.Now()
 		before := checkProblems(t, path)
-		if f, err := Open(nil, &ReaderDevice{R: bytes.NewReader(ci.img), Len: int64(len(ci.img))}, Options{}); err == nil {
+		if f, err := Open(nil, &bio.ReaderDevice{R: bytes.NewReader(ci.img), Len: int64(len(ci.img))}, Options{}); err == nil {
 			walkAll(f)
 		}
 		k, l := bootKernel(t)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/rumpfs/rumpfs/vfs/bio"
 	"os"
 	"path/filepath"
 	"slices"
@@ -566,7 +567,7 @@ func TestExtattrCorrupt(t *testing.T) {
 			img, _ := graftExtArea(t, false, area)
 			f, _ := os.Open(img)
 			st, _ := f.Stat()
-			r, err := Check(nil, &ReaderDevice{R: f, Len: st.Size()})
+			r, err := Check(nil, &bio.ReaderDevice{R: f, Len: st.Size()})
 			f.Close()
 			if err != nil || r.OK() {
 				t.Fatalf("fsck found nothing wrong (%v)", err)

@@ -3,6 +3,7 @@ package ffs
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/rumpfs/rumpfs/vfs/bio"
 	"math/rand/v2"
 	"os"
 	"testing"
@@ -219,7 +220,7 @@ func TestMutatedImages(t *testing.T) {
 				}
 				img[rg[0]+rng.Int64N(rg[1]-rg[0])] ^= byte(1 + rng.IntN(255))
 			}
-			dev := &ReaderDevice{R: bytes.NewReader(img), Len: int64(len(img))}
+			dev := &bio.ReaderDevice{R: bytes.NewReader(img), Len: int64(len(img))}
 			func() {
 				defer func() {
 					if p := recover(); p != nil {

@@ -3,6 +3,7 @@ package ffs
 import (
 	"bytes"
 	"fmt"
+	"github.com/rumpfs/rumpfs/vfs/bio"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -160,7 +161,7 @@ func fsck(t testing.TB, img string) *Report {
 	}
 	defer f.Close()
 	st, _ := f.Stat()
-	r, err := Check(nil, &ReaderDevice{R: f, Len: st.Size()})
+	r, err := Check(nil, &bio.ReaderDevice{R: f, Len: st.Size()})
 	if err != nil {
 		t.Fatalf("fsck %s: %v", img, err)
 	}

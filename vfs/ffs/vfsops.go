@@ -28,7 +28,7 @@ type FS struct {
 	SB  *Superblock
 	CS  []CSum // per-group summaries from the summary area (fs_csp)
 	M   *ufs.Mount
-	dev ufs.Device
+	dev bio.Device
 	mc  *metaCache // metadata cache of Open; nil when mounted
 
 	// Set when mounted (mount.go).
@@ -51,13 +51,13 @@ type FS struct {
 // A device with no superblock magic anywhere is EINVAL ("not FFS"); one
 // with a magic but a broken superblock or summary is EIO. Errors carry a
 // message and unwrap to a unix.Errno (kernel.ToErrno).
-func Open(l *kernel.LWP, dev ufs.Device, opts Options) (*FS, error) {
+func Open(l *kernel.LWP, dev bio.Device, opts Options) (*FS, error) {
 	return open(l, dev, nil, opts)
 }
 
 // open is Open reading metadata through meta, or through a private cache
 // when meta is nil.
-func open(l *kernel.LWP, dev ufs.Device, meta ufs.MetaReader, opts Options) (*FS, error) {
+func open(l *kernel.LWP, dev bio.Device, meta ufs.MetaReader, opts Options) (*FS, error) {
 	sb, err := FindSuperblock(l, dev)
 	if err != nil {
 		return nil, err
@@ -95,7 +95,7 @@ func open(l *kernel.LWP, dev ufs.Device, meta ufs.MetaReader, opts Options) (*FS
 
 // FindSuperblock searches SBlockSearch for a valid superblock. When a
 // magic was found but nothing valid, the error is the first reason (EIO).
-func FindSuperblock(l *kernel.LWP, dev ufs.Device) (*Superblock, error) {
+func FindSuperblock(l *kernel.LWP, dev bio.Device) (*Superblock, error) {
 	var first error
 	buf := make([]byte, SBlockSize)
 	for _, loc := range SBlockSearch {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"github.com/rumpfs/rumpfs/vfs/bio"
 	"os"
 	"os/exec"
 	"sort"
@@ -155,7 +156,7 @@ func setSuperblock(t *testing.T, img string, fn func(sb *Superblock, raw []byte)
 	}
 	defer f.Close()
 	st, _ := f.Stat()
-	sb, err := FindSuperblock(nil, &ReaderDevice{R: f, Len: st.Size()})
+	sb, err := FindSuperblock(nil, &bio.ReaderDevice{R: f, Len: st.Size()})
 	if err != nil {
 		t.Fatal(err)
 	}
