@@ -121,11 +121,14 @@ func (c *checker) run() error {
 	c.claimMetadata()
 	c.cgs = make([]*CG, sb.NCG)
 	for g := int64(0); g < int64(sb.NCG); g++ {
-		b, e := c.fs.mc.read(c.l, sb.CGTod(g), int(sb.CGSize))
+		var cg *CG
+		var err error
+		e := c.fs.M.Meta.ReadMeta(c.l, sb.CGTod(g), int(sb.CGSize), func(b []byte) {
+			cg, err = ParseCG(b, sb, g)
+		})
 		if e != 0 {
 			return fmt.Errorf("ffs: reading cylinder group %d: %w", g, e)
 		}
-		cg, err := ParseCG(b, sb, g)
 		if err != nil {
 			c.problem(fmt.Sprintf("cg %d", g), "%v", err)
 			continue
@@ -326,14 +329,15 @@ func (c *checker) walkIndirect(ip *ufs.Inode, fsb int64, level int, base, span, 
 		return 0 // never descend into a block someone else holds: no loops
 	}
 	frags := int64(sb.Frag)
-	b, e := c.fs.mc.read(c.l, fsb, int(sb.BSize))
+	ptrs := make([]int64, sb.NIndir) // the block is not ours while we recurse
+	e := c.fs.M.Meta.ReadMeta(c.l, fsb, int(sb.BSize), func(b []byte) {
+		for i := range ptrs {
+			ptrs[i] = c.fs.M.Pointer(b, i)
+		}
+	})
 	if e != 0 {
 		c.inodeProblem(ip.Number, "reading indirect block at %d: %v", fsb, e)
 		return frags
-	}
-	ptrs := make([]int64, sb.NIndir) // b may be evicted while we recurse
-	for i := range ptrs {
-		ptrs[i] = c.fs.M.Pointer(b, i)
 	}
 	child := span / int64(sb.NIndir)
 	for i, p := range ptrs {

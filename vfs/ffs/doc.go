@@ -20,13 +20,13 @@
 // or carries a WAPBL journal, is refused read-write (EROFS, with the
 // reason in dmesg) and mounts read-only with a warning. A read-write
 // mount clears the clean flag on disk and a clean unmount sets it again.
-// Open and Check read an image without a kernel through a private cache
-// (cache.go). Parsers (ParseSuperblock, ParseCG) are pure and fuzzed.
+// Open and Check read an image without a kernel, their metadata through a
+// private, bounded buffer cache (bio) over the device (bio.ReaderDevice
+// for an image file). Parsers (ParseSuperblock, ParseCG) are pure and fuzzed.
 //
 // Lock order (outermost first), below the VFS's namespace and vnode locks:
 //
 //	FS.allocMu (kernel.Mutex: group maps, FS.CS, superblock totals)
 //	  one buffer busy at a time (bio), except that allocInode may take an
 //	  inode block while holding none other
-//	metaCache.mu (Open/Check only, a leaf)
 package ffs

@@ -55,7 +55,7 @@ func mountFFS(l *kernel.LWP, mp *vfs.Mount, args *vfs.MountArgs) (vfs.FileSystem
 	src := args.Source
 	// Problem lines are rate-limited (kernel.Ratelog, as in ext2fs).
 	rl := kernel.NewRatelog(k, "ffs: "+src)
-	fs, err := open(l, dev, nil, Options{Logf: func(format string, a ...any) {
+	fs, err := open(l, dev, bdev, Options{Logf: func(format string, a ...any) {
 		rl.Printf("ffs: %s: %s", src, fmt.Sprintf(format, a...))
 	}})
 	if err != nil {
@@ -67,9 +67,6 @@ func mountFFS(l *kernel.LWP, mp *vfs.Mount, args *vfs.MountArgs) (vfs.FileSystem
 		k.Printf("ffs: %s: %s", src, why)
 		return nil, e
 	}
-	// Metadata goes through the buffer cache from now on.
-	fs.mc = nil
-	fs.M.Meta = &bioMeta{dev: bdev, shift: fs.SB.FSBToDB}
 	fs.bdev, fs.k, fs.src = bdev, k, src
 	logf := fs.M.Logf
 	fs.M.Logf = func(format string, a ...any) {

@@ -11,8 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// metaCacheBytes bounds the stand-in metadata cache.
-const metaCacheBytes = 8 << 20
+// openCacheBytes bounds the buffer cache of an FS from Open (no kernel):
+// the checker's memory beyond its per-inode table.
+const openCacheBytes = 8 << 20
 
 // Options tune Open.
 type Options struct {
@@ -29,7 +30,6 @@ type FS struct {
 	CS  []CSum // per-group summaries from the summary area (fs_csp)
 	M   *ufs.Mount
 	dev bio.Device
-	mc  *metaCache // metadata cache of Open; nil when mounted
 
 	// Set when mounted (mount.go).
 	mp         *vfs.Mount
@@ -51,13 +51,15 @@ type FS struct {
 // A device with no superblock magic anywhere is EINVAL ("not FFS"); one
 // with a magic but a broken superblock or summary is EIO. Errors carry a
 // message and unwrap to a unix.Errno (kernel.ToErrno).
+// Metadata is read through a buffer cache of its own, bounded to
+// openCacheBytes.
 func Open(l *kernel.LWP, dev bio.Device, opts Options) (*FS, error) {
 	return open(l, dev, nil, opts)
 }
 
-// open is Open reading metadata through meta, or through a private cache
-// when meta is nil.
-func open(l *kernel.LWP, dev bio.Device, meta ufs.MetaReader, opts Options) (*FS, error) {
+// open is Open reading metadata through bdev (the mount's, attached to
+// the kernel's buffer cache), or through a private cache when bdev is nil.
+func open(l *kernel.LWP, dev bio.Device, bdev *bio.Dev, opts Options) (*FS, error) {
 	sb, err := FindSuperblock(l, dev)
 	if err != nil {
 		return nil, err
@@ -66,10 +68,10 @@ func open(l *kernel.LWP, dev bio.Device, meta ufs.MetaReader, opts Options) (*FS
 		return nil, fmt.Errorf("ffs: file system of %d bytes on a device of %d: %w", end, dev.Size(), unix.EIO)
 	}
 	fs := &FS{SB: sb, dev: dev}
-	if meta == nil {
-		fs.mc = newMetaCache(dev, uint(sb.FShift), metaCacheBytes)
-		meta = fs.mc
+	if bdev == nil {
+		bdev = bio.NewCache(nil, openCacheBytes).Attach(dev, "ffs")
 	}
+	meta := &bioMeta{dev: bdev, shift: sb.FSBToDB}
 	fs.M = &ufs.Mount{
 		Dev:           dev,
 		Meta:          meta,
