@@ -3,6 +3,7 @@ package ffs
 import (
 	"fmt"
 	"github.com/rumpfs/rumpfs/vfs/bio"
+	"github.com/rumpfs/rumpfs/vfs/ffs/disk"
 	"os"
 	"path/filepath"
 	"slices"
@@ -88,7 +89,7 @@ func TestCGSummaryDisagrees(t *testing.T) {
 		}},
 		{"summary area", "summary area says", func(sb *Superblock, b []byte, cg int64) {
 			g := int64(i32(sb, b, cg+12))
-			add(sb, b, sb.CSAddr<<sb.FShift+g*csumSize+4, 5)
+			add(sb, b, sb.CSAddr<<sb.FShift+g*disk.CSumSize+4, 5)
 		}},
 	}
 	for _, version := range []int{1, 2} {

@@ -2,6 +2,7 @@ package ffs
 
 import (
 	"fmt"
+	"github.com/rumpfs/rumpfs/vfs/ffs/disk"
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs/bio"
@@ -61,7 +62,7 @@ func Check(l *kernel.LWP, dev bio.Device) (*Report, error) {
 		return nil, err
 	}
 	c.fs, c.sb = fs, fs.SB
-	c.r.UFS2, c.r.Clean, c.r.WAPBL = fs.SB.UFS2, fs.SB.IsClean(), fs.SB.Flags&FlagWAPBL != 0
+	c.r.UFS2, c.r.Clean, c.r.WAPBL = fs.SB.UFS2, fs.SB.IsClean(), fs.SB.Flags&disk.FlagWAPBL != 0
 	c.r.BigEndian = fs.SB.Order.String() == "BigEndian"
 	c.r.Size, c.r.FSize = fs.SB.Size, int(fs.SB.FSize)
 	if err := c.run(); err != nil {
@@ -124,7 +125,7 @@ func (c *checker) run() error {
 		var cg *CG
 		var err error
 		e := c.fs.M.Meta.ReadMeta(c.l, sb.CGTod(g), int(sb.CGSize), func(b []byte) {
-			cg, err = ParseCG(b, sb, g)
+			cg, err = disk.ParseCG(b, sb, g)
 		})
 		if e != 0 {
 			return fmt.Errorf("ffs: reading cylinder group %d: %w", g, e)
@@ -477,7 +478,7 @@ func (c *checker) checkMaps() {
 	for g := int64(0); g < int64(sb.NCG); g++ {
 		where := fmt.Sprintf("cg %d", g)
 		var got CSum
-		var frsum [MaxFrag]int32
+		var frsum [disk.MaxFrag]int32
 		base := sb.CGBase(g)
 		ndblk := sb.CGFrags(g)
 		cg := c.cgs[g]
@@ -575,19 +576,15 @@ func (c *checker) checkMaps() {
 			}
 		}
 		if cg.CS != got {
-			c.problem(where, "summary %s, counted %s", csumString(cg.CS), csumString(got))
+			c.problem(where, "summary %s, counted %s", cg.CS.String(), got.String())
 		}
 		if c.fs.CS[g] != got {
-			c.problem("summary area", "group %d: %s, counted %s", g, csumString(c.fs.CS[g]), csumString(got))
+			c.problem("summary area", "group %d: %s, counted %s", g, c.fs.CS[g].String(), got.String())
 		}
 	}
 	if sb.CSTotal != total {
-		c.problem("superblock", "totals %s, counted %s", csumString(sb.CSTotal), csumString(total))
+		c.problem("superblock", "totals %s, counted %s", sb.CSTotal.String(), total.String())
 	}
-}
-
-func csumString(s CSum) string {
-	return fmt.Sprintf("dirs %d, free blocks %d, free inodes %d, free frags %d", s.NDir, s.NBFree, s.NIFree, s.NFFree)
 }
 
 // checkExtArea checks a UFS2 inode's extended attribute area: its size,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"github.com/rumpfs/rumpfs/vfs/bio"
+	"github.com/rumpfs/rumpfs/vfs/ffs/disk"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,8 +48,8 @@ func corpusImages(t *testing.T) []corpusImage {
 		size   int
 		seeds  [][]byte
 	}{
-		{"FuzzParseSuperblock", "testdata/fuzz", sb.Location, SBlockSize, [][]byte{bytes.Clone(sbBytes), swapSB(sbBytes)}},
-		{"FuzzParseCG", "testdata/fuzz", sb.CGTod(0) << sb.FShift, int(sb.CGSize), nil},
+		{"FuzzParseSuperblock", "disk/testdata/fuzz", sb.Location, disk.SBlockSize, [][]byte{bytes.Clone(sbBytes), swapSB(sbBytes)}},
+		{"FuzzParseCG", "disk/testdata/fuzz", sb.CGTod(0) << sb.FShift, int(sb.CGSize), nil},
 		{"FuzzParseDinode", "../ufs/testdata/fuzz", sb.InoToFsba(hino)<<sb.FShift + int64(sb.InoToFsbo(hino)*sb.DinodeSize()), sb.DinodeSize(), nil},
 		{"FuzzParseDirChunk", "../ufs/testdata/fuzz", root.DB[0] << sb.FShift, ufs.DirBlkSize, nil},
 	}

@@ -22,7 +22,9 @@
 // mount clears the clean flag on disk and a clean unmount sets it again.
 // Open and Check read an image without a kernel, their metadata through a
 // private, bounded buffer cache (bio) over the device (bio.ReaderDevice
-// for an image file). Parsers (ParseSuperblock, ParseCG) are pure and fuzzed.
+// for an image file). The on-disk layout of the superblock and cylinder
+// groups is package ffs/disk (pure, fuzzed), what UFS shares is ufs and
+// ufs/disk.
 //
 // Lock order (outermost first), below the VFS's namespace and vnode locks:
 //

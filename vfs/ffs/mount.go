@@ -3,6 +3,7 @@ package ffs
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/rumpfs/rumpfs/vfs/ffs/disk"
 	"math/rand/v2"
 	"strings"
 
@@ -76,9 +77,9 @@ func mountFFS(l *kernel.LWP, mp *vfs.Mount, args *vfs.MountArgs) (vfs.FileSystem
 	sb := fs.SB
 	why := ""
 	switch {
-	case sb.Flags&FlagWAPBL != 0 && !sb.IsClean():
+	case sb.Flags&disk.FlagWAPBL != 0 && !sb.IsClean():
 		why = "it has a WAPBL journal that needs replaying"
-	case sb.Flags&FlagWAPBL != 0:
+	case sb.Flags&disk.FlagWAPBL != 0:
 		why = "it has a WAPBL journal, which this driver does not keep"
 	case !sb.IsClean():
 		why = "it was not cleanly unmounted (run fsck)"
@@ -94,7 +95,6 @@ func mountFFS(l *kernel.LWP, mp *vfs.Mount, args *vfs.MountArgs) (vfs.FileSystem
 	fs.ronly = ronly
 	if !ronly {
 		// Mark the file system in use on disk until a clean unmount.
-		sb.Raw[209] = 0
 		sb.Clean = 0
 		if e := fs.writeSuper(l, true); e != 0 {
 			bdev.Detach()
@@ -125,13 +125,8 @@ func (fs *FS) writeSuper(l *kernel.LWP, now bool) unix.Errno {
 		if e != 0 {
 			return e
 		}
-		for i := off / csumSize; i < len(fs.CS) && (i+1)*csumSize <= off+n; i++ {
-			o := i*csumSize - off
-			c := fs.CS[i]
-			bo.PutUint32(b.Data[o:], uint32(c.NDir))
-			bo.PutUint32(b.Data[o+4:], uint32(c.NBFree))
-			bo.PutUint32(b.Data[o+8:], uint32(c.NIFree))
-			bo.PutUint32(b.Data[o+12:], uint32(c.NFFree))
+		for i := off / disk.CSumSize; i < len(fs.CS) && (i+1)*disk.CSumSize <= off+n; i++ {
+			disk.EncodeCSum(bo, b.Data, i-off/disk.CSumSize, fs.CS[i])
 		}
 		if now {
 			if e := b.Bwrite(l); e != 0 {
@@ -142,30 +137,13 @@ func (fs *FS) writeSuper(l *kernel.LWP, now bool) unix.Errno {
 		}
 	}
 	r := sb.Raw
-	t := vnow().Sec
-	put64 := func(off int, v int64) { bo.PutUint64(r[off:], uint64(v)) }
-	put32 := func(off int, v int64) { bo.PutUint32(r[off:], uint32(v)) }
-	r[208] = 0 // fmod
-	r[209] = sb.Clean
+	sb.Time = vnow().Sec
+	sb.Fmod = 0
+	sb.Ronly = 0
 	if fs.ronly {
-		r[210] = 1
-	} else {
-		r[210] = 0
+		sb.Ronly = 1
 	}
-	if sb.UFS2 || sb.OldFlags&FlagFlagsMoved != 0 {
-		put64(1072, t)
-		put64(1008, sb.CSTotal.NDir)
-		put64(1016, sb.CSTotal.NBFree)
-		put64(1024, sb.CSTotal.NIFree)
-		put64(1032, sb.CSTotal.NFFree)
-	}
-	if !sb.UFS2 {
-		put32(32, t)
-		put32(192, sb.CSTotal.NDir)
-		put32(196, sb.CSTotal.NBFree)
-		put32(200, sb.CSTotal.NIFree)
-		put32(204, sb.CSTotal.NFFree)
-	}
+	sb.Encode(r)
 	n := (len(r) + 511) &^ 511
 	b, e := fs.bdev.Bread(l, sb.Location>>9, n)
 	if e != 0 {
@@ -233,7 +211,7 @@ func (m *mountFS) Unmount(l *kernel.LWP, flags int) unix.Errno {
 	if !fs.ronly {
 		fs.allocMu.Enter(l)
 		if !fs.sawCorrupt.Load() {
-			fs.SB.Clean = cleanIsClean
+			fs.SB.Clean = disk.CleanIsClean
 		} else {
 			fs.k.Warnf("ffs: %s: corruption was found while mounted; left marked unclean", fs.src)
 		}

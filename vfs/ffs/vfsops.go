@@ -2,6 +2,7 @@ package ffs
 
 import (
 	"fmt"
+	"github.com/rumpfs/rumpfs/vfs/ffs/disk"
 	"sync/atomic"
 
 	"github.com/rumpfs/rumpfs/kernel"
@@ -95,26 +96,26 @@ func open(l *kernel.LWP, dev bio.Device, bdev *bio.Dev, opts Options) (*FS, erro
 	return fs, nil
 }
 
-// FindSuperblock searches SBlockSearch for a valid superblock. When a
+// FindSuperblock searches disk.SBlockSearch for a valid superblock. When a
 // magic was found but nothing valid, the error is the first reason (EIO).
 func FindSuperblock(l *kernel.LWP, dev bio.Device) (*Superblock, error) {
 	var first error
-	buf := make([]byte, SBlockSize)
-	for _, loc := range SBlockSearch {
-		if loc+SBlockSize > dev.Size() {
+	buf := make([]byte, disk.SBlockSize)
+	for _, loc := range disk.SBlockSearch {
+		if loc+disk.SBlockSize > dev.Size() {
 			continue
 		}
 		n, e := dev.ReadAt(l, buf, loc)
 		if e != 0 {
 			return nil, fmt.Errorf("ffs: reading superblock at %d: %w", loc, e)
 		}
-		if n != SBlockSize {
+		if n != disk.SBlockSize {
 			continue
 		}
-		if _, _, ok := FindMagic(buf); !ok {
+		if _, _, ok := disk.FindMagic(buf); !ok {
 			continue
 		}
-		sb, err := ParseSuperblock(buf, loc)
+		sb, err := disk.ParseSuperblock(buf, loc)
 		if err == nil {
 			return sb, nil
 		}
@@ -139,9 +140,7 @@ func (fs *FS) readSummary(l *kernel.LWP) ([]CSum, error) {
 	}
 	cs := make([]CSum, sb.NCG)
 	for i := range cs {
-		o := i * csumSize
-		g := func(k int) int64 { return int64(int32(sb.Order.Uint32(b[o+4*k:]))) }
-		cs[i] = CSum{g(0), g(1), g(2), g(3)}
+		cs[i] = disk.DecodeCSum(sb.Order, b, i)
 	}
 	return cs, nil
 }
@@ -203,7 +202,7 @@ func (fs *FS) CG(l *kernel.LWP, c int64) (*CG, unix.Errno) {
 	var cg *CG
 	var perr error
 	err := fs.M.Meta.ReadMeta(l, fs.SB.CGTod(c), int(fs.SB.CGSize), func(b []byte) {
-		cg, perr = ParseCG(b, fs.SB, c)
+		cg, perr = disk.ParseCG(b, fs.SB, c)
 	})
 	if err != 0 {
 		return nil, err
@@ -256,7 +255,7 @@ func (fs *FS) Statfs() Statfs {
 		Blocks: sb.DSize, BFree: free, BAvail: avail,
 		Files: sb.NInodes() - ufs.RootIno, FilesFree: sb.CSTotal.NIFree,
 		NameMax: ufs.MaxNameLen,
-		Clean:   sb.IsClean(), WAPBL: sb.Flags&FlagWAPBL != 0, UFS2: sb.UFS2,
+		Clean:   sb.IsClean(), WAPBL: sb.Flags&disk.FlagWAPBL != 0, UFS2: sb.UFS2,
 		VolName: sb.VolName,
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"github.com/rumpfs/rumpfs/vfs/bio"
+	"github.com/rumpfs/rumpfs/vfs/ffs/disk"
 	"os"
 	"os/exec"
 	"sort"
@@ -187,7 +188,7 @@ func TestDirtyRefused(t *testing.T) {
 		{"unclean", "not cleanly unmounted", func(sb *Superblock, raw []byte) { raw[209] = 0 }},
 		{"wapbl-dirty", "WAPBL journal that needs replaying", func(sb *Superblock, raw []byte) {
 			raw[209] = 0
-			sb.Order.PutUint32(raw[1312:], sb.Flags|FlagWAPBL)
+			sb.Order.PutUint32(raw[1312:], sb.Flags|disk.FlagWAPBL)
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -3,6 +3,8 @@ package ufs
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/rumpfs/rumpfs/vfs/ufs/disk"
 )
 
 // Inode numbers with a fixed role (UFS_WINO, UFS_ROOTINO).
@@ -11,24 +13,15 @@ const (
 	RootIno     = 2
 )
 
-// Address counts in a dinode (UFS_NDADDR, UFS_NIADDR, UFS_NXADDR).
+// The dinode's geometry, declared in package disk.
 const (
-	NDAddr = 12
-	NIAddr = 3
-	NXAddr = 2
-)
-
-// On-disk dinode sizes (DINODE1_SIZE, DINODE2_SIZE).
-const (
-	Dinode1Size = 128
-	Dinode2Size = 256
-)
-
-// Longest symlink kept in the inode's block-pointer area
-// (UFS1_MAXSYMLINKLEN, UFS2_MAXSYMLINKLEN).
-const (
-	MaxSymlinkLen1 = (NDAddr + NIAddr) * 4
-	MaxSymlinkLen2 = (NDAddr + NIAddr) * 8
+	NDAddr         = disk.NDAddr
+	NIAddr         = disk.NIAddr
+	NXAddr         = disk.NXAddr
+	Dinode1Size    = disk.Dinode1Size
+	Dinode2Size    = disk.Dinode2Size
+	MaxSymlinkLen1 = disk.MaxSymlinkLen1
+	MaxSymlinkLen2 = disk.MaxSymlinkLen2
 )
 
 // File type bits of di_mode (IFMT and friends).
@@ -206,12 +199,7 @@ func ParseDinode(b []byte, bo binary.ByteOrder, ufs2 bool) (Dinode, error) {
 }
 
 // DinodeSize returns the on-disk size of a dinode of this version.
-func DinodeSize(ufs2 bool) int {
-	if ufs2 {
-		return Dinode2Size
-	}
-	return Dinode1Size
-}
+func DinodeSize(ufs2 bool) int { return disk.DinodeSize(ufs2) }
 
 // Marshal writes d's fields over b (DinodeSize bytes), in byte order bo.
 // b holds the dinode's bytes as they are on disk (the inode block), so
