@@ -3,10 +3,10 @@
 // "ufs"): the superblock (found at every standard offset, in either byte
 // order), cylinder groups and their maps, the summary area, inode and
 // block allocation by cylinder group (alloc.go), block mapping for writes
-// with fragment growth and truncation (balloc.go), directory edits
-// (dirops.go), the vnode operations (vnops.go), UFS2 extended attributes
-// (extattr.go: the naming and permission rules are there) and the VFS
-// glue (mount.go);
+// with fragment growth and truncation (bmap.go), directory edits
+// (lookup.go), the vnode operations (vnops.go), UFS2 extended attributes
+// (extattr.go: the naming and permission rules are there), the VFS glue
+// (vfsops.go) and the file system read without a kernel (subr.go: Open);
 // and a read-only consistency checker (Check, behind `rumpfs fsck`). The
 // inode, block-map and directory reading shared by UFS file systems is
 // package ufs; FS.M is the ufs.Mount it reads through.
