@@ -51,7 +51,7 @@ func corpusImages(t *testing.T) []corpusImage {
 		{"FuzzParseSuperblock", "disk/testdata/fuzz", sb.Location, disk.SBlockSize, [][]byte{bytes.Clone(sbBytes), swapSB(sbBytes)}},
 		{"FuzzParseCG", "disk/testdata/fuzz", sb.CGTod(0) << sb.FShift, int(sb.CGSize), nil},
 		{"FuzzParseDinode", "../ufs/disk/testdata/fuzz", sb.InoToFsba(hino)<<sb.FShift + int64(sb.InoToFsbo(hino)*sb.DinodeSize()), sb.DinodeSize(), nil},
-		{"FuzzParseDirChunk", "../ufs/testdata/fuzz", root.DB[0] << sb.FShift, ufs.DirBlkSize, nil},
+		{"FuzzParseDirChunk", "../ufs/disk/testdata/fuzz", root.DB[0] << sb.FShift, ufs.DirBlkSize, nil},
 	}
 	out := []corpusImage{{"sample", base}}
 	for _, p := range places {
