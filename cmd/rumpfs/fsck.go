@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/rumpfs/rumpfs/vfs/bio"
 	"io"
 	"os"
 
@@ -56,7 +57,7 @@ func cmdFsck(args []string) int {
 		return fail("fsck: %v", err)
 	}
 	defer img.Close()
-	dev := &ffs.ReaderDevice{R: io.NewSectionReader(img, t.Begin, t.Size), Len: t.Size, Sect: img.SectorSize()}
+	dev := &bio.ReaderDevice{R: io.NewSectionReader(img, t.Begin, t.Size), Len: t.Size, Sect: img.SectorSize()}
 	r, err := ffs.Check(nil, dev)
 	if err != nil {
 		return fail("fsck: %s: %v", spec, err)

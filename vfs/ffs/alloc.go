@@ -1,6 +1,7 @@
 package ffs
 
 import (
+	"github.com/rumpfs/rumpfs/vfs/ffs/disk"
 	"math/rand/v2"
 
 	"github.com/rumpfs/rumpfs/kernel"
@@ -34,7 +35,7 @@ func (fs *FS) openCG(l *kernel.LWP, g int64) (*cgw, unix.Errno) {
 	if e != 0 {
 		return nil, e
 	}
-	cg, err := ParseCG(b.Data, sb, g)
+	cg, err := disk.ParseCG(b.Data, sb, g)
 	if err != nil {
 		b.Brelse()
 		return nil, fs.corruptRO("%v", err)
@@ -55,22 +56,17 @@ func (fs *FS) openCG(l *kernel.LWP, g int64) (*cgw, unix.Errno) {
 func (w *cgw) done(dirty bool) {
 	if dirty {
 		sb := w.fs.SB
-		now := vnow().Sec
-		if sb.UFS2 {
-			sb.Order.PutUint64(w.b.Data[136:], uint64(now))
-		} else {
-			sb.Order.PutUint32(w.b.Data[8:], uint32(now))
-		}
+		disk.SetCGTime(sb, w.b.Data, vnow().Sec)
 		w.b.Bdwrite()
 		return
 	}
 	w.b.Brelse()
 }
 
-func (w *cgw) i32(off int) int32 { return int32(w.fs.SB.Order.Uint32(w.b.Data[off:])) }
-func (w *cgw) add32(off int, d int32) {
-	w.fs.SB.Order.PutUint32(w.b.Data[off:], uint32(w.i32(off)+d))
-}
+// get, set and add read and change a field of the group block's header.
+func (w *cgw) get(f disk.Field) int64    { return f.Get(w.fs.SB.Order, w.b.Data) }
+func (w *cgw) set(f disk.Field, v int64) { f.Put(w.fs.SB.Order, w.b.Data, v) }
+func (w *cgw) add(f disk.Field, d int64) { w.set(f, int64(int32(w.get(f)+d))) }
 
 func bit(m []byte, i int64) bool { return m[i>>3]&(1<<(i&7)) != 0 }
 func setBit(m []byte, i int64, v bool) {
@@ -86,10 +82,7 @@ func (w *cgw) inoUsed(i int64) bool  { return bit(w.b.Data[w.cg.IUsedOff:], i) }
 
 // addCS adds d to the group's counts, the summary array and the totals.
 func (w *cgw) addCS(d CSum) {
-	w.add32(24, int32(d.NDir))
-	w.add32(28, int32(d.NBFree))
-	w.add32(32, int32(d.NIFree))
-	w.add32(36, int32(d.NFFree))
+	disk.CGAddCS(w.fs.SB.Order, w.b.Data, d)
 	cs := &w.fs.CS[w.g]
 	cs.NDir += d.NDir
 	cs.NBFree += d.NBFree
@@ -103,7 +96,7 @@ func (w *cgw) addCS(d CSum) {
 }
 
 func (w *cgw) cs() CSum {
-	return CSum{int64(w.i32(24)), int64(w.i32(28)), int64(w.i32(32)), int64(w.i32(36))}
+	return disk.CGCS(w.fs.SB.Order, w.b.Data)
 }
 
 // blockState is how block blk of the group counts: a whole free block, or
@@ -111,7 +104,7 @@ func (w *cgw) cs() CSum {
 type blockState struct {
 	whole  bool
 	nffree int
-	runs   [MaxFrag + 1]int
+	runs   [disk.MaxFrag + 1]int
 }
 
 func (w *cgw) acct(blk int64) blockState {
@@ -168,7 +161,7 @@ func (w *cgw) changeFrags(f int64, n int, free bool) {
 	w.addCS(d)
 	for i := 1; i < int(frag); i++ {
 		if dd := after.runs[i] - before.runs[i]; dd != 0 {
-			w.add32(52+4*i, int32(dd))
+			w.add(disk.CGFrSum.At(i), int64(dd))
 		}
 	}
 }
@@ -188,17 +181,17 @@ func (w *cgw) clusterAcct(blk int64, free bool) {
 	for i := blk - 1; i >= 0 && back < csz && bit(m, i); i-- {
 		back++
 	}
-	cnt := int32(1)
+	cnt := int64(1)
 	if !free {
 		cnt = -1
 	}
-	sum := w.cg.ClusterSumOff
-	w.add32(sum+4*min(fwd+back+1, csz), cnt)
+	sum := disk.Field{Off: w.cg.ClusterSumOff, Size: 4} // cg_clustersum[0]
+	w.add(sum.At(min(fwd+back+1, csz)), cnt)
 	if back > 0 {
-		w.add32(sum+4*back, -cnt)
+		w.add(sum.At(back), -cnt)
 	}
 	if fwd > 0 {
-		w.add32(sum+4*fwd, -cnt)
+		w.add(sum.At(fwd), -cnt)
 	}
 }
 
@@ -287,10 +280,10 @@ func (fs *FS) allocInCG(l *kernel.LWP, g int64, pref int64, n int) (int64, unix.
 		// A run in a partly used block first (ffs_alloccg's frsum test).
 		have := false
 		for i := n; i < int(frag); i++ {
-			have = have || w.i32(52+4*i) > 0
+			have = have || w.get(disk.CGFrSum.At(i)) > 0
 		}
 		if have {
-			start := int64(w.i32(44)) / frag // frotor
+			start := w.get(disk.CGFRotor) / frag
 			if pref >= 0 {
 				start = pref / frag
 			}
@@ -313,7 +306,7 @@ func (fs *FS) allocInCG(l *kernel.LWP, g int64, pref int64, n int) (int64, unix.
 				}
 			}
 			if found >= 0 {
-				sb.Order.PutUint32(w.b.Data[44:], uint32(found))
+				w.set(disk.CGFRotor, found)
 			}
 		}
 	}
@@ -322,7 +315,7 @@ func (fs *FS) allocInCG(l *kernel.LWP, g int64, pref int64, n int) (int64, unix.
 			w.done(false)
 			return 0, 0
 		}
-		start := int64(w.i32(40)) / frag // rotor
+		start := w.get(disk.CGRotor) / frag
 		if pref >= 0 {
 			start = pref / frag
 		}
@@ -337,7 +330,7 @@ func (fs *FS) allocInCG(l *kernel.LWP, g int64, pref int64, n int) (int64, unix.
 			w.done(false)
 			return 0, fs.corruptRO("cylinder group %d: %d free blocks counted, none in the map", g, cs.NBFree)
 		}
-		sb.Order.PutUint32(w.b.Data[40:], uint32(found))
+		w.set(disk.CGRotor, found)
 	}
 	fsb := sb.CGBase(g) + found
 	if fs.isMetadata(fsb) || fs.isMetadata(fsb+int64(n)-1) {
@@ -440,7 +433,7 @@ func (fs *FS) allocInode(l *kernel.LWP, pref int64, dir bool) (uint64, int32, un
 		if e != 0 {
 			return 0, 0, e
 		}
-		start := int64(w.i32(48)) // irotor
+		start := w.get(disk.CGIRotor)
 		if start < 0 || start >= ipg {
 			start = 0
 		}
@@ -452,7 +445,7 @@ func (fs *FS) allocInode(l *kernel.LWP, pref int64, dir bool) (uint64, int32, un
 				break
 			}
 		}
-		inited := int64(w.i32(120))
+		inited := w.get(disk.CGInited)
 		w.done(false)
 		if idx < 0 {
 			return 0, 0, fs.corruptRO("cylinder group %d: %d free inodes counted, none in the map", g, fs.CS[g].NIFree)
@@ -484,9 +477,9 @@ func (fs *FS) allocInode(l *kernel.LWP, pref int64, dir bool) (uint64, int32, un
 			return 0, 0, e
 		}
 		setBit(w.b.Data[w.cg.IUsedOff:], idx, true)
-		sb.Order.PutUint32(w.b.Data[48:], uint32(idx))
+		w.set(disk.CGIRotor, idx)
 		if newInited != inited {
-			sb.Order.PutUint32(w.b.Data[120:], uint32(newInited))
+			w.set(disk.CGInited, newInited)
 		}
 		d := CSum{NIFree: -1}
 		if dir {

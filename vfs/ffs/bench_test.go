@@ -1,11 +1,13 @@
 package ffs
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
+	"github.com/rumpfs/rumpfs/vfs/bio"
 	"golang.org/x/sys/unix"
 )
 
@@ -75,4 +77,18 @@ func BenchmarkSeqRead(b *testing.B) {
 	b.ReportMetric(float64(benchFile)*float64(b.N)/rootT.Seconds()/(1<<20), "rumpfs-MiB/s")
 	b.StopTimer()
 	halt(b, k, l)
+}
+
+// BenchmarkCheck runs the checker over the sample image held in memory:
+// the kernel-less metadata path (Open, a private buffer cache over a
+// bio.ReaderDevice).
+func BenchmarkCheck(b *testing.B) {
+	img := sampleImage(b)
+	b.SetBytes(int64(len(img)))
+	for i := 0; i < b.N; i++ {
+		r, err := Check(nil, bio.NewReaderDevice(bytes.NewReader(img), int64(len(img))))
+		if err != nil || len(r.Problems) != 0 {
+			b.Fatalf("%v %v", err, r)
+		}
+	}
 }

@@ -2,6 +2,8 @@ package ffs
 
 import (
 	"fmt"
+	"github.com/rumpfs/rumpfs/vfs/bio"
+	"github.com/rumpfs/rumpfs/vfs/ffs/disk"
 	"os"
 	"path/filepath"
 	"slices"
@@ -35,7 +37,7 @@ func checkProblems(t *testing.T, img string) []string {
 	}
 	defer f.Close()
 	st, _ := f.Stat()
-	r, err := Check(nil, &ReaderDevice{R: f, Len: st.Size()})
+	r, err := Check(nil, &bio.ReaderDevice{R: f, Len: st.Size()})
 	if err != nil {
 		t.Fatalf("fsck %s: %v", img, err)
 	}
@@ -87,7 +89,7 @@ func TestCGSummaryDisagrees(t *testing.T) {
 		}},
 		{"summary area", "summary area says", func(sb *Superblock, b []byte, cg int64) {
 			g := int64(i32(sb, b, cg+12))
-			add(sb, b, sb.CSAddr<<sb.FShift+g*csumSize+4, 5)
+			add(sb, b, sb.CSAddr<<sb.FShift+g*disk.CSumSize+4, 5)
 		}},
 	}
 	for _, version := range []int{1, 2} {

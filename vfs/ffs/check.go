@@ -2,8 +2,10 @@ package ffs
 
 import (
 	"fmt"
+	"github.com/rumpfs/rumpfs/vfs/ffs/disk"
 
 	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs/bio"
 	"github.com/rumpfs/rumpfs/vfs/ufs"
 	"golang.org/x/sys/unix"
 )
@@ -51,7 +53,7 @@ const (
 // files), link counts, and the fragment, inode and cluster maps and every
 // summary count against what the inodes hold. The error is non-nil only
 // when there is nothing to check: no valid superblock, or I/O failing.
-func Check(l *kernel.LWP, dev ufs.Device) (*Report, error) {
+func Check(l *kernel.LWP, dev bio.Device) (*Report, error) {
 	c := &checker{l: l, r: &Report{}}
 	fs, err := Open(l, dev, Options{Logf: func(format string, args ...any) {
 		c.problem("read", format, args...)
@@ -60,7 +62,7 @@ func Check(l *kernel.LWP, dev ufs.Device) (*Report, error) {
 		return nil, err
 	}
 	c.fs, c.sb = fs, fs.SB
-	c.r.UFS2, c.r.Clean, c.r.WAPBL = fs.SB.UFS2, fs.SB.IsClean(), fs.SB.Flags&FlagWAPBL != 0
+	c.r.UFS2, c.r.Clean, c.r.WAPBL = fs.SB.UFS2, fs.SB.IsClean(), fs.SB.Flags&disk.FlagWAPBL != 0
 	c.r.BigEndian = fs.SB.Order.String() == "BigEndian"
 	c.r.Size, c.r.FSize = fs.SB.Size, int(fs.SB.FSize)
 	if err := c.run(); err != nil {
@@ -120,11 +122,14 @@ func (c *checker) run() error {
 	c.claimMetadata()
 	c.cgs = make([]*CG, sb.NCG)
 	for g := int64(0); g < int64(sb.NCG); g++ {
-		b, e := c.fs.mc.read(c.l, sb.CGTod(g), int(sb.CGSize))
+		var cg *CG
+		var err error
+		e := c.fs.M.Meta.ReadMeta(c.l, sb.CGTod(g), int(sb.CGSize), func(b []byte) {
+			cg, err = disk.ParseCG(b, sb, g)
+		})
 		if e != 0 {
 			return fmt.Errorf("ffs: reading cylinder group %d: %w", g, e)
 		}
-		cg, err := ParseCG(b, sb, g)
 		if err != nil {
 			c.problem(fmt.Sprintf("cg %d", g), "%v", err)
 			continue
@@ -325,14 +330,15 @@ func (c *checker) walkIndirect(ip *ufs.Inode, fsb int64, level int, base, span, 
 		return 0 // never descend into a block someone else holds: no loops
 	}
 	frags := int64(sb.Frag)
-	b, e := c.fs.mc.read(c.l, fsb, int(sb.BSize))
+	ptrs := make([]int64, sb.NIndir) // the block is not ours while we recurse
+	e := c.fs.M.Meta.ReadMeta(c.l, fsb, int(sb.BSize), func(b []byte) {
+		for i := range ptrs {
+			ptrs[i] = c.fs.M.Pointer(b, i)
+		}
+	})
 	if e != 0 {
 		c.inodeProblem(ip.Number, "reading indirect block at %d: %v", fsb, e)
 		return frags
-	}
-	ptrs := make([]int64, sb.NIndir) // b may be evicted while we recurse
-	for i := range ptrs {
-		ptrs[i] = c.fs.M.Pointer(b, i)
 	}
 	child := span / int64(sb.NIndir)
 	for i, p := range ptrs {
@@ -472,7 +478,7 @@ func (c *checker) checkMaps() {
 	for g := int64(0); g < int64(sb.NCG); g++ {
 		where := fmt.Sprintf("cg %d", g)
 		var got CSum
-		var frsum [MaxFrag]int32
+		var frsum [disk.MaxFrag]int32
 		base := sb.CGBase(g)
 		ndblk := sb.CGFrags(g)
 		cg := c.cgs[g]
@@ -570,19 +576,15 @@ func (c *checker) checkMaps() {
 			}
 		}
 		if cg.CS != got {
-			c.problem(where, "summary %s, counted %s", csumString(cg.CS), csumString(got))
+			c.problem(where, "summary %s, counted %s", cg.CS.String(), got.String())
 		}
 		if c.fs.CS[g] != got {
-			c.problem("summary area", "group %d: %s, counted %s", g, csumString(c.fs.CS[g]), csumString(got))
+			c.problem("summary area", "group %d: %s, counted %s", g, c.fs.CS[g].String(), got.String())
 		}
 	}
 	if sb.CSTotal != total {
-		c.problem("superblock", "totals %s, counted %s", csumString(sb.CSTotal), csumString(total))
+		c.problem("superblock", "totals %s, counted %s", sb.CSTotal.String(), total.String())
 	}
-}
-
-func csumString(s CSum) string {
-	return fmt.Sprintf("dirs %d, free blocks %d, free inodes %d, free frags %d", s.NDir, s.NBFree, s.NIFree, s.NFFree)
 }
 
 // checkExtArea checks a UFS2 inode's extended attribute area: its size,

@@ -1,6 +1,7 @@
 package ffs
 
 import (
+	"github.com/rumpfs/rumpfs/vfs/bio"
 	"os"
 	"strings"
 	"testing"
@@ -15,7 +16,7 @@ func checkImage(t testing.TB, path string) *Report {
 	}
 	defer f.Close()
 	st, _ := f.Stat()
-	r, err := Check(nil, &ReaderDevice{R: f, Len: st.Size()})
+	r, err := Check(nil, &bio.ReaderDevice{R: f, Len: st.Size()})
 	if err != nil {
 		t.Fatalf("check %s: %v", path, err)
 	}

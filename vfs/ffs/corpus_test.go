@@ -3,6 +3,8 @@ package ffs
 import (
 	"bytes"
 	"fmt"
+	"github.com/rumpfs/rumpfs/vfs/bio"
+	"github.com/rumpfs/rumpfs/vfs/ffs/disk"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,10 +48,10 @@ func corpusImages(t *testing.T) []corpusImage {
 		size   int
 		seeds  [][]byte
 	}{
-		{"FuzzParseSuperblock", "testdata/fuzz", sb.Location, SBlockSize, [][]byte{bytes.Clone(sbBytes), swapSB(sbBytes)}},
-		{"FuzzParseCG", "testdata/fuzz", sb.CGTod(0) << sb.FShift, int(sb.CGSize), nil},
-		{"FuzzParseDinode", "../ufs/testdata/fuzz", sb.InoToFsba(hino)<<sb.FShift + int64(sb.InoToFsbo(hino)*sb.DinodeSize()), sb.DinodeSize(), nil},
-		{"FuzzParseDirChunk", "../ufs/testdata/fuzz", root.DB[0] << sb.FShift, ufs.DirBlkSize, nil},
+		{"FuzzParseSuperblock", "disk/testdata/fuzz", sb.Location, disk.SBlockSize, [][]byte{bytes.Clone(sbBytes), swapSB(sbBytes)}},
+		{"FuzzParseCG", "disk/testdata/fuzz", sb.CGTod(0) << sb.FShift, int(sb.CGSize), nil},
+		{"FuzzParseDinode", "../ufs/disk/testdata/fuzz", sb.InoToFsba(hino)<<sb.FShift + int64(sb.InoToFsbo(hino)*sb.DinodeSize()), sb.DinodeSize(), nil},
+		{"FuzzParseDirChunk", "../ufs/disk/testdata/fuzz", root.DB[0] << sb.FShift, ufs.DirBlkSize, nil},
 	}
 	out := []corpusImage{{"sample", base}}
 	for _, p := range places {
@@ -85,7 +87,7 @@ func TestFuzzCorpora(t *testing.T) {
 		}
 		start := time.Now()
 		before := checkProblems(t, path)
-		if f, err := Open(nil, &ReaderDevice{R: bytes.NewReader(ci.img), Len: int64(len(ci.img))}, Options{}); err == nil {
+		if f, err := Open(nil, &bio.ReaderDevice{R: bytes.NewReader(ci.img), Len: int64(len(ci.img))}, Options{}); err == nil {
 			walkAll(f)
 		}
 		k, l := bootKernel(t)

@@ -3,10 +3,10 @@
 // "ufs"): the superblock (found at every standard offset, in either byte
 // order), cylinder groups and their maps, the summary area, inode and
 // block allocation by cylinder group (alloc.go), block mapping for writes
-// with fragment growth and truncation (balloc.go), directory edits
-// (dirops.go), the vnode operations (vnops.go), UFS2 extended attributes
-// (extattr.go: the naming and permission rules are there) and the VFS
-// glue (mount.go);
+// with fragment growth and truncation (bmap.go), directory edits
+// (lookup.go), the vnode operations (vnops.go), UFS2 extended attributes
+// (extattr.go: the naming and permission rules are there), the VFS glue
+// (vfsops.go) and the file system read without a kernel (subr.go: Open);
 // and a read-only consistency checker (Check, behind `rumpfs fsck`). The
 // inode, block-map and directory reading shared by UFS file systems is
 // package ufs; FS.M is the ufs.Mount it reads through.
@@ -20,13 +20,15 @@
 // or carries a WAPBL journal, is refused read-write (EROFS, with the
 // reason in dmesg) and mounts read-only with a warning. A read-write
 // mount clears the clean flag on disk and a clean unmount sets it again.
-// Open and Check read an image without a kernel through a private cache
-// (cache.go). Parsers (ParseSuperblock, ParseCG) are pure and fuzzed.
+// Open and Check read an image without a kernel, their metadata through a
+// private, bounded buffer cache (bio) over the device (bio.ReaderDevice
+// for an image file). The on-disk layout of the superblock and cylinder
+// groups is package ffs/disk (pure, fuzzed), what UFS shares is ufs and
+// ufs/disk.
 //
 // Lock order (outermost first), below the VFS's namespace and vnode locks:
 //
 //	FS.allocMu (kernel.Mutex: group maps, FS.CS, superblock totals)
 //	  one buffer busy at a time (bio), except that allocInode may take an
 //	  inode block while holding none other
-//	metaCache.mu (Open/Check only, a leaf)
 package ffs

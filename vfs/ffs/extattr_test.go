@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/rumpfs/rumpfs/vfs/bio"
+	"github.com/rumpfs/rumpfs/vfs/ffs/disk"
 	"os"
 	"path/filepath"
 	"slices"
@@ -566,7 +568,7 @@ func TestExtattrCorrupt(t *testing.T) {
 			img, _ := graftExtArea(t, false, area)
 			f, _ := os.Open(img)
 			st, _ := f.Stat()
-			r, err := Check(nil, &ReaderDevice{R: f, Len: st.Size()})
+			r, err := Check(nil, &bio.ReaderDevice{R: f, Len: st.Size()})
 			f.Close()
 			if err != nil || r.OK() {
 				t.Fatalf("fsck found nothing wrong (%v)", err)
@@ -626,17 +628,17 @@ func TestExtattrUFS2EA(t *testing.T) {
 	defer f.Close()
 	b := make([]byte, 4)
 	magicAt := int64(-1)
-	for _, loc := range SBlockSearch {
-		f.ReadAt(b, loc+magicOff)
-		if binary.LittleEndian.Uint32(b) == MagicUFS2 {
-			magicAt = loc + magicOff
+	for _, loc := range disk.SBlockSearch {
+		f.ReadAt(b, loc+disk.MagicOff)
+		if binary.LittleEndian.Uint32(b) == disk.MagicUFS2 {
+			magicAt = loc + disk.MagicOff
 			break
 		}
 	}
 	if magicAt < 0 {
 		t.Fatal("no UFS2 magic in the image")
 	}
-	binary.LittleEndian.PutUint32(b, MagicUFS2EA)
+	binary.LittleEndian.PutUint32(b, disk.MagicUFS2EA)
 	f.WriteAt(b, magicAt)
 	fsck(t, img)
 	k, l := bootKernel(t)
@@ -650,8 +652,8 @@ func TestExtattrUFS2EA(t *testing.T) {
 	halt(t, k, l)
 	fsck(t, img)
 	f.ReadAt(b, magicAt)
-	if got := binary.LittleEndian.Uint32(b); got != MagicUFS2EA {
-		t.Errorf("magic after unmount %#x, want %#x", got, MagicUFS2EA)
+	if got := binary.LittleEndian.Uint32(b); got != disk.MagicUFS2EA {
+		t.Errorf("magic after unmount %#x, want %#x", got, disk.MagicUFS2EA)
 	}
 }
 

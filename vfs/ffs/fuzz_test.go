@@ -3,6 +3,8 @@ package ffs
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/rumpfs/rumpfs/vfs/bio"
+	"github.com/rumpfs/rumpfs/vfs/ffs/disk"
 	"math/rand/v2"
 	"os"
 	"testing"
@@ -13,9 +15,9 @@ import (
 // sampleSB returns the sample image, its superblock bytes and location.
 func sampleSB(t testing.TB) ([]byte, []byte, int64) {
 	img := sampleImage(t)
-	for _, loc := range SBlockSearch {
-		if _, _, ok := FindMagic(img[loc:]); ok {
-			return img, img[loc : loc+SBlockSize], loc
+	for _, loc := range disk.SBlockSearch {
+		if _, _, ok := disk.FindMagic(img[loc:]); ok {
+			return img, img[loc : loc+disk.SBlockSize], loc
 		}
 	}
 	t.Fatal("sample has no superblock")
@@ -24,7 +26,7 @@ func sampleSB(t testing.TB) ([]byte, []byte, int64) {
 
 // swapSB turns a little-endian superblock into a big-endian one by
 // swapping every 32-bit word, then fixing the 64-bit fields and the bytes.
-// Only the fields ParseSuperblock reads matter here.
+// Only the fields disk.ParseSuperblock reads matter here.
 func swapSB(le []byte) []byte {
 	be := bytes.Clone(le)
 	for off := 0; off+4 <= 1376; off += 4 {
@@ -35,98 +37,6 @@ func swapSB(le []byte) []byte {
 	}
 	copy(be[208:712], le[208:712]) // flags bytes and names
 	return be
-}
-
-func TestSuperblockBothOrders(t *testing.T) {
-	_, le, loc := sampleSB(t)
-	a, err := ParseSuperblock(le, loc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := ParseSuperblock(swapSB(le), loc)
-	if err != nil {
-		t.Fatalf("swapped: %v", err)
-	}
-	if b.Order != binary.BigEndian || a.Size != b.Size || a.CSTotal != b.CSTotal || a.IPG != b.IPG || a.Clean != b.Clean {
-		t.Errorf("swapped superblock reads differently: %+v vs %+v", a, b)
-	}
-}
-
-func TestSuperblockRejects(t *testing.T) {
-	_, good, loc := sampleSB(t)
-	for _, tc := range []struct {
-		name string
-		off  int
-		val  uint32
-	}{
-		{"bsize 2048", 48, 2048}, {"bsize 128k", 48, 131072}, {"bsize not pow2", 48, 12288},
-		{"fsize 256", 52, 256}, {"frag 16", 56, 16}, {"ncg 0", 44, 0}, {"ncg huge", 44, 1 << 30},
-		{"ipg 0", 184, 0}, {"ipg odd", 184, 7}, {"fpg 0", 188, 0}, {"cgsize huge", 160, 1 << 20},
-		{"cgsize tiny", 160, 10}, {"sbsize", 104, 100}, {"inopb", 120, 3}, {"nindir", 116, 5},
-		{"dblkno past fpg", 20, 1 << 30}, {"iblkno before cblkno", 16, 0}, {"cssize", 156, 0},
-		{"contigsumsize", 1316, 99}, {"maxsymlinklen", 1320, 500}, {"bshift", 80, 3},
-	} {
-		b := bytes.Clone(good)
-		binary.LittleEndian.PutUint32(b[tc.off:], tc.val)
-		if _, err := ParseSuperblock(b, loc); err == nil {
-			t.Errorf("%s: accepted", tc.name)
-		}
-	}
-	b := bytes.Clone(good)
-	binary.LittleEndian.PutUint64(b[1080:], 1<<40) // fs_size
-	if _, err := ParseSuperblock(b, loc); err == nil {
-		t.Errorf("size 2^40: accepted")
-	}
-	if _, err := ParseSuperblock(good, loc+8192); err == nil {
-		t.Errorf("superblock at the wrong location accepted")
-	}
-}
-
-func FuzzParseSuperblock(f *testing.F) {
-	_, sb, loc := sampleSB(f)
-	f.Add(bytes.Clone(sb), loc)
-	f.Add(swapSB(sb), loc)
-	f.Fuzz(func(t *testing.T, b []byte, loc int64) {
-		if len(b) < SBlockSize {
-			b = append(b, make([]byte, SBlockSize-len(b))...)
-		}
-		s, err := ParseSuperblock(b, loc)
-		if err != nil {
-			return
-		}
-		// Everything the driver derives must be in range.
-		last := int64(s.NCG) - 1
-		if s.CGDMin(last) > s.Size || s.CGTod(last)+int64(s.CGSize)>>s.FShift > s.Size {
-			t.Fatalf("last group's metadata past the end")
-		}
-		maxIno := uint64(s.NInodes() - 1)
-		if s.InoToFsba(maxIno)+int64(s.Frag) > s.CGDMin(last) {
-			t.Fatalf("last inode block past the inode area")
-		}
-		_ = s.MaxFileSize()
-	})
-}
-
-func FuzzParseCG(f *testing.F) {
-	img, _, _ := sampleSB(f)
-	fs := openBytes(f, img)
-	off := fs.SB.CGTod(0) << fs.SB.FShift
-	f.Add(bytes.Clone(img[off : off+int64(fs.SB.CGSize)]))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		cg, err := ParseCG(b, fs.SB, 0)
-		if err != nil {
-			return
-		}
-		for i := int64(0); i < int64(fs.SB.IPG); i++ {
-			cg.InodeUsed(i)
-		}
-		for i := int64(0); i < int64(fs.SB.FPG); i++ {
-			cg.FragFree(i)
-		}
-		for i := int64(0); cg.ClustersFree != nil && i < int64(fs.SB.FPG/fs.SB.Frag); i++ {
-			cg.ClusterFree(i)
-		}
-	})
 }
 
 // metadataRanges lists byte ranges of an image that hold metadata: the
@@ -219,7 +129,7 @@ func TestMutatedImages(t *testing.T) {
 				}
 				img[rg[0]+rng.Int64N(rg[1]-rg[0])] ^= byte(1 + rng.IntN(255))
 			}
-			dev := &ReaderDevice{R: bytes.NewReader(img), Len: int64(len(img))}
+			dev := &bio.ReaderDevice{R: bytes.NewReader(img), Len: int64(len(img))}
 			func() {
 				defer func() {
 					if p := recover(); p != nil {

@@ -2,6 +2,7 @@ package ffs
 
 import (
 	"fmt"
+	"github.com/rumpfs/rumpfs/vfs/bio"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,7 +65,7 @@ func openImage(t testing.TB, path string) *FS {
 	t.Cleanup(func() { f.Close() })
 	st, _ := f.Stat()
 	var logs []string
-	fs, err := Open(nil, &ReaderDevice{R: f, Len: st.Size()}, Options{Logf: func(f string, a ...any) {
+	fs, err := Open(nil, &bio.ReaderDevice{R: f, Len: st.Size()}, Options{Logf: func(f string, a ...any) {
 		logs = append(logs, fmt.Sprintf(f, a...))
 	}})
 	if err != nil {

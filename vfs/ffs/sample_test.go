@@ -3,6 +3,7 @@ package ffs
 import (
 	"bytes"
 	"compress/gzip"
+	"github.com/rumpfs/rumpfs/vfs/bio"
 	"os"
 	"testing"
 )
@@ -30,7 +31,7 @@ func sampleImage(t testing.TB) []byte {
 
 func openBytes(t testing.TB, img []byte) *FS {
 	t.Helper()
-	fs, err := Open(nil, &ReaderDevice{R: bytes.NewReader(img), Len: int64(len(img))}, Options{})
+	fs, err := Open(nil, &bio.ReaderDevice{R: bytes.NewReader(img), Len: int64(len(img))}, Options{})
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -64,7 +65,7 @@ func TestSampleImage(t *testing.T) {
 		t.Errorf("end of docs/lines.txt: %q", buf[:n])
 	}
 	namei(t, f, "docs/notes/todo.txt")
-	r, err := Check(nil, &ReaderDevice{R: bytes.NewReader(img), Len: int64(len(img))})
+	r, err := Check(nil, &bio.ReaderDevice{R: bytes.NewReader(img), Len: int64(len(img))})
 	if err != nil || !r.OK() {
 		t.Fatalf("check sample: %v %v", err, r.Problems)
 	}

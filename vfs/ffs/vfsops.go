@@ -1,8 +1,11 @@
 package ffs
 
 import (
+	"encoding/binary"
 	"fmt"
-	"sync/atomic"
+	"github.com/rumpfs/rumpfs/vfs/ffs/disk"
+	"math/rand/v2"
+	"strings"
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
@@ -11,250 +14,286 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// metaCacheBytes bounds the stand-in metadata cache.
-const metaCacheBytes = 8 << 20
+// The VFS glue (ffs_vfsops.c): the "ffs" file system type, mount with the
+// clean-flag rules, sync and unmount writing the summaries and the
+// superblock back, and vnode loading.
 
-// Options tune Open.
-type Options struct {
-	// Logf receives one line per corruption found while reading (the
-	// kernel's Printf, for dmesg). Nil discards.
-	Logf func(format string, args ...any)
+func init() {
+	vfs.RegisterFSType(&vfs.FSType{Name: "ffs", Aliases: []string{"ufs"}, NeedsDevice: true, Mount: mountFFS})
 }
 
-// FS is an opened FFS file system (the read side of ffs_mountfs): the
-// superblock, the summary array and the shared ufs.Mount that inode and
-// directory code read through.
-type FS struct {
-	SB  *Superblock
-	CS  []CSum // per-group summaries from the summary area (fs_csp)
-	M   *ufs.Mount
-	dev ufs.Device
-	mc  *metaCache // metadata cache of Open; nil when mounted
-
-	// Set when mounted (mount.go).
-	mp         *vfs.Mount
-	k          *kernel.Kernel
-	bdev       *bio.Dev
-	src        string
-	ronly      bool
-	sawCorrupt atomic.Bool
-	// allocMu serialises changes to the cylinder group maps, the summary
-	// array CS and the superblock totals.
-	allocMu kernel.Mutex
-	// cgVerified marks the groups whose counts were checked against
-	// their maps in this mount (openCG); under allocMu.
-	cgVerified []bool
+// bioMeta reads metadata through the buffer cache.
+type bioMeta struct {
+	dev   *bio.Dev
+	shift int32 // fsbtodb
 }
 
-// Open finds and checks the superblock of dev at every standard offset,
-// reads the cylinder group summary area, and returns the file system.
-// A device with no superblock magic anywhere is EINVAL ("not FFS"); one
-// with a magic but a broken superblock or summary is EIO. Errors carry a
-// message and unwrap to a unix.Errno (kernel.ToErrno).
-func Open(l *kernel.LWP, dev ufs.Device, opts Options) (*FS, error) {
-	return open(l, dev, nil, opts)
-}
-
-// open is Open reading metadata through meta, or through a private cache
-// when meta is nil.
-func open(l *kernel.LWP, dev ufs.Device, meta ufs.MetaReader, opts Options) (*FS, error) {
-	sb, err := FindSuperblock(l, dev)
-	if err != nil {
-		return nil, err
+func (m *bioMeta) ReadMeta(l *kernel.LWP, fsb int64, size int, fn func([]byte)) unix.Errno {
+	b, e := m.dev.Bread(l, fsb<<m.shift, size)
+	if e != 0 {
+		return e
 	}
-	if end := sb.Size << sb.FShift; end > dev.Size() {
-		return nil, fmt.Errorf("ffs: file system of %d bytes on a device of %d: %w", end, dev.Size(), unix.EIO)
-	}
-	fs := &FS{SB: sb, dev: dev}
-	if meta == nil {
-		fs.mc = newMetaCache(dev, uint(sb.FShift), metaCacheBytes)
-		meta = fs.mc
-	}
-	fs.M = &ufs.Mount{
-		Dev:           dev,
-		Meta:          meta,
-		Order:         sb.Order,
-		UFS2:          sb.UFS2,
-		OldDirFmt:     sb.OldDirFmt(),
-		BSize:         int(sb.BSize),
-		FSize:         int(sb.FSize),
-		BShift:        uint(sb.BShift),
-		FShift:        uint(sb.FShift),
-		NIndir:        int(sb.NIndir),
-		MaxSymlinkLen: int(sb.MaxSymLink),
-		NFrags:        sb.Size,
-		MaxIno:        uint64(sb.NInodes() - 1),
-		MaxFileSize:   sb.MaxFileSize(),
-		Logf:          opts.Logf,
-	}
-	if fs.CS, err = fs.readSummary(l); err != nil {
-		return nil, err
-	}
-	return fs, nil
-}
-
-// FindSuperblock searches SBlockSearch for a valid superblock. When a
-// magic was found but nothing valid, the error is the first reason (EIO).
-func FindSuperblock(l *kernel.LWP, dev ufs.Device) (*Superblock, error) {
-	var first error
-	buf := make([]byte, SBlockSize)
-	for _, loc := range SBlockSearch {
-		if loc+SBlockSize > dev.Size() {
-			continue
-		}
-		n, e := dev.ReadAt(l, buf, loc)
-		if e != 0 {
-			return nil, fmt.Errorf("ffs: reading superblock at %d: %w", loc, e)
-		}
-		if n != SBlockSize {
-			continue
-		}
-		if _, _, ok := FindMagic(buf); !ok {
-			continue
-		}
-		sb, err := ParseSuperblock(buf, loc)
-		if err == nil {
-			return sb, nil
-		}
-		if first == nil {
-			first = err
-		}
-	}
-	if first != nil {
-		return nil, fmt.Errorf("ffs: %v: %w", first, unix.EIO)
-	}
-	return nil, fmt.Errorf("ffs: no superblock found: %w", unix.EINVAL)
-}
-
-// readSummary reads the per-group summary array (fs_csaddr, fs_cssize).
-func (fs *FS) readSummary(l *kernel.LWP) ([]CSum, error) {
-	sb := fs.SB
-	size := (int(sb.CSSize) + int(sb.FSize) - 1) &^ (int(sb.FSize) - 1)
-	b := make([]byte, size)
-	n, e := fs.dev.ReadAt(l, b, sb.CSAddr<<sb.FShift)
-	if e != 0 || n != size {
-		return nil, fmt.Errorf("ffs: reading summary area at fragment %d: %w", sb.CSAddr, unix.EIO)
-	}
-	cs := make([]CSum, sb.NCG)
-	for i := range cs {
-		o := i * csumSize
-		g := func(k int) int64 { return int64(int32(sb.Order.Uint32(b[o+4*k:]))) }
-		cs[i] = CSum{g(0), g(1), g(2), g(3)}
-	}
-	return cs, nil
-}
-
-// Inode reads inode ino (ffs_loadvnode's read): numbers outside the file
-// system are EINVAL for 0 and 1 (never files) and ESTALE past the end.
-func (fs *FS) Inode(l *kernel.LWP, ino uint64) (*ufs.Inode, unix.Errno) {
-	if ino < ufs.RootIno {
-		return nil, unix.EINVAL
-	}
-	if ino > fs.M.MaxIno {
-		return nil, unix.ESTALE
-	}
-	return fs.inode(l, ino)
-}
-
-// inode reads any inode slot, 0 and 1 included (for the checker).
-func (fs *FS) inode(l *kernel.LWP, ino uint64) (*ufs.Inode, unix.Errno) {
-	ip := &ufs.Inode{M: fs.M, Number: ino}
-	if e := fs.readDinode(l, ino, &ip.Dinode); e != 0 {
-		return nil, e
-	}
-	return ip, 0
-}
-
-// readDinode reads inode ino's dinode into d, in place: a vnode being
-// loaded parses straight into the inode it keeps.
-func (fs *FS) readDinode(l *kernel.LWP, ino uint64, d *ufs.Dinode) unix.Errno {
-	sb := fs.SB
-	size := sb.DinodeSize()
-	off := sb.InoToFsbo(ino) * size
-	var perr error
-	err := fs.M.Meta.ReadMeta(l, sb.InoToFsba(ino), int(sb.BSize), func(b []byte) {
-		*d, perr = ufs.ParseDinode(b[off:off+size], sb.Order, sb.UFS2)
-	})
-	if err != 0 {
-		return err
-	}
-	if perr != nil {
-		return fs.corrupt("inode %d: %v", ino, perr)
-	}
+	fn(b.Data)
+	b.Brelse()
 	return 0
 }
 
-// Root reads the root directory inode.
-func (fs *FS) Root(l *kernel.LWP) (*ufs.Inode, unix.Errno) {
-	ip, err := fs.Inode(l, ufs.RootIno)
-	if err == 0 && ip.Type() != ufs.IFDIR {
-		return nil, fs.corrupt("root inode is not a directory (mode %#o)", ip.Mode)
-	}
-	return ip, err
+// mountFS is a mounted FFS: the vfs.FileSystem.
+type mountFS struct {
+	fs *FS
 }
 
-// CG reads and checks cylinder group c.
-func (fs *FS) CG(l *kernel.LWP, c int64) (*CG, unix.Errno) {
-	if c < 0 || c >= int64(fs.SB.NCG) {
+func vnow() vfs.Timespec { return vfs.Now() }
+
+func mountFFS(l *kernel.LWP, mp *vfs.Mount, args *vfs.MountArgs) (vfs.FileSystem, unix.Errno) {
+	k := mp.Kernel()
+	dev := args.Dev
+	if dev == nil {
+		return nil, unix.ENOTBLK
+	}
+	ronly := args.Flags&vfs.MNT_RDONLY != 0 || dev.ReadOnly()
+	bdev := mp.VFS().Bufcache.Attach(dev, args.Source)
+	src := args.Source
+	// Problem lines are rate-limited (kernel.Ratelog, as in ext2fs).
+	rl := kernel.NewRatelog(k, "ffs: "+src)
+	fs, err := open(l, dev, bdev, Options{Logf: func(format string, a ...any) {
+		rl.Printf("ffs: %s: %s", src, fmt.Sprintf(format, a...))
+	}})
+	if err != nil {
+		bdev.Detach()
+		// The reason, in dmesg (the command prints it with its
+		// error), without the errno the error ends in.
+		e := kernel.ToErrno(err)
+		why := strings.TrimSuffix(strings.TrimPrefix(err.Error(), "ffs: "), ": "+e.Error())
+		k.Printf("ffs: %s: %s", src, why)
+		return nil, e
+	}
+	fs.bdev, fs.k, fs.src = bdev, k, src
+	logf := fs.M.Logf
+	fs.M.Logf = func(format string, a ...any) {
+		fs.sawCorrupt.Store(true)
+		logf(format, a...)
+	}
+	sb := fs.SB
+	why := ""
+	switch {
+	case sb.Flags&disk.FlagWAPBL != 0 && !sb.IsClean():
+		why = "it has a WAPBL journal that needs replaying"
+	case sb.Flags&disk.FlagWAPBL != 0:
+		why = "it has a WAPBL journal, which this driver does not keep"
+	case !sb.IsClean():
+		why = "it was not cleanly unmounted (run fsck)"
+	}
+	if why != "" {
+		if !ronly {
+			k.Warnf("ffs: %s: refusing a read-write mount: %s; mount it read-only", src, why)
+			bdev.Detach()
+			return nil, unix.EROFS
+		}
+		k.Warnf("ffs: %s: %s; mounted read-only", src, why)
+	}
+	fs.ronly = ronly
+	if !ronly {
+		// Mark the file system in use on disk until a clean unmount.
+		sb.Clean = 0
+		if e := fs.writeSuper(l, true); e != 0 {
+			bdev.Detach()
+			return nil, e
+		}
+		if e := bdev.Sync(l, true); e != 0 {
+			bdev.Detach()
+			return nil, e
+		}
+	}
+	mfs := &mountFS{fs: fs}
+	fs.mp = mp
+	mp.Data = fs
+	return mfs, 0
+}
+
+// writeSuper writes the summary array and the superblock into the cache
+// (and through to the device with now). Callers hold allocMu or are
+// alone.
+func (fs *FS) writeSuper(l *kernel.LWP, now bool) unix.Errno {
+	sb := fs.SB
+	bo := sb.Order
+	// Summary area, in block-sized buffers.
+	size := (int(sb.CSSize) + int(sb.FSize) - 1) &^ (int(sb.FSize) - 1)
+	for off := 0; off < size; off += int(sb.BSize) {
+		n := min(int(sb.BSize), size-off)
+		b, e := fs.bdev.Bread(l, sb.CSAddr<<sb.FSBToDB+int64(off>>9), n)
+		if e != 0 {
+			return e
+		}
+		for i := off / disk.CSumSize; i < len(fs.CS) && (i+1)*disk.CSumSize <= off+n; i++ {
+			disk.EncodeCSum(bo, b.Data, i-off/disk.CSumSize, fs.CS[i])
+		}
+		if now {
+			if e := b.Bwrite(l); e != 0 {
+				return e
+			}
+		} else {
+			b.Bdwrite()
+		}
+	}
+	r := sb.Raw
+	sb.Time = vnow().Sec
+	sb.Fmod = 0
+	sb.Ronly = 0
+	if fs.ronly {
+		sb.Ronly = 1
+	}
+	sb.Encode(r)
+	n := (len(r) + 511) &^ 511
+	b, e := fs.bdev.Bread(l, sb.Location>>9, n)
+	if e != 0 {
+		return e
+	}
+	copy(b.Data, r)
+	if now {
+		return b.Bwrite(l)
+	}
+	b.Bdwrite()
+	return 0
+}
+
+func (m *mountFS) Root(l *kernel.LWP) (*vfs.Vnode, unix.Errno) {
+	vp, e := m.fs.mp.Vget(l, ufs.RootIno)
+	if e == 0 && vp.Type != vfs.VDIR {
+		vfs.Vrele(l, vp)
+		return nil, m.fs.corrupt("root inode is not a directory")
+	}
+	return vp, e
+}
+
+func (m *mountFS) Statvfs(l *kernel.LWP, s *vfs.Statvfs) unix.Errno {
+	fs := m.fs
+	fs.allocMu.Enter(l)
+	st := fs.Statfs()
+	fs.allocMu.Exit()
+	s.Bsize = uint64(st.BSize)
+	s.Frsize = uint64(st.FSize)
+	s.Iosize = uint64(st.BSize)
+	s.Blocks = uint64(st.Blocks)
+	s.Bfree = uint64(st.BFree)
+	s.Bavail = uint64(max(st.BAvail, 0))
+	s.Files = uint64(st.Files)
+	s.Ffree = uint64(st.FilesFree)
+	s.Favail = uint64(st.FilesFree)
+	s.Namemax = ufs.MaxNameLen
+	return 0
+}
+
+// Sync writes the summaries and superblock into the cache, then every
+// dirty buffer of the device.
+func (m *mountFS) Sync(l *kernel.LWP, wait bool) unix.Errno {
+	return m.fs.sync(l, wait)
+}
+
+func (fs *FS) sync(l *kernel.LWP, wait bool) unix.Errno {
+	if fs.ronly {
+		return 0
+	}
+	fs.allocMu.Enter(l)
+	e := fs.writeSuper(l, false)
+	fs.allocMu.Exit()
+	if e2 := fs.bdev.Sync(l, wait); e == 0 {
+		e = e2
+	}
+	return e
+}
+
+// Unmount marks the file system clean (unless corruption was seen while
+// it was mounted) and flushes and forgets its buffers.
+func (m *mountFS) Unmount(l *kernel.LWP, flags int) unix.Errno {
+	fs := m.fs
+	var e unix.Errno
+	if !fs.ronly {
+		fs.allocMu.Enter(l)
+		if !fs.sawCorrupt.Load() {
+			fs.SB.Clean = disk.CleanIsClean
+		} else {
+			fs.k.Warnf("ffs: %s: corruption was found while mounted; left marked unclean", fs.src)
+		}
+		e = fs.writeSuper(l, false)
+		fs.allocMu.Exit()
+		if e2 := fs.bdev.Flush(l); e == 0 {
+			e = e2
+		}
+	}
+	fs.bdev.Detach()
+	return e
+}
+
+func (m *mountFS) LoadVnode(l *kernel.LWP, vp *vfs.Vnode, ino uint64) unix.Errno {
+	fs := m.fs
+	if ino < ufs.RootIno || ino > fs.M.MaxIno {
+		return fs.corrupt("inode number %d out of range", ino)
+	}
+	ip := &inode{Inode: ufs.Inode{M: fs.M, Number: ino}, fs: fs}
+	if e := fs.readDinode(l, ino, &ip.Dinode); e != 0 {
+		return e
+	}
+	t := vfs.VTypeFromMode(uint32(ip.Mode))
+	if ip.Mode == 0 || t == vfs.VNON {
+		return fs.corrupt("inode %d: not allocated or bad type (mode %#o)", ino, ip.Mode)
+	}
+	vp.Type = t
+	if t == vfs.VBLK || t == vfs.VCHR {
+		vp.Rdev = ip.Rdev()
+	}
+	vp.Data = ip
+	vp.SetOps(ffsOps{})
+	return 0
+}
+
+// File handles: inode number and generation.
+func (m *mountFS) VPToFH(l *kernel.LWP, vp *vfs.Vnode) ([]byte, unix.Errno) {
+	ip := vip(vp)
+	fh := make([]byte, 12)
+	binary.LittleEndian.PutUint64(fh, ip.Number)
+	binary.LittleEndian.PutUint32(fh[8:], uint32(ip.Gen))
+	return fh, 0
+}
+
+func (m *mountFS) FHToVP(l *kernel.LWP, fh []byte) (*vfs.Vnode, unix.Errno) {
+	if len(fh) != 12 {
 		return nil, unix.EINVAL
 	}
-	var cg *CG
-	var perr error
-	err := fs.M.Meta.ReadMeta(l, fs.SB.CGTod(c), int(fs.SB.CGSize), func(b []byte) {
-		cg, perr = ParseCG(b, fs.SB, c)
-	})
-	if err != 0 {
-		return nil, err
+	ino := binary.LittleEndian.Uint64(fh)
+	if ino < ufs.RootIno || ino > m.fs.M.MaxIno {
+		return nil, unix.ESTALE
 	}
-	if perr != nil {
-		return nil, fs.corrupt("%v", perr)
+	ip, e := m.fs.inode(l, ino)
+	if e != 0 {
+		return nil, e
 	}
-	return cg, 0
+	if ip.Mode == 0 || uint32(ip.Gen) != binary.LittleEndian.Uint32(fh[8:]) {
+		return nil, unix.ESTALE
+	}
+	return m.fs.mp.Vget(l, ino)
 }
 
-func (fs *FS) corrupt(format string, args ...any) unix.Errno {
-	if fs.M.Logf != nil {
-		fs.M.Logf(format, args...)
-	}
-	return unix.EIO
-}
-
-// corruptRO is corrupt for damage found by a writer about to change
-// allocation metadata: the mount turns read-only (as after a contained
-// panic) so that nothing builds on the bad structure, and the one line
-// says so. What this mount wrote before stays consistent and is flushed
-// at unmount, with the file system left marked unclean.
-func (fs *FS) corruptRO(format string, args ...any) unix.Errno {
-	if fs.mp == nil || fs.mp.ReadOnly() {
-		return fs.corrupt(format, args...)
-	}
-	fs.mp.SetReadOnly()
-	return fs.corrupt("%s; mount made read-only", fmt.Sprintf(format, args...))
-}
-
-// Statfs is what statvfs reports, in fragments and inodes.
-type Statfs struct {
-	BSize, FSize       int64
-	Blocks             int64 // data fragments (fs_dsize)
-	BFree              int64 // free fragments
-	BAvail             int64 // free fragments minus the minfree reserve
-	Files, FilesFree   int64
-	NameMax            int
-	Clean, WAPBL, UFS2 bool
-	VolName            string
-}
-
-// Statfs summarises the superblock's totals (ffs_statvfs).
-func (fs *FS) Statfs() Statfs {
+// iupdate writes ip's dinode into its inode block (ffs_update); the block
+// reaches the device with the next sync.
+func (fs *FS) iupdate(l *kernel.LWP, ip *ufs.Inode) unix.Errno {
 	sb := fs.SB
-	free := sb.CSTotal.NBFree<<sb.FragShift + sb.CSTotal.NFFree
-	avail := free - sb.DSize*int64(sb.MinFree)/100
-	return Statfs{
-		BSize: int64(sb.BSize), FSize: int64(sb.FSize),
-		Blocks: sb.DSize, BFree: free, BAvail: avail,
-		Files: sb.NInodes() - ufs.RootIno, FilesFree: sb.CSTotal.NIFree,
-		NameMax: ufs.MaxNameLen,
-		Clean:   sb.IsClean(), WAPBL: sb.Flags&FlagWAPBL != 0, UFS2: sb.UFS2,
-		VolName: sb.VolName,
+	b, e := fs.bdev.Bread(l, sb.InoToFsba(ip.Number)<<sb.FSBToDB, int(sb.BSize))
+	if e != 0 {
+		return e
 	}
+	size := sb.DinodeSize()
+	off := sb.InoToFsbo(ip.Number) * size
+	ip.Dinode.Marshal(b.Data[off:off+size], sb.Order)
+	b.Bdwrite()
+	return 0
+}
+
+// newGen is a fresh inode generation.
+func newGen(old int32) int32 {
+	g := old + 1 + int32(rand.IntN(1000))
+	if g == 0 {
+		g = 1
+	}
+	return g
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"github.com/rumpfs/rumpfs/vfs/bio"
+	"github.com/rumpfs/rumpfs/vfs/ffs/disk"
 	"os"
 	"os/exec"
 	"sort"
@@ -155,7 +157,7 @@ func setSuperblock(t *testing.T, img string, fn func(sb *Superblock, raw []byte)
 	}
 	defer f.Close()
 	st, _ := f.Stat()
-	sb, err := FindSuperblock(nil, &ReaderDevice{R: f, Len: st.Size()})
+	sb, err := FindSuperblock(nil, &bio.ReaderDevice{R: f, Len: st.Size()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +188,7 @@ func TestDirtyRefused(t *testing.T) {
 		{"unclean", "not cleanly unmounted", func(sb *Superblock, raw []byte) { raw[209] = 0 }},
 		{"wapbl-dirty", "WAPBL journal that needs replaying", func(sb *Superblock, raw []byte) {
 			raw[209] = 0
-			sb.Order.PutUint32(raw[1312:], sb.Flags|FlagWAPBL)
+			sb.Order.PutUint32(raw[1312:], sb.Flags|disk.FlagWAPBL)
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -9,8 +9,9 @@
 // blocks are, how to read a metadata block (Mount.Meta) and where the
 // device is; ufs turns an inode into bytes: Inode.File describes an
 // inode's blocks to package genfs, which reads them (and lends them, when
-// the file system allows). The on-disk parsers
-// (ParseDinode, ParseDirBlock, ParseExtattrs) are pure functions with no I/O, fuzzed.
+// the file system allows). The on-disk layouts and their parsers
+// (ParseDinode, ParseDirChunk, ParseExtattrs) are package ufs/disk: pure,
+// no I/O, fuzzed; ufs keeps their names.
 //
 // Byte order: every multi-byte field is read through the Mount's
 // binary.ByteOrder, so a big-endian image is swapped field by field as

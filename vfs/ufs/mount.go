@@ -5,16 +5,9 @@ import (
 	"fmt"
 
 	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs/bio"
 	"golang.org/x/sys/unix"
 )
-
-// Device is the part of bio.Device that reading needs; every bio.Device
-// is one. (Declared here so ufs does not depend on the buffer cache.)
-type Device interface {
-	ReadAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno)
-	Size() int64
-	SectorSize() int
-}
 
 // MetaReader reads metadata blocks (indirect blocks, directory blocks,
 // inode blocks): the buffer cache's bread. ReadMeta calls fn with the
@@ -30,7 +23,7 @@ type MetaReader interface {
 // file data and a MetaReader for metadata. The file system fills it in
 // once at mount time; it is read-only afterwards.
 type Mount struct {
-	Dev           Device
+	Dev           bio.Device
 	Meta          MetaReader
 	Order         binary.ByteOrder
 	UFS2          bool

@@ -1,6 +1,7 @@
-package ffs
+package disk
 
 import (
+	"encoding/binary"
 	"fmt"
 )
 
@@ -31,6 +32,50 @@ type CG struct {
 	Raw                                          []byte
 }
 
+// The layout of struct cg's header (fs.h), in the members CG models;
+// writers change a group block's header through the same Fields.
+var (
+	cgMagic   = fld(4, 4)
+	CGOldTime = fld(8, 4) // cg_old_time (UFS1)
+	cgCgx     = fld(12, 4)
+	cgNDBlk   = fld(20, 4)
+	CGRotor   = fld(40, 4)  // last block allocated
+	CGFRotor  = fld(44, 4)  // last fragment allocated
+	CGIRotor  = fld(48, 4)  // last inode allocated
+	CGFrSum   = fld(52, 4)  // cg_frsum[0]; CGFrSum.At(i) is cg_frsum[i]
+	cgIUsed   = fld(92, 4)  // offset of the inode map
+	cgFree    = fld(96, 4)  // offset of the fragment map
+	cgCSumOff = fld(104, 4) // offset of the cluster summary
+	cgCluster = fld(108, 4) // offset of the cluster map
+	cgNClBlk  = fld(112, 4)
+	cgNIBlk   = fld(116, 4)
+	CGInited  = fld(120, 4) // cg_initediblk (UFS2)
+	CGTime    = fld(136, 8) // cg_time (UFS2)
+	cgCSBase  = 24          // cg_cs, a struct csum
+)
+
+// CGCS reads the group's summary (cg_cs) from a group block b.
+func CGCS(bo binary.ByteOrder, b []byte) CSum { return decodeCSum(bo, b, cgCSBase, csumFields) }
+
+// CGAddCS adds d to the group's summary (cg_cs) in a group block b.
+func CGAddCS(bo binary.ByteOrder, b []byte, d CSum) {
+	c := CGCS(bo, b)
+	c.NDir += d.NDir
+	c.NBFree += d.NBFree
+	c.NIFree += d.NIFree
+	c.NFFree += d.NFFree
+	c.encode(bo, b, cgCSBase, csumFields)
+}
+
+// SetCGTime sets the group's last-written time in a group block b of sb.
+func SetCGTime(sb *Superblock, b []byte, t int64) {
+	if sb.UFS2 {
+		CGTime.Put(sb.Order, b, t)
+	} else {
+		CGOldTime.Put(sb.Order, b, t)
+	}
+}
+
 // Set bits.
 func isSet(m []byte, i int64) bool { return m[i>>3]&(1<<(i&7)) != 0 }
 
@@ -52,24 +97,24 @@ func ParseCG(b []byte, sb *Superblock, c int64) (*CG, error) {
 	}
 	b = b[:sb.CGSize]
 	bo := sb.Order
-	i32 := func(off int) int32 { return int32(bo.Uint32(b[off:])) }
+	i32 := func(f Field) int32 { return int32(f.Get(bo, b)) }
 	cg := &CG{Raw: append([]byte(nil), b...)}
 	b = cg.Raw
-	cg.Magic = i32(4)
-	cg.Cgx = i32(12)
-	cg.NDBlk = i32(20)
-	cg.CS = CSum{int64(i32(24)), int64(i32(28)), int64(i32(32)), int64(i32(36))}
-	cg.Rotor, cg.FRotor, cg.IRotor = i32(40), i32(44), i32(48)
+	cg.Magic = i32(cgMagic)
+	cg.Cgx = i32(cgCgx)
+	cg.NDBlk = i32(cgNDBlk)
+	cg.CS = CGCS(bo, b)
+	cg.Rotor, cg.FRotor, cg.IRotor = i32(CGRotor), i32(CGFRotor), i32(CGIRotor)
 	for i := range cg.FrSum {
-		cg.FrSum[i] = i32(52 + 4*i)
+		cg.FrSum[i] = i32(CGFrSum.At(i))
 	}
-	iusedOff, freeOff := i32(92), i32(96)
-	csumOff, clusterOff := i32(104), i32(108)
-	cg.NClusterBlk, cg.NIBlk, cg.InitedIBlk = i32(112), i32(116), i32(120)
+	iusedOff, freeOff := i32(cgIUsed), i32(cgFree)
+	csumOff, clusterOff := i32(cgCSumOff), i32(cgCluster)
+	cg.NClusterBlk, cg.NIBlk, cg.InitedIBlk = i32(cgNClBlk), i32(cgNIBlk), i32(CGInited)
 	if sb.UFS2 {
-		cg.Time = int64(bo.Uint64(b[136:]))
+		cg.Time = CGTime.Get(bo, b)
 	} else {
-		cg.Time = int64(i32(8))
+		cg.Time = int64(i32(CGOldTime))
 	}
 	bad := func(format string, args ...any) (*CG, error) {
 		return nil, fmt.Errorf("cylinder group %d: "+format, append([]any{c}, args...)...)
@@ -195,7 +240,7 @@ func (cg *CG) Verify(sb *Superblock, g int64, summary CSum) error {
 		}
 	}
 	if summary != cg.CS {
-		return fmt.Errorf("summary area says %s, the group block %s", csumString(summary), csumString(cg.CS))
+		return fmt.Errorf("summary area says %s, the group block %s", summary, cg.CS)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package ffs
 import (
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs/ufs"
+	ufsdisk "github.com/rumpfs/rumpfs/vfs/ufs/disk"
 	"golang.org/x/sys/unix"
 )
 
@@ -100,7 +101,7 @@ func (fs *FS) direnter(l *kernel.LWP, dp *inode, name string, ino uint32, dt uin
 				return
 			}
 			keep := ufs.DirectSize(len(slot.Name))
-			m.Order.PutUint16(chunk[o+4:], uint16(keep))
+			ufsdisk.DirReclen.Put(m.Order, chunk[o:], int64(keep))
 			nd.Reclen = slot.Reclen - uint16(keep)
 			ufs.PutDirent(chunk[o+keep:], nd, m.Order, m.OldDirFmt)
 		})
@@ -140,12 +141,12 @@ func (fs *FS) dirremove(l *kernel.LWP, dp *inode, name string) unix.Errno {
 	return fs.chunkAt(l, dp, int64(d.Off), func(chunk []byte) {
 		o := d.Off & (ufs.DirBlkSize - 1)
 		if prev < 0 {
-			m.Order.PutUint32(chunk[o:], 0)
+			ufsdisk.DirIno.Put(m.Order, chunk[o:], 0)
 			return
 		}
 		p := prev & (ufs.DirBlkSize - 1)
-		rl := m.Order.Uint16(chunk[p+4:])
-		m.Order.PutUint16(chunk[p+4:], rl+d.Reclen)
+		rl := int64(ufsdisk.DirReclen.Uint(m.Order, chunk[p:]))
+		ufsdisk.DirReclen.Put(m.Order, chunk[p:], rl+int64(d.Reclen))
 	})
 }
 
@@ -158,9 +159,9 @@ func (fs *FS) dirrewrite(l *kernel.LWP, dp *inode, name string, ino uint32, dt u
 	}
 	return fs.chunkAt(l, dp, int64(d.Off), func(chunk []byte) {
 		o := d.Off & (ufs.DirBlkSize - 1)
-		m.Order.PutUint32(chunk[o:], ino)
+		ufsdisk.DirIno.Put(m.Order, chunk[o:], int64(ino))
 		if !m.OldDirFmt {
-			chunk[o+6] = dt
+			ufsdisk.DirType.Put(m.Order, chunk[o:], int64(dt))
 		}
 	})
 }

@@ -1,10 +1,31 @@
-package ufs
+package disk
 
 import (
 	"bytes"
 	"encoding/binary"
 	"testing"
 )
+
+func TestFieldRoundTrip(t *testing.T) {
+	for _, bo := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
+		b := make([]byte, 16)
+		for _, tc := range []struct {
+			f Field
+			v int64
+		}{{Field{0, 1}, 200}, {Field{1, 2}, -2}, {Field{4, 4}, -5}, {Field{8, 8}, 1 << 40}} {
+			tc.f.Put(bo, b, tc.v)
+			if got := tc.f.Get(bo, b); got != tc.v {
+				t.Errorf("%v %+v: put %d, got %d", bo, tc.f, tc.v, got)
+			}
+		}
+		if bo == binary.BigEndian && b[7] != 0xfb {
+			t.Errorf("big-endian int32 -5 low byte %#x", b[7])
+		}
+	}
+	if f := (Field{52, 4}).At(3); f.Off != 64 || f.End() != 68 {
+		t.Errorf("At/End: %+v", f)
+	}
+}
 
 func orderOf(big bool) binary.ByteOrder {
 	if big {
@@ -64,12 +85,7 @@ func unmodelled(ufs2 bool, i int) bool {
 	return i >= 4 && i < 8 || i >= 120
 }
 
-func ptrOff(ufs2 bool) int {
-	if ufs2 {
-		return dbOff2
-	}
-	return dbOff1
-}
+func ptrOff(ufs2 bool) int { return PointerAreaOff(ufs2) }
 
 func FuzzParseDinode(f *testing.F) {
 	for _, ufs2 := range []bool{false, true} {
@@ -107,6 +123,43 @@ func FuzzParseDinode(f *testing.F) {
 		}
 		_ = d.Rdev()
 	})
+}
+
+// A change written back keeps the unmodelled bytes the disk had, and a
+// fast symlink's target goes through DB and IB unchanged in both orders.
+func TestDinodeMarshalOverDisk(t *testing.T) {
+	for _, ufs2 := range []bool{false, true} {
+		for _, big := range []bool{false, true} {
+			bo := orderOf(big)
+			b := sampleDinode(bo, ufs2)
+			for i := range b {
+				if unmodelled(ufs2, i) {
+					b[i] = byte(0xa0 + i)
+				}
+			}
+			d, err := ParseDinode(b, bo, ufs2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			target := []byte("../some/where/else")
+			d.Mode, d.Size, d.Blocks = IFLNK|0o777, uint64(len(target)), 0
+			d.SetPointerArea(target, bo)
+			d.Marshal(b, bo)
+			for i := range b {
+				if unmodelled(ufs2, i) && b[i] != byte(0xa0+i) {
+					t.Fatalf("ufs2=%v big=%v: unmodelled byte %d overwritten", ufs2, big, i)
+				}
+			}
+			off := ptrOff(ufs2)
+			if !bytes.HasPrefix(b[off:], target) || b[off+len(target)] != 0 {
+				t.Fatalf("ufs2=%v big=%v: target not in the pointer area: %q", ufs2, big, b[off:off+len(target)+1])
+			}
+			back, _ := ParseDinode(b, bo, ufs2)
+			if got := back.PointerArea(bo)[:len(target)]; !bytes.Equal(got, target) {
+				t.Fatalf("ufs2=%v big=%v: read back %q", ufs2, big, got)
+			}
+		}
+	}
 }
 
 // sampleChunk is a directory chunk with ".", "..", a file and free space.
@@ -169,41 +222,4 @@ func FuzzParseDirChunk(f *testing.F) {
 			t.Fatalf("records cover %d bytes, want %d", total, DirBlkSize)
 		}
 	})
-}
-
-// A change written back keeps the unmodelled bytes the disk had, and a
-// fast symlink's target goes through DB and IB unchanged in both orders.
-func TestDinodeMarshalOverDisk(t *testing.T) {
-	for _, ufs2 := range []bool{false, true} {
-		for _, big := range []bool{false, true} {
-			bo := orderOf(big)
-			b := sampleDinode(bo, ufs2)
-			for i := range b {
-				if unmodelled(ufs2, i) {
-					b[i] = byte(0xa0 + i)
-				}
-			}
-			d, err := ParseDinode(b, bo, ufs2)
-			if err != nil {
-				t.Fatal(err)
-			}
-			target := []byte("../some/where/else")
-			d.Mode, d.Size, d.Blocks = IFLNK|0o777, uint64(len(target)), 0
-			d.SetPointerArea(target, bo)
-			d.Marshal(b, bo)
-			for i := range b {
-				if unmodelled(ufs2, i) && b[i] != byte(0xa0+i) {
-					t.Fatalf("ufs2=%v big=%v: unmodelled byte %d overwritten", ufs2, big, i)
-				}
-			}
-			off := ptrOff(ufs2)
-			if !bytes.HasPrefix(b[off:], target) || b[off+len(target)] != 0 {
-				t.Fatalf("ufs2=%v big=%v: target not in the pointer area: %q", ufs2, big, b[off:off+len(target)+1])
-			}
-			back, _ := ParseDinode(b, bo, ufs2)
-			if got := back.PointerArea(bo)[:len(target)]; !bytes.Equal(got, target) {
-				t.Fatalf("ufs2=%v big=%v: read back %q", ufs2, big, got)
-			}
-		}
-	}
 }

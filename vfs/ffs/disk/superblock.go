@@ -1,4 +1,4 @@
-package ffs
+package disk
 
 import (
 	"bytes"
@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"math/bits"
 
-	"github.com/rumpfs/rumpfs/vfs/ufs"
+	ufsdisk "github.com/rumpfs/rumpfs/vfs/ufs/disk"
 )
 
 // Superblock magics (FS_UFS1_MAGIC, FS_UFS2_MAGIC, and NetBSD 10's
@@ -20,7 +20,7 @@ const (
 
 	SBlockSize = 8192 // SBLOCKSIZE: bytes read at each location
 	sbMinSize  = 1376 // sizeof(struct fs)
-	magicOff   = 1372 // offset of fs_magic
+	MagicOff   = 1372 // offset of fs_magic
 )
 
 // SBlockSearch lists the byte offsets of the standard superblock:
@@ -34,7 +34,7 @@ const (
 	MaxFrag      = 8     // MAXFRAG
 	MaxContig    = 16    // FS_MAXCONTIG
 	cgHeaderSize = 168   // sizeof(struct cg) without the maps
-	csumSize     = 16    // sizeof(struct csum)
+	CSumSize     = 16    // sizeof(struct csum)
 )
 
 // Flags in fs_flags (and fs_old_flags for old UFS1 superblocks).
@@ -45,7 +45,7 @@ const (
 	FlagWAPBL       = 0x100 // FS_DOWAPBL: a write-ahead log is in use
 	FlagQuota2      = 0x200
 	FlagKnown       = FlagSoftDep | FlagWAPBL | FlagQuota2
-	cleanIsClean    = 0x01 // FS_ISCLEAN in fs_clean
+	CleanIsClean    = 0x01 // FS_ISCLEAN in fs_clean
 	inodeFmt44      = 2    // FS_44INODEFMT
 	sizeofPtrUFS1   = 4
 	sizeofPtrUFS2   = 8
@@ -57,6 +57,47 @@ const (
 // total uses the same fields, 64 bits wide.
 type CSum struct {
 	NDir, NBFree, NIFree, NFFree int64
+}
+
+// csumFields is struct csum: the summary array holds one per group, the
+// cylinder group block one at cgCS; csumFields64 is the superblock's
+// total (struct csum_total) and csumFieldsOld the total of old UFS1
+// superblocks. Each in the order of CSum's fields.
+var (
+	csumFields    = [4]Field{fld(0, 4), fld(4, 4), fld(8, 4), fld(12, 4)}
+	csumFields64  = [4]Field{fld(1008, 8), fld(1016, 8), fld(1024, 8), fld(1032, 8)}
+	csumFieldsOld = [4]Field{fld(192, 4), fld(196, 4), fld(200, 4), fld(204, 4)}
+)
+
+func (c *CSum) ptrs() [4]*int64 { return [4]*int64{&c.NDir, &c.NBFree, &c.NIFree, &c.NFFree} }
+
+// decodeCSum reads the summary whose fields are fs, relative to base.
+func decodeCSum(bo binary.ByteOrder, b []byte, base int, fs [4]Field) CSum {
+	var c CSum
+	for i, p := range c.ptrs() {
+		*p = fld(base+fs[i].Off, fs[i].Size).Get(bo, b)
+	}
+	return c
+}
+
+func (c CSum) encode(bo binary.ByteOrder, b []byte, base int, fs [4]Field) {
+	for i, p := range c.ptrs() {
+		fld(base+fs[i].Off, fs[i].Size).Put(bo, b, *p)
+	}
+}
+
+// DecodeCSum reads entry i of a summary array (fs_csp) from b.
+func DecodeCSum(bo binary.ByteOrder, b []byte, i int) CSum {
+	return decodeCSum(bo, b, i*CSumSize, csumFields)
+}
+
+// EncodeCSum writes c as entry i of a summary array into b.
+func EncodeCSum(bo binary.ByteOrder, b []byte, i int, c CSum) {
+	c.encode(bo, b, i*CSumSize, csumFields)
+}
+
+func (c CSum) String() string {
+	return fmt.Sprintf("dirs %d, free blocks %d, free inodes %d, free frags %d", c.NDir, c.NBFree, c.NIFree, c.NFFree)
 }
 
 // Superblock is the decoded superblock (struct fs) with the derived
@@ -142,7 +183,7 @@ func (sb *Superblock) CGFrags(c int64) int64 {
 }
 
 // DinodeSize is the size of one on-disk inode.
-func (sb *Superblock) DinodeSize() int { return ufs.DinodeSize(sb.UFS2) }
+func (sb *Superblock) DinodeSize() int { return ufsdisk.DinodeSize(sb.UFS2) }
 
 // NInodes is the number of inode slots (ncg * ipg); numbers run below it.
 func (sb *Superblock) NInodes() int64 { return int64(sb.NCG) * int64(sb.IPG) }
@@ -156,16 +197,16 @@ func (sb *Superblock) InoToFsba(ino uint64) int64 {
 func (sb *Superblock) InoToFsbo(ino uint64) int { return int(ino % uint64(sb.InoPB)) }
 
 // Clean reports whether the clean flag is set.
-func (sb *Superblock) IsClean() bool { return sb.Clean&cleanIsClean != 0 }
+func (sb *Superblock) IsClean() bool { return sb.Clean&CleanIsClean != 0 }
 
 // FindMagic reports the version and byte order of the superblock magic in
-// b (at least magicOff+4 bytes), ok false when there is none.
+// b (at least MagicOff+4 bytes), ok false when there is none.
 func FindMagic(b []byte) (ufs2 bool, order binary.ByteOrder, ok bool) {
-	if len(b) < magicOff+4 {
+	if len(b) < MagicOff+4 {
 		return false, nil, false
 	}
 	for _, bo := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
-		switch bo.Uint32(b[magicOff:]) {
+		switch bo.Uint32(b[MagicOff:]) {
 		case MagicUFS1:
 			return false, bo, true
 		case MagicUFS2, MagicUFS2EA:
@@ -173,6 +214,117 @@ func FindMagic(b []byte) (ufs2 bool, order binary.ByteOrder, ok bool) {
 		}
 	}
 	return false, nil, false
+}
+
+// sbField is a field of struct fs and the Superblock member it decodes
+// into (an *int32, *int64, *uint32, *uint64 or *uint8).
+type sbField struct {
+	Field
+	v any
+}
+
+func (f sbField) get(bo binary.ByteOrder, b []byte) {
+	x := f.Get(bo, b)
+	switch p := f.v.(type) {
+	case *int32:
+		*p = int32(x)
+	case *int64:
+		*p = x
+	case *uint32:
+		*p = uint32(x)
+	case *uint64:
+		*p = uint64(x)
+	case *uint8:
+		*p = uint8(x)
+	}
+}
+
+func (f sbField) put(bo binary.ByteOrder, b []byte) {
+	var x int64
+	switch p := f.v.(type) {
+	case *int32:
+		x = int64(*p)
+	case *int64:
+		x = *p
+	case *uint32:
+		x = int64(*p)
+	case *uint64:
+		x = int64(*p)
+	case *uint8:
+		x = int64(*p)
+	}
+	f.Put(bo, b, x)
+}
+
+// fields is the layout of struct fs (fs.h) for the members Superblock
+// models, bound to sb. The names (FSMnt, VolName) and the totals
+// (CSTotal) are decoded beside it.
+func (sb *Superblock) fields() []sbField {
+	return []sbField{
+		{fld(8, 4), &sb.SBlkNo}, {fld(12, 4), &sb.CBlkNo},
+		{fld(16, 4), &sb.IBlkNo}, {fld(20, 4), &sb.DBlkNo},
+		{fld(24, 4), &sb.OldCGOff}, {fld(28, 4), &sb.OldCGMask},
+		{fld(44, 4), &sb.NCG}, {fld(48, 4), &sb.BSize},
+		{fld(52, 4), &sb.FSize}, {fld(56, 4), &sb.Frag},
+		{fld(60, 4), &sb.MinFree},
+		{fld(72, 4), &sb.BMask}, {fld(76, 4), &sb.FMask},
+		{fld(80, 4), &sb.BShift}, {fld(84, 4), &sb.FShift},
+		{fld(88, 4), &sb.MaxContig}, {fld(92, 4), &sb.MaxBPG},
+		{fld(96, 4), &sb.FragShift}, {fld(100, 4), &sb.FSBToDB},
+		{fld(104, 4), &sb.SBSize}, {fld(116, 4), &sb.NIndir},
+		{fld(120, 4), &sb.InoPB}, {fld(128, 4), &sb.Optim},
+		{fld(144, 4), &sb.ID[0]}, {fld(148, 4), &sb.ID[1]},
+		{fld(156, 4), &sb.CSSize}, {fld(160, 4), &sb.CGSize},
+		{fld(184, 4), &sb.IPG}, {fld(188, 4), &sb.FPG},
+		{fsFmod, &sb.Fmod}, {fsClean, &sb.Clean},
+		{fsRonly, &sb.Ronly}, {fld(211, 1), &sb.OldFlags},
+		{fld(1000, 8), &sb.SBlockLoc},
+		{fsTime, &sb.Time}, {fld(1080, 8), &sb.Size},
+		{fld(1088, 8), &sb.DSize}, {fld(1096, 8), &sb.CSAddr},
+		{fld(1104, 8), &sb.PendBlocks}, {fld(1112, 4), &sb.PendInodes},
+		{fld(1312, 4), &sb.Flags}, {fld(1316, 4), &sb.ContigSum},
+		{fld(1320, 4), &sb.MaxSymLink}, {fld(1324, 4), &sb.InodeFmt},
+		{fld(1328, 8), &sb.MaxFile},
+		{fld(MagicOff, 4), &sb.Magic},
+	}
+}
+
+// oldFields are where an old UFS1 superblock (one without
+// FS_FLAGS_UPDATED) keeps the members that later moved to 64-bit fields.
+func (sb *Superblock) oldFields() []sbField {
+	return []sbField{
+		{fsOldTime, &sb.Time}, {fld(36, 4), &sb.Size},
+		{fld(40, 4), &sb.DSize}, {fld(152, 4), &sb.CSAddr},
+	}
+}
+
+// The fields a writer changes (Encode).
+var (
+	fsFmod    = fld(208, 1)
+	fsClean   = fld(209, 1)
+	fsRonly   = fld(210, 1)
+	fsTime    = fld(1072, 8)
+	fsOldTime = fld(32, 4)
+)
+
+// Encode writes the members a mounted file system changes (Fmod, Clean,
+// Ronly, Time and CSTotal) into b, the superblock's bytes (Raw), through
+// the same layout ParseSuperblock reads: the 64-bit time and totals
+// where the superblock keeps them (UFS2, and UFS1 with FS_FLAGS_UPDATED),
+// and UFS1's 32-bit copies, which its older readers use, in every UFS1.
+func (sb *Superblock) Encode(b []byte) {
+	bo := sb.Order
+	for _, f := range []sbField{{fsFmod, &sb.Fmod}, {fsClean, &sb.Clean}, {fsRonly, &sb.Ronly}} {
+		f.put(bo, b)
+	}
+	if sb.UFS2 || sb.OldFlags&FlagFlagsMoved != 0 {
+		sbField{fsTime, &sb.Time}.put(bo, b)
+		sb.CSTotal.encode(bo, b, 0, csumFields64)
+	}
+	if !sb.UFS2 {
+		sbField{fsOldTime, &sb.Time}.put(bo, b)
+		sb.CSTotal.encode(bo, b, 0, csumFieldsOld)
+	}
 }
 
 // ParseSuperblock decodes and validates the superblock in b, read at byte
@@ -186,37 +338,21 @@ func ParseSuperblock(b []byte, loc int64) (*Superblock, error) {
 		return nil, fmt.Errorf("no superblock magic at %d", loc)
 	}
 	sb := &Superblock{Order: bo, UFS2: ufs2, Location: loc}
-	i32 := func(off int) int32 { return int32(bo.Uint32(b[off:])) }
-	i64 := func(off int) int64 { return int64(bo.Uint64(b[off:])) }
-	sb.Magic = bo.Uint32(b[magicOff:])
-	sb.SBlkNo, sb.CBlkNo, sb.IBlkNo, sb.DBlkNo = i32(8), i32(12), i32(16), i32(20)
-	sb.OldCGOff, sb.OldCGMask = i32(24), i32(28)
-	sb.NCG, sb.BSize, sb.FSize, sb.Frag = i32(44), i32(48), i32(52), i32(56)
-	sb.MinFree = i32(60)
-	sb.BMask, sb.FMask, sb.BShift, sb.FShift = i32(72), i32(76), i32(80), i32(84)
-	sb.MaxContig, sb.MaxBPG, sb.FragShift, sb.FSBToDB = i32(88), i32(92), i32(96), i32(100)
-	sb.SBSize, sb.NIndir, sb.InoPB, sb.Optim = i32(104), i32(116), i32(120), i32(128)
-	sb.ID = [2]int32{i32(144), i32(148)}
-	sb.CSSize, sb.CGSize = i32(156), i32(160)
-	sb.IPG, sb.FPG = i32(184), i32(188)
-	sb.Fmod, sb.Clean, sb.Ronly, sb.OldFlags = b[208], b[209], b[210], b[211]
+	for _, f := range sb.fields() {
+		f.get(bo, b)
+	}
 	sb.FSMnt = cString(b[212:680])
 	sb.VolName = cString(b[680:712])
-	sb.SBlockLoc = i64(1000)
-	sb.CSTotal = CSum{i64(1008), i64(1016), i64(1024), i64(1032)}
-	sb.Time, sb.Size, sb.DSize, sb.CSAddr = i64(1072), i64(1080), i64(1088), i64(1096)
-	sb.PendBlocks, sb.PendInodes = i64(1104), i32(1112)
-	sb.Flags = uint32(i32(1312))
-	sb.ContigSum, sb.MaxSymLink, sb.InodeFmt = i32(1316), i32(1320), i32(1324)
-	sb.MaxFile = uint64(i64(1328))
-
+	sb.CSTotal = decodeCSum(bo, b, 0, csumFields64)
 	if !ufs2 && sb.OldFlags&FlagFlagsMoved == 0 {
 		// An old UFS1 superblock: the 64-bit fields are not kept.
 		if loc == 65536 {
 			return nil, fmt.Errorf("UFS1 superblock at 65536 is an alternate (64 KiB blocks)")
 		}
-		sb.CSTotal = CSum{int64(i32(192)), int64(i32(196)), int64(i32(200)), int64(i32(204))}
-		sb.Time, sb.Size, sb.DSize, sb.CSAddr = int64(i32(32)), int64(i32(36)), int64(i32(40)), int64(i32(152))
+		for _, f := range sb.oldFields() {
+			f.get(bo, b)
+		}
+		sb.CSTotal = decodeCSum(bo, b, 0, csumFieldsOld)
 		sb.SBlockLoc = loc
 		sb.Flags = uint32(sb.OldFlags)
 	}
@@ -292,7 +428,7 @@ func (sb *Superblock) validate() error {
 		return fmt.Errorf("cgoffset %d", sb.OldCGOff)
 	case sb.CGDMin(int64(sb.NCG)-1) > sb.Size:
 		return fmt.Errorf("last group's metadata ends past the file system")
-	case sb.CSSize < sb.NCG*csumSize || sb.CSSize > 1<<30:
+	case sb.CSSize < sb.NCG*CSumSize || sb.CSSize > 1<<30:
 		return fmt.Errorf("cssize %d too small for %d groups", sb.CSSize, sb.NCG)
 	case sb.CSAddr < 0 || sb.CSAddr+(int64(sb.CSSize)+int64(sb.FSize)-1)>>sb.FShift > sb.Size:
 		return fmt.Errorf("summary area at %d out of range", sb.CSAddr)
@@ -313,9 +449,9 @@ func (sb *Superblock) ptrSize() int {
 
 func (sb *Superblock) maxShortLink() int {
 	if sb.UFS2 {
-		return ufs.MaxSymlinkLen2
+		return ufsdisk.MaxSymlinkLen2
 	}
-	return ufs.MaxSymlinkLen1
+	return ufsdisk.MaxSymlinkLen1
 }
 
 // OldDirFmt reports 4.2BSD directories (FS_42INODEFMT UFS1).
@@ -325,7 +461,7 @@ func (sb *Superblock) OldDirFmt() bool { return !sb.UFS2 && sb.InodeFmt < inodeF
 // direct blocks and three levels of indirection, capped as NetBSD caps it.
 func (sb *Superblock) MaxFileSize() uint64 {
 	n := uint64(sb.NIndir)
-	blocks := uint64(ufs.NDAddr) + n + n*n + n*n*n
+	blocks := uint64(ufsdisk.NDAddr) + n + n*n + n*n*n
 	limit := blocks << uint(sb.BShift)
 	if c := uint64(0x80000000)*uint64(sb.BSize) - 1; !sb.UFS2 && limit > c {
 		limit = c
