@@ -6,7 +6,12 @@ import (
 	"github.com/rumpfs/rumpfs/vfs/genfs"
 	"github.com/rumpfs/rumpfs/vfs/ufs"
 	"golang.org/x/sys/unix"
+	"math"
 )
+
+// maxLink is UFS's LINK_MAX: the on-disk link count is a signed 16-bit
+// field, so a file at maxLink takes no more links (EMLINK).
+const maxLink = math.MaxInt16
 
 // The vnode operations (ufs_vnops.c, ffs_vnops.c). The VOP* callers hold
 // the locks vfs.VnodeOps lists; these only do the operation. Every change
@@ -67,7 +72,7 @@ func makeInode(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, va *vfs.Vat
 		return nil, e
 	}
 	isDir := mode&ufs.IFMT == ufs.IFDIR
-	if isDir && d.Nlink >= 32767 {
+	if isDir && d.Nlink == maxLink {
 		return nil, unix.EMLINK
 	}
 	pref := fs.inoCG(d)
@@ -421,7 +426,7 @@ func (ffsOps) Link(l *kernel.LWP, dvp, vp *vfs.Vnode, cn *vfs.ComponentName) uni
 		return unix.EPERM
 	case d.Nlink <= 0 || ip.Nlink <= 0:
 		return unix.ENOENT
-	case ip.Nlink >= 32767:
+	case ip.Nlink == maxLink:
 		return unix.EMLINK
 	case len(cn.Name) > ufs.MaxNameLen:
 		return unix.ENAMETOOLONG
@@ -504,7 +509,7 @@ func (ffsOps) Rename(l *kernel.LWP, fdvp, fvp *vfs.Vnode, fcn *vfs.ComponentName
 	}
 	isDir := fvp.Type == vfs.VDIR
 	now := vfs.Now()
-	if isDir && fd != td && td.Nlink >= 32767 && tvp == nil {
+	if isDir && fd != td && td.Nlink == maxLink && tvp == nil {
 		return unix.EMLINK
 	}
 	if tvp != nil {
@@ -592,7 +597,7 @@ func (ffsOps) Exchange(l *kernel.LWP, fdvp, fvp *vfs.Vnode, fcn *vfs.ComponentNa
 	}
 	fDir, tDir := fvp.Type == vfs.VDIR, tvp.Type == vfs.VDIR
 	moved := fd != td && fDir != tDir
-	if moved && (fDir && td.Nlink >= 32767 || tDir && fd.Nlink >= 32767) {
+	if moved && (fDir && td.Nlink == maxLink || tDir && fd.Nlink == maxLink) {
 		return unix.EMLINK
 	}
 	if e := fs.dirrewrite(l, fd, fcn.Name, uint32(t.Number), ufs.IFToDT(t.Mode)); e != 0 {
