@@ -35,8 +35,10 @@ var layers = []struct {
 // sideways are the imports allowed within one layer, beyond a driver's own
 // subpackages (vfs/ext2fs imports vfs/ext2fs/disk).
 var sideways = map[string][]string{
-	// UFS is FFS's inode layer, as in NetBSD.
-	"vfs/ffs": {"vfs/ufs"},
+	// UFS is FFS's inode layer, as in NetBSD; each has its on-disk
+	// layout in a disk/ package, and FFS's builds on UFS's.
+	"vfs/ffs":      {"vfs/ufs", "vfs/ufs/disk"},
+	"vfs/ffs/disk": {"vfs/ufs/disk"},
 }
 
 // layerOf returns the layer index of a module-relative package path, or
