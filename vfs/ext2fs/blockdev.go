@@ -26,6 +26,8 @@ type blockDev struct {
 	// async allows background read-ahead; off until Open has finished
 	// journal recovery, which changes the remap and drops the cache.
 	async atomic.Bool
+	// bg counts background readers in flight; close waits for them.
+	bg sync.WaitGroup
 
 	mu sync.Mutex
 	// ahead holds the first block of each background read-ahead in
@@ -158,7 +160,7 @@ func (d *blockDev) background(blk, n uint64) {
 		return
 	}
 	d.mu.Lock()
-	if d.ahead[blk] {
+	if d.ahead[blk] || !d.async.Load() { // async again: close may have run
 		d.mu.Unlock()
 		return
 	}
@@ -167,8 +169,10 @@ func (d *blockDev) background(blk, n uint64) {
 		clear(d.marks) // marks of regions nobody finished reading
 	}
 	d.marks[blk] = n
+	d.bg.Add(1)
 	d.mu.Unlock()
 	go func() {
+		defer d.bg.Done()
 		// A background reader is no LWP: it holds no virtual CPU.
 		if b, e := d.readWindow(nil, blk, d.window(n)); e == 0 {
 			b.Brelse()
@@ -186,7 +190,15 @@ func (d *blockDev) allowAsync() { d.async.Store(true) }
 func (d *blockDev) dropCache(l *kernel.LWP) { d.bdev.Invalidate(l) }
 
 // close gives the cache back its blocks of the device.
-func (d *blockDev) close() { d.bdev.Detach() }
+// close stops background read-ahead, waits for what is in flight (it
+// reads the device, which the caller closes next) and detaches the cache.
+func (d *blockDev) close() {
+	d.async.Store(false)
+	d.mu.Lock() // no background reader starts after this
+	d.mu.Unlock()
+	d.bg.Wait()
+	d.bdev.Detach()
+}
 
 // cachedBlocks lists the file system blocks the buffer cache holds.
 func (d *blockDev) cachedBlocks() []uint64 {
