@@ -193,8 +193,8 @@ func (d *blockDev) dropCache(l *kernel.LWP) { d.bdev.Invalidate(l) }
 // close stops background read-ahead, waits for what is in flight (it
 // reads the device, which the caller closes next) and detaches the cache.
 func (d *blockDev) close() {
+	d.mu.Lock() // background checks async under mu before it starts one
 	d.async.Store(false)
-	d.mu.Lock() // no background reader starts after this
 	d.mu.Unlock()
 	d.bg.Wait()
 	d.bdev.Detach()
