@@ -308,6 +308,11 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 					if err := detach(mnt); err != nil {
 						fmt.Fprintf(os.Stderr, "rumpfs: mount: detach %s: %v\n", mnt, err)
 					} else {
+						// The connection ends when the last file
+						// closes; the host kernel may report that end
+						// to go-fuse's readers as an abort
+						// (ECONNABORTED), which is not news.
+						fuseLog.quiet.Store(true)
 						fmt.Fprintf(os.Stderr, "rumpfs: mount: detached %s; exiting once its open files are closed (interrupt again to cut them off)\n", mnt)
 					}
 				default:
