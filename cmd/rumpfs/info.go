@@ -4,14 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/dustin/go-humanize"
 	"github.com/rumpfs/rumpfs/images"
 	"github.com/rumpfs/rumpfs/internal/textesc"
-	"github.com/spf13/pflag"
 )
 
 func init() {
@@ -28,12 +26,16 @@ type infoJSON struct {
 }
 
 func cmdInfo(args []string) int {
-	fl := pflag.NewFlagSet("info", pflag.ContinueOnError)
-	asJSON := fl.Bool("json", false, "print JSON")
-	fl.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: rumpfs info [--json] IMAGE[@N|@NAME|%%DISKLABEL:x%%|%%OFFSET:off,size%%]\n\nDescribes the file system in an image or one of its partitions, from its\nsuperblock alone.\n\n")
-		fl.PrintDefaults()
-	}
+	fl := newFlags("info", helpText{
+		usage: "rumpfs info [--json] IMAGE[@N|@NAME|%DISKLABEL:x%|%OFFSET:off,size%]",
+		about: "Describes the file system in an image or one of its partitions, from its\n" +
+			"superblock alone: type, label, sizes, features, state, and what the\n" +
+			"driver would refuse or the image lacks.",
+		examples: "  rumpfs info disk.img            # the file system of a whole image\n" +
+			"  rumpfs info disk.img@2          # of partition 2 (rumpfs parts lists them)\n" +
+			"  rumpfs info --json sd.img@root  # of the GPT partition named root, as JSON",
+	})
+	asJSON := flagBool(fl, "json", "", "print JSON")
 	if code, ok := parseArgs(fl, args, 1); !ok {
 		return code
 	}
