@@ -28,7 +28,12 @@ type FS struct {
 	LastWrite *time.Time `json:"lastWrite,omitempty"`
 	MountedOn string     `json:"mountedOn,omitempty"` // last mount point the superblock records
 	Offset    int64      `json:"superblockOffset"`    // where the superblock was found, in the window
-	Notes     []string   `json:"notes,omitempty"`
+	// Span is how many bytes the file system says it covers from the
+	// window's start (0: the probe does not know); Missing is how many
+	// of them lie past the window's end: a truncated image.
+	Span    int64    `json:"span,omitempty"`
+	Missing int64    `json:"missing,omitempty"`
+	Notes   []string `json:"notes,omitempty"`
 }
 
 // Name is the type as a user reads it: "ext4", "FFSv2", "NTFS (no driver)".
@@ -78,6 +83,9 @@ func Probe(r io.ReaderAt, size int64) *FS {
 			f.Driver = driverFor(f.Type)
 			if f.State == "" {
 				f.State = "unknown"
+			}
+			if f.Span > size {
+				f.Missing = f.Span - size
 			}
 			return f
 		}

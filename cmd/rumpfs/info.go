@@ -23,6 +23,9 @@ type infoJSON struct {
 	Partition *images.Partition `json:"partition,omitempty"`
 	FS        *images.FS        `json:"fs"`
 	Warnings  []string          `json:"warnings"`
+	// Refused is why the driver would refuse the file system, if it
+	// would (features it does not support).
+	Refused string `json:"refused,omitempty"`
 }
 
 func cmdInfo(args []string) int {
@@ -49,6 +52,14 @@ func cmdInfo(args []string) int {
 	}
 	if out.Warnings == nil {
 		out.Warnings = []string{}
+	}
+	if check := refusals[t.FSType]; check != nil {
+		img, err := images.Open(t.HostPath, false)
+		if err != nil {
+			return fail("info: %v", err)
+		}
+		out.Refused = check(io.NewSectionReader(img, t.Begin, t.Size))
+		img.Close()
 	}
 	if *asJSON {
 		enc := json.NewEncoder(partsStdout)
@@ -113,6 +124,12 @@ func printInfo(w io.Writer, out *infoJSON, l *images.Layout) {
 		}
 		for _, n := range f.Notes {
 			line("note", textesc.Line(n))
+		}
+		if f.Missing > 0 {
+			line("truncated", fmt.Sprintf("%s; rumpfs mount serves it read-only, reads past the end fail (EIO)", truncation(f, out.Size)))
+		}
+		if out.Refused != "" {
+			line("refused", fmt.Sprintf("the %s driver will not mount it: %s", f.Type, textesc.Line(out.Refused)))
 		}
 	}
 	for _, m := range out.Warnings {

@@ -149,8 +149,15 @@ type plan struct {
 	typ    *vfs.FSType
 	target *images.Target // nil when serving the kernel's root
 	// notices are said before mounting (not with -q): a read-only
-	// driver's mount made read-only.
-	notices []string
+	// driver's mount made read-only; warnings are said even with -q.
+	notices, warnings []string
+	// missing bytes of a truncated image follow its window on the device.
+	missing int64
+}
+
+// truncation describes a truncated image's shortfall.
+func truncation(f *images.FS, have int64) string {
+	return fmt.Sprintf("it holds %s of the %s its %s file system spans", humanize.IBytes(uint64(have)), humanize.IBytes(uint64(f.Span)), f.Variant)
 }
 
 // resolve checks the source and the type before anything boots.
@@ -191,6 +198,16 @@ func (mc *mountCmd) resolve() (plan, int) {
 	}
 	if p.typ == nil {
 		return p, fail("mount: no driver for file system type %s in this build (drivers: %s)", name, driverTypes())
+	}
+	if t := p.target; t != nil && t.FS != nil && t.FS.Missing > 0 {
+		// A truncated acquisition: served read-only, the missing
+		// bytes answered with EIO, rather than refused.
+		if mc.opts.rwAsked {
+			return p, fail("mount: %s is truncated (%s), so it can only be mounted read-only (drop -o rw)", mc.source, truncation(t.FS, t.Size))
+		}
+		mc.opts.readOnly = true
+		p.missing = t.FS.Missing
+		p.warnings = append(p.warnings, fmt.Sprintf("warning: %s is truncated (%s); mounted read-only, reads past its end fail with EIO", mc.source, truncation(t.FS, t.Size)))
 	}
 	if p.typ.ReadOnly && !mc.opts.readOnly {
 		what := p.typ.Name
@@ -323,6 +340,9 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 		if !mc.quiet {
 			fmt.Fprintf(errOut, "rumpfs: mount: %s\n", textesc.Line(n))
 		}
+	}
+	for _, w := range p.warnings {
+		fmt.Fprintf(errOut, "rumpfs: mount: %s\n", textesc.Line(w))
 	}
 	// The kernel's console names the image as the user did, not by its
 	// key in the kernel.
@@ -492,7 +512,7 @@ func (mc *mountCmd) prepareKernel(l *kernel.LWP, p plan) (*vfs.Vnode, string) {
 		return root, ""
 	}
 	t := p.target
-	blk := etfsSpec{key: imageKey, hostPath: t.HostPath, typ: etfsBlk, windowed: true, begin: t.Begin, size: t.Size}
+	blk := etfsSpec{key: imageKey, hostPath: t.HostPath, typ: etfsBlk, windowed: true, begin: t.Begin, size: t.Size, missing: p.missing}
 	if err := etfsRegister(k, blk, mc.opts.readOnly); err != nil {
 		if strings.Contains(err.Error(), t.HostPath) {
 			return nil, err.Error()
@@ -678,7 +698,7 @@ func etfsRegister(k *kernel.Kernel, sp etfsSpec, ro bool) error {
 	if err != nil {
 		return err
 	}
-	o := etfs.Options{Size: etfs.EndOff, ReadOnly: ro}
+	o := etfs.Options{Size: etfs.EndOff, ReadOnly: ro, Missing: sp.missing}
 	if sp.windowed {
 		o.Begin, o.Size = sp.begin, sp.size
 	}

@@ -209,6 +209,7 @@ type etfsSpec struct {
 	typ           etfsType
 	windowed      bool
 	begin, size   int64
+	missing       int64 // bytes past the window a truncated image lacks (etfs.Options.Missing)
 }
 
 // parseEtfsSpec parses an --etfs argument. Without a type, a host
