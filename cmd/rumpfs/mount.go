@@ -300,6 +300,7 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGUSR1)
 	defer signal.Stop(sigs)
+	var logOnly io.Writer = io.Discard // the --log file alone
 	if mc.logFile != "" {
 		f, err := os.OpenFile(mc.logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 		if err != nil {
@@ -307,6 +308,7 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 		}
 		defer f.Close()
 		lw := &stampWriter{w: f}
+		logOnly = lw
 		stdout, stderr := mountStdout, errOut
 		mountStdout, errOut = io.MultiWriter(mountStdout, lw), io.MultiWriter(errOut, lw)
 		defer func() { mountStdout, errOut = stdout, stderr }()
@@ -431,9 +433,7 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 	if ready == nil && !mc.quiet {
 		fmt.Fprintf(os.Stdout, "%s; fusermount -u %s or Ctrl-C stops it\n", live, mnt)
 	}
-	if mc.logFile != "" {
-		fmt.Fprintf(mountStdout, "%s, pid %d\n", live, os.Getpid())
-	}
+	fmt.Fprintf(logOnly, "%s, pid %d\n", live, os.Getpid())
 	ready.ready()
 
 	interrupts := 0
