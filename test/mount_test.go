@@ -557,10 +557,10 @@ func TestDaemon(t *testing.T) {
 	needFUSE(t)
 	mnt := mountDir(t)
 	stdout, stderr, code := rumpfs(append(append([]string{"mount", "--daemon"}, rootArgs...), mnt)...)
-	if code != 0 || stdout != "" || stderr != "" {
-		t.Fatalf("rumpfs mount --daemon: exit %d, stdout %q, stderr %q", code, stdout, stderr)
-	}
 	pid := findDaemon(mnt)
+	if code != 0 || stdout != fmt.Sprintf("%d\n", pid) || stderr != "" {
+		t.Fatalf("rumpfs mount --daemon: exit %d, stdout %q (want the pid, %d), stderr %q", code, stdout, pid, stderr)
+	}
 	t.Cleanup(func() {
 		if isMounted(mnt) {
 			unix.Unmount(mnt, unix.MNT_DETACH)
