@@ -346,3 +346,29 @@ func TestDaemonPidfileLog(t *testing.T) {
 		}
 	}
 }
+
+// TestInfoRefused: info says what the driver would refuse, asking it:
+// casefold and bigalloc ext4.
+func TestInfoRefused(t *testing.T) {
+	mke2fs := needTool(t, "mke2fs")
+	for _, tc := range []struct{ opts, want string }{
+		{"casefold", "unsupported incompatible features: casefold"},
+		{"bigalloc", "unsupported features: bigalloc"},
+	} {
+		img := filepath.Join(t.TempDir(), tc.opts+".img")
+		run(t, "", mke2fs, "-q", "-F", "-t", "ext4", "-O", tc.opts, img, "32M")
+		stdout, _, code := rumpfs("info", img)
+		if code != 0 || !strings.Contains(stdout, "refused:      the ext2fs driver will not mount it: "+tc.want) {
+			t.Errorf("info of %s ext4: exit %d:\n%s", tc.opts, code, stdout)
+		}
+		stdout, _, _ = rumpfs("info", "--json", img)
+		var got struct{ Refused string }
+		if err := json.Unmarshal([]byte(stdout), &got); err != nil || got.Refused != tc.want {
+			t.Errorf("info --json of %s ext4: %v, refused %q", tc.opts, err, got.Refused)
+		}
+	}
+	plain := ext4Image(t, 16, 1)
+	if stdout, _, _ := rumpfs("info", plain); strings.Contains(stdout, "refused") {
+		t.Errorf("info of a plain ext4 says refused:\n%s", stdout)
+	}
+}
