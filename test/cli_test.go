@@ -34,6 +34,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"parts"}, 2, "missing arguments"},
 		{[]string{"info", "a", "b"}, 2, `unexpected argument "b"`},
 		{[]string{"mount", "--daemon", "-f", "x", "y"}, 2, "--daemon and --foreground contradict"},
+		{[]string{"mount", "-o", "ro,bogus", "x", "y"}, 2, `unknown option "bogus"`},
+		{[]string{"mount", "--cache", "lots", "x", "y"}, 2, `--cache "lots"`},
 	} {
 		stdout, stderr, code := rumpfs(tc.args...)
 		cmd := tc.args[0]

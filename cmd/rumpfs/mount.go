@@ -123,12 +123,13 @@ func cmdMount(args []string) int {
 		opts: defaultMountOpts(), verbose: *verbose, stats: *stats, trace: *trace,
 		quiet: *quiet, pidfile: *pidfile, logFile: *logFile,
 	}
+	// Malformed options are usage errors (status 2), like flags.
 	if err := parseMountOpts(&mc.opts, *optArgs); err != nil {
-		return fail("mount: %v", err)
+		return usageError("mount", exitUsage, "%v", err)
 	}
 	cb, err := humanize.ParseBytes(*cache)
 	if err != nil || cb < 1<<20 || cb > 1<<40 {
-		return fail("mount: --cache %q: want a size from 1MiB to 1TiB, like 16MiB", *cache)
+		return usageError("mount", exitUsage, "--cache %q: want a size from 1MiB to 1TiB, like 16MiB", *cache)
 	}
 	mc.cacheBytes = int64(cb)
 	for _, s := range *etfsArgs {
