@@ -4,7 +4,16 @@ PKGS    := ./...
 BIN     := bin/rumpfs
 MNT     ?= /tmp/rumpfs-demo
 
-.PHONY: all build deps test lint bench demo clean fuzz
+.PHONY: all build deps test lint bench demo clean fuzz install
+
+# bash with pipefail: a test run piped through its summariser still fails
+# when go test does.
+SHELL       := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+
+PREFIX ?= /usr/local
+# The commit --version names when Go's build information has none.
+COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null)
 
 # staticcheck, fetched through the Go module proxy at a fixed version (a
 # development tool, so it stays out of go.mod).
@@ -13,7 +22,12 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/rumpfs
+	$(GO) build -ldflags "-X main.commit=$(COMMIT)" -o $(BIN) ./cmd/rumpfs
+
+# rumpfs on PATH: $(PREFIX)/bin/rumpfs (PREFIX=$$HOME/.local for a user).
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/rumpfs
 
 # The Debian packages the tests use (root).
 DEBS := fuse3 fdisk gdisk sleuthkit makefs dosfstools mtools xorriso \
@@ -25,10 +39,13 @@ deps:
 # The README's test command: lint, the whole suite, and the race detector
 # over the kernel, the VFS core, both read-write and read-only drivers
 # (FFS's allocator, ext2fs's background read-ahead), the FUSE bridge, etfs
-# and its block device (node table, loans).
+# and its block device (node table, loans). Each run goes through
+# internal/cmd/testsummary: plain go test output, then the skipped tests
+# and why; it fails when a test fails.
+SUMMARY := $(GO) run ./internal/cmd/testsummary
 test: lint
-	$(GO) test -count=1 -timeout 20m $(PKGS)
-	$(GO) test -count=1 -race -timeout 15m ./kernel/... ./vfs/ ./vfs/bio/ ./vfs/ffs/ ./vfs/ext2fs/ ./p2k/ ./etfs/ ./vfs/rumpblk/
+	$(GO) test -json -count=1 -timeout 20m $(PKGS) | $(SUMMARY)
+	$(GO) test -json -count=1 -race -timeout 15m ./kernel/... ./vfs/ ./vfs/bio/ ./vfs/ffs/ ./vfs/ext2fs/ ./p2k/ ./etfs/ ./vfs/rumpblk/ | $(SUMMARY)
 
 lint:
 	@unformatted=$$(gofmt -l . | grep -v '^vendor/'); \

@@ -72,6 +72,10 @@ type Options struct {
 	// use: nothing here can write to it), takes a shared host lock, and
 	// refuses writes with EROFS.
 	ReadOnly bool
+	// Missing bytes follow the window on a read-only device without
+	// being read from the host: a truncated image whose file system
+	// spans more than the file holds. Reads touching them fail with EIO.
+	Missing int64
 }
 
 // Etfs is one kernel's table of registered host files.
@@ -189,6 +193,9 @@ func (e *Etfs) RegisterOpts(keyname, hostpath string, typ Type, o Options) error
 	if typ.isDir() && (o.Begin != 0 || o.Size != EndOff) {
 		return unix.EINVAL
 	}
+	if o.Missing < 0 || o.Missing > 0 && (!o.ReadOnly || typ != BLK) {
+		return unix.EINVAL
+	}
 	l, done := e.lwp()
 	defer done()
 	e.mu.Enter(l)
@@ -263,9 +270,9 @@ type hostDev struct {
 }
 
 type devID struct {
-	dev, ino    uint64
-	begin, size int64
-	readOnly    bool
+	dev, ino             uint64
+	begin, size, missing int64
+	readOnly             bool
 }
 
 // openDevice opens and checks the host file of a REG/BLK/CHR key, sharing
@@ -337,7 +344,7 @@ func (e *Etfs) openDevice(l *kernel.LWP, name, hostpath string, o Options) (*hos
 	if size < 0 || size > fsize-begin {
 		return fail(unix.EINVAL)
 	}
-	id := devID{dev: uint64(st.Dev), ino: uint64(st.Ino), begin: begin, size: size, readOnly: readOnly}
+	id := devID{dev: uint64(st.Dev), ino: uint64(st.Ino), begin: begin, size: size, missing: o.Missing, readOnly: readOnly}
 	if d := e.devs[id]; d != nil {
 		unix.Close(fd)
 		d.refs++
@@ -363,7 +370,7 @@ func (e *Etfs) openDevice(l *kernel.LWP, name, hostpath string, o Options) (*hos
 	}
 	d := &hostDev{id: id, refs: 1, Device: rumpblk.New(e.k, fd, rumpblk.Config{
 		Path: hostpath, Group: "etfs " + name, Begin: begin, Size: size,
-		ReadOnly: readOnly, Fallback: fallback,
+		ReadOnly: readOnly, Fallback: fallback, Missing: o.Missing,
 	})}
 	e.devs[id] = d
 	return d, id.ino, nil

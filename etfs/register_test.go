@@ -66,6 +66,39 @@ func TestKeySyntax(t *testing.T) {
 	}
 }
 
+// TestMissingBytes: a read-only BLK key may claim bytes past its window
+// (a truncated image); anything else asking for them is EINVAL.
+func TestMissingBytes(t *testing.T) {
+	x := boot(t)
+	host, _ := hostFile(t, 4096)
+	for _, c := range []struct {
+		typ      etfs.Type
+		ro       bool
+		missing  int64
+		wantSize int64
+	}{
+		{etfs.BLK, true, 8192, 4096 + 8192},
+		{etfs.BLK, false, 8192, -1},
+		{etfs.REG, true, 8192, -1},
+		{etfs.BLK, true, -1, -1},
+	} {
+		err := x.e.RegisterOpts("/t", host, c.typ, etfs.Options{Size: etfs.EndOff, ReadOnly: c.ro, Missing: c.missing})
+		if c.wantSize < 0 {
+			if !errors.Is(err, unix.EINVAL) {
+				t.Errorf("%+v: %v, want EINVAL", c, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%+v: %v", c, err)
+		}
+		if va, e := x.stat("/t"); e != 0 || va.Size != c.wantSize {
+			t.Errorf("%+v: stat %v size %d, want %d", c, e, va.Size, c.wantSize)
+		}
+		x.e.Remove("/t")
+	}
+}
+
 func TestWindowChecks(t *testing.T) {
 	x := boot(t)
 	host, _ := hostFile(t, 4096)

@@ -262,3 +262,9 @@ func layoutOf(t testing.TB, path string) *Layout {
 	defer img.Close()
 	return img.Layout()
 }
+
+// testDrivers stand for the drivers a program links in: the probe asks
+// the lookup it is given, never a list of its own.
+var testDrivers = map[string]bool{"ffs": true, "ext2fs": true}
+
+func init() { SetDriverLookup(func(t string) bool { return testDrivers[t] }) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,7 +15,7 @@ import (
 type FS struct {
 	Type      string     `json:"type"`    // NetBSD mount type (ffs, ext2fs, msdos, cd9660) or a common name (ntfs, exfat, xfs, btrfs, swap, luks, ...)
 	Variant   string     `json:"variant"` // FFSv1, FFSv2, ext2, ext3, ext4, FAT12, FAT16, FAT32, ISO 9660, ...
-	Driver    bool       `json:"driver"`  // rumpfs has a driver for it
+	Driver    bool       `json:"driver"`  // a driver for it is linked in (SetDriverLookup)
 	Label     string     `json:"label,omitempty"`
 	UUID      string     `json:"uuid,omitempty"`
 	BlockSize int        `json:"blockSize,omitempty"`
@@ -27,7 +28,12 @@ type FS struct {
 	LastWrite *time.Time `json:"lastWrite,omitempty"`
 	MountedOn string     `json:"mountedOn,omitempty"` // last mount point the superblock records
 	Offset    int64      `json:"superblockOffset"`    // where the superblock was found, in the window
-	Notes     []string   `json:"notes,omitempty"`
+	// Span is how many bytes the file system says it covers from the
+	// window's start (0: the probe does not know); Missing is how many
+	// of them lie past the window's end: a truncated image.
+	Span    int64    `json:"span,omitempty"`
+	Missing int64    `json:"missing,omitempty"`
+	Notes   []string `json:"notes,omitempty"`
 }
 
 // Name is the type as a user reads it: "ext4", "FFSv2", "NTFS (no driver)".
@@ -41,8 +47,23 @@ func (f *FS) Name() string {
 	return f.Variant + " (no driver)"
 }
 
-// Drivers are the NetBSD mount types rumpfs has (or plans) a driver for.
-var Drivers = map[string]bool{"ffs": true, "ext2fs": true, "msdos": true, "cd9660": true, "tmpfs": true}
+// hasDriver answers FS.Driver: whether the program has a driver for a
+// NetBSD mount type. This package sits below the VFS and cannot ask it;
+// a program that links drivers says so with SetDriverLookup.
+var hasDriver atomic.Pointer[func(fsType string) bool]
+
+// SetDriverLookup makes Probe ask has whether a type has a driver (rumpfs
+// passes the VFS's registry: vfs.LookupFSType). Until it is called, no
+// type has one: the probe never promises a driver that is not linked in.
+func SetDriverLookup(has func(fsType string) bool) { hasDriver.Store(&has) }
+
+// driverFor reports whether a driver for fsType is linked in.
+func driverFor(fsType string) bool {
+	if has := hasDriver.Load(); has != nil {
+		return (*has)(fsType)
+	}
+	return false
+}
 
 // A prober recognises one family of file systems.
 type prober func(w *window) *FS
@@ -59,9 +80,12 @@ func Probe(r io.ReaderAt, size int64) *FS {
 	w := &window{r: r, size: size}
 	for _, p := range probers {
 		if f := p(w); f != nil {
-			f.Driver = Drivers[f.Type]
+			f.Driver = driverFor(f.Type)
 			if f.State == "" {
 				f.State = "unknown"
+			}
+			if f.Span > size {
+				f.Missing = f.Span - size
 			}
 			return f
 		}

@@ -69,6 +69,9 @@ func probeExt(w *window) *FS {
 		free |= uint64(le.Uint32(b[0x158:])) << 32
 	}
 	f.Size = int64(blocks) * bs
+	if blocks <= 1<<48 {
+		f.Span = f.Size
+	}
 	f.Free = int64(free) * bs
 	f.Used = f.Size - f.Free
 	if f.Used < 0 || blocks > 1<<48 {

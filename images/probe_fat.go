@@ -92,9 +92,7 @@ func probeFAT(w *window) *FS {
 			f.Label = l
 		}
 	}
-	if p.totalSectors*p.bytesPerSector > w.size {
-		f.Notes = append(f.Notes, fmt.Sprintf("file system (%d bytes) is larger than its window (%d bytes)", p.totalSectors*p.bytesPerSector, w.size))
-	}
+	f.Span = p.totalSectors * p.bytesPerSector // Probe notes a window shorter than this
 	if p.fatBits == 32 && p.fsInfoSector != 0 && p.fsInfoSector != 0xffff {
 		fi := w.read(p.fsInfoSector*p.bytesPerSector, 512)
 		if fi != nil && le.Uint32(fi[0:]) == 0x41615252 && le.Uint32(fi[484:]) == 0x61417272 {

@@ -98,8 +98,8 @@ func parseFFS(b []byte, off, size int64) *FS {
 	if fsSize <= 0 || dsize <= 0 || dsize > fsSize || nbfree < 0 || nffree < 0 || f.Used < 0 || fsSize > 1<<50 {
 		f.Size, f.Used, f.Free = -1, -1, -1
 		f.Notes = append(f.Notes, "superblock summary counts do not add up")
-	} else if fsSize*fsize > size {
-		f.Notes = append(f.Notes, fmt.Sprintf("file system (%d bytes) is larger than its window (%d bytes)", fsSize*fsize, size))
+	} else {
+		f.Span = fsSize * fsize // Probe notes a window shorter than this
 	}
 	if order == binary.BigEndian {
 		f.Features = append(f.Features, "big-endian")

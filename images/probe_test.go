@@ -77,7 +77,7 @@ func TestProbeRealImages(t *testing.T) {
 			if f == nil {
 				t.Fatal("nothing found")
 			}
-			if f.Type != tc.typ || f.Variant != tc.variant || f.Driver != Drivers[tc.typ] {
+			if f.Type != tc.typ || f.Variant != tc.variant || f.Driver != testDrivers[tc.typ] {
 				t.Errorf("type %s variant %q driver %v; want %s %q", f.Type, f.Variant, f.Driver, tc.typ, tc.variant)
 			}
 			if tc.feature != "" && !strings.Contains(strings.Join(f.Features, ","), tc.feature) {
@@ -233,5 +233,23 @@ func TestProbeNamedWithoutDriver(t *testing.T) {
 	}
 	if f := Probe(bytes.NewReader(make([]byte, 1*MiB)), 1*MiB); f != nil {
 		t.Errorf("zeros: %+v", f)
+	}
+}
+
+// TestProbeDriverFromLookup: FS.Driver is the program's answer, so an image
+// of a type without a linked-in driver never claims one.
+func TestProbeDriverFromLookup(t *testing.T) {
+	img := make([]byte, 64*1024)
+	copy(img[1024+56:], []byte{0x53, 0xef}) // ext magic
+	binary.LittleEndian.PutUint32(img[1024+4:], 64)
+	binary.LittleEndian.PutUint32(img[1024+32:], 8192)
+	binary.LittleEndian.PutUint32(img[1024+40:], 16)
+	defer SetDriverLookup(func(t string) bool { return testDrivers[t] })
+	for _, has := range []bool{false, true} {
+		SetDriverLookup(func(string) bool { return has })
+		f := Probe(bytes.NewReader(img), int64(len(img)))
+		if f == nil || f.Type != "ext2fs" || f.Driver != has || strings.Contains(f.Name(), "no driver") == has {
+			t.Errorf("lookup says %v: probed %+v (%s)", has, f, f.Name())
+		}
 	}
 }

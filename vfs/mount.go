@@ -62,7 +62,10 @@ type FSType struct {
 	Name        string
 	Aliases     []string
 	NeedsDevice bool
-	Mount       func(l *kernel.LWP, mp *Mount, args *MountArgs) (FileSystem, unix.Errno)
+	// ReadOnly says the driver mounts only read-only (no write support
+	// yet): commands mount it read-only unless asked for writes.
+	ReadOnly bool
+	Mount    func(l *kernel.LWP, mp *Mount, args *MountArgs) (FileSystem, unix.Errno)
 }
 
 var (

@@ -10,7 +10,6 @@ import (
 	"github.com/rumpfs/rumpfs/images"
 	"github.com/rumpfs/rumpfs/internal/textesc"
 	"github.com/rumpfs/rumpfs/vfs/ffs"
-	"github.com/spf13/pflag"
 )
 
 func init() {
@@ -20,21 +19,37 @@ func init() {
 // fsckStdout is where fsck reports (a variable for tests).
 var fsckStdout io.Writer = os.Stdout
 
+// fsck(8)'s exit statuses.
+const (
+	fsckClean       = 0
+	fsckErrorsLeft  = 4  // problems found and not corrected (-n corrects none)
+	fsckOperational = 8  // the check could not be done
+	fsckUsage       = 16 // the command line was wrong
+)
+
 func cmdFsck(args []string) int {
-	fl := pflag.NewFlagSet("fsck", pflag.ContinueOnError)
-	fl.BoolP("no", "n", true, "answer no to every repair: check only (the only mode)")
+	fl := newFlags("fsck", helpText{
+		usage: "rumpfs fsck -n [-t ffs] IMAGE[@N|%DISKLABEL:x%|%OFFSET:off,size%]",
+		about: "Checks a file system without changing a byte: prints each problem found,\n" +
+			"or a one-line summary. Exit status as fsck(8): 0 no problems, 4 problems\n" +
+			"found (and left: -n repairs nothing), 8 the check could not be done\n" +
+			"(unreadable image, a type rumpfs cannot check), 16 a usage error.\n" +
+			"Only FFS (UFS1 and UFS2) can be checked.",
+		examples: "  rumpfs fsck -n disk.ffs      # check an FFS image\n" +
+			"  rumpfs fsck -n disk.img@1    # check the file system of partition 1",
+	})
+	no := flagBool(fl, "no", "n", "answer no to every repair: check only (the only mode; the default)")
 	fsType := fl.StringP("type", "t", "", "file system type (ffs, alias ufs); probed when empty")
-	fl.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: rumpfs fsck -n [-t ffs] IMAGE[@N|%%DISKLABEL:x%%|%%OFFSET:off,size%%]\n\n"+
-			"Checks a file system without changing a byte: prints each problem found\n"+
-			"and exits 1 if there is any, or prints a one-line summary and exits 0.\n\n")
-		fl.PrintDefaults()
-	}
-	if code, ok := parseArgs(fl, args, 1); !ok {
+	if code, ok := parseArgsStatus(fl, args, 1, fsckUsage); !ok {
 		return code
 	}
-	if no, _ := fl.GetBool("no"); !no {
-		return fail("fsck: repairs are not supported; run with -n")
+	if fl.Changed("no") && !*no {
+		return usageError("fsck", fsckUsage, "repairs are not supported; run with -n")
+	}
+	// Every failure past the command line is an operational error.
+	fail := func(format string, args ...any) int {
+		fail(format, args...) // the package's fail: print the line
+		return fsckOperational
 	}
 	spec := fl.Arg(0)
 	t, err := images.Resolve(spec)
@@ -50,7 +65,7 @@ func cmdFsck(args []string) int {
 	case "":
 		return fail("fsck: %s: no file system recognised (try -t ffs)", spec)
 	default:
-		return fail("fsck: %s: checking %s file systems is not supported (only ffs)", spec, typ)
+		return fail("fsck: %s: checking %s file systems is not supported (only ffs)", spec, variantOf(t, typ))
 	}
 	img, err := images.Open(t.HostPath, false)
 	if err != nil {
@@ -84,10 +99,19 @@ func cmdFsck(args []string) int {
 	}
 	if !r.OK() {
 		fmt.Fprintf(fsckStdout, "%s: %s: %d problems found\n", spec, kind, len(r.Problems)+r.Dropped)
-		return 1
+		return fsckErrorsLeft
 	}
 	fmt.Fprintf(fsckStdout, "%s: %s, %s: %d files (%d directories), %s used, %s free, no problems\n",
 		spec, kind, state, r.Files, r.Dirs,
 		humanize.IBytes(uint64(r.UsedFrags)*uint64(r.FSize)), humanize.IBytes(uint64(r.FreeFrags)*uint64(r.FSize)))
-	return 0
+	return fsckClean
+}
+
+// variantOf names type typ as the user knows it: the probed variant (ext4,
+// FAT32) when the probe found that type, else typ itself.
+func variantOf(t *images.Target, typ string) string {
+	if t.FS != nil && t.FS.Type == typ {
+		return t.FS.Variant
+	}
+	return typ
 }

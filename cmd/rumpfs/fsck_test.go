@@ -66,7 +66,7 @@ func TestFsckReportsProblems(t *testing.T) {
 	f.WriteAt(b, sbloc+1024)
 	f.Close()
 	rc, out := runFsck(t, "-n", img)
-	if rc != 1 || !strings.Contains(out, "superblock: totals") || !strings.Contains(out, "1 problems found") {
+	if rc != fsckErrorsLeft || !strings.Contains(out, "superblock: totals") || !strings.Contains(out, "1 problems found") {
 		t.Fatalf("fsck -n damaged image: status %d, output:\n%s", rc, out)
 	}
 }
@@ -74,7 +74,7 @@ func TestFsckReportsProblems(t *testing.T) {
 func TestFsckNotFFS(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "zero.img")
 	os.WriteFile(p, make([]byte, 1<<20), 0o644)
-	if rc, _ := runFsck(t, "-n", "-t", "ffs", p); rc != 1 {
-		t.Fatalf("fsck of zeros: status %d, want 1", rc)
+	if rc, _ := runFsck(t, "-n", "-t", "ffs", p); rc != fsckOperational {
+		t.Fatalf("fsck of zeros: status %d, want %d", rc, fsckOperational)
 	}
 }

@@ -4,14 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/dustin/go-humanize"
 	"github.com/rumpfs/rumpfs/images"
 	"github.com/rumpfs/rumpfs/internal/textesc"
-	"github.com/spf13/pflag"
 )
 
 func init() {
@@ -25,15 +23,22 @@ type infoJSON struct {
 	Partition *images.Partition `json:"partition,omitempty"`
 	FS        *images.FS        `json:"fs"`
 	Warnings  []string          `json:"warnings"`
+	// Refused is why the driver would refuse the file system, if it
+	// would (features it does not support).
+	Refused string `json:"refused,omitempty"`
 }
 
 func cmdInfo(args []string) int {
-	fl := pflag.NewFlagSet("info", pflag.ContinueOnError)
-	asJSON := fl.Bool("json", false, "print JSON")
-	fl.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: rumpfs info [--json] IMAGE[@N|@NAME|%%DISKLABEL:x%%|%%OFFSET:off,size%%]\n\nDescribes the file system in an image or one of its partitions, from its\nsuperblock alone.\n\n")
-		fl.PrintDefaults()
-	}
+	fl := newFlags("info", helpText{
+		usage: "rumpfs info [--json] IMAGE[@N|@NAME|%DISKLABEL:x%|%OFFSET:off,size%]",
+		about: "Describes the file system in an image or one of its partitions, from its\n" +
+			"superblock alone: type, label, sizes, features, state, and what the\n" +
+			"driver would refuse or the image lacks.",
+		examples: "  rumpfs info disk.img            # the file system of a whole image\n" +
+			"  rumpfs info disk.img@2          # of partition 2 (rumpfs parts lists them)\n" +
+			"  rumpfs info --json sd.img@root  # of the GPT partition named root, as JSON",
+	})
+	asJSON := flagBool(fl, "json", "", "print JSON")
 	if code, ok := parseArgs(fl, args, 1); !ok {
 		return code
 	}
@@ -47,6 +52,14 @@ func cmdInfo(args []string) int {
 	}
 	if out.Warnings == nil {
 		out.Warnings = []string{}
+	}
+	if check := refusals[t.FSType]; check != nil {
+		img, err := images.Open(t.HostPath, false)
+		if err != nil {
+			return fail("info: %v", err)
+		}
+		out.Refused = check(io.NewSectionReader(img, t.Begin, t.Size))
+		img.Close()
 	}
 	if *asJSON {
 		enc := json.NewEncoder(partsStdout)
@@ -111,6 +124,12 @@ func printInfo(w io.Writer, out *infoJSON, l *images.Layout) {
 		}
 		for _, n := range f.Notes {
 			line("note", textesc.Line(n))
+		}
+		if f.Missing > 0 {
+			line("truncated", fmt.Sprintf("%s; rumpfs mount serves it read-only, reads past the end fail (EIO)", truncation(f, out.Size)))
+		}
+		if out.Refused != "" {
+			line("refused", fmt.Sprintf("the %s driver will not mount it: %s", f.Type, textesc.Line(out.Refused)))
 		}
 	}
 	for _, m := range out.Warnings {

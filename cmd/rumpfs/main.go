@@ -11,11 +11,12 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/rumpfs/rumpfs/internal/textesc"
-	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 )
 
@@ -33,31 +34,51 @@ func register(name, summary string, run func(args []string) int) {
 	commands[name] = command{name, summary, run}
 }
 
-func usage() {
-	fmt.Fprintf(os.Stderr, "usage: rumpfs COMMAND [options] [args]\n\ncommands:\n")
+// usage prints the list of commands to w.
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "usage: rumpfs COMMAND [options] [args]\n       rumpfs --version\n\ncommands:\n")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(os.Stderr, "  %-8s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintf(os.Stderr, "\nrumpfs COMMAND --help shows a command's options.\n")
+	fmt.Fprintf(w, "\nrumpfs help COMMAND (or rumpfs COMMAND --help) shows a command's options and examples.\n")
 }
 
-func main() {
-	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
-		usage()
-		if len(os.Args) < 2 {
-			os.Exit(2)
-		}
-		return
+func main() { os.Exit(runMain(os.Args[1:])) }
+
+// runMain runs the command line args (without the program name) and
+// returns the exit status.
+func runMain(args []string) int {
+	if len(args) == 0 {
+		usage(os.Stderr)
+		return exitUsage
 	}
-	c, ok := commands[os.Args[1]]
+	switch args[0] {
+	case "-h", "--help":
+		usage(os.Stdout)
+		return 0
+	case "--version", "-V", "version":
+		fmt.Print(versionText())
+		return 0
+	case "help":
+		if len(args) == 1 {
+			usage(os.Stdout)
+			return 0
+		}
+		if _, ok := commands[args[1]]; !ok {
+			fmt.Fprintf(os.Stderr, "rumpfs: help: unknown command %q (rumpfs --help lists them)\n", args[1])
+			return exitUsage
+		}
+		args = []string{args[1], "--help"}
+	}
+	c, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(os.Stderr, "rumpfs: unknown command %q (rumpfs --help lists them)\n", os.Args[1])
-		os.Exit(2)
+		fmt.Fprintf(os.Stderr, "rumpfs: unknown command %q (rumpfs --help lists them)\n", args[0])
+		return exitUsage
 	}
 	stopOnSignals(c.name)
 	// RUMPFS_CPUPROFILE=FILE writes a CPU profile of the command (for
@@ -65,13 +86,13 @@ func main() {
 	if p := os.Getenv("RUMPFS_CPUPROFILE"); p != "" {
 		if f, err := os.Create(p); err == nil {
 			pprof.StartCPUProfile(f)
-			code := c.run(os.Args[2:])
+			code := c.run(args[1:])
 			pprof.StopCPUProfile()
 			f.Close()
-			os.Exit(code)
+			return code
 		}
 	}
-	os.Exit(c.run(os.Args[2:]))
+	return c.run(args[1:])
 }
 
 // writeHeapProfile writes a heap profile to RUMPFS_MEMPROFILE, if set; the
@@ -87,30 +108,17 @@ func writeHeapProfile() {
 	}
 }
 
-// parseArgs parses a command's flags and checks it got nargs arguments.
-// When not ok, the command returns code: 0 after --help, 2 for a usage
-// error (the usage is printed).
-func parseArgs(fl *pflag.FlagSet, args []string, nargs int) (code int, ok bool) {
-	if err := fl.Parse(args); err != nil {
-		if err == pflag.ErrHelp {
-			return 0, false
-		}
-		return 2, false
-	}
-	if fl.NArg() != nargs {
-		fl.Usage()
-		return 2, false
-	}
-	return 0, true
-}
-
 // fail prints one clear line (what, which path, why) and returns exit
 // status 1. The reason can quote a driver's message or a name from the
 // image: the line is escaped, so it stays one line and inert.
 func fail(format string, args ...any) int {
-	fmt.Fprintf(os.Stderr, "rumpfs: %s\n", textesc.Line(fmt.Sprintf(format, args...)))
-	return 1
+	fmt.Fprintf(errOut, "rumpfs: %s\n", textesc.Line(fmt.Sprintf(format, args...)))
+	return exitFail
 }
+
+// errOut receives errors, warnings and the kernel's console: stderr, and
+// the --log file of a mount as well.
+var errOut io.Writer = os.Stderr
 
 // signalsTaken is set by a command that has started holding something a
 // signal must not cut short (mount, once the kernel has the image
@@ -144,16 +152,50 @@ func stopOnSignals(name string) {
 
 // escapingWriter escapes each write as a line (textesc.Line), keeping its
 // final newline: the kernel's console, whose lines can quote names and
-// labels read from an image.
-type escapingWriter struct{ w io.Writer }
+// labels read from an image. rename, if set, replaces the kernel's names
+// for devices with what the user gave (the image and partition).
+type escapingWriter struct {
+	w      io.Writer
+	rename *strings.Replacer
+}
 
 func (e escapingWriter) Write(p []byte) (int, error) {
 	s, nl := strings.CutSuffix(string(p), "\n")
+	if e.rename != nil {
+		s = e.rename.Replace(s)
+	}
 	s = textesc.Line(s)
 	if nl {
 		s += "\n"
 	}
 	if _, err := io.WriteString(e.w, s); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// stampWriter writes each line to w with the time in front: a log file.
+type stampWriter struct {
+	mu      sync.Mutex
+	w       io.Writer
+	midLine bool // the last write did not end a line
+}
+
+func (s *stampWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(string(p), "\n") {
+		if line == "" {
+			continue
+		}
+		if !s.midLine {
+			b.WriteString(time.Now().UTC().Format("2006-01-02T15:04:05.000Z "))
+		}
+		b.WriteString(line)
+		s.midLine = !strings.HasSuffix(line, "\n")
+	}
+	if _, err := io.WriteString(s.w, b.String()); err != nil {
 		return 0, err
 	}
 	return len(p), nil

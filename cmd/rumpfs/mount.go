@@ -18,10 +18,10 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/rumpfs/rumpfs/etfs"
 	"github.com/rumpfs/rumpfs/images"
+	"github.com/rumpfs/rumpfs/internal/textesc"
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/p2k"
 	"github.com/rumpfs/rumpfs/vfs"
-	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 )
 
@@ -55,14 +55,35 @@ type mountCmd struct {
 	opts               mountOpts
 	etfs               []etfsSpec
 	verbose, stats     bool
+	quiet              bool   // nothing printed once live
+	pidfile, logFile   string // --pidfile, --log
 	trace              string
 	cacheBytes         int64 // buffer cache bound
 	acls               bool  // the mounted file system stores POSIX ACLs
 }
 
 func cmdMount(args []string) int {
-	fl := pflag.NewFlagSet("mount", pflag.ContinueOnError)
-	fl.SortFlags = false
+	fl := newFlags("mount", helpText{
+		usage: "rumpfs mount [options] SOURCE MOUNTPOINT",
+		about: "Boots a kernel in this process, mounts SOURCE in it and serves it on\n" +
+			"MOUNTPOINT through FUSE. SOURCE is an image (IMAGE, IMAGE@N, IMAGE@NAME,\n" +
+			"IMAGE%DISKLABEL:x%, IMAGE%OFFSET:off,size%) or none with -t rumpfs.\n" +
+			"The type is probed unless -t gives it. A driver that can only read\n" +
+			"(ext2fs today) mounts read-only, with a notice; so does an image\n" +
+			"shorter than its file system, with a warning.\n\n" +
+			"It stays in the foreground and prints one line once the mount is live\n" +
+			"(-q: nothing); --daemon detaches instead. Stop it with\n" +
+			"`fusermount -u MOUNTPOINT` (Linux), `umount MOUNTPOINT` (macOS), or\n" +
+			"SIGINT/SIGTERM: every way out syncs and halts the kernel, so all data is\n" +
+			"on the host when it exits 0. A busy mount point is not unmounted by the\n" +
+			"first SIGINT; a second one detaches it (lazy unmount). SIGTERM detaches\n" +
+			"a busy mount and cuts its open files off.",
+		examples: "  rumpfs mount disk.ffs /mnt/x                # read-write FFS, Ctrl-C unmounts\n" +
+			"  rumpfs mount -o ro disk.img@2 /mnt/x        # partition 2, read-only\n" +
+			"  rumpfs mount sd.img@linuxdata /mnt/x        # GPT partition by name (ext4: read-only)\n" +
+			"  rumpfs mount --daemon --pidfile /run/x.pid --log /var/log/x.log disk.ffs /mnt/x\n" +
+			"  rumpfs mount -t rumpfs --etfs /f=host.txt none /mnt/x   # the kernel's root",
+	})
 	optArgs := fl.StringArrayP("options", "o", nil, "mount options, comma-separated, repeatable:\n"+
 		"ro, rw, uid=N, gid=N, umask=OOO,\n"+
 		"allow_other (users other than the one mounting may use the mount;\n"+
@@ -81,38 +102,34 @@ func cmdMount(args []string) int {
 		"needed to replay a file system whose external journal needs recovery),\n"+
 		"norecovery (ext3/ext4: no journal replay; the image as it is)")
 	fstype := fl.StringP("type", "t", "", "file system type (ffs/ufs, ext2fs/ext2/ext3/ext4, rumpfs);\nprobed from the image when omitted; rumpfs with SOURCE none\nserves the kernel's in-memory root")
-	fl.BoolP("foreground", "f", true, "stay in the foreground")
-	daemon := fl.Bool("daemon", false, "run in the background: return once the mount is live,\nor exit with the server's error and status")
+	flagBool(fl, "foreground", "f", "stay in the foreground (the default; accepted as other FUSE servers take it)")
+	daemon := flagBool(fl, "daemon", "", "run in the background: print the server's pid once the mount\nis live, or exit with the server's error and status")
+	pidfile := fl.String("pidfile", "", "write the server's pid to `FILE` once the mount is live\n(removed when it exits)")
+	logFile := fl.String("log", "", "append errors, kernel messages and --stats to `FILE`\n(with --daemon, where they would go to the terminal)")
+	quiet := flagBool(fl, "quiet", "q", "print nothing once the mount is live (errors still)")
 	etfsArgs := fl.StringArray("etfs", nil, "register a host file in the kernel before serving:\nKEY=HOSTPATH[:reg|blk|chr|dir|dirs][@begin,size], repeatable")
-	verbose := fl.Bool("verbose", false, "show the kernel's boot and mount messages")
+	verbose := flagBool(fl, "verbose", "", "show the kernel's boot and mount messages")
 	trace := fl.String("trace", "", "write one line per vnode operation to `FILE`")
-	stats := fl.Bool("stats", false, "print event counters and vnode counts at exit (SIGUSR1 prints them while running)")
+	stats := flagBool(fl, "stats", "", "print event counters and vnode counts at exit (SIGUSR1 prints them while running)")
 	cache := fl.String("cache", "8MiB", "bound of the kernel's buffer cache (file system metadata), in `SIZE` units like 8MiB")
-	fl.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: rumpfs mount [options] SOURCE MOUNTPOINT\n\n"+
-			"Boots a kernel in this process, mounts SOURCE in it and serves it on\n"+
-			"MOUNTPOINT through FUSE. SOURCE is an image (IMAGE, IMAGE@N, ...) or\n"+
-			"none with -t rumpfs. Stop it with `fusermount -u MOUNTPOINT` (Linux),\n"+
-			"`umount MOUNTPOINT` (macOS), or SIGINT/SIGTERM: every way out syncs\n"+
-			"and halts the kernel, so all data is on the host when it exits 0.\n"+
-			"A busy mount point is not unmounted by the first SIGINT; a second\n"+
-			"one detaches it (lazy unmount). SIGTERM detaches a busy mount and\n"+
-			"cuts its open files off.\n\n")
-		fl.PrintDefaults()
-	}
 	if code, ok := parseArgs(fl, args, 2); !ok {
 		return code
+	}
+	if *daemon && fl.Changed("foreground") {
+		return usageError("mount", exitUsage, "--daemon and --foreground contradict each other")
 	}
 	mc := &mountCmd{
 		source: fl.Arg(0), mountpoint: fl.Arg(1), fstype: *fstype,
 		opts: defaultMountOpts(), verbose: *verbose, stats: *stats, trace: *trace,
+		quiet: *quiet, pidfile: *pidfile, logFile: *logFile,
 	}
+	// Malformed options are usage errors (status 2), like flags.
 	if err := parseMountOpts(&mc.opts, *optArgs); err != nil {
-		return fail("mount: %v", err)
+		return usageError("mount", exitUsage, "%v", err)
 	}
 	cb, err := humanize.ParseBytes(*cache)
 	if err != nil || cb < 1<<20 || cb > 1<<40 {
-		return fail("mount: --cache %q: want a size from 1MiB to 1TiB, like 16MiB", *cache)
+		return usageError("mount", exitUsage, "--cache %q: want a size from 1MiB to 1TiB, like 16MiB", *cache)
 	}
 	mc.cacheBytes = int64(cb)
 	for _, s := range *etfsArgs {
@@ -132,6 +149,16 @@ func cmdMount(args []string) int {
 type plan struct {
 	typ    *vfs.FSType
 	target *images.Target // nil when serving the kernel's root
+	// notices are said before mounting (not with -q): a read-only
+	// driver's mount made read-only; warnings are said even with -q.
+	notices, warnings []string
+	// missing bytes of a truncated image follow its window on the device.
+	missing int64
+}
+
+// truncation describes a truncated image's shortfall.
+func truncation(f *images.FS, have int64) string {
+	return fmt.Sprintf("it holds %s of the %s its %s file system spans", humanize.IBytes(uint64(have)), humanize.IBytes(uint64(f.Span)), f.Variant)
 }
 
 // resolve checks the source and the type before anything boots.
@@ -156,22 +183,43 @@ func (mc *mountCmd) resolve() (plan, int) {
 			return p, fail("mount: %v", err)
 		}
 		p.target = t
+		if msg := mismatch(mc.source, t, name); msg != "" {
+			return p, fail("mount: %s", msg)
+		}
 		if name == "" {
-			if t.FS == nil {
-				return p, fail("mount: %s: no file system found in it; give -t TYPE", mc.source)
-			}
-			if t.FSType == "" {
-				return p, fail("mount: %s holds %s, which rumpfs cannot mount", mc.source, t.FS.Name())
-			}
 			name = canonicalFSType(t.FSType)
 			if name == "" {
-				return p, fail("mount: %s holds %s, which rumpfs has no driver for", mc.source, t.FS.Name())
+				return p, fail("mount: %s holds %s, which rumpfs has no driver for", mc.source, t.FS.Variant)
 			}
 		}
 	}
 	p.typ = vfs.LookupFSType(name)
+	if p.typ == nil && mc.fstype == "" && p.target != nil {
+		return p, fail("mount: %s holds %s: this build has no %s driver (drivers: %s)", mc.source, p.target.FS.Variant, name, driverTypes())
+	}
 	if p.typ == nil {
 		return p, fail("mount: no driver for file system type %s in this build (drivers: %s)", name, driverTypes())
+	}
+	if t := p.target; t != nil && t.FS != nil && t.FS.Missing > 0 {
+		// A truncated acquisition: served read-only, the missing
+		// bytes answered with EIO, rather than refused.
+		if mc.opts.rwAsked {
+			return p, fail("mount: %s is truncated (%s), so it can only be mounted read-only (drop -o rw)", mc.source, truncation(t.FS, t.Size))
+		}
+		mc.opts.readOnly = true
+		p.missing = t.FS.Missing
+		p.warnings = append(p.warnings, fmt.Sprintf("warning: %s is truncated (%s); mounted read-only, reads past its end fail with EIO", mc.source, truncation(t.FS, t.Size)))
+	}
+	if p.typ.ReadOnly && !mc.opts.readOnly {
+		what := p.typ.Name
+		if t := p.target; t != nil && t.FS != nil {
+			what = t.FS.Variant
+		}
+		if mc.opts.rwAsked {
+			return p, fail("mount: %s: %s can only be mounted read-only: the %s driver cannot write yet (drop -o rw)", mc.source, what, p.typ.Name)
+		}
+		mc.opts.readOnly = true
+		p.notices = append(p.notices, fmt.Sprintf("%s: %s mounted read-only: the %s driver cannot write yet", mc.source, what, p.typ.Name))
 	}
 	if p.target != nil && os.Getenv("GOGC") == "" {
 		// An image server's heap is mostly vnodes and metadata the
@@ -183,6 +231,67 @@ func (mc *mountCmd) resolve() (plan, int) {
 	return p, 0
 }
 
+// mismatch says why target t cannot be mounted as type name ("" when
+// probing), or "": a partitioned disk with no partition selected, an image
+// holding another file system than -t says, nothing recognised.
+func mismatch(source string, t *images.Target, name string) string {
+	if t.FS != nil {
+		if name != "" && canonicalFSType(t.FS.Type) != name {
+			alt := "drop -t: the type is probed"
+			if c := canonicalFSType(t.FS.Type); c != "" {
+				alt += ", or give -t " + c
+			}
+			return fmt.Sprintf("%s holds %s, not %s (%s)", source, t.FS.Name(), name, alt)
+		}
+		if t.FSType == "" && name == "" {
+			return fmt.Sprintf("%s holds %s, which rumpfs cannot mount", source, t.FS.Name())
+		}
+		return ""
+	}
+	if t.Partition == nil && t.Begin == 0 && len(t.Layout.Partitions) > 0 {
+		return partitionedDisk(source, t.Layout)
+	}
+	if name == "" {
+		return fmt.Sprintf("%s: no file system found in it; give -t TYPE", source)
+	}
+	return ""
+}
+
+// partitionedDisk is the answer to mounting a whole partitioned disk: its
+// partitions, with the selectors that pick each.
+func partitionedDisk(source string, l *images.Layout) string {
+	var schemes, parts []string
+	for _, t := range l.Tables {
+		schemes = append(schemes, strings.ToUpper(t.Scheme))
+	}
+	suggest := ""
+	listed := 0
+	for _, p := range l.Partitions {
+		if p.Extended || p.Raw {
+			continue
+		}
+		if listed == 8 {
+			parts = append(parts, "...")
+			break
+		}
+		listed++
+		sel := fmt.Sprintf("%s@%d", source, p.Index)
+		if p.Name != "" && !strings.ContainsAny(p.Name, "@%/ \t") {
+			sel += " or " + source + "@" + p.Name
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s)", sel, p.FS.Name()))
+		if suggest == "" && p.FS != nil && p.FS.Driver {
+			suggest = sel
+		}
+	}
+	msg := fmt.Sprintf("%s is a partitioned disk (%s), not one file system; its partitions: %s",
+		source, strings.Join(schemes, ", "), strings.Join(parts, ", "))
+	if suggest != "" {
+		msg += "; use " + suggest
+	}
+	return msg + " (rumpfs parts " + source + " lists them)"
+}
+
 // run mounts and serves until unmounted; ready is nil in the foreground.
 func (mc *mountCmd) run(ready *daemonNotifier) int {
 	defer ready.failed()
@@ -192,6 +301,19 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGUSR1)
 	defer signal.Stop(sigs)
+	var logOnly io.Writer = io.Discard // the --log file alone
+	if mc.logFile != "" {
+		f, err := os.OpenFile(mc.logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return fail("mount: --log %s: %s", mc.logFile, errText(err))
+		}
+		defer f.Close()
+		lw := &stampWriter{w: f}
+		logOnly = lw
+		stdout, stderr := mountStdout, errOut
+		mountStdout, errOut = io.MultiWriter(mountStdout, lw), io.MultiWriter(errOut, lw)
+		defer func() { mountStdout, errOut = stdout, stderr }()
+	}
 	mnt, err := filepath.Abs(mc.mountpoint)
 	if err != nil {
 		return fail("mount: mount point %s: %v", mc.mountpoint, err)
@@ -217,7 +339,22 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 		defer trace.Close()
 	}
 
-	k, err := kernel.Boot(kernel.Config{Verbose: mc.verbose, BufCacheBytes: mc.cacheBytes, Console: escapingWriter{os.Stderr}})
+	for _, n := range p.notices {
+		if !mc.quiet {
+			fmt.Fprintf(errOut, "rumpfs: mount: %s\n", textesc.Line(n))
+		}
+	}
+	for _, w := range p.warnings {
+		fmt.Fprintf(errOut, "rumpfs: mount: %s\n", textesc.Line(w))
+	}
+	// The kernel's console names the image as the user did, not by its
+	// key in the kernel.
+	names := []string{imageKey, mc.source}
+	if mc.opts.journalPath != "" {
+		names = append([]string{journalKey, mc.opts.journalPath}, names...)
+	}
+	console := escapingWriter{w: errOut, rename: strings.NewReplacer(names...)}
+	k, err := kernel.Boot(kernel.Config{Verbose: mc.verbose, BufCacheBytes: mc.cacheBytes, Console: console})
 	if err != nil {
 		return fail("mount: %v", err)
 	}
@@ -285,6 +422,19 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 	if mc.opts.readOnly {
 		raiseReadahead(mnt)
 	}
+	if mc.pidfile != "" {
+		if err := os.WriteFile(mc.pidfile, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
+			srv.Unmount()
+			<-served
+			return failHalt("mount: --pidfile %s: %s", mc.pidfile, errText(err))
+		}
+		defer os.Remove(mc.pidfile)
+	}
+	live := textesc.Line(fmt.Sprintf("rumpfs: mount: serving %s on %s (%s)", mc.source, mnt, mc.describe(p)))
+	if ready == nil && !mc.quiet {
+		fmt.Fprintf(os.Stdout, "%s; fusermount -u %s or Ctrl-C stops it\n", live, mnt)
+	}
+	fmt.Fprintf(logOnly, "%s, pid %d\n", live, os.Getpid())
 	ready.ready()
 
 	interrupts := 0
@@ -302,18 +452,18 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 				switch {
 				case interrupts == 1:
 					if err := srv.Unmount(); err != nil {
-						fmt.Fprintf(os.Stderr, "rumpfs: mount: %s is busy; interrupt again to detach it (lazy unmount)\n", mnt)
+						fmt.Fprintf(errOut, "rumpfs: mount: %s is busy; interrupt again to detach it (lazy unmount)\n", mnt)
 					}
 				case interrupts == 2:
 					if err := detach(mnt); err != nil {
-						fmt.Fprintf(os.Stderr, "rumpfs: mount: detach %s: %v\n", mnt, err)
+						fmt.Fprintf(errOut, "rumpfs: mount: detach %s: %v\n", mnt, err)
 					} else {
 						// The connection ends when the last file
 						// closes; the host kernel may report that end
 						// to go-fuse's readers as an abort
 						// (ECONNABORTED), which is not news.
 						fuseLog.quiet.Store(true)
-						fmt.Fprintf(os.Stderr, "rumpfs: mount: detached %s; exiting once its open files are closed (interrupt again to cut them off)\n", mnt)
+						fmt.Fprintf(errOut, "rumpfs: mount: detached %s; exiting once its open files are closed (interrupt again to cut them off)\n", mnt)
 					}
 				default:
 					fuseLog.quiet.Store(true)
@@ -336,6 +486,18 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 	return 0
 }
 
+// describe is the live line's note on what is served: type and mode.
+func (mc *mountCmd) describe(p plan) string {
+	what := p.typ.Name
+	if t := p.target; t != nil && t.FS != nil && canonicalFSType(t.FS.Type) == p.typ.Name {
+		what = t.FS.Variant
+	}
+	if mc.opts.readOnly {
+		return what + ", read-only"
+	}
+	return what + ", read-write"
+}
+
 // prepareKernel registers the etfs keys, mounts the image inside the kernel
 // when there is one, and returns the referenced vnode to serve, or a
 // message.
@@ -356,7 +518,7 @@ func (mc *mountCmd) prepareKernel(l *kernel.LWP, p plan) (*vfs.Vnode, string) {
 		return root, ""
 	}
 	t := p.target
-	blk := etfsSpec{key: imageKey, hostPath: t.HostPath, typ: etfsBlk, windowed: true, begin: t.Begin, size: t.Size}
+	blk := etfsSpec{key: imageKey, hostPath: t.HostPath, typ: etfsBlk, windowed: true, begin: t.Begin, size: t.Size, missing: p.missing}
 	if err := etfsRegister(k, blk, mc.opts.readOnly); err != nil {
 		if strings.Contains(err.Error(), t.HostPath) {
 			return nil, err.Error()
@@ -508,7 +670,7 @@ func (w *fuseLogWriter) Write(p []byte) (int, error) {
 	if w.quiet.Load() {
 		return len(p), nil
 	}
-	return os.Stderr.Write(p)
+	return errOut.Write(p)
 }
 
 // explainMountError turns a failed FUSE mount into one line with a hint.
@@ -542,7 +704,7 @@ func etfsRegister(k *kernel.Kernel, sp etfsSpec, ro bool) error {
 	if err != nil {
 		return err
 	}
-	o := etfs.Options{Size: etfs.EndOff, ReadOnly: ro}
+	o := etfs.Options{Size: etfs.EndOff, ReadOnly: ro, Missing: sp.missing}
 	if sp.windowed {
 		o.Begin, o.Size = sp.begin, sp.size
 	}

@@ -14,7 +14,7 @@ import (
 // with daemonEnv naming a pipe's write end, in a new session, and waits.
 // The child does every check and the mount; once the mount is live it
 // points its stdout and stderr at /dev/null and writes one byte to the
-// pipe, and the parent exits 0. If the child fails first, it has printed
+// pipe, and the parent prints the child's pid on stdout and exits 0. If the child fails first, it has printed
 // its error on the stderr it shares with the parent and exits; the pipe
 // closes without a byte, and the parent exits with the child's status.
 
@@ -45,6 +45,7 @@ func daemonize(args []string) int {
 	}
 	var b [1]byte
 	if n, _ := r.Read(b[:]); n == 1 {
+		fmt.Println(cmd.Process.Pid)
 		cmd.Process.Release()
 		return 0
 	}

@@ -15,7 +15,10 @@ import (
 
 // mountOpts are the -o options of rumpfs mount, in mount(8) and FUSE style.
 type mountOpts struct {
-	readOnly   bool
+	readOnly bool
+	// rwAsked: -o rw was given (last of ro and rw), so a read-only
+	// driver is an error rather than a read-only mount.
+	rwAsked    bool
 	allowOther bool
 	// defaultPermissions: the host kernel checks permissions too. Unset
 	// (nil) it follows allow_other, because some opens (FIFOs, sockets)
@@ -69,10 +72,8 @@ func parseMountOpts(o *mountOpts, args []string) error {
 			}
 			var err error
 			switch name {
-			case "ro":
-				o.readOnly, err = true, flag()
-			case "rw":
-				o.readOnly, err = false, flag()
+			case "ro", "rw":
+				o.readOnly, o.rwAsked, err = name == "ro", name == "rw", flag()
 			case "allow_other":
 				o.allowOther, err = true, flag()
 			case "default_permissions", "no_default_permissions":
@@ -208,6 +209,7 @@ type etfsSpec struct {
 	typ           etfsType
 	windowed      bool
 	begin, size   int64
+	missing       int64 // bytes past the window a truncated image lacks (etfs.Options.Missing)
 }
 
 // parseEtfsSpec parses an --etfs argument. Without a type, a host
@@ -240,6 +242,12 @@ func parseEtfsSpec(s string) (etfsSpec, error) {
 		case etfsReg, etfsBlk, etfsChr, etfsDir, etfsDirSubs:
 			sp.typ = t
 			rest = rest[:i]
+		default:
+			// A host path may hold a colon; a suffix that is no
+			// path of an existing file is a mistyped type.
+			if _, err := os.Stat(rest); err != nil && !strings.Contains(string(t), "/") {
+				return sp, fmt.Errorf("--etfs %s: unknown type %q (want reg, blk, chr, dir or dirs)", key, t)
+			}
 		}
 	}
 	if rest == "" {

@@ -11,7 +11,6 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/rumpfs/rumpfs/images"
 	"github.com/rumpfs/rumpfs/internal/textesc"
-	"github.com/spf13/pflag"
 )
 
 func init() {
@@ -67,12 +66,15 @@ func andMore(n int) string {
 }
 
 func cmdParts(args []string) int {
-	fl := pflag.NewFlagSet("parts", pflag.ContinueOnError)
-	asJSON := fl.Bool("json", false, "print JSON instead of a table")
-	fl.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: rumpfs parts [--json] IMAGE\n\nLists the partitions of IMAGE (a file or block device) and the file system\nfound in each. The index selects one in other commands: IMAGE@N.\n\n")
-		fl.PrintDefaults()
-	}
+	fl := newFlags("parts", helpText{
+		usage: "rumpfs parts [--json] IMAGE",
+		about: "Lists the partitions of IMAGE (a file or block device) and the file system\n" +
+			"found in each. The index or name selects one in other commands: IMAGE@N,\n" +
+			"IMAGE@NAME.",
+		examples: "  rumpfs parts disk.img          # MBR, GPT and disklabel partitions\n" +
+			"  rumpfs parts --json disk.img   # the same as JSON, sectors and bytes",
+	})
+	asJSON := flagBool(fl, "json", "", "print JSON instead of a table")
 	if code, ok := parseArgs(fl, args, 1); !ok {
 		return code
 	}

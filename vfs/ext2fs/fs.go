@@ -74,6 +74,18 @@ const supportedIncompat = disk.IncompatFiletype | disk.IncompatRecover | disk.In
 // correctly: refused although they are ro_compat.
 const refusedRoCompat = disk.RoCompatBigalloc | disk.RoCompatVerity
 
+// Refuses says which features of sb make Open refuse the file system, ""
+// if none; commands ask it to say so before mounting (rumpfs info).
+func Refuses(sb *disk.Superblock) string {
+	if bad := sb.FeatureIncompat &^ supportedIncompat; bad != 0 {
+		return "unsupported incompatible features: " + strings.Join(disk.FeatureNames(bad, disk.IncompatNames, "I"), " ")
+	}
+	if bad := sb.FeatureRoCompat & refusedRoCompat; bad != 0 {
+		return "unsupported features: " + strings.Join(disk.FeatureNames(bad, disk.RoCompatNames, "R"), " ")
+	}
+	return ""
+}
+
 // Open reads the superblock and group descriptors of the file system on
 // dev, replays its journal into memory if it needs recovery, and checks
 // the root directory. It refuses features it does not support, naming
@@ -101,13 +113,8 @@ func Open(l *kernel.LWP, dev bio.Device, opts Options) (_ *FS, err error) {
 		return nil, fail(unix.EINVAL, "%v", err)
 	}
 	sb := fs.sb
-	if bad := sb.FeatureIncompat &^ supportedIncompat; bad != 0 {
-		return nil, fail(unix.EINVAL, "unsupported incompatible features: %s",
-			strings.Join(disk.FeatureNames(bad, disk.IncompatNames, "I"), " "))
-	}
-	if bad := sb.FeatureRoCompat & refusedRoCompat; bad != 0 {
-		return nil, fail(unix.EINVAL, "unsupported features: %s",
-			strings.Join(disk.FeatureNames(bad, disk.RoCompatNames, "R"), " "))
+	if why := Refuses(sb); why != "" {
+		return nil, fail(unix.EINVAL, "%s", why)
 	}
 	if sb.BlocksCount > uint64(dev.Size())/uint64(fs.bsize) {
 		return nil, fail(unix.EINVAL, "%d blocks of %d bytes exceed the device (%d bytes)",

@@ -17,7 +17,7 @@ import (
 func init() {
 	vfs.RegisterFSType(&vfs.FSType{
 		Name: "ext2fs", Aliases: []string{"ext2", "ext3", "ext4"},
-		NeedsDevice: true, Mount: mountExt2fs,
+		NeedsDevice: true, ReadOnly: true, Mount: mountExt2fs,
 	})
 }
 

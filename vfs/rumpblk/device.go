@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs/bio"
@@ -21,8 +22,11 @@ type Device struct {
 	path     string
 	fd       int
 	begin    int64
-	size     int64
+	size     int64 // the device's size: present bytes, then missing ones
+	present  int64 // bytes the host file holds; reads past them fail EIO
 	readOnly bool
+	// missingSaid: the first read of missing bytes has been logged.
+	missingSaid atomic.Bool
 	// fallback is set when a read-write registration got a read-only
 	// descriptor because the host refused O_RDWR (rumpblk's fallback):
 	// opening for write then fails with EACCES rather than EROFS.
@@ -53,6 +57,11 @@ type Config struct {
 	Begin, Size int64
 	// ReadOnly refuses writes (EROFS); the descriptor may be O_RDONLY.
 	ReadOnly bool
+	// Missing bytes follow the window on the device but are not read
+	// from the host (a truncated image, whose file system spans more
+	// than there is): reads touching them fail with EIO. Read-only
+	// devices only.
+	Missing int64
 	// Fallback says a read-write open was refused by the host and the
 	// descriptor is read-only: writes are then EACCES for callers that
 	// ask Fallback.
@@ -90,7 +99,7 @@ func envSectorSize() int {
 // RUMP_BLKFAIL says, the sector size as RUMP_BLKSECTSHIFT says.
 func New(k *kernel.Kernel, fd int, c Config) *Device {
 	d := &Device{
-		k: k, path: c.Path, fd: fd, begin: c.Begin, size: c.Size,
+		k: k, path: c.Path, fd: fd, begin: c.Begin, size: c.Size + c.Missing, present: c.Size,
 		readOnly: c.ReadOnly, fallback: c.Fallback, sectorSize: envSectorSize(),
 	}
 	d.ev[0] = attachCounters(k, c.Group)
@@ -181,7 +190,14 @@ func (d *Device) ReadBytes(l *kernel.LWP, p []byte, off int64) (int, unix.Errno)
 	if off >= d.size {
 		return 0, 0
 	}
-	return d.transfer(l, p[:min(int64(len(p)), d.size-off)], off, false)
+	p = p[:min(int64(len(p)), d.size-off)]
+	if off+int64(len(p)) > d.present {
+		if !d.missingSaid.Swap(true) {
+			d.k.Warnf("rumpblk: %s: read at %d: past the end of the truncated image (%d bytes of %d there): EIO", d.path, d.begin+off, d.present, d.size)
+		}
+		return 0, unix.EIO
+	}
+	return d.transfer(l, p, off, false)
 }
 
 // WriteBytes writes at byte offset off in the window, cut at its end;
@@ -193,10 +209,10 @@ func (d *Device) WriteBytes(l *kernel.LWP, p []byte, off int64) (int, unix.Errno
 	if off < 0 {
 		return 0, unix.EINVAL
 	}
-	if off >= d.size && len(p) > 0 {
+	if off >= d.present && len(p) > 0 {
 		return 0, unix.ENOSPC
 	}
-	return d.transfer(l, p[:min(int64(len(p)), d.size-off)], off, true)
+	return d.transfer(l, p[:min(int64(len(p)), d.present-off)], off, true)
 }
 
 // transfer moves p to or from the host file at window offset off (checked

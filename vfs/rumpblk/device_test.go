@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rumpfs/rumpfs/kernel"
@@ -105,5 +106,46 @@ func TestReadOnlyAndFaults(t *testing.T) {
 	d.ClearFaults()
 	if _, e := d.ReadAt(l, buf, 4*512); e != 0 {
 		t.Errorf("read after ClearFaults: %v", e)
+	}
+}
+
+// TestMissing: a truncated image's missing bytes follow the window; reads
+// touching them fail with EIO (once logged), nothing of them is lent.
+func TestMissing(t *testing.T) {
+	k, err := kernel.Boot(kernel.Config{NoThreads: true, Console: io.Discard, Exit: func(int) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := k.LWP0()
+	l.Schedule()
+	defer func() { l.Unschedule(); k.Reboot(nil, kernel.RB_HALT) }()
+	path := filepath.Join(t.TempDir(), "img")
+	os.WriteFile(path, bytes.Repeat([]byte{7}, 4096), 0o644)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := rumpblk.New(k, fd, rumpblk.Config{Path: path, Group: "test", Size: 4096, Missing: 8192, ReadOnly: true})
+	defer d.Close(l, true)
+	if d.Size() != 4096+8192 {
+		t.Errorf("size %d, want the window and the missing bytes", d.Size())
+	}
+	buf := make([]byte, 1024)
+	if n, e := d.ReadAt(l, buf, 3072); n != 1024 || e != 0 || buf[0] != 7 {
+		t.Errorf("read of the last present bytes: %d %v", n, e)
+	}
+	for _, off := range []int64{3584, 4096, 8192} {
+		if _, e := d.ReadAt(l, buf, off); e != unix.EIO {
+			t.Errorf("read at %d, into the missing bytes: %v, want EIO", off, e)
+		}
+	}
+	if _, ok := d.Lend(l, 4096, 512); ok {
+		t.Error("lent missing bytes")
+	}
+	if n, e := d.ReadAt(l, buf, 12288); n != 0 || e != 0 {
+		t.Errorf("read at the device's end: %d %v, want 0 bytes", n, e)
+	}
+	if got := strings.Count(k.Dmesg(), "truncated image"); got != 1 {
+		t.Errorf("%d dmesg lines about the truncated image, want 1:\n%s", got, k.Dmesg())
 	}
 }

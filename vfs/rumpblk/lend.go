@@ -22,12 +22,12 @@ import (
 // host refused, or the window is too large for the address space).
 func (d *Device) mapWindow() []byte {
 	d.mapOnce.Do(func() {
-		if d.size <= 0 || uint64(d.size) > math.MaxInt/2 || unsafe.Sizeof(uintptr(0)) < 8 {
+		if d.present <= 0 || uint64(d.present) > math.MaxInt/2 || unsafe.Sizeof(uintptr(0)) < 8 {
 			return
 		}
 		page := int64(os.Getpagesize())
 		start := d.begin &^ (page - 1)
-		m, err := unix.Mmap(d.fd, start, int(d.begin-start+d.size), unix.PROT_READ, unix.MAP_SHARED)
+		m, err := unix.Mmap(d.fd, start, int(d.begin-start+d.present), unix.PROT_READ, unix.MAP_SHARED)
 		if err != nil {
 			d.k.Printf("rumpblk: %s: no mapping for loans (%v): reads copy", d.path, err)
 			return
@@ -44,7 +44,7 @@ func (d *Device) mapWindow() []byte {
 // a closed device or no mapping. The caller then reads them with ReadAt.
 // The borrower hands the slice back with Unlend.
 func (d *Device) Lend(l *kernel.LWP, off int64, n int) ([]byte, bool) {
-	if !d.readOnly || off < 0 || n <= 0 || off > d.size-int64(n) || d.faults.armed() {
+	if !d.readOnly || off < 0 || n <= 0 || off > d.present-int64(n) || d.faults.armed() {
 		return nil, false
 	}
 	d.rw.Enter(l, false)
