@@ -15,6 +15,21 @@
 //   - uio (UioSetup, UioGetResid, UioGetOff, UioFree, Uiomove);
 //   - sysctl, event counters, and the message buffer (dmesg).
 //
+// Where rumpfs deliberately differs from rump.c:
+//   - RUMP_NCPU below 1 (and an explicit Config.NCPU below 1) is clamped
+//     to 1 with a warning where rump panics, and any bad RUMP_* value is a
+//     warning and the default: a typo in the environment should not stop
+//     a file server from starting.
+//   - boothowto may be changed after boot (SetBootHowto); AB_VERBOSE
+//     decides at each message whether it reaches the console.
+//   - the halt messages ("rump kernel halting...", "halted") are verbose
+//     messages: always in dmesg, on the console only with AB_VERBOSE, so
+//     that every unmount of the command line does not print them. The
+//     dump message is always shown.
+//   - RB_DUMP ends the process through Config.Abort (SIGABRT by default:
+//     a non-zero status and a core where allowed) rather than
+//     rumpuser_exit(RUMPUSER_PANIC); tests substitute a function.
+//
 // Go has no thread-local curlwp: the LWP is passed explicitly as the first
 // argument of every kernel entry point. Errors inside the kernel are
 // unix.Errno values in host numbering.

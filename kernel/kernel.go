@@ -61,6 +61,7 @@ type Kernel struct {
 	bootMu sync.Mutex
 	booted bool
 	halted atomic.Bool
+	howto  atomic.Int32
 
 	cpus []*CPU
 	free chan *CPU
@@ -113,17 +114,18 @@ func (k *Kernel) Boot() error {
 	if k.booted {
 		return nil
 	}
-	cfg, err := k.cfg.resolve()
-	if err != nil {
-		return fmt.Errorf("boot: %w", err)
-	}
+	cfg, warns := k.cfg.resolve()
 	k.cfg = cfg
+	k.howto.Store(int32(cfg.Howto))
 	k.BootTime = time.Now()
 	k.msgbuf.init(msgbufSize)
 	k.sysctl = map[string]*SysctlNode{}
 	k.subs = map[string]any{}
 	k.procs = map[int32]*Proc{}
-	k.Printf("rump kernel (rumpfs) booting, %d virtual CPUs", cfg.NCPU)
+	k.Printf("%s", Banner())
+	for _, w := range warns {
+		k.Warnf("boot: %s", w)
+	}
 
 	k.initCPUs(cfg.NCPU)
 	k.proc0 = k.newProc(nil, RootCred, "swapper")
