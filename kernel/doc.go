@@ -11,9 +11,13 @@
 //     calls give it back (LWP.BlockBegin / LWP.BlockEnd);
 //   - processes and LWPs (proc0/lwp0, initproc, Rfork, NewLWP, ReleaseLWP,
 //     AllBetsAreOffSetID);
-//   - credentials and kauth (CredCreate, Authorize, VAccess);
+//   - credentials and kauth (CredCreate, VAccess; Kernel.Authorize asks
+//     the listeners of the action's scope, ListenScope adds one; the suser
+//     secmodel is the listener every kernel starts with);
 //   - uio (UioSetup, UioGetResid, UioGetOff, UioFree, Uiomove);
-//   - sysctl, event counters, and the message buffer (dmesg).
+//   - the sysctl tree (SysctlCreate, Sysctl, SysctlList): nodes with names
+//     and numbers, typed leaves, descriptions; subsystems add their own;
+//   - event counters, and the message buffer (dmesg).
 //
 // Where rumpfs deliberately differs from rump.c:
 //   - RUMP_NCPU below 1 (and an explicit Config.NCPU below 1) is clamped
@@ -29,6 +33,19 @@
 //   - RB_DUMP ends the process through Config.Abort (SIGABRT by default:
 //     a non-zero status and a core where allowed) rather than
 //     rumpuser_exit(RUMPUSER_PANIC); tests substitute a function.
+//   - the package-level Authorize is the suser secmodel alone, for callers
+//     with no kernel at hand; kernel code asks Kernel.Authorize.
+//   - kauth has no NOCRED/FSCRED short cut: kernel work runs as RootCred,
+//     which suser allows. With every listener deferring the answer is
+//     EPERM even when no secmodel is left (NetBSD then allows).
+//   - the usermount policy (vfs) lets a user mount on a directory they
+//     own and unmount what they mounted; rumpfs has no nosuid/nodev flags
+//     to force on such mounts, and the device must be readable (and
+//     writable unless read-only) by the user.
+//   - sysctl node names cannot be numbers (a number always names a node
+//     by its number), reading an inner node is EISDIR rather than a query,
+//     and values are Go values (int64, string, bool, any struct) rather
+//     than bytes.
 //
 // Go has no thread-local curlwp: the LWP is passed explicitly as the first
 // argument of every kernel entry point. Errors inside the kernel are
@@ -39,7 +56,7 @@
 //	Kernel.bootMu
 //	  Kernel.procMu
 //	    Proc.mu
-//	Kernel.evMu, Kernel.sysctlMu, msgbuf.mu (leaves)
+//	Kernel.evMu, Kernel.sysctlM, kauth.mu, msgbuf.mu (leaves)
 //
 // A virtual CPU is not a lock in this order: it is released around every
 // blocking wait, so holding one never blocks another LWP's progress on a

@@ -77,11 +77,12 @@ type Kernel struct {
 
 	ran [numClasses]int
 
-	evMu    sync.Mutex
-	evcnts  []*EvCnt
-	msgbuf  msgbuf
-	sysctlM sync.Mutex
-	sysctl  map[string]*SysctlNode
+	evMu       sync.Mutex
+	evcnts     []*EvCnt
+	msgbuf     msgbuf
+	sysctlM    sync.Mutex
+	sysctlRoot *SysctlNode
+	kauth      kauth
 
 	hookMu   sync.Mutex
 	finis    []func(l *LWP) error
@@ -119,7 +120,6 @@ func (k *Kernel) Boot() error {
 	k.howto.Store(int32(cfg.Howto))
 	k.BootTime = time.Now()
 	k.msgbuf.init(msgbufSize)
-	k.sysctl = map[string]*SysctlNode{}
 	k.subs = map[string]any{}
 	k.procs = map[int32]*Proc{}
 	k.Printf("%s", Banner())
@@ -130,6 +130,7 @@ func (k *Kernel) Boot() error {
 	k.initCPUs(cfg.NCPU)
 	k.proc0 = k.newProc(nil, RootCred, "swapper")
 	k.lwp0 = k.newLWP(k.proc0)
+	k.initKauth()
 	k.initSysctl()
 
 	componentsMu.Lock()

@@ -30,7 +30,7 @@ func (k *Kernel) Reboot(l *LWP, howto int) error {
 	if l == nil {
 		l = k.lwp0
 	}
-	if e := Authorize(l.Cred(), ActionReboot); e != 0 {
+	if e := k.Authorize(l.Cred(), ActionReboot); e != 0 {
 		return e
 	}
 	if !k.halted.CompareAndSwap(false, true) {

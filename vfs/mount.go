@@ -115,6 +115,7 @@ type Mount struct {
 	covers *Vnode        // directory vnode this mount covers, referenced; nil for /
 
 	unmounting atomic.Bool
+	owner      uint32      // uid that mounted it (usermount)
 	bsdGroups  atomic.Bool // new files take the directory's group, see newOwner
 	cache      mountCache  // this mount's vnodes, see vcache.go
 	// Data is the driver's per-mount state.
@@ -191,10 +192,10 @@ type Statvfs struct {
 // (nil for the root), as l. The driver's Mount runs with a new Mount
 // value; on success the root vnode is fetched and covered is marked.
 func (v *VFS) Mount(l *kernel.LWP, typ *FSType, covered *Vnode, on string, args *MountArgs) (*Mount, unix.Errno) {
-	if e := kernel.Authorize(l.Cred(), kernel.ActionMount); e != 0 {
+	if e := v.authorizeMount(l, typ, covered, args.Flags); e != 0 {
 		return nil, e
 	}
-	mp := &Mount{vfs: v, id: v.nextMountID.Add(1), Type: typ, From: args.Source, On: on}
+	mp := &Mount{vfs: v, id: v.nextMountID.Add(1), Type: typ, From: args.Source, On: on, owner: l.Cred().Uid()}
 	mp.cache.init()
 	mp.flags.Store(int32(args.Flags &^ (MNT_FORCE | MNT_UPDATE)))
 	mp.bsdGroups.Store(groupRuleOption(args.Options))
@@ -230,6 +231,7 @@ func (v *VFS) Mount(l *kernel.LWP, typ *FSType, covered *Vnode, on string, args 
 	v.mountMu.Lock()
 	v.mounts = append(v.mounts, mp)
 	v.mountMu.Unlock()
+	v.addMountSysctl(mp)
 	v.k.Printf("mounted %s on %s type %s%s", mp.From, mp.On, typ.Name, map[bool]string{true: " (read-only)", false: ""}[mp.ReadOnly()])
 	return mp, 0
 }
@@ -238,7 +240,7 @@ func (v *VFS) Mount(l *kernel.LWP, typ *FSType, covered *Vnode, on string, args 
 // (EBUSY if some are in use, unless MNT_FORCE, which revokes them), then the
 // driver's Unmount.
 func (v *VFS) Unmount(l *kernel.LWP, mp *Mount, flags int) unix.Errno {
-	if e := kernel.Authorize(l.Cred(), kernel.ActionMount); e != 0 {
+	if e := v.k.Authorize(l.Cred(), kernel.ActionUnmount, &MountAuth{Type: mp.Type, Mount: mp, Flags: flags}); e != 0 {
 		return e
 	}
 	if mp == v.rootMount && flags&MNT_FORCE == 0 {
@@ -281,6 +283,7 @@ func (v *VFS) Unmount(l *kernel.LWP, mp *Mount, flags int) unix.Errno {
 		}
 	}
 	v.mountMu.Unlock()
+	v.k.SysctlDestroy(mountSysctlName(mp))
 	v.k.Printf("unmounted %s", mp.On)
 	return 0
 }

@@ -430,7 +430,7 @@ func Mknod(l *kernel.LWP, path string, mode uint32, dev uint64) (e unix.Errno) {
 	}
 	switch t {
 	case VBLK, VCHR:
-		if e := kernel.Authorize(l.Cred(), kernel.ActionMknod); e != 0 {
+		if e := l.Kernel().Authorize(l.Cred(), kernel.ActionMknod); e != 0 {
 			return e
 		}
 	case VFIFO, VREG, VSOCK:
@@ -995,9 +995,6 @@ func MountPath(l *kernel.LWP, fstype, source, dir string, flags int, opts map[st
 	if typ == nil {
 		return unix.ENODEV
 	}
-	if e := kernel.Authorize(l.Cred(), kernel.ActionMount); e != 0 {
-		return e
-	}
 	v := procFiles(l).v
 	args := &MountArgs{Source: source, Flags: flags, Options: opts}
 	if typ.NeedsDevice {
@@ -1006,7 +1003,11 @@ func MountPath(l *kernel.LWP, fstype, source, dir string, flags int, opts map[st
 			return e
 		}
 		t, rdev := res.Vp.Type, res.Vp.Rdev
+		e = mountDeviceAccess(l, res.Vp, flags)
 		Vrele(l, res.Vp)
+		if e != 0 {
+			return e
+		}
 		if t != VBLK {
 			return unix.ENOTBLK
 		}

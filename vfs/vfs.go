@@ -43,6 +43,8 @@ type VFS struct {
 	nextDev uint64
 
 	etfs atomic.Pointer[etfsBox]
+
+	usermount atomic.Int32 // vfs.generic.usermount
 }
 
 type etfsBox struct{ r EtfsResolver }
@@ -96,6 +98,8 @@ func bootVFS(k *kernel.Kernel) error {
 	v.vcache.init(v, cfg.MaxVnodes)
 	v.Bufcache = bio.NewCache(k, cfg.BufCacheBytes)
 	k.SetSubsystem("vfs", v)
+	v.registerSysctl()
+	k.ListenScope(kernel.ScopeSystem, "usermount", v.usermountPolicy)
 	l := k.LWP0()
 	l.Schedule()
 	defer l.Unschedule()
