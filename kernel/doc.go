@@ -6,6 +6,10 @@
 //   - boot and halt (Boot, Kernel.Reboot) and the components linked in by
 //     blank imports (RegisterComponent), initialised by class in the rump
 //     order KERN, VFS, NET, DEV, KERN_VFS, POSTINIT, SYSCALL;
+//   - modules (RegisterModule, ModuleLoad, ModuleUnload, ModuleInit,
+//     ModuleFini, Modstat): file system drivers are modules of class VFS
+//     with their requirements, initialised by class at boot and held by
+//     every mount made from them;
 //   - virtual CPUs: an LWP must hold one (LWP.Schedule) to run kernel code,
 //     so at most NCPU LWPs compute inside the kernel at once; blocking host
 //     calls give it back (LWP.BlockBegin / LWP.BlockEnd);
@@ -46,6 +50,14 @@
 //     by its number), reading an inner node is EISDIR rather than a query,
 //     and values are Go values (int64, string, bool, any struct) rather
 //     than bytes.
+//   - builtin modules are initialised right after the KERN components,
+//     before the VFS (rump does it after KERN_VFS): the root file system
+//     is a module too and the VFS mounts it at boot. Go loads no code at
+//     run time, so ModuleLoad loads only modules linked in (registered)
+//     or given to ModuleInit; unloading de-initialises the module in
+//     that kernel only, and other kernels of the process keep theirs.
+//     A module registered after a kernel booted is known to it, not
+//     loaded, until asked for.
 //
 // Go has no thread-local curlwp: the LWP is passed explicitly as the first
 // argument of every kernel entry point. Errors inside the kernel are
@@ -56,6 +68,7 @@
 //	Kernel.bootMu
 //	  Kernel.procMu
 //	    Proc.mu
+//	modules.mu (module Init and Fini run under it)
 //	Kernel.evMu, Kernel.sysctlM, kauth.mu, msgbuf.mu (leaves)
 //
 // A virtual CPU is not a lock in this order: it is released around every

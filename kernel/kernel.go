@@ -83,6 +83,7 @@ type Kernel struct {
 	sysctlM    sync.Mutex
 	sysctlRoot *SysctlNode
 	kauth      kauth
+	mods       modules
 
 	hookMu   sync.Mutex
 	finis    []func(l *LWP) error
@@ -132,6 +133,7 @@ func (k *Kernel) Boot() error {
 	k.lwp0 = k.newLWP(k.proc0)
 	k.initKauth()
 	k.initSysctl()
+	k.initModuleSysctl()
 
 	componentsMu.Lock()
 	comps := append([]Component(nil), components...)
@@ -153,6 +155,10 @@ func (k *Kernel) Boot() error {
 	for cl := ClassKern; cl <= ClassKernVFS; cl++ {
 		if err := run(cl); err != nil {
 			return err
+		}
+		if cl == ClassKern {
+			// Before the VFS: the root file system is a module too.
+			k.initModules()
 		}
 	}
 	// initproc: pid 1, as rump's "rumplocal". Boot fails without it.

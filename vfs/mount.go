@@ -58,10 +58,15 @@ type MountArgs struct {
 
 // FSType is a file system type in the registry (struct vfsops before
 // mount). NeedsDevice says whether Source must name a block device.
+//
+// Each type is a kernel module of class VFS named Name (RegisterFSType
+// registers it) requiring the modules in Requires: a mount holds it, so
+// it cannot be unloaded while something is mounted from it.
 type FSType struct {
 	Name        string
 	Aliases     []string
 	NeedsDevice bool
+	Requires    []string
 	Mount       func(l *kernel.LWP, mp *Mount, args *MountArgs) (FileSystem, unix.Errno)
 }
 
@@ -70,14 +75,16 @@ var (
 	fsTypes   = map[string]*FSType{}
 )
 
-// RegisterFSType adds a file system type; drivers call it from init.
+// RegisterFSType adds a file system type and its module; drivers call it
+// from init.
 func RegisterFSType(t *FSType) {
 	fsTypesMu.Lock()
-	defer fsTypesMu.Unlock()
 	fsTypes[t.Name] = t
 	for _, a := range t.Aliases {
 		fsTypes[a] = t
 	}
+	fsTypesMu.Unlock()
+	kernel.RegisterModule(&kernel.ModuleInfo{Name: t.Name, Class: kernel.ModClassVFS, Requires: t.Requires})
 }
 
 // LookupFSType finds a type by its name or an alias.
@@ -195,6 +202,18 @@ func (v *VFS) Mount(l *kernel.LWP, typ *FSType, covered *Vnode, on string, args 
 	if e := v.authorizeMount(l, typ, covered, args.Flags); e != 0 {
 		return nil, e
 	}
+	// The mount holds its type's module until it is unmounted.
+	if v.k.ModuleHold(typ.Name, kernel.ModClassVFS) != 0 {
+		return nil, unix.ENODEV
+	}
+	mp, e := v.mount(l, typ, covered, on, args)
+	if e != 0 {
+		v.k.ModuleRele(typ.Name)
+	}
+	return mp, e
+}
+
+func (v *VFS) mount(l *kernel.LWP, typ *FSType, covered *Vnode, on string, args *MountArgs) (*Mount, unix.Errno) {
 	mp := &Mount{vfs: v, id: v.nextMountID.Add(1), Type: typ, From: args.Source, On: on, owner: l.Cred().Uid()}
 	mp.cache.init()
 	mp.flags.Store(int32(args.Flags &^ (MNT_FORCE | MNT_UPDATE)))
@@ -284,6 +303,7 @@ func (v *VFS) Unmount(l *kernel.LWP, mp *Mount, flags int) unix.Errno {
 	}
 	v.mountMu.Unlock()
 	v.k.SysctlDestroy(mountSysctlName(mp))
+	v.k.ModuleRele(mp.Type.Name)
 	v.k.Printf("unmounted %s", mp.On)
 	return 0
 }
