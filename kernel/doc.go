@@ -14,7 +14,8 @@
 //     so at most NCPU LWPs compute inside the kernel at once; blocking host
 //     calls give it back (LWP.BlockBegin / LWP.BlockEnd);
 //   - processes and LWPs (proc0/lwp0, initproc, Rfork, NewLWP, ReleaseLWP,
-//     AllBetsAreOffSetID);
+//     AllBetsAreOffSetID) and their resource limits (Getrlimit,
+//     Setrlimit; RLIMIT_NOFILE is enforced by the VFS's descriptor table);
 //   - credentials and kauth (CredCreate, VAccess; Kernel.Authorize asks
 //     the listeners of the action's scope, ListenScope adds one; the suser
 //     secmodel is the listener every kernel starts with);

@@ -31,7 +31,8 @@ type Proc struct {
 	parent *Proc
 	Comm   string
 
-	cred atomic.Pointer[Cred]
+	cred   atomic.Pointer[Cred]
+	limits atomic.Pointer[rlimits] // replaced whole by Setrlimit
 
 	mu    sync.Mutex
 	lwps  map[*LWP]struct{}
@@ -109,6 +110,11 @@ func (l *LWP) SetCred(c *Cred) { l.cred = c }
 func (k *Kernel) newProc(parent *Proc, cred *Cred, comm string) *Proc {
 	p := &Proc{k: k, parent: parent, Comm: comm, lwps: map[*LWP]struct{}{}}
 	p.cred.Store(cred)
+	if parent != nil {
+		p.limits.Store(parent.limits.Load())
+	} else {
+		p.limits.Store(defaultRlimits())
+	}
 	k.procMu.Lock()
 	var pid int32 // proc0's
 	if parent != nil {

@@ -45,6 +45,9 @@ type VFS struct {
 	etfs atomic.Pointer[etfsBox]
 
 	usermount atomic.Int32 // vfs.generic.usermount
+
+	fifoMu sync.Mutex
+	fifos  map[*Vnode]*pipe // buffers of open FIFOs
 }
 
 type etfsBox struct{ r EtfsResolver }
