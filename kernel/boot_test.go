@@ -172,3 +172,36 @@ func dumpChild(arg string) {
 	fmt.Println("child survived")
 	os.Exit(0)
 }
+
+func TestDefaultHostname(t *testing.T) {
+	k := boot(t, Config{})
+	h, _ := os.Hostname()
+	want := fmt.Sprintf("rump-%05d.%s", os.Getpid(), h)
+	if got, _ := k.SysctlGet("kern.hostname"); got != want {
+		t.Fatalf("default hostname %q, want %q", got, want)
+	}
+}
+
+func TestRlimitNproc(t *testing.T) {
+	k := boot(t, Config{})
+	l, _ := k.Rfork(nil, RFCFDG)
+	l.Proc().SetCred(CredCreate(1000, 1000, nil))
+	if e := l.Setrlimit(RLIMIT_NPROC, Rlimit{Cur: 2, Max: 2}); e != 0 {
+		t.Fatal(e)
+	}
+	c, err := k.Rfork(l, RFCFDG)
+	if err != nil {
+		t.Fatalf("second process of the user: %v", err)
+	}
+	if _, err := k.Rfork(l, RFCFDG); err != unix.EAGAIN {
+		t.Fatalf("third process past RLIMIT_NPROC 2: %v", err)
+	}
+	k.ReleaseLWP(c)
+	if c, err = k.Rfork(l, RFCFDG); err != nil {
+		t.Fatalf("after one exited: %v", err)
+	}
+	// Root is not bound by it.
+	if _, err := k.Rfork(nil, RFCFDG); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -40,7 +40,8 @@ type Config struct {
 	BufCacheBytes int64
 	// SyncInterval is the syncer's rhythm; default 30 s.
 	SyncInterval time.Duration
-	// Hostname defaults to rump-<pid>.<host>.
+	// Hostname defaults to rump-<pid>.<host>, the pid in five digits at
+	// least, as rumpuser makes it.
 	Hostname string
 	// Console receives messages shown to the user; default os.Stderr.
 	Console io.Writer
@@ -133,8 +134,10 @@ func (c Config) resolve() (Config, []string) {
 		c.SyncInterval = 30 * time.Second
 	}
 	if c.Hostname == "" {
-		h, _ := os.Hostname()
-		c.Hostname = fmt.Sprintf("rump-%d.%s", os.Getpid(), h)
+		c.Hostname = fmt.Sprintf("rump-%05d", os.Getpid())
+		if h, err := os.Hostname(); err == nil {
+			c.Hostname += "." + h
+		}
 	}
 	if c.Console == nil {
 		c.Console = os.Stderr

@@ -25,6 +25,8 @@
 //   - event counters, and the message buffer (dmesg).
 //
 // Where rumpfs deliberately differs from rump.c:
+//   - without RUMP_NCPU a kernel has as many virtual CPUs as the host
+//     (rumpuser's default is 2): a file server should use the machine.
 //   - RUMP_NCPU below 1 (and an explicit Config.NCPU below 1) is clamped
 //     to 1 with a warning where rump panics, and any bad RUMP_* value is a
 //     warning and the default: a typo in the environment should not stop

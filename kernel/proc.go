@@ -180,7 +180,8 @@ func (k *Kernel) NProcs() int {
 // Rfork makes a child of l's process and returns the child's one LWP
 // (rump_lwproc_rfork). flags: 0 shares the descriptor table, RFFDG copies
 // it, RFCFDG gives a clean one; both together are EINVAL. The child inherits
-// the parent's credentials.
+// the parent's credentials and resource limits; EAGAIN when a user has as
+// many processes as RLIMIT_NPROC allows.
 func (k *Kernel) Rfork(l *LWP, flags int) (*LWP, error) {
 	if flags&^(RFFDG|RFCFDG) != 0 || flags == RFFDG|RFCFDG {
 		return nil, unix.EINVAL
@@ -191,6 +192,9 @@ func (k *Kernel) Rfork(l *LWP, flags int) (*LWP, error) {
 	}
 	if parent == nil {
 		parent = k.proc0
+	}
+	if !k.procLimitOK(parent, parent.Cred()) {
+		return nil, unix.EAGAIN
 	}
 	child := k.newProc(parent, parent.Cred(), parent.Comm)
 	if parent.State != nil {

@@ -5,6 +5,7 @@ import "golang.org/x/sys/unix"
 // Resource limits (RLIMIT_*), NetBSD's numbers; only those the kernel
 // enforces.
 const (
+	RLIMIT_NPROC  = 7 // processes of the real uid (Rfork's EAGAIN past it)
 	RLIMIT_NOFILE = 8 // descriptors a process may have open (EMFILE past it)
 	numRlimits    = 9
 )
@@ -61,4 +62,23 @@ func (l *LWP) Setrlimit(res int, lim Rlimit) unix.Errno {
 	n[res] = lim
 	p.limits.Store(&n)
 	return 0
+}
+
+// procLimitOK reports whether a process with cred c may fork under
+// parent's RLIMIT_NPROC: root always may, others while fewer processes
+// than the limit run as their real uid.
+func (k *Kernel) procLimitOK(parent *Proc, c *Cred) bool {
+	lim := parent.limits.Load()[RLIMIT_NPROC].Cur
+	if lim == RLIM_INFINITY || c.IsRoot() {
+		return true
+	}
+	k.procMu.Lock()
+	defer k.procMu.Unlock()
+	n := uint64(0)
+	for _, p := range k.procs {
+		if p.Cred().RUid() == c.RUid() {
+			n++
+		}
+	}
+	return n < lim
 }
