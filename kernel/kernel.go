@@ -26,11 +26,14 @@ const (
 
 var classNames = [numClasses]string{"KERN", "VFS", "NET", "DEV", "KERN_VFS", "POSTINIT", "SYSCALL"}
 
-func (c Class) String() string {
-	if c < 0 || c >= numClasses {
-		return fmt.Sprintf("class(%d)", int(c))
+func (c Class) String() string { return enumName(classNames[:], int(c), "class") }
+
+// enumName names value v of an enumeration from its table of names.
+func enumName(names []string, v int, kind string) string {
+	if v < 0 || v >= len(names) {
+		return fmt.Sprintf("%s(%d)", kind, v)
 	}
-	return classNames[c]
+	return names[v]
 }
 
 // Component is a piece of the kernel linked in by a blank import. Its Init

@@ -27,12 +27,7 @@ const (
 
 var modClassNames = [numModClasses]string{"any", "misc", "vfs", "driver", "exec", "secmodel", "bufq"}
 
-func (c ModClass) String() string {
-	if c < 0 || c >= numModClasses {
-		return fmt.Sprintf("class(%d)", int(c))
-	}
-	return modClassNames[c]
-}
+func (c ModClass) String() string { return enumName(modClassNames[:], int(c), "class") }
 
 // modBootOrder is the order builtin modules are initialised in at boot,
 // as NetBSD's main() initialises them: security models first, then file
