@@ -197,7 +197,7 @@ func TestRlimitNproc(t *testing.T) {
 		t.Fatalf("third process past RLIMIT_NPROC 2: %v", err)
 	}
 	k.ReleaseLWP(c)
-	if c, err = k.Rfork(l, RFCFDG); err != nil {
+	if _, err := k.Rfork(l, RFCFDG); err != nil {
 		t.Fatalf("after one exited: %v", err)
 	}
 	// Root is not bound by it.

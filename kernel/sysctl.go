@@ -229,12 +229,12 @@ func (k *Kernel) sysctlCreate(path string, n SysctlNode, fixed bool) ([]int32, u
 	return mib, 0
 }
 
-func (p *SysctlNode) freeNum() int32 {
+func (n *SysctlNode) freeNum() int32 {
 	for {
-		num := p.nextNum
-		p.nextNum++
+		num := n.nextNum
+		n.nextNum++
 		taken := false
-		for _, c := range p.children {
+		for _, c := range n.children {
 			taken = taken || c.Num == num
 		}
 		if !taken {
