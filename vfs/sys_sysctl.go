@@ -49,7 +49,8 @@ func (v *VFS) registerSysctl() {
 		path string
 		node kernel.SysctlNode
 	}{
-		{"kern.maxvnodes", kernel.SysctlInt("Maximum number of vnodes", func() int64 { return int64(k.Config().MaxVnodes) })},
+		{"kern.maxvnodes", kernel.SysctlNode{Num: 5, Type: kernel.CTLTYPE_INT, Desc: "Maximum number of vnodes",
+			Get: func() any { return int64(k.Config().MaxVnodes) }}},
 		{"vfs.bio.maxbytes", kernel.SysctlInt("Buffer cache bound in bytes", func() int64 { return bc.MaxBytes() })},
 		{"vfs.bio.bytes", kernel.SysctlInt("Bytes in the buffer cache", func() int64 { return bc.Stats().Bytes })},
 		{"vfs.bio.hits", kernel.SysctlInt("Buffer cache hits", func() int64 { return int64(bc.Stats().Hits) })},

@@ -115,3 +115,10 @@ func TestUsermount(t *testing.T) {
 		t.Fatalf("after usermount=0: %v", e)
 	}
 }
+
+func TestSysctlNumbers(t *testing.T) {
+	k, _ := boot(t, kernel.Config{MaxVnodes: 777})
+	if v, e := k.SysctlGet("1.5"); e != 0 || v != "777" {
+		t.Fatalf("kern.maxvnodes by number: %q %v", v, e)
+	}
+}
