@@ -79,7 +79,7 @@ func TestBootHowtoAndBanner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(k.Dmesg(), Banner()+"\n") {
+	if !strings.HasPrefix(k.Dmesg(), Banner()+" booting, ") {
 		t.Fatalf("dmesg does not start with the banner:\n%s", k.Dmesg())
 	}
 	if console.Len() != 0 || k.BootHowto()&AB_VERBOSE != 0 {

@@ -126,7 +126,7 @@ func (k *Kernel) Boot() error {
 	k.msgbuf.init(msgbufSize)
 	k.subs = map[string]any{}
 	k.procs = map[int32]*Proc{}
-	k.Printf("%s", Banner())
+	k.Printf("%s booting, %d virtual CPUs", Banner(), cfg.NCPU)
 	for _, w := range warns {
 		k.Warnf("boot: %s", w)
 	}
