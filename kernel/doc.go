@@ -69,9 +69,9 @@
 // Lock order (outermost first):
 //
 //	Kernel.bootMu
+//	  modules.mu (module Init and Fini run under it)
 //	  Kernel.procMu
 //	    Proc.mu
-//	modules.mu (module Init and Fini run under it)
 //	Kernel.evMu, Kernel.sysctlM, kauth.mu, msgbuf.mu (leaves)
 //
 // A virtual CPU is not a lock in this order: it is released around every
