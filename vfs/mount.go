@@ -63,10 +63,12 @@ type MountArgs struct {
 // registers it) requiring the modules in Requires: a mount holds it, so
 // it cannot be unloaded while something is mounted from it.
 type FSType struct {
+	// Requires names the modules the type's module requires.
+	Requires []string
+
 	Name        string
 	Aliases     []string
 	NeedsDevice bool
-	Requires    []string
 	Mount       func(l *kernel.LWP, mp *Mount, args *MountArgs) (FileSystem, unix.Errno)
 }
 
