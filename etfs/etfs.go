@@ -142,6 +142,7 @@ func Of(k *kernel.Kernel) *Etfs {
 	k.SetSubsystem("etfs", e)
 	v.SetEtfsResolver(e)
 	k.RegisterShutdown(e.shutdown)
+	k.SysctlCreate("vfs.etfs.keys", kernel.SysctlStruct("etfs registrations", func() any { return e.Keys() }))
 	return e
 }
 

@@ -49,22 +49,10 @@ func (c *Cred) IsMember(gid uint32) bool {
 // IsRoot reports whether the cred has uid 0 (the suser secmodel).
 func (c *Cred) IsRoot() bool { return c.euid == 0 }
 
-// Action is something kauth is asked to allow.
-type Action int
-
-// Actions that need privilege.
-const (
-	ActionReboot Action = iota
-	ActionMount
-	ActionSysctlWrite
-	ActionChown   // give a file away
-	ActionSetGid  // keep setgid on a file whose group we are not in
-	ActionMknod   // make device nodes
-	ActionChflags // change system flags
-)
-
-// Authorize decides a privileged action: the suser secmodel lets uid 0 do
-// everything and nobody else anything.
+// Authorize decides a privileged action by the suser secmodel alone: uid
+// 0 may do everything, nobody else anything. It is for callers with no
+// kernel at hand; inside a kernel use Kernel.Authorize, which asks every
+// listener of the action's scope.
 func Authorize(c *Cred, a Action) unix.Errno {
 	if c.IsRoot() {
 		return 0

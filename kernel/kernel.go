@@ -26,11 +26,14 @@ const (
 
 var classNames = [numClasses]string{"KERN", "VFS", "NET", "DEV", "KERN_VFS", "POSTINIT", "SYSCALL"}
 
-func (c Class) String() string {
-	if c < 0 || c >= numClasses {
-		return fmt.Sprintf("class(%d)", int(c))
+func (c Class) String() string { return enumName(classNames[:], int(c), "class") }
+
+// enumName names value v of an enumeration from its table of names.
+func enumName(names []string, v int, kind string) string {
+	if v < 0 || v >= len(names) {
+		return fmt.Sprintf("%s(%d)", kind, v)
 	}
-	return classNames[c]
+	return names[v]
 }
 
 // Component is a piece of the kernel linked in by a blank import. Its Init
@@ -61,6 +64,7 @@ type Kernel struct {
 	bootMu sync.Mutex
 	booted bool
 	halted atomic.Bool
+	howto  atomic.Int32
 
 	cpus []*CPU
 	free chan *CPU
@@ -76,11 +80,13 @@ type Kernel struct {
 
 	ran [numClasses]int
 
-	evMu    sync.Mutex
-	evcnts  []*EvCnt
-	msgbuf  msgbuf
-	sysctlM sync.Mutex
-	sysctl  map[string]*SysctlNode
+	evMu       sync.Mutex
+	evcnts     []*EvCnt
+	msgbuf     msgbuf
+	sysctlM    sync.Mutex
+	sysctlRoot *SysctlNode
+	kauth      kauth
+	mods       modules
 
 	hookMu   sync.Mutex
 	finis    []func(l *LWP) error
@@ -113,22 +119,24 @@ func (k *Kernel) Boot() error {
 	if k.booted {
 		return nil
 	}
-	cfg, err := k.cfg.resolve()
-	if err != nil {
-		return fmt.Errorf("boot: %w", err)
-	}
+	cfg, warns := k.cfg.resolve()
 	k.cfg = cfg
+	k.howto.Store(int32(cfg.Howto))
 	k.BootTime = time.Now()
 	k.msgbuf.init(msgbufSize)
-	k.sysctl = map[string]*SysctlNode{}
 	k.subs = map[string]any{}
 	k.procs = map[int32]*Proc{}
-	k.Printf("rump kernel (rumpfs) booting, %d virtual CPUs", cfg.NCPU)
+	k.Printf("%s booting, %d virtual CPUs", Banner(), cfg.NCPU)
+	for _, w := range warns {
+		k.Warnf("boot: %s", w)
+	}
 
 	k.initCPUs(cfg.NCPU)
 	k.proc0 = k.newProc(nil, RootCred, "swapper")
 	k.lwp0 = k.newLWP(k.proc0)
+	k.initKauth()
 	k.initSysctl()
+	k.initModuleSysctl()
 
 	componentsMu.Lock()
 	comps := append([]Component(nil), components...)
@@ -150,6 +158,10 @@ func (k *Kernel) Boot() error {
 	for cl := ClassKern; cl <= ClassKernVFS; cl++ {
 		if err := run(cl); err != nil {
 			return err
+		}
+		if cl == ClassKern {
+			// Before the VFS: the root file system is a module too.
+			k.initModules()
 		}
 	}
 	// initproc: pid 1, as rump's "rumplocal". Boot fails without it.

@@ -54,7 +54,7 @@ func (m *msgbuf) String() string {
 // Printf logs a kernel message (aprint_normal): always to the message
 // buffer, to the console only when verbose.
 func (k *Kernel) Printf(format string, args ...any) {
-	k.log(k.cfg.Verbose, format, args...)
+	k.log(k.verbose(), format, args...)
 }
 
 // Warnf logs a message the user must see (aprint_error): to the message

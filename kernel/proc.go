@@ -31,7 +31,8 @@ type Proc struct {
 	parent *Proc
 	Comm   string
 
-	cred atomic.Pointer[Cred]
+	cred   atomic.Pointer[Cred]
+	limits atomic.Pointer[rlimits] // replaced whole by Setrlimit
 
 	mu    sync.Mutex
 	lwps  map[*LWP]struct{}
@@ -109,6 +110,11 @@ func (l *LWP) SetCred(c *Cred) { l.cred = c }
 func (k *Kernel) newProc(parent *Proc, cred *Cred, comm string) *Proc {
 	p := &Proc{k: k, parent: parent, Comm: comm, lwps: map[*LWP]struct{}{}}
 	p.cred.Store(cred)
+	if parent != nil {
+		p.limits.Store(parent.limits.Load())
+	} else {
+		p.limits.Store(defaultRlimits())
+	}
 	k.procMu.Lock()
 	var pid int32 // proc0's
 	if parent != nil {
@@ -174,7 +180,8 @@ func (k *Kernel) NProcs() int {
 // Rfork makes a child of l's process and returns the child's one LWP
 // (rump_lwproc_rfork). flags: 0 shares the descriptor table, RFFDG copies
 // it, RFCFDG gives a clean one; both together are EINVAL. The child inherits
-// the parent's credentials.
+// the parent's credentials and resource limits; EAGAIN when a user has as
+// many processes as RLIMIT_NPROC allows.
 func (k *Kernel) Rfork(l *LWP, flags int) (*LWP, error) {
 	if flags&^(RFFDG|RFCFDG) != 0 || flags == RFFDG|RFCFDG {
 		return nil, unix.EINVAL
@@ -185,6 +192,9 @@ func (k *Kernel) Rfork(l *LWP, flags int) (*LWP, error) {
 	}
 	if parent == nil {
 		parent = k.proc0
+	}
+	if !k.procLimitOK(parent, parent.Cred()) {
+		return nil, unix.EAGAIN
 	}
 	child := k.newProc(parent, parent.Cred(), parent.Comm)
 	if parent.State != nil {

@@ -18,6 +18,11 @@
 // the driver emits them; Getdents is one sink) and Run (a kernel entry
 // around a function).
 //
+// Pipes (pipe.go, sys_pipe.go): pipe(2) Files have no vnode; a FIFO
+// vnode of any driver opens as a pipe whose buffer the VFS keeps while
+// the FIFO is open, so FIFO data never reaches the driver. Descriptor
+// tables keep FD_CLOEXEC per descriptor and honour RLIMIT_NOFILE.
+//
 // Drivers live in subpackages (vfs/ffs, vfs/ext2fs, ...), register an
 // FSType from init, and embed GenericOps for what they do not implement.
 // Callers outside the kernel use the system calls (Open, Read, Stat, ...),
@@ -45,6 +50,8 @@
 //	      driver locks (kernel.Mutex when held across I/O)
 //	        vcache shard mutex (Rekey alone holds two, in shard order)
 //	          vcache free-list mutex
+//	VFS.fifoMu
+//	  pipe.mu (released while waiting)
 //	VFS.mountMu, VFS.devMu, ProcFiles.mu, fileTable.mu (leaves)
 //
 // Every lock an LWP may wait for while holding a virtual CPU is a

@@ -1,6 +1,7 @@
 package vfs
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -9,24 +10,47 @@ import (
 )
 
 // File is an open file (struct file): a vnode, the open flags and the
-// offset. Descriptor tables share Files after dup and fork.
+// offset; or a pipe, with no vnode for pipe(2) and the FIFO's vnode for a
+// FIFO. Descriptor tables share Files after dup and fork.
 type File struct {
 	Vnode *Vnode
-	Flags int // O_* flags as opened (host numbering)
+	Flags int // O_* flags as opened (host numbering), without O_CLOEXEC
 
 	refs   atomic.Int32
 	offMu  kernel.Mutex
 	offset int64
+	status atomic.Int32 // the F_SETFL flags (O_APPEND, O_NONBLOCK)
+	pipe   *pipe        // pipe(2) end or opened FIFO
 }
+
+// statusMask is what F_SETFL may change.
+const statusMask = unix.O_APPEND | unix.O_NONBLOCK
+
+func newFile(vp *Vnode, flags int) *File {
+	f := &File{Vnode: vp, Flags: flags &^ unix.O_CLOEXEC}
+	f.status.Store(int32(flags & statusMask))
+	f.refs.Store(1)
+	return f
+}
+
+// statusFlags returns the O_* flags now: as opened, with F_SETFL's.
+func (f *File) statusFlags() int { return f.Flags&^statusMask | int(f.status.Load()) }
 
 // fflags returns the VOP open flags (FREAD, FWRITE) of the file.
 func (f *File) fflags() int { return OflagsToF(f.Flags) }
 
 func (f *File) hold() { f.refs.Add(1) }
 
-// drop releases one reference; the last closes the vnode.
+// drop releases one reference; the last closes the pipe end and the
+// vnode.
 func (f *File) drop(l *kernel.LWP) unix.Errno {
 	if f.refs.Add(-1) != 0 {
+		return 0
+	}
+	if f.pipe != nil {
+		f.pipe.closeEnd(f.fflags())
+	}
+	if f.Vnode == nil {
 		return 0
 	}
 	e := VOPClose(l, f.Vnode, f.fflags())
@@ -35,15 +59,17 @@ func (f *File) drop(l *kernel.LWP) unix.Errno {
 }
 
 // fileTable is a descriptor table (struct filedesc), shared between
-// processes forked without RFFDG/RFCFDG.
+// processes forked without RFFDG/RFCFDG. cloexec keeps each descriptor's
+// FD_CLOEXEC beside files.
 type fileTable struct {
-	mu    sync.Mutex
-	files []*File
-	users atomic.Int32
+	mu      sync.Mutex
+	files   []*File
+	cloexec []bool
+	users   atomic.Int32
 }
 
-// MaxFiles bounds a descriptor table (EMFILE past it).
-const MaxFiles = 1 << 16
+// MaxFiles bounds a descriptor table: the highest RLIMIT_NOFILE.
+const MaxFiles = kernel.MaxFiles
 
 func (t *fileTable) get(fd int) (*File, unix.Errno) {
 	t.mu.Lock()
@@ -56,21 +82,30 @@ func (t *fileTable) get(fd int) (*File, unix.Errno) {
 	return f, 0
 }
 
-// alloc installs f at the lowest free descriptor.
-func (t *fileTable) alloc(f *File) (int, unix.Errno) {
+// alloc installs f at the lowest free descriptor from min up, below
+// limit (EMFILE when there is none).
+func (t *fileTable) alloc(f *File, min, limit int, cloexec bool) (int, unix.Errno) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for i, g := range t.files {
-		if g == nil {
-			t.files[i] = f
-			return i, 0
-		}
+	fd := min
+	for fd < len(t.files) && t.files[fd] != nil {
+		fd++
 	}
-	if len(t.files) >= MaxFiles {
+	if fd >= limit {
 		return -1, unix.EMFILE
 	}
-	t.files = append(t.files, f)
-	return len(t.files) - 1, 0
+	t.installLocked(fd, f, cloexec)
+	return fd, 0
+}
+
+// installLocked puts f at fd, growing the table.
+func (t *fileTable) installLocked(fd int, f *File, cloexec bool) {
+	for len(t.files) <= fd {
+		t.files = append(t.files, nil)
+		t.cloexec = append(t.cloexec, false)
+	}
+	t.files[fd] = f
+	t.cloexec[fd] = cloexec
 }
 
 func (t *fileTable) remove(fd int) (*File, unix.Errno) {
@@ -81,6 +116,7 @@ func (t *fileTable) remove(fd int) (*File, unix.Errno) {
 	}
 	f := t.files[fd]
 	t.files[fd] = nil
+	t.cloexec[fd] = false
 	return f, 0
 }
 
@@ -116,6 +152,7 @@ func (pf *ProcFiles) Fork(l *kernel.LWP, flags int) (kernel.ProcState, error) {
 		c.fdt.users.Store(1)
 		pf.fdt.mu.Lock()
 		c.fdt.files = make([]*File, len(pf.fdt.files))
+		c.fdt.cloexec = slices.Clone(pf.fdt.cloexec)
 		for i, f := range pf.fdt.files {
 			if f != nil {
 				f.hold()
@@ -141,7 +178,7 @@ func (pf *ProcFiles) Exit(l *kernel.LWP) {
 	if pf.fdt.users.Add(-1) == 0 {
 		pf.fdt.mu.Lock()
 		files := pf.fdt.files
-		pf.fdt.files = nil
+		pf.fdt.files, pf.fdt.cloexec = nil, nil
 		pf.fdt.mu.Unlock()
 		for _, f := range files {
 			if f != nil {

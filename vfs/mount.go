@@ -58,7 +58,14 @@ type MountArgs struct {
 
 // FSType is a file system type in the registry (struct vfsops before
 // mount). NeedsDevice says whether Source must name a block device.
+//
+// Each type is a kernel module of class VFS named Name (RegisterFSType
+// registers it) requiring the modules in Requires: a mount holds it, so
+// it cannot be unloaded while something is mounted from it.
 type FSType struct {
+	// Requires names the modules the type's module requires.
+	Requires []string
+
 	Name        string
 	Aliases     []string
 	NeedsDevice bool
@@ -73,14 +80,16 @@ var (
 	fsTypes   = map[string]*FSType{}
 )
 
-// RegisterFSType adds a file system type; drivers call it from init.
+// RegisterFSType adds a file system type and its module; drivers call it
+// from init.
 func RegisterFSType(t *FSType) {
 	fsTypesMu.Lock()
-	defer fsTypesMu.Unlock()
 	fsTypes[t.Name] = t
 	for _, a := range t.Aliases {
 		fsTypes[a] = t
 	}
+	fsTypesMu.Unlock()
+	kernel.RegisterModule(&kernel.ModuleInfo{Name: t.Name, Class: kernel.ModClassVFS, Requires: t.Requires})
 }
 
 // LookupFSType finds a type by its name or an alias.
@@ -118,6 +127,7 @@ type Mount struct {
 	covers *Vnode        // directory vnode this mount covers, referenced; nil for /
 
 	unmounting atomic.Bool
+	owner      uint32      // uid that mounted it (usermount)
 	bsdGroups  atomic.Bool // new files take the directory's group, see newOwner
 	cache      mountCache  // this mount's vnodes, see vcache.go
 	// Data is the driver's per-mount state.
@@ -194,10 +204,22 @@ type Statvfs struct {
 // (nil for the root), as l. The driver's Mount runs with a new Mount
 // value; on success the root vnode is fetched and covered is marked.
 func (v *VFS) Mount(l *kernel.LWP, typ *FSType, covered *Vnode, on string, args *MountArgs) (*Mount, unix.Errno) {
-	if e := kernel.Authorize(l.Cred(), kernel.ActionMount); e != 0 {
+	if e := v.authorizeMount(l, typ, covered, args.Flags); e != 0 {
 		return nil, e
 	}
-	mp := &Mount{vfs: v, id: v.nextMountID.Add(1), Type: typ, From: args.Source, On: on}
+	// The mount holds its type's module until it is unmounted.
+	if v.k.ModuleHold(typ.Name, kernel.ModClassVFS) != 0 {
+		return nil, unix.ENODEV
+	}
+	mp, e := v.mount(l, typ, covered, on, args)
+	if e != 0 {
+		v.k.ModuleRele(typ.Name)
+	}
+	return mp, e
+}
+
+func (v *VFS) mount(l *kernel.LWP, typ *FSType, covered *Vnode, on string, args *MountArgs) (*Mount, unix.Errno) {
+	mp := &Mount{vfs: v, id: v.nextMountID.Add(1), Type: typ, From: args.Source, On: on, owner: l.Cred().Uid()}
 	mp.cache.init()
 	mp.flags.Store(int32(args.Flags &^ (MNT_FORCE | MNT_UPDATE)))
 	mp.bsdGroups.Store(groupRuleOption(args.Options))
@@ -233,6 +255,7 @@ func (v *VFS) Mount(l *kernel.LWP, typ *FSType, covered *Vnode, on string, args 
 	v.mountMu.Lock()
 	v.mounts = append(v.mounts, mp)
 	v.mountMu.Unlock()
+	v.addMountSysctl(mp)
 	v.k.Printf("mounted %s on %s type %s%s", mp.From, mp.On, typ.Name, map[bool]string{true: " (read-only)", false: ""}[mp.ReadOnly()])
 	return mp, 0
 }
@@ -241,7 +264,7 @@ func (v *VFS) Mount(l *kernel.LWP, typ *FSType, covered *Vnode, on string, args 
 // (EBUSY if some are in use, unless MNT_FORCE, which revokes them), then the
 // driver's Unmount.
 func (v *VFS) Unmount(l *kernel.LWP, mp *Mount, flags int) unix.Errno {
-	if e := kernel.Authorize(l.Cred(), kernel.ActionMount); e != 0 {
+	if e := v.k.Authorize(l.Cred(), kernel.ActionUnmount, &MountAuth{Type: mp.Type, Mount: mp, Flags: flags}); e != 0 {
 		return e
 	}
 	if mp == v.rootMount && flags&MNT_FORCE == 0 {
@@ -284,6 +307,8 @@ func (v *VFS) Unmount(l *kernel.LWP, mp *Mount, flags int) unix.Errno {
 		}
 	}
 	v.mountMu.Unlock()
+	v.k.SysctlDestroy(mountSysctlName(mp))
+	v.k.ModuleRele(mp.Type.Name)
 	v.k.Printf("unmounted %s", mp.On)
 	return 0
 }

@@ -95,14 +95,15 @@ func Open(l *kernel.LWP, path string, flags int, mode uint32) (fd int, e unix.Er
 	if e != 0 {
 		return -1, e
 	}
-	f := &File{Vnode: vp, Flags: flags &^ (unix.O_CREAT | unix.O_EXCL | unix.O_TRUNC)}
-	f.refs.Store(1)
-	fd, e = procFiles(l).fdt.alloc(f)
-	if e != 0 {
-		f.drop(l)
-		return -1, e
+	f := newFile(vp, flags&^(unix.O_CREAT|unix.O_EXCL|unix.O_TRUNC))
+	if vp.Type == VFIFO {
+		if f.pipe, e = procFiles(l).v.fifoOpen(l, vp, flags); e != 0 {
+			VOPClose(l, vp, f.fflags())
+			Vrele(l, vp)
+			return -1, e
+		}
 	}
-	return fd, 0
+	return installFile(l, f, flags&unix.O_CLOEXEC != 0)
 }
 
 // OpenVnode opens path like Open but returns the opened vnode, referenced,
@@ -214,7 +215,7 @@ func Dup(l *kernel.LWP, fd int) (nfd int, e unix.Errno) {
 	if e != 0 {
 		return -1, e
 	}
-	nfd, e = pf.fdt.alloc(f)
+	nfd, e = pf.fdt.alloc(f, 0, fileLimit(l), false)
 	if e != 0 {
 		f.drop(l)
 	}
@@ -265,6 +266,12 @@ func rw(l *kernel.LWP, fd int, buf []byte, off int64, dir kernel.UioRW) (n int, 
 	if dir == kernel.UioRead && ff&FREAD == 0 || dir == kernel.UioWrite && ff&FWRITE == 0 {
 		return 0, unix.EBADF
 	}
+	if f.pipe != nil {
+		if off >= 0 {
+			return 0, unix.ESPIPE
+		}
+		return f.pipe.rw(l, buf, dir, f.status.Load()&unix.O_NONBLOCK != 0)
+	}
 	vp := f.Vnode
 	if vp.Type == VDIR {
 		return 0, unix.EISDIR
@@ -280,7 +287,7 @@ func rw(l *kernel.LWP, fd int, buf []byte, off int64, dir kernel.UioRW) (n int, 
 		e = VOPRead(l, vp, u, 0)
 	} else {
 		ioflag := 0
-		if f.Flags&unix.O_APPEND != 0 {
+		if f.status.Load()&unix.O_APPEND != 0 {
 			ioflag |= IO_APPEND
 		}
 		if f.Flags&(unix.O_SYNC|unix.O_DSYNC) != 0 {
@@ -311,6 +318,9 @@ func Lseek(l *kernel.LWP, fd int, off int64, whence int) (pos int64, e unix.Errn
 		return -1, e
 	}
 	defer f.drop(l)
+	if f.pipe != nil {
+		return -1, unix.ESPIPE
+	}
 	f.offMu.Enter(l)
 	defer f.offMu.Exit()
 	switch whence {
@@ -353,6 +363,10 @@ func Fstat(l *kernel.LWP, fd int, st *Vattr) (e unix.Errno) {
 		return e
 	}
 	defer f.drop(l)
+	if f.Vnode == nil {
+		f.pipe.stat(st)
+		return 0
+	}
 	return getattrInto(l, f.Vnode, st)
 }
 
@@ -430,7 +444,7 @@ func Mknod(l *kernel.LWP, path string, mode uint32, dev uint64) (e unix.Errno) {
 	}
 	switch t {
 	case VBLK, VCHR:
-		if e := kernel.Authorize(l.Cred(), kernel.ActionMknod); e != 0 {
+		if e := l.Kernel().Authorize(l.Cred(), kernel.ActionMknod); e != 0 {
 			return e
 		}
 	case VFIFO, VREG, VSOCK:
@@ -664,7 +678,7 @@ func setattrFd(l *kernel.LWP, fd int, va *Vattr, needWrite bool) (e unix.Errno) 
 		return e
 	}
 	defer Leave(l, &e)
-	f, e := getFile(l, fd)
+	f, e := getVnodeFile(l, fd, unix.EINVAL)
 	if e != 0 {
 		return e
 	}
@@ -797,7 +811,7 @@ func Fsync(l *kernel.LWP, fd int) (e unix.Errno) {
 		return e
 	}
 	defer Leave(l, &e)
-	f, e := getFile(l, fd)
+	f, e := getVnodeFile(l, fd, unix.EINVAL)
 	if e != 0 {
 		return e
 	}
@@ -836,7 +850,7 @@ func Getdents(l *kernel.LWP, fd int, buf []byte) (n int, e unix.Errno) {
 		return 0, e
 	}
 	defer Leave(l, &e)
-	f, e := getFile(l, fd)
+	f, e := getVnodeFile(l, fd, unix.ENOTDIR)
 	if e != 0 {
 		return 0, e
 	}
@@ -929,7 +943,7 @@ func Fchdir(l *kernel.LWP, fd int) (e unix.Errno) {
 		return e
 	}
 	defer Leave(l, &e)
-	f, e := getFile(l, fd)
+	f, e := getVnodeFile(l, fd, unix.ENOTDIR)
 	if e != 0 {
 		return e
 	}
@@ -995,9 +1009,6 @@ func MountPath(l *kernel.LWP, fstype, source, dir string, flags int, opts map[st
 	if typ == nil {
 		return unix.ENODEV
 	}
-	if e := kernel.Authorize(l.Cred(), kernel.ActionMount); e != 0 {
-		return e
-	}
 	v := procFiles(l).v
 	args := &MountArgs{Source: source, Flags: flags, Options: opts}
 	if typ.NeedsDevice {
@@ -1006,7 +1017,11 @@ func MountPath(l *kernel.LWP, fstype, source, dir string, flags int, opts map[st
 			return e
 		}
 		t, rdev := res.Vp.Type, res.Vp.Rdev
+		e = mountDeviceAccess(l, res.Vp, flags)
 		Vrele(l, res.Vp)
+		if e != 0 {
+			return e
+		}
 		if t != VBLK {
 			return unix.ENOTBLK
 		}

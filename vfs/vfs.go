@@ -43,6 +43,11 @@ type VFS struct {
 	nextDev uint64
 
 	etfs atomic.Pointer[etfsBox]
+
+	usermount atomic.Int32 // vfs.generic.usermount
+
+	fifoMu sync.Mutex
+	fifos  map[*Vnode]*pipe // buffers of open FIFOs
 }
 
 type etfsBox struct{ r EtfsResolver }
@@ -96,6 +101,8 @@ func bootVFS(k *kernel.Kernel) error {
 	v.vcache.init(v, cfg.MaxVnodes)
 	v.Bufcache = bio.NewCache(k, cfg.BufCacheBytes)
 	k.SetSubsystem("vfs", v)
+	v.registerSysctl()
+	k.ListenScope(kernel.ScopeSystem, "usermount", v.usermountPolicy)
 	l := k.LWP0()
 	l.Schedule()
 	defer l.Unschedule()

@@ -19,7 +19,7 @@ import (
 // superblock back, and vnode loading.
 
 func init() {
-	vfs.RegisterFSType(&vfs.FSType{Name: "ffs", Aliases: []string{"ufs"}, NeedsDevice: true, Mount: mountFFS})
+	vfs.RegisterFSType(&vfs.FSType{Name: "ffs", Aliases: []string{"ufs"}, NeedsDevice: true, Requires: []string{"ufs"}, Mount: mountFFS})
 }
 
 // bioMeta reads metadata through the buffer cache.

@@ -9,6 +9,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// The shared UFS code is a module of its own that FFS requires.
+func init() { kernel.RegisterModule(&kernel.ModuleInfo{Name: "ufs", Class: kernel.ModClassMisc}) }
+
 // MetaReader reads metadata blocks (indirect blocks, directory blocks,
 // inode blocks): the buffer cache's bread. ReadMeta calls fn with the
 // block's size bytes at fragment address fsb while it holds the block
