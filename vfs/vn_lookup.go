@@ -10,10 +10,17 @@ import (
 // One-component lookup (NetBSD's lookup_once): the step namei repeats, and
 // what a client that walks names itself (p2k's LOOKUP) calls directly.
 
-// ClientChecked is a lookup flag (beside Follow and WantParent): the
-// client checked search permission on the directory itself (FUSE's
-// default_permissions), so the lookup does not ask VOP_ACCESS again.
-const ClientChecked = 1 << 2
+// Flags a client passes to the vn layer, beside Namei's.
+const (
+	// ClientChecked: the client checked search permission on the
+	// directory itself (FUSE's default_permissions), so the lookup does
+	// not ask VOP_ACCESS again.
+	ClientChecked = ParentOnly << (1 + iota)
+	// ClientReadOnly: the client serves the file system read-only (p2k's
+	// read-only option), so the vn functions that change names answer
+	// EROFS where a read-only mount would.
+	ClientReadOnly
+)
 
 // CheckName refuses a component no directory can hold: ENOENT for "",
 // ENAMETOOLONG past NameMax bytes, EINVAL for a name with a slash or a
