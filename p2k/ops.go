@@ -2,7 +2,6 @@ package p2k
 
 import (
 	"github.com/hanwen/go-fuse/v2/fuse"
-	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
 	"golang.org/x/sys/unix"
 )
@@ -197,12 +196,7 @@ func (b *Bridge) Readlink(cancel <-chan struct{}, h *fuse.InHeader) ([]byte, fus
 
 func (b *Bridge) readlink(c *ctx, id uint64) (out []byte, e unix.Errno) {
 	e = b.onNode(c, id, func(vp *vfs.Vnode) unix.Errno {
-		if vp.Type != vfs.VLNK {
-			return unix.EINVAL
-		}
-		u := kernel.UioSetup(c.linkbuf[:], 0, kernel.UioRead)
-		e := vfs.VOPReadlink(c.l, vp, u)
-		n := len(c.linkbuf) - kernel.UioFree(u)
+		n, e := vfs.VnReadlink(c.l, vp, c.linkbuf[:])
 		if e == 0 {
 			// go-fuse sends the reply after we return and c is
 			// reused: copy.

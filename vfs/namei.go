@@ -261,9 +261,7 @@ func (nd *nameidata) followLink(vp *Vnode, trailing bool) (bool, unix.Errno) {
 	if nd.linkbuf == nil {
 		nd.linkbuf = make([]byte, PathMax)
 	}
-	u := kernel.UioSetup(nd.linkbuf, 0, kernel.UioRead)
-	e := VOPReadlink(nd.l, vp, u)
-	n := len(nd.linkbuf) - kernel.UioFree(u)
+	n, e := VnReadlink(nd.l, vp, nd.linkbuf)
 	Vrele(nd.l, vp)
 	if e != 0 {
 		return nd.fail(nil, e)

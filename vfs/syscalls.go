@@ -446,12 +446,7 @@ func Readlink(l *kernel.LWP, path string, buf []byte) (n int, e unix.Errno) {
 		return 0, e
 	}
 	defer Vrele(l, res.Vp)
-	if res.Vp.Type != VLNK {
-		return 0, unix.EINVAL
-	}
-	u := kernel.UioSetup(buf, 0, kernel.UioRead)
-	e = VOPReadlink(l, res.Vp, u)
-	return len(buf) - kernel.UioFree(u), e
+	return VnReadlink(l, res.Vp, buf)
 }
 
 // Unlink removes a non-directory.

@@ -117,3 +117,14 @@ func VnCrossDown(l *kernel.LWP, vp *Vnode) *Vnode {
 	}
 	return vp
 }
+
+// VnReadlink reads symlink vp's target into buf and returns its length
+// (cut at len(buf)): EINVAL when vp is no symlink, as readlink(2) says.
+func VnReadlink(l *kernel.LWP, vp *Vnode, buf []byte) (int, unix.Errno) {
+	if vp.Type != VLNK {
+		return 0, unix.EINVAL
+	}
+	u := kernel.UioSetup(buf, 0, kernel.UioRead)
+	e := VOPReadlink(l, vp, u)
+	return len(buf) - kernel.UioFree(u), e
+}
