@@ -56,18 +56,20 @@ func vnReadOnly(dvp *Vnode, flags int) bool {
 	return flags&ClientReadOnly != 0 || dvp.Mount.ReadOnly()
 }
 
-// vnLookupLast looks n up for op in cn, the caller's, which is left set
-// for the VOP to follow: ENOENT when it is not there. Unlike VnLookup it
-// does not cross into a file system mounted there; the VOP refuses a
-// mount point (EBUSY) after its other checks, as Linux does.
-func vnLookupLast(l *kernel.LWP, n VnName, op NameiOp, cn *ComponentName) (*Vnode, unix.Errno) {
+// vnLookupLast looks n up for op: ENOENT when it is not there. Unlike
+// VnLookup it does not cross into a file system mounted there; the VOP
+// refuses a mount point (EBUSY) after its other checks, as Linux does.
+// Whatever the answer it returns a pooled ComponentName set for the VOP
+// to follow, which the caller puts back (putCN).
+func vnLookupLast(l *kernel.LWP, n VnName, op NameiOp) (*Vnode, *ComponentName, unix.Errno) {
+	cn := cnPool.Get().(*ComponentName)
 	*cn = ComponentName{Op: op, Name: n.Name, IsLast: true}
 	vp, e := VOPLookup(l, n.Dvp, cn)
 	if e == kernel.EJUSTRETURN {
 		e = unix.ENOENT
 	}
 	*cn = ComponentName{Op: op, Name: n.Name, IsLast: true}
-	return vp, e
+	return vp, cn, e
 }
 
 // VnRemove removes n: a directory (rmdir) when dir is set, anything else
@@ -93,9 +95,8 @@ func VnRemove(l *kernel.LWP, n VnName, dir bool, flags int) unix.Errno {
 	case vnReadOnly(n.Dvp, flags):
 		return unix.EROFS
 	}
-	cn := cnPool.Get().(*ComponentName)
-	defer cnPool.Put(cn)
-	vp, e := vnLookupLast(l, n, DELETE, cn)
+	vp, cn, e := vnLookupLast(l, n, DELETE)
+	defer putCN(cn)
 	if e != 0 {
 		return e
 	}
@@ -111,7 +112,6 @@ func VnRemove(l *kernel.LWP, n VnName, dir bool, flags int) unix.Errno {
 	} else {
 		e = VOPRemove(l, n.Dvp, vp, cn)
 	}
-	cn.Name = ""
 	return e
 }
 
@@ -123,38 +123,46 @@ func VnRemove(l *kernel.LWP, n VnName, dir bool, flags int) unix.Errno {
 // VOP_LINK: another mount (EXDEV), write permission, and a directory
 // (EPERM).
 func VnLink(l *kernel.LWP, vp *Vnode, n VnName, flags int) unix.Errno {
-	cn := cnPool.Get().(*ComponentName)
-	defer cnPool.Put(cn)
-	if e := vnCreateCheck(l, n, VREG, flags, cn); e != 0 {
+	cn, e := vnCreateCheck(l, n, VREG, flags)
+	if e != 0 {
 		return e
 	}
-	e := VOPLink(l, n.Dvp, vp, cn)
-	cn.Name = ""
+	e = VOPLink(l, n.Dvp, vp, cn)
+	putCN(cn)
 	return e
 }
 
+// putCN gives a ComponentName back to the pool, holding no name.
+func putCN(cn *ComponentName) {
+	*cn = ComponentName{}
+	cnPool.Put(cn)
+}
+
 // vnCreateCheck checks n is a name free to make a file of type t (Linux's
-// filename_create), and leaves cn set for the VOP.
-func vnCreateCheck(l *kernel.LWP, n VnName, t VType, flags int, cn *ComponentName) unix.Errno {
+// filename_create). It returns a pooled ComponentName set for the VOP,
+// which the caller puts back.
+func vnCreateCheck(l *kernel.LWP, n VnName, t VType, flags int) (*ComponentName, unix.Errno) {
 	if e := vnDir(l, n, flags); e != 0 {
-		return e
+		return nil, e
 	}
 	if dots(n.Name) {
-		return unix.EEXIST
+		return nil, unix.EEXIST
 	}
-	vp, e := vnLookupLast(l, n, CREATE, cn)
+	vp, cn, e := vnLookupLast(l, n, CREATE)
 	switch {
 	case e == 0:
 		Vrele(l, vp)
-		return unix.EEXIST
+		e = unix.EEXIST
 	case e != unix.ENOENT:
-		return e
 	case n.Slash && t != VDIR:
-		return unix.ENOENT
+		e = unix.ENOENT
 	case vnReadOnly(n.Dvp, flags):
-		return unix.EROFS
+		e = unix.EROFS
+	default:
+		return cn, 0
 	}
-	return 0
+	putCN(cn)
+	return nil, e
 }
 
 // VnMake makes n a file of va.Type: a directory (mkdir), a symlink to
@@ -176,13 +184,12 @@ func VnMake(l *kernel.LWP, n VnName, va *Vattr, target string, flags int) (*Vnod
 	default:
 		return nil, unix.EINVAL
 	}
-	cn := cnPool.Get().(*ComponentName)
-	defer cnPool.Put(cn)
-	if e := vnCreateCheck(l, n, va.Type, flags, cn); e != 0 {
+	cn, e := vnCreateCheck(l, n, va.Type, flags)
+	if e != 0 {
 		return nil, e
 	}
+	defer putCN(cn)
 	var vp *Vnode
-	var e unix.Errno
 	switch va.Type {
 	case VDIR:
 		vp, e = VOPMkdir(l, n.Dvp, cn, va)
@@ -191,7 +198,6 @@ func VnMake(l *kernel.LWP, n VnName, va *Vattr, target string, flags int) (*Vnod
 	default:
 		vp, e = VOPMknod(l, n.Dvp, cn, va)
 	}
-	cn.Name = ""
 	return vp, e
 }
 
@@ -266,16 +272,14 @@ func VnRename(l *kernel.LWP, from, to VnName, rflags, flags int) unix.Errno {
 	case vnReadOnly(from.Dvp, flags):
 		return unix.EROFS
 	}
-	fcn := cnPool.Get().(*ComponentName)
-	defer cnPool.Put(fcn)
-	fvp, e := vnLookupLast(l, from, DELETE, fcn)
+	fvp, fcn, e := vnLookupLast(l, from, DELETE)
+	defer putCN(fcn)
 	if e != 0 {
 		return e
 	}
 	defer Vrele(l, fvp)
-	tcn := cnPool.Get().(*ComponentName)
-	defer cnPool.Put(tcn)
-	tvp, e := vnLookupLast(l, to, RENAME, tcn)
+	tvp, tcn, e := vnLookupLast(l, to, RENAME)
+	defer putCN(tcn)
 	switch {
 	case e == unix.ENOENT && !exchange:
 		tvp = nil
@@ -300,6 +304,5 @@ func VnRename(l *kernel.LWP, from, to VnName, rflags, flags int) unix.Errno {
 	} else {
 		e = VOPRename(l, from.Dvp, fvp, fcn, to.Dvp, tvp, tcn)
 	}
-	fcn.Name, tcn.Name = "", ""
 	return e
 }
