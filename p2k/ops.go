@@ -175,15 +175,8 @@ func (b *Bridge) Access(cancel <-chan struct{}, in *fuse.AccessIn) fuse.Status {
 }
 
 func (b *Bridge) access(c *ctx, in *fuse.AccessIn) unix.Errno {
-	return b.onNode(c, in.NodeId, func(vp *vfs.Vnode) (e unix.Errno) {
-		mask := in.Mask & (fuse.R_OK | fuse.W_OK | fuse.X_OK)
-		if mask == 0 {
-			return 0
-		}
-		if mask&fuse.W_OK != 0 && b.opts.ReadOnly {
-			return unix.EROFS
-		}
-		return vfs.VOPAccess(c.l, vp, mask)
+	return b.onNode(c, in.NodeId, func(vp *vfs.Vnode) unix.Errno {
+		return vfs.VnAccess(c.l, vp, in.Mask&(fuse.R_OK|fuse.W_OK|fuse.X_OK), b.vnFlags())
 	})
 }
 

@@ -129,7 +129,8 @@ func TestVnNames(t *testing.T) {
 }
 
 // TestReadOnlyBridgeNames: a read-only bridge answers EROFS where a
-// read-only mount does, after the checks Linux makes first.
+// read-only mount does, after the checks Linux makes first, for names,
+// access(2) and open(2) alike.
 func TestReadOnlyBridgeNames(t *testing.T) {
 	b, v := testBridge(t, Options{ReadOnly: true, UID: -1, GID: -1, Umask: -1})
 	l := v.Kernel().LWP0()
@@ -152,6 +153,9 @@ func TestReadOnlyBridgeNames(t *testing.T) {
 		{"link", c.Link(0, "/d", "/", "new"), unix.EROFS},
 		{"rename", c.Rename(0, "/", "d", "/", "e", 0), unix.EROFS},
 		{"rename .", c.Rename(0, "/", ".", "/", "e", 0), unix.EBUSY},
+		{"access for writing", unix.Errno(b.Access(nil, &fuse.AccessIn{InHeader: hdr(c.node("/d")), Mask: fuse.W_OK})), unix.EROFS},
+		{"access for reading", unix.Errno(b.Access(nil, &fuse.AccessIn{InHeader: hdr(c.node("/d")), Mask: fuse.R_OK})), 0},
+		{"open of a directory for writing", unix.Errno(b.Open(nil, &fuse.OpenIn{InHeader: hdr(c.node("/d")), Flags: unix.O_WRONLY}, &fuse.OpenOut{})), unix.EISDIR},
 	} {
 		if r.got != r.want {
 			t.Errorf("%s: %v, want %v", r.what, r.got, r.want)

@@ -851,10 +851,7 @@ func Access(l *kernel.LWP, path string, mode uint32) (e unix.Errno) {
 		return e
 	}
 	defer Vrele(l, res.Vp)
-	if mode == 0 {
-		return 0
-	}
-	return VOPAccess(l, res.Vp, mode)
+	return VnAccess(l, res.Vp, mode, 0)
 }
 
 // MountPath mounts a file system of type fstype from source (a block device
