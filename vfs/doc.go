@@ -15,8 +15,10 @@
 // answer alike: VnOpen with open(2)'s checks and OflagsToF, VnLookup (one
 // component: name checks, search permission, mount crossing both ways;
 // Namei is built from it), VnReaddir (entries handed to a DirentSink as
-// the driver emits them; Getdents is one sink) and Run (a kernel entry
-// around a function).
+// the driver emits them; Getdents is one sink), VnMake, VnLink, VnRemove
+// and VnRename (a parent directory and a name, which a ParentOnly Namei
+// leaves; Linux's answers in Linux's order), VnAccess, VnReadlink and Run
+// (a kernel entry around a function).
 //
 // Drivers live in subpackages (vfs/ffs, vfs/ext2fs, ...), register an
 // FSType from init, and embed GenericOps for what they do not implement.
