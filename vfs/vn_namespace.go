@@ -92,10 +92,8 @@ func VnRemove(l *kernel.LWP, n VnName, dir bool, flags int) unix.Errno {
 		return unix.EINVAL
 	case n.Name == "..":
 		return unix.ENOTEMPTY
-	case vnReadOnly(n.Dvp, flags):
-		return unix.EROFS
 	}
-	vp, cn, e := vnLookupLast(l, n, DELETE)
+	vp, cn, e := vnLookupVictim(l, n, flags)
 	defer putCN(cn)
 	if e != 0 {
 		return e
@@ -132,10 +130,23 @@ func VnLink(l *kernel.LWP, vp *Vnode, n VnName, flags int) unix.Errno {
 	return e
 }
 
-// putCN gives a ComponentName back to the pool, holding no name.
+// putCN gives a ComponentName back to the pool, holding no name (nil:
+// nothing to give back).
 func putCN(cn *ComponentName) {
-	*cn = ComponentName{}
-	cnPool.Put(cn)
+	if cn != nil {
+		*cn = ComponentName{}
+		cnPool.Put(cn)
+	}
+}
+
+// vnLookupVictim finds a name about to be taken away (unlink, rmdir,
+// the source of a rename) as Linux does: EROFS first, then the lookup,
+// as vnLookupLast (the ComponentName is nil with EROFS).
+func vnLookupVictim(l *kernel.LWP, n VnName, flags int) (*Vnode, *ComponentName, unix.Errno) {
+	if vnReadOnly(n.Dvp, flags) {
+		return nil, nil, unix.EROFS
+	}
+	return vnLookupLast(l, n, DELETE)
 }
 
 // vnCreateCheck checks n is a name free to make a file of type t (Linux's
@@ -269,10 +280,8 @@ func VnRename(l *kernel.LWP, from, to VnName, rflags, flags int) unix.Errno {
 		return unix.EEXIST
 	case dots(to.Name):
 		return unix.EBUSY
-	case vnReadOnly(from.Dvp, flags):
-		return unix.EROFS
 	}
-	fvp, fcn, e := vnLookupLast(l, from, DELETE)
+	fvp, fcn, e := vnLookupVictim(l, from, flags)
 	defer putCN(fcn)
 	if e != 0 {
 		return e
