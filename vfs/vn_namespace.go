@@ -76,11 +76,10 @@ func vnLookupLast(l *kernel.LWP, n VnName, op NameiOp) (*Vnode, *ComponentName, 
 // (unlink) otherwise. flags may hold ClientChecked and ClientReadOnly.
 //
 // In order: the name and search permission; "." and ".." (EISDIR for
-// unlink; EINVAL and ENOTEMPTY for rmdir); EROFS; ENOENT; a trailing
-// slash after a non-directory (ENOTDIR) or, for unlink, after a
-// directory (EISDIR); then VOP_REMOVE or VOP_RMDIR, which check write
-// permission and the sticky bit, the type (EISDIR, ENOTDIR) and mount
-// points (EBUSY).
+// unlink; EINVAL and ENOTEMPTY for rmdir); EROFS; ENOENT; for unlink, a
+// trailing slash (EISDIR after a directory, ENOTDIR after anything
+// else); then VOP_REMOVE or VOP_RMDIR, which check write permission and
+// the sticky bit, the type (EISDIR, ENOTDIR) and mount points (EBUSY).
 func VnRemove(l *kernel.LWP, n VnName, dir bool, flags int) unix.Errno {
 	if e := vnDir(l, n, flags); e != 0 {
 		return e
@@ -253,9 +252,9 @@ func CheckRenameFlags(flags int) unix.Errno {
 // as Linux answers on a file system without whiteouts. flags may hold
 // ClientChecked and ClientReadOnly.
 //
-// In order: the flags (EINVAL); the names and search permission on both directories; two
-// mounts (EXDEV); "." or ".." (EBUSY, or EEXIST for a target with
-// RenameNoReplace); EROFS; from missing (ENOENT); to there with
+// In order: the flags (EINVAL); the names and search permission on both
+// directories; two mounts (EXDEV); "." or ".." (EBUSY, or EEXIST for a
+// target with RenameNoReplace); EROFS; from missing (ENOENT); to there with
 // RenameNoReplace (EEXIST) or missing with RenameExchange (ENOENT);
 // trailing slashes after non-directories (ENOTDIR); a whiteout (EINVAL);
 // then VOP_RENAME or VOP_EXCHANGE: permissions, the sticky bit, types,
