@@ -324,4 +324,16 @@ func TestKeyNotUnlinkable(t *testing.T) {
 	if _, e := x.stat("/img"); e != 0 {
 		t.Errorf("stat /img: %v", e)
 	}
+	// A key of several components is used up by one lookup: a walk to
+	// its parent meets the key itself.
+	x.register("/k/img", host, etfs.REG)
+	if e := vfs.Unlink(x.l, "/k/img"); e != unix.EOPNOTSUPP {
+		t.Errorf("unlink /k/img: %v, want EOPNOTSUPP", e)
+	}
+	if e := vfs.Rename(x.l, "/tmp/f", "/k/img"); e != unix.EOPNOTSUPP {
+		t.Errorf("rename over /k/img: %v, want EOPNOTSUPP", e)
+	}
+	if e := vfs.Mkdir(x.l, "/k/img", 0o755); e != unix.EEXIST {
+		t.Errorf("mkdir /k/img: %v, want EEXIST", e)
+	}
 }

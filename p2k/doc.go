@@ -30,9 +30,11 @@
 // pidfd on the thread says it lives, so a reused id never inherits
 // another's groups; macOS: the user's groups), enters the kernel (vfs.Enter
 // or vfs.Run: a virtual CPU, panics become EIO), runs the vn functions and
-// VOPs, and answers with the host errno. What open(2), lookup and readdir
-// mean is the vn layer's (vfs.VnOpen, vfs.VnLookup, vfs.VnReaddir), shared
-// with the system calls; p2k adds only the FUSE side of them: encoding,
+// VOPs, and answers with the host errno. What open(2), lookup, readdir,
+// access, readlink and the name operations (mkdir, mknod, symlink, link,
+// unlink, rmdir, rename) mean is the vn layer's (vfs.VnOpen, VnLookup,
+// VnReaddir, VnAccess, VnReadlink, VnMake, VnLink, VnRemove, VnRename),
+// shared with the system calls; p2k adds only the FUSE side of them: encoding,
 // the node table, handles, credentials and its options (a read-only
 // bridge, the host's default_permissions). READDIR entries go from the
 // driver straight into go-fuse's reply. Read, write and readlink move data

@@ -11,11 +11,11 @@ import (
 
 // openVnode opens vp for open(2) flags through the vn layer and makes a
 // handle, which takes over the caller's reference on vp. On failure the
-// caller keeps it. A read-only bridge refuses writing and truncating
-// first; how is vfs.VnOpen's, plus the bridge's own permission setting.
+// caller keeps it. how is vfs.VnOpen's, plus the bridge's own permission
+// and read-only settings.
 func (b *Bridge) openVnode(c *ctx, vp *vfs.Vnode, flags uint32, how int) (uint64, unix.Errno) {
-	if b.opts.ReadOnly && (vfs.OflagsToF(int(flags))&vfs.FWRITE != 0 || flags&unix.O_TRUNC != 0) {
-		return 0, unix.EROFS
+	if b.opts.ReadOnly {
+		how |= vfs.VnOpenReadOnly
 	}
 	if b.opts.DefaultPermissions {
 		how |= vfs.VnOpenClientChecked

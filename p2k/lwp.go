@@ -15,7 +15,7 @@ type ctx struct {
 	l    *kernel.LWP
 	kern bool // an LWP of proc0, for requests the host kernel makes
 
-	cn, cn2 vfs.ComponentName
+	cn      vfs.ComponentName
 	va      vfs.Vattr
 	sb      vfs.Statvfs
 	iov     [][]byte

@@ -2,7 +2,6 @@ package p2k
 
 import (
 	"github.com/hanwen/go-fuse/v2/fuse"
-	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
 	"golang.org/x/sys/unix"
 )
@@ -176,15 +175,8 @@ func (b *Bridge) Access(cancel <-chan struct{}, in *fuse.AccessIn) fuse.Status {
 }
 
 func (b *Bridge) access(c *ctx, in *fuse.AccessIn) unix.Errno {
-	return b.onNode(c, in.NodeId, func(vp *vfs.Vnode) (e unix.Errno) {
-		mask := in.Mask & (fuse.R_OK | fuse.W_OK | fuse.X_OK)
-		if mask == 0 {
-			return 0
-		}
-		if mask&fuse.W_OK != 0 && b.opts.ReadOnly {
-			return unix.EROFS
-		}
-		return vfs.VOPAccess(c.l, vp, mask)
+	return b.onNode(c, in.NodeId, func(vp *vfs.Vnode) unix.Errno {
+		return vfs.VnAccess(c.l, vp, in.Mask&(fuse.R_OK|fuse.W_OK|fuse.X_OK), b.vnFlags())
 	})
 }
 
@@ -197,12 +189,7 @@ func (b *Bridge) Readlink(cancel <-chan struct{}, h *fuse.InHeader) ([]byte, fus
 
 func (b *Bridge) readlink(c *ctx, id uint64) (out []byte, e unix.Errno) {
 	e = b.onNode(c, id, func(vp *vfs.Vnode) unix.Errno {
-		if vp.Type != vfs.VLNK {
-			return unix.EINVAL
-		}
-		u := kernel.UioSetup(c.linkbuf[:], 0, kernel.UioRead)
-		e := vfs.VOPReadlink(c.l, vp, u)
-		n := len(c.linkbuf) - kernel.UioFree(u)
+		n, e := vfs.VnReadlink(c.l, vp, c.linkbuf[:])
 		if e == 0 {
 			// go-fuse sends the reply after we return and c is
 			// reused: copy.

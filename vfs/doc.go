@@ -15,8 +15,10 @@
 // answer alike: VnOpen with open(2)'s checks and OflagsToF, VnLookup (one
 // component: name checks, search permission, mount crossing both ways;
 // Namei is built from it), VnReaddir (entries handed to a DirentSink as
-// the driver emits them; Getdents is one sink) and Run (a kernel entry
-// around a function).
+// the driver emits them; Getdents is one sink), VnMake, VnLink, VnRemove
+// and VnRename (a parent directory and a name, which a ParentOnly Namei
+// leaves; Linux's answers in Linux's order), VnAccess, VnReadlink and Run
+// (a kernel entry around a function).
 //
 // Pipes (pipe.go, sys_pipe.go): pipe(2) Files have no vnode; a FIFO
 // vnode of any driver opens as a pipe whose buffer the VFS keeps while

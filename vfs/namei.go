@@ -15,6 +15,12 @@ const (
 	// WantParent returns the parent directory too (LOCKPARENT without
 	// the lock).
 	WantParent
+	// ParentOnly stops the walk before the last component (Linux's
+	// filename_parentat): the result is the directory, referenced, and
+	// the last name, which is neither looked up nor followed. The vn
+	// functions that make, remove and rename names take it from there.
+	// ClientChecked (vn_lookup.go) is the bit after it.
+	ParentOnly
 )
 
 // NameiResult is what a path lookup found. Dvp (with WantParent) and Vp
@@ -174,6 +180,11 @@ func (nd *nameidata) step() (done bool, e unix.Errno) {
 		return nd.fail(nil, unix.ENAMETOOLONG)
 	}
 	isLast := nd.rest == ""
+	if isLast && nd.flags&ParentOnly != 0 {
+		nd.res = NameiResult{Dvp: nd.dvp, Name: name, TrailingSlash: trailing}
+		nd.dvp = nil
+		return true, 0
+	}
 	*nd.cn = ComponentName{Op: LOOKUP, Name: name, Rest: nd.rest, IsLast: isLast, PathOp: nd.op}
 	if isLast {
 		nd.cn.Op = nd.op
@@ -182,6 +193,15 @@ func (nd *nameidata) step() (done bool, e unix.Errno) {
 	if e == 0 && nd.cn.Consumed > 0 {
 		name, trailing = nd.consume(nd.cn.Consumed, trailing)
 		isLast = nd.rest == ""
+		if isLast && nd.flags&ParentOnly != 0 {
+			// A driver's lookup (an etfs key of several components)
+			// used up the name to make or remove: it exists, and it
+			// is no entry of a directory.
+			if nd.op == CREATE {
+				return nd.fail(vp, unix.EEXIST)
+			}
+			return nd.fail(vp, unix.EOPNOTSUPP)
+		}
 	}
 	if e == unix.ENOENT && isLast && (nd.op == CREATE || nd.op == RENAME) {
 		nd.res = NameiResult{Dvp: nd.dvp, Name: name, TrailingSlash: trailing}
@@ -241,9 +261,7 @@ func (nd *nameidata) followLink(vp *Vnode, trailing bool) (bool, unix.Errno) {
 	if nd.linkbuf == nil {
 		nd.linkbuf = make([]byte, PathMax)
 	}
-	u := kernel.UioSetup(nd.linkbuf, 0, kernel.UioRead)
-	e := VOPReadlink(nd.l, vp, u)
-	n := len(nd.linkbuf) - kernel.UioFree(u)
+	n, e := VnReadlink(nd.l, vp, nd.linkbuf)
 	Vrele(nd.l, vp)
 	if e != 0 {
 		return nd.fail(nil, e)

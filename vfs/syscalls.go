@@ -400,90 +400,53 @@ func stat(l *kernel.LWP, path string, st *Vattr, flags int) (e unix.Errno) {
 	return e
 }
 
-// lookupCreate resolves path for making a new name: EEXIST when it exists.
-func lookupCreate(l *kernel.LWP, path string) (NameiResult, unix.Errno) {
-	res, e := Namei(l, nil, path, CREATE, WantParent)
+// parent walks path to the directory its last name is in (a ParentOnly
+// Namei); the caller releases the result.
+func parent(l *kernel.LWP, path string, op NameiOp) (NameiResult, unix.Errno) {
+	return Namei(l, nil, path, op, ParentOnly)
+}
+
+// makePath makes path a file of va.Type through VnMake, with the
+// process's umask unless it is a symlink.
+func makePath(l *kernel.LWP, path string, va *Vattr, target string) (e unix.Errno) {
+	if e = Enter(l); e != 0 {
+		return e
+	}
+	defer Leave(l, &e)
+	if va.Type != VLNK {
+		va.Umask = procFiles(l).umaskBits()
+	} else if e := CheckPath(target); e != 0 {
+		return e // before the walk: Linux reads the target first
+	}
+	res, e := parent(l, path, CREATE)
 	if e != 0 {
-		return res, e
+		return e
 	}
-	if res.Vp != nil {
-		res.Release(l)
-		return res, unix.EEXIST
+	defer res.Release(l)
+	vp, e := VnMake(l, res.Last(), va, target, 0)
+	if e == 0 {
+		Vrele(l, vp)
 	}
-	return res, 0
+	return e
 }
 
 // Mkdir makes a directory.
-func Mkdir(l *kernel.LWP, path string, mode uint32) (e unix.Errno) {
-	if e = Enter(l); e != 0 {
-		return e
-	}
-	defer Leave(l, &e)
-	res, e := lookupCreate(l, path)
-	if e != 0 {
-		return e
-	}
-	defer res.Release(l)
-	va := Vattr{Type: VDIR, Mode: mode & 0o7777, Umask: procFiles(l).umaskBits()}
-	vp, e := VOPMkdir(l, res.Dvp, &ComponentName{Op: CREATE, Name: res.Name, IsLast: true}, &va)
-	if e == 0 {
-		Vrele(l, vp)
-	}
-	return e
+func Mkdir(l *kernel.LWP, path string, mode uint32) unix.Errno {
+	return makePath(l, path, &Vattr{Type: VDIR, Mode: mode & 0o7777}, "")
 }
 
 // Mknod makes a device node, FIFO or regular file; mode carries S_IFMT.
-func Mknod(l *kernel.LWP, path string, mode uint32, dev uint64) (e unix.Errno) {
-	if e = Enter(l); e != 0 {
-		return e
-	}
-	defer Leave(l, &e)
-	t := VTypeFromMode(mode)
-	if mode&unix.S_IFMT == 0 {
-		t = VREG
-	}
-	switch t {
-	case VBLK, VCHR:
-		if e := l.Kernel().Authorize(l.Cred(), kernel.ActionMknod); e != 0 {
-			return e
-		}
-	case VFIFO, VREG, VSOCK:
-	default:
-		return unix.EINVAL
-	}
-	res, e := lookupCreate(l, path)
+func Mknod(l *kernel.LWP, path string, mode uint32, dev uint64) unix.Errno {
+	t, e := MknodType(mode)
 	if e != 0 {
-		return e
+		return e // before the walk, as Linux checks
 	}
-	defer res.Release(l)
-	va := Vattr{Type: t, Mode: mode & 0o7777, Umask: procFiles(l).umaskBits(), Rdev: dev}
-	vp, e := VOPMknod(l, res.Dvp, &ComponentName{Op: CREATE, Name: res.Name, IsLast: true}, &va)
-	if e == 0 {
-		Vrele(l, vp)
-	}
-	return e
+	return makePath(l, path, &Vattr{Type: t, Mode: mode & 0o7777, Rdev: dev}, "")
 }
 
 // Symlink makes path a symbolic link to target.
-func Symlink(l *kernel.LWP, target, path string) (e unix.Errno) {
-	if e = Enter(l); e != 0 {
-		return e
-	}
-	defer Leave(l, &e)
-	if e := CheckPath(target); e != 0 {
-		return e
-	}
-	res, e := lookupCreate(l, path)
-	if e != 0 {
-		return e
-	}
-	defer res.Release(l)
-	va := Vattr{Type: VLNK, Mode: 0o777}
-	vp, e := VOPSymlink(l, res.Dvp, &ComponentName{Op: CREATE, Name: res.Name, IsLast: true}, &va, target)
-	if e == 0 {
-		Vrele(l, vp)
-	}
-	return e
+func Symlink(l *kernel.LWP, target, path string) unix.Errno {
+	return makePath(l, path, &Vattr{Type: VLNK, Mode: 0o777}, target)
 }
 
 // Readlink reads a symlink's target into buf and returns its length.
@@ -497,41 +460,7 @@ func Readlink(l *kernel.LWP, path string, buf []byte) (n int, e unix.Errno) {
 		return 0, e
 	}
 	defer Vrele(l, res.Vp)
-	if res.Vp.Type != VLNK {
-		return 0, unix.EINVAL
-	}
-	u := kernel.UioSetup(buf, 0, kernel.UioRead)
-	e = VOPReadlink(l, res.Vp, u)
-	return len(buf) - kernel.UioFree(u), e
-}
-
-// lookupDelete resolves path for removing it: a directory for rmdir
-// (ENOTDIR otherwise), anything else for unlink (EPERM for a directory).
-func lookupDelete(l *kernel.LWP, path string, dir bool) (NameiResult, unix.Errno) {
-	res, e := Namei(l, nil, path, DELETE, WantParent)
-	if e != 0 {
-		return res, e
-	}
-	if isDir := res.Vp.Type == VDIR; isDir != dir {
-		res.Release(l)
-		if dir {
-			return res, unix.ENOTDIR
-		}
-		return res, unix.EPERM
-	}
-	switch res.Name {
-	case ".":
-		res.Release(l)
-		return res, unix.EINVAL
-	case "..":
-		res.Release(l)
-		return res, unix.ENOTEMPTY
-	}
-	if res.Vp.Root || res.Dvp.Mount != res.Vp.Mount {
-		res.Release(l)
-		return res, unix.EBUSY
-	}
-	return res, 0
+	return VnReadlink(l, res.Vp, buf)
 }
 
 // Unlink removes a non-directory.
@@ -545,16 +474,12 @@ func remove(l *kernel.LWP, path string, dir bool) (e unix.Errno) {
 		return e
 	}
 	defer Leave(l, &e)
-	res, e := lookupDelete(l, path, dir)
+	res, e := parent(l, path, DELETE)
 	if e != 0 {
 		return e
 	}
 	defer res.Release(l)
-	cn := &ComponentName{Op: DELETE, Name: res.Name, IsLast: true}
-	if dir {
-		return VOPRmdir(l, res.Dvp, res.Vp, cn)
-	}
-	return VOPRemove(l, res.Dvp, res.Vp, cn)
+	return VnRemove(l, res.Last(), dir, 0)
 }
 
 // Link makes newpath another name for oldpath.
@@ -568,36 +493,12 @@ func Link(l *kernel.LWP, oldpath, newpath string) (e unix.Errno) {
 		return e
 	}
 	defer Vrele(l, src.Vp)
-	if src.Vp.Type == VDIR {
-		return unix.EPERM
-	}
-	res, e := lookupCreate(l, newpath)
+	res, e := parent(l, newpath, CREATE)
 	if e != 0 {
 		return e
 	}
 	defer res.Release(l)
-	if res.TrailingSlash {
-		return unix.ENOENT
-	}
-	return VOPLink(l, res.Dvp, src.Vp, &ComponentName{Op: CREATE, Name: res.Name, IsLast: true})
-}
-
-// Rename flags: renameat2's, with Linux's values (p2k maps macOS's
-// renamex_np RENAME_EXCL and RENAME_SWAP onto the first two).
-const (
-	RenameNoReplace = 1 << 0 // fail with EEXIST when to exists
-	RenameExchange  = 1 << 1 // swap from and to, which must both exist
-	RenameWhiteout  = 1 << 2 // leave a whiteout at from: not supported (EINVAL)
-)
-
-// CheckRenameFlags refuses, as renameat2(2) does, unknown flags and an
-// exchange combined with anything else.
-func CheckRenameFlags(flags int) unix.Errno {
-	if flags&^(RenameNoReplace|RenameExchange|RenameWhiteout) != 0 ||
-		flags&RenameExchange != 0 && flags&(RenameNoReplace|RenameWhiteout) != 0 {
-		return unix.EINVAL
-	}
-	return 0
+	return VnLink(l, src.Vp, res.Last(), 0)
 }
 
 // Rename renames from to to, replacing to if it exists (a file by a file,
@@ -605,8 +506,7 @@ func CheckRenameFlags(flags int) unix.Errno {
 func Rename(l *kernel.LWP, from, to string) unix.Errno { return Rename2(l, from, to, 0) }
 
 // Rename2 is renameat2(2) relative to the cwd: Rename with flags
-// RenameNoReplace or RenameExchange. RenameWhiteout answers EINVAL, as
-// Linux does on a file system without whiteouts.
+// RenameNoReplace or RenameExchange; see VnRename.
 func Rename2(l *kernel.LWP, from, to string, flags int) (e unix.Errno) {
 	if e = CheckRenameFlags(flags); e != 0 {
 		return e
@@ -615,44 +515,17 @@ func Rename2(l *kernel.LWP, from, to string, flags int) (e unix.Errno) {
 		return e
 	}
 	defer Leave(l, &e)
-	f, e := Namei(l, nil, from, LOOKUP, WantParent)
+	f, e := parent(l, from, DELETE)
 	if e != 0 {
 		return e
 	}
 	defer f.Release(l)
-	if f.Name == "." || f.Name == ".." || f.Dvp == nil {
-		return unix.EINVAL
-	}
-	t, e := Namei(l, nil, to, RENAME, WantParent)
+	t, e := parent(l, to, RENAME)
 	if e != 0 {
 		return e
 	}
 	defer t.Release(l)
-	if t.Name == "." || t.Name == ".." {
-		return unix.EINVAL
-	}
-	exchange := flags&RenameExchange != 0
-	if exchange && t.Vp == nil {
-		return unix.ENOENT
-	}
-	if f.Vp.Type != VDIR && (f.TrailingSlash || t.TrailingSlash && !exchange) {
-		return unix.ENOTDIR
-	}
-	if flags&RenameNoReplace != 0 && t.Vp != nil {
-		return unix.EEXIST
-	}
-	if f.Dvp.Mount != t.Dvp.Mount || f.Vp.Mount != f.Dvp.Mount {
-		return unix.EXDEV
-	}
-	if flags&RenameWhiteout != 0 {
-		return unix.EINVAL
-	}
-	fcn := &ComponentName{Op: DELETE, Name: f.Name, IsLast: true}
-	tcn := &ComponentName{Op: RENAME, Name: t.Name, IsLast: true}
-	if exchange {
-		return VOPExchange(l, f.Dvp, f.Vp, fcn, t.Dvp, t.Vp, tcn)
-	}
-	return VOPRename(l, f.Dvp, f.Vp, fcn, t.Dvp, t.Vp, tcn)
+	return VnRename(l, f.Last(), t.Last(), flags, 0)
 }
 
 // setattrPath applies va to path (following a final symlink when follow).
@@ -992,10 +865,7 @@ func Access(l *kernel.LWP, path string, mode uint32) (e unix.Errno) {
 		return e
 	}
 	defer Vrele(l, res.Vp)
-	if mode == 0 {
-		return 0
-	}
-	return VOPAccess(l, res.Vp, mode)
+	return VnAccess(l, res.Vp, mode, 0)
 }
 
 // MountPath mounts a file system of type fstype from source (a block device

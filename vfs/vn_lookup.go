@@ -10,10 +10,17 @@ import (
 // One-component lookup (NetBSD's lookup_once): the step namei repeats, and
 // what a client that walks names itself (p2k's LOOKUP) calls directly.
 
-// ClientChecked is a lookup flag (beside Follow and WantParent): the
-// client checked search permission on the directory itself (FUSE's
-// default_permissions), so the lookup does not ask VOP_ACCESS again.
-const ClientChecked = 1 << 2
+// Flags a client passes to the vn layer, beside Namei's.
+const (
+	// ClientChecked: the client checked search permission on the
+	// directory itself (FUSE's default_permissions), so the lookup does
+	// not ask VOP_ACCESS again.
+	ClientChecked = ParentOnly << (1 + iota)
+	// ClientReadOnly: the client serves the file system read-only (p2k's
+	// read-only option), so the vn functions that change names answer
+	// EROFS where a read-only mount would.
+	ClientReadOnly
+)
 
 // CheckName refuses a component no directory can hold: ENOENT for "",
 // ENAMETOOLONG past NameMax bytes, EINVAL for a name with a slash or a
@@ -109,4 +116,15 @@ func VnCrossDown(l *kernel.LWP, vp *Vnode) *Vnode {
 		vp = r
 	}
 	return vp
+}
+
+// VnReadlink reads symlink vp's target into buf and returns its length
+// (cut at len(buf)): EINVAL when vp is no symlink, as readlink(2) says.
+func VnReadlink(l *kernel.LWP, vp *Vnode, buf []byte) (int, unix.Errno) {
+	if vp.Type != VLNK {
+		return 0, unix.EINVAL
+	}
+	u := kernel.UioSetup(buf, 0, kernel.UioRead)
+	e := VOPReadlink(l, vp, u)
+	return len(buf) - kernel.UioFree(u), e
 }

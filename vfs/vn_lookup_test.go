@@ -125,3 +125,35 @@ func vnLookupTable(t *testing.T, l, user *kernel.LWP) {
 		vfs.Vrele(l, vp)
 	}
 }
+
+// TestVnReadlink: the target, cut at the buffer's end; EINVAL for
+// anything but a symlink. The system calls (Readlink), the walk and p2k's
+// READLINK all read through it.
+func TestVnReadlink(t *testing.T) {
+	_, l := boot(t, kernel.Config{})
+	must(t, vfs.Symlink(l, "some/target", "/ln"), "symlink")
+	writeFile(t, l, "/f", 0o644, "x")
+	withVnode(t, l, "/ln", func(vp *vfs.Vnode) {
+		buf := make([]byte, 64)
+		if n, e := vfs.VnReadlink(l, vp, buf); e != 0 || string(buf[:n]) != "some/target" {
+			t.Errorf("VnReadlink: %q, %v", buf[:n], e)
+		}
+		if n, e := vfs.VnReadlink(l, vp, buf[:4]); e != 0 || string(buf[:n]) != "some" {
+			t.Errorf("VnReadlink into 4 bytes: %q, %v", buf[:n], e)
+		}
+	})
+	for _, p := range []string{"/f", "/"} {
+		withVnode(t, l, p, func(vp *vfs.Vnode) {
+			if _, e := vfs.VnReadlink(l, vp, make([]byte, 8)); e != unix.EINVAL {
+				t.Errorf("VnReadlink of %s: %v, want EINVAL", p, e)
+			}
+		})
+	}
+	buf := make([]byte, 64)
+	if n, e := vfs.Readlink(l, "/ln", buf); e != 0 || string(buf[:n]) != "some/target" {
+		t.Errorf("Readlink: %q, %v", buf[:n], e)
+	}
+	if _, e := vfs.Readlink(l, "/f", buf); e != unix.EINVAL {
+		t.Errorf("Readlink of a file: %v, want EINVAL", e)
+	}
+}

@@ -40,6 +40,9 @@ const (
 	// VnOpenKillPriv: O_TRUNC also drops setuid and setgid, as the host
 	// asks for a caller without CAP_FSETID (FUSE_HANDLE_KILLPRIV_V2).
 	VnOpenKillPriv
+	// VnOpenReadOnly: the client serves read-only (p2k's option), so
+	// writing or truncating a file is EROFS as on a read-only mount.
+	VnOpenReadOnly
 )
 
 // VnOpen applies open(2)'s checks to vp for oflags (O_* flags, host
@@ -50,9 +53,11 @@ const (
 //
 // The checks, in order: a symlink is ELOOP (O_NOFOLLOW met one); O_CREAT
 // on an existing directory and writing or truncating one is EISDIR;
-// O_DIRECTORY wants a directory (ENOTDIR); VOP_ACCESS for reading and for
-// writing or truncating unless just created; then VOP_OPEN, where
-// drivers and device nodes refuse what they cannot open.
+// O_DIRECTORY wants a directory (ENOTDIR); writing or truncating a
+// regular file on a read-only mount (or with VnOpenReadOnly) is EROFS,
+// whoever asks; VOP_ACCESS for reading and for writing or truncating
+// unless just created; then VOP_OPEN, where drivers and device nodes
+// refuse what they cannot open.
 func VnOpen(l *kernel.LWP, vp *Vnode, oflags, how int) (ff int, e unix.Errno) {
 	ff = OflagsToF(oflags)
 	write := ff&FWRITE != 0 || oflags&unix.O_TRUNC != 0
@@ -64,6 +69,8 @@ func VnOpen(l *kernel.LWP, vp *Vnode, oflags, how int) (ff int, e unix.Errno) {
 		return 0, unix.EISDIR
 	case oflags&unix.O_DIRECTORY != 0 && vp.Type != VDIR:
 		return 0, unix.ENOTDIR
+	case write && vp.Type == VREG && (how&VnOpenReadOnly != 0 || vp.Mount != nil && vp.Mount.ReadOnly()):
+		return 0, unix.EROFS
 	}
 	if !created && how&VnOpenClientChecked == 0 {
 		var want uint32
@@ -109,4 +116,20 @@ func vnOpenTrunc(l *kernel.LWP, vp *Vnode, oflags, ff, how int) unix.Errno {
 		return VOPKillPriv(l, vp)
 	}
 	return 0
+}
+
+// VnAccess answers access(2) for vp: mode holds R_OK, W_OK and X_OK
+// (EINVAL for other bits), 0 asking only whether vp exists. flags may
+// hold ClientReadOnly: asking to write a file, directory or symlink is
+// then EROFS, as on a read-only mount.
+func VnAccess(l *kernel.LWP, vp *Vnode, mode uint32, flags int) unix.Errno {
+	switch {
+	case mode&^7 != 0:
+		return unix.EINVAL
+	case mode == 0:
+		return 0
+	case mode&kernel.VWRITE != 0 && flags&ClientReadOnly != 0 && (vp.Type == VREG || vp.Type == VDIR || vp.Type == VLNK):
+		return unix.EROFS
+	}
+	return VOPAccess(l, vp, mode)
 }

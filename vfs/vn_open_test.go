@@ -160,3 +160,80 @@ func TestRun(t *testing.T) {
 		t.Fatal("Run in a halted kernel succeeded")
 	}
 }
+
+// TestVnOpenReadOnly: writing or truncating a regular file on a
+// read-only mount, or for a client serving read-only, is EROFS even for
+// root and a client that checked permissions itself; the type checks
+// come first, and FIFOs stay writable.
+func TestVnOpenReadOnly(t *testing.T) {
+	_, l := boot(t, kernel.Config{})
+	writeFile(t, l, "/f", 0o644, "data")
+	must(t, vfs.Mknod(l, "/fifo", unix.S_IFIFO|0o666, 0), "mknod")
+	must(t, vfs.Mkdir(l, "/ro", 0o755), "mkdir")
+	must(t, vfs.MountPath(l, "rumpfs", "none", "/ro", vfs.MNT_RDONLY, nil), "mount")
+	for _, c := range []struct {
+		path   string
+		oflags int
+		how    int
+		want   unix.Errno
+	}{
+		{"/f", unix.O_RDONLY, vfs.VnOpenReadOnly, 0},
+		{"/f", unix.O_WRONLY, vfs.VnOpenReadOnly, unix.EROFS},
+		{"/f", unix.O_RDONLY | unix.O_TRUNC, vfs.VnOpenReadOnly | vfs.VnOpenClientChecked, unix.EROFS},
+		{"/f", unix.O_WRONLY | unix.O_DIRECTORY, vfs.VnOpenReadOnly, unix.ENOTDIR},
+		{"/fifo", unix.O_RDWR, vfs.VnOpenReadOnly, 0},
+		{"/ro", unix.O_WRONLY, vfs.VnOpenReadOnly, unix.EISDIR},
+		{"/f", unix.O_RDWR, 0, 0},
+	} {
+		if got := vnOpen(t, l, c.path, c.oflags, c.how); got != c.want {
+			t.Errorf("VnOpen(%s, %#x, %#x): %v, want %v", c.path, c.oflags, c.how, got, c.want)
+		}
+	}
+	// A read-only mount, through the system call.
+	if _, e := vfs.Open(l, "/ro/x", unix.O_CREAT|unix.O_WRONLY, 0o644); e != unix.EROFS {
+		t.Errorf("create on a read-only mount: %v, want EROFS", e)
+	}
+	if f, e := vfs.Open(l, "/f", unix.O_RDWR, 0); e != 0 {
+		t.Errorf("open on a read-write mount: %v", e)
+	} else {
+		vfs.Close(l, f)
+	}
+}
+
+// TestVnAccess: access(2)'s mode, existence alone, and EROFS for a
+// client serving read-only; the system call answers the same.
+func TestVnAccess(t *testing.T) {
+	k, l := boot(t, kernel.Config{})
+	user, _ := k.Rfork(l, kernel.RFCFDG)
+	user.Proc().SetCred(kernel.CredCreate(1, 1, nil))
+	writeFile(t, l, "/f", 0o600, "x")
+	must(t, vfs.Mknod(l, "/fifo", unix.S_IFIFO|0o666, 0), "mknod")
+	must(t, vfs.Chmod(l, "/fifo", 0o666), "chmod")
+	for _, c := range []struct {
+		who   *kernel.LWP
+		path  string
+		mode  uint32
+		flags int
+		want  unix.Errno
+	}{
+		{l, "/f", unix.R_OK | unix.W_OK, 0, 0},
+		{l, "/f", 8, 0, unix.EINVAL},
+		{user, "/f", 0, 0, 0},
+		{user, "/f", unix.R_OK, 0, unix.EACCES},
+		{l, "/f", unix.W_OK, vfs.ClientReadOnly, unix.EROFS},
+		{l, "/f", unix.R_OK, vfs.ClientReadOnly, 0},
+		{l, "/", unix.W_OK, vfs.ClientReadOnly, unix.EROFS},
+		{user, "/fifo", unix.W_OK, vfs.ClientReadOnly, 0},
+	} {
+		var got unix.Errno
+		withVnode(t, c.who, c.path, func(vp *vfs.Vnode) { got = vfs.VnAccess(c.who, vp, c.mode, c.flags) })
+		if got != c.want {
+			t.Errorf("VnAccess(%s, %o, %#x) as uid %d: %v, want %v", c.path, c.mode, c.flags, c.who.Cred().Uid(), got, c.want)
+		}
+		if c.flags == 0 {
+			if e := vfs.Access(c.who, c.path, c.mode); e != c.want {
+				t.Errorf("Access(%s, %o) as uid %d: %v, want %v", c.path, c.mode, c.who.Cred().Uid(), e, c.want)
+			}
+		}
+	}
+}

@@ -43,6 +43,12 @@ func vopMake(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr, f makeFn) 
 	if e := dirWriteCheck(l, dvp); e != 0 {
 		return nil, e
 	}
+	if va.Type == VBLK || va.Type == VCHR {
+		// Linux asks for CAP_MKNOD after the directory's checks.
+		if e := l.Kernel().Authorize(l.Cred(), kernel.ActionMknod); e != 0 {
+			return nil, e
+		}
+	}
 	if e := newOwner(l, dvp, va); e != 0 {
 		return nil, e
 	}
@@ -86,19 +92,20 @@ func VOPSymlink(l *kernel.LWP, dvp *Vnode, cn *ComponentName, va *Vattr, target 
 	return dvp.Ops().Symlink(l, dvp, cn, va, target)
 }
 
-// VOPRemove unlinks vp, named cn in dvp.
+// VOPRemove unlinks vp, named cn in dvp: EISDIR for a directory.
 func VOPRemove(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Errno {
-	return vopUnname(l, dvp, vp, cn, dvp.Ops().Remove)
+	return vopUnname(l, dvp, vp, cn, false, dvp.Ops().Remove)
 }
 
-// VOPRmdir removes directory vp, named cn in dvp.
+// VOPRmdir removes directory vp, named cn in dvp: ENOTDIR for anything
+// else.
 func VOPRmdir(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Errno {
-	return vopUnname(l, dvp, vp, cn, dvp.Ops().Rmdir)
+	return vopUnname(l, dvp, vp, cn, true, dvp.Ops().Rmdir)
 }
 
 // vopUnname takes a name away (remove, rmdir) with the locks and checks
-// both need.
-func vopUnname(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName, f func(*kernel.LWP, *Vnode, *Vnode, *ComponentName) unix.Errno) unix.Errno {
+// both need, in Linux's order (may_delete, then the mount point).
+func vopUnname(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName, dir bool, f func(*kernel.LWP, *Vnode, *Vnode, *ComponentName) unix.Errno) unix.Errno {
 	nsEnter(l, dvp, vp)
 	defer nsExit(dvp, vp)
 	if e := dirWriteCheck(l, dvp); e != 0 {
@@ -107,8 +114,20 @@ func vopUnname(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName, f func(*kernel.
 	if e := stickyCheck(l, dvp, vp); e != 0 {
 		return e
 	}
+	switch {
+	case dir && vp.Type != VDIR:
+		return unix.ENOTDIR
+	case !dir && vp.Type == VDIR:
+		return unix.EISDIR
+	case busy(vp):
+		return unix.EBUSY
+	}
 	return f(l, dvp, vp, cn)
 }
+
+// busy reports a vnode no name operation may take away: the root of a
+// mount, or a directory something is mounted on.
+func busy(vp *Vnode) bool { return vp.Root || vp.MountedHere() != nil }
 
 // VOPLink names vp cn in dvp.
 func VOPLink(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Errno {
@@ -119,6 +138,9 @@ func VOPLink(l *kernel.LWP, dvp, vp *Vnode, cn *ComponentName) unix.Errno {
 	defer nsExit(dvp, vp)
 	if e := dirWriteCheck(l, dvp); e != 0 {
 		return e
+	}
+	if vp.Type == VDIR {
+		return unix.EPERM // no hard links to directories
 	}
 	return dvp.Ops().Link(l, dvp, vp, cn)
 }

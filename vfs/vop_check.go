@@ -104,11 +104,11 @@ func renameCheck(l *kernel.LWP, fdvp, fvp, tdvp, tvp *Vnode) unix.Errno {
 		if fvp.Type != VDIR && tvp.Type == VDIR {
 			return unix.EISDIR
 		}
-		if tvp.Root {
+		if busy(tvp) {
 			return unix.EBUSY
 		}
 	}
-	if fvp.Root {
+	if busy(fvp) {
 		return unix.EBUSY
 	}
 	if fvp.Type != VDIR || fdvp == tdvp {
@@ -148,7 +148,7 @@ func exchangeCheck(l *kernel.LWP, fdvp, fvp, tdvp, tvp *Vnode) unix.Errno {
 	if e := stickyCheck(l, tdvp, tvp); e != 0 {
 		return e
 	}
-	if fvp.Root || tvp.Root {
+	if busy(fvp) || busy(tvp) {
 		return unix.EBUSY
 	}
 	if fdvp == tdvp {
