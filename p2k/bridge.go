@@ -117,6 +117,7 @@ func New(k *kernel.Kernel, root *vfs.Vnode, opts Options) (*Bridge, error) {
 	b.attrTTL = ttl(opts.AttrTimeout, def)
 	b.negTTL = ttl(opts.NegativeTimeout, def)
 	b.nodes.init(root)
+	b.nodes.weak = opts.ReadOnly
 	b.handles.m = map[uint64]*handle{}
 	b.rel = newReleaser(k, relLWP)
 	return b, nil
@@ -292,7 +293,7 @@ func (b *Bridge) trace(c *ctx, op, name string, e unix.Errno) {
 // pin returns node id's vnode referenced (see nodeTable.get) and notes its
 // inode for the trace.
 func (b *Bridge) pin(c *ctx, id uint64) (*vfs.Vnode, unix.Errno) {
-	vp, e := b.nodes.get(id)
+	vp, e := b.nodes.get(c.l, id)
 	if e == 0 && c.ino == 0 {
 		c.ino = vp.Ino
 	}
