@@ -206,6 +206,25 @@ func (t *nodeTable) forget(id, n uint64) *vfs.Vnode {
 	return vp
 }
 
+// idOf returns the id the host knows vp by, if any.
+func (t *nodeTable) idOf(vp *vfs.Vnode) (uint64, bool) {
+	if vp == t.root.vp {
+		return fuse.FUSE_ROOT_ID, true
+	}
+	si := shardOf(vp)
+	s := &t.shards[si]
+	s.mu.RLock()
+	id := s.idLocked(vp, si)
+	s.mu.RUnlock()
+	if id != 0 {
+		return id, true
+	}
+	if t.weak {
+		return t.weakID(vp)
+	}
+	return 0, false
+}
+
 // weakID returns the id naming vp by number, if it has one: vp can be
 // loaded again, its number fits and the table has room for its mount.
 func (t *nodeTable) weakID(vp *vfs.Vnode) (uint64, bool) {

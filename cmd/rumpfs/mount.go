@@ -260,11 +260,9 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 		UID:      mc.opts.uid, GID: mc.opts.gid, Umask: mc.opts.umask,
 		DefaultPermissions: mc.opts.hostChecks(),
 	}
-	if mc.opts.readOnly {
-		popts.EntryTimeout, popts.AttrTimeout, popts.NegativeTimeout = time.Hour, time.Hour, time.Hour
-	} else {
-		popts.EntryTimeout, popts.AttrTimeout, popts.NegativeTimeout = time.Second, time.Second, 0
-	}
+	// The host caches entries, attributes and pages for an hour on
+	// every mount: every change comes through it (p2k's Options).
+	popts.EntryTimeout, popts.AttrTimeout, popts.NegativeTimeout = time.Hour, time.Hour, time.Hour
 	if trace != nil {
 		popts.Trace = trace
 	}
