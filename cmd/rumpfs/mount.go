@@ -180,13 +180,14 @@ func (mc *mountCmd) resolve() (plan, int) {
 		// file walk instead of 80).
 		debug.SetGCPercent(50)
 	}
-	if p.target != nil && os.Getenv("GOMEMLIMIT") == "" {
+	if p.target != nil && mc.opts.readOnly && os.Getenv("GOMEMLIMIT") == "" {
 		// The live set of a read-only server is bounded by size (the
 		// buffer cache, the vnode cache, go-fuse's request buffers:
 		// about 20 MiB); a soft limit of the buffer cache plus 24 MiB
-		// collects before garbage doubles that. A read-write mount
-		// whose pinned vnodes outgrow it costs more collections, which
-		// the runtime caps, and never fails.
+		// collects before garbage doubles that. Not on read-write
+		// mounts: their bridge holds a vnode per file the host knows,
+		// and a live set past the limit would keep the collector
+		// running (untar of 50,000 files took minutes).
 		debug.SetMemoryLimit(mc.cacheBytes + 24<<20)
 	}
 	return p, 0
