@@ -17,11 +17,14 @@ import (
 // Options tune a Bridge. The zero value shows every file as owned by uid 0
 // and gid 0; start from DefaultOptions to show owners as stored.
 type Options struct {
-	// ReadOnly serves a read-only mount: long entry and attribute
-	// timeouts, FOPEN_KEEP_CACHE, and EROFS for every change.
+	// ReadOnly serves a read-only mount: EROFS for every change, and
+	// files of read-only mounts named by number (see nodeTable).
 	ReadOnly bool
 	// EntryTimeout, AttrTimeout and NegativeTimeout: 0 means the default
-	// (1 h read-only, 1 s read-write); negative means none.
+	// (1 h); negative means none. The host keeps what it learnt that
+	// long, and its page cache across opens (FOPEN_KEEP_CACHE): it sees
+	// every change made through the mount, and the kernel's other
+	// clients tell it of theirs (Invalidate, InvalidateEntry).
 	EntryTimeout, AttrTimeout, NegativeTimeout time.Duration
 	// UID and GID, when not -1, are shown as owner and group of every
 	// file (the uid= and gid= mount options).
@@ -77,6 +80,7 @@ type Bridge struct {
 	entryTTL, attrTTL, negTTL time.Duration
 	openFlags, dirOpenFlags   uint32
 
+	srv      atomic.Pointer[fuse.Server] // for notifications, once mounted
 	requests atomic.Uint64
 	traceMu  sync.Mutex
 	closed   sync.Once
@@ -107,16 +111,17 @@ func New(k *kernel.Kernel, root *vfs.Vnode, opts Options) (*Bridge, error) {
 		base:          base,
 		relLWP:        relLWP,
 	}
-	def := time.Second
-	if opts.ReadOnly {
-		def = time.Hour
-		b.openFlags = fuse.FOPEN_KEEP_CACHE
-		b.dirOpenFlags = fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_CACHE_DIR
-	}
+	// The host's caches stay right while every change either comes
+	// through this mount, which the host applies to them itself, or is
+	// announced (Invalidate): keep them, on read-write mounts too.
+	def := time.Hour
+	b.openFlags = fuse.FOPEN_KEEP_CACHE
+	b.dirOpenFlags = fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_CACHE_DIR
 	b.entryTTL = ttl(opts.EntryTimeout, def)
 	b.attrTTL = ttl(opts.AttrTimeout, def)
 	b.negTTL = ttl(opts.NegativeTimeout, def)
 	b.nodes.init(root)
+	b.nodes.weak = opts.ReadOnly
 	b.handles.m = map[uint64]*handle{}
 	b.rel = newReleaser(k, relLWP)
 	return b, nil
@@ -139,8 +144,35 @@ func (b *Bridge) String() string { return "p2k" }
 // covers the protocol.
 func (b *Bridge) SetDebug(bool) {}
 
-// Init implements fuse.RawFileSystem.
-func (b *Bridge) Init(*fuse.Server) {}
+// Init implements fuse.RawFileSystem: the server is kept for Invalidate.
+func (b *Bridge) Init(srv *fuse.Server) { b.srv.Store(srv) }
+
+// Invalidate tells the host that vp's attributes and data changed other
+// than through this bridge (a kernel client beside it: an fs-utils
+// command, a sysproxy client), so that it drops what it cached of them
+// (FUSE_NOTIFY_INVAL_INODE). A vnode the host does not know needs
+// nothing. Call it after the change, never while serving a request of
+// this bridge (the host may wait for that request to end).
+func (b *Bridge) Invalidate(vp *vfs.Vnode) {
+	if srv := b.srv.Load(); srv != nil {
+		if id, ok := b.nodes.idOf(vp); ok {
+			srv.InodeNotify(id, 0, -1)
+		}
+	}
+}
+
+// InvalidateEntry tells the host that name in directory dvp changed
+// other than through this bridge (created, removed, renamed), so that it
+// drops its entry or negative entry for it and the directory's cached
+// attributes and listing (FUSE_NOTIFY_INVAL_ENTRY). As for Invalidate.
+func (b *Bridge) InvalidateEntry(dvp *vfs.Vnode, name string) {
+	if srv := b.srv.Load(); srv != nil {
+		if id, ok := b.nodes.idOf(dvp); ok {
+			srv.EntryNotify(id, name)
+			srv.InodeNotify(id, 0, -1)
+		}
+	}
+}
 
 // OnUnmount implements fuse.RawFileSystem. The owner calls Close.
 func (b *Bridge) OnUnmount() {}
@@ -292,7 +324,7 @@ func (b *Bridge) trace(c *ctx, op, name string, e unix.Errno) {
 // pin returns node id's vnode referenced (see nodeTable.get) and notes its
 // inode for the trace.
 func (b *Bridge) pin(c *ctx, id uint64) (*vfs.Vnode, unix.Errno) {
-	vp, e := b.nodes.get(id)
+	vp, e := b.nodes.get(c.l, id)
 	if e == 0 && c.ino == 0 {
 		c.ino = vp.Ino
 	}

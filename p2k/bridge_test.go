@@ -91,7 +91,7 @@ func lookup(t testing.TB, b *Bridge, dir uint64, name string) fuse.EntryOut {
 
 func vnodeOf(t testing.TB, b *Bridge, id uint64) *vfs.Vnode {
 	t.Helper()
-	vp, e := b.nodes.get(id)
+	vp, e := b.nodes.get(nil, id)
 	if e != 0 {
 		t.Fatalf("node %d: %v", id, e)
 	}

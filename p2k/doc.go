@@ -13,7 +13,12 @@
 //     for I/O. A node id names a slot of a sharded table with the slot's
 //     generation, so an id never names another vnode once forgotten; the
 //     way back from a vnode is its ClientCookie (as puffs names nodes by
-//     cookie). Id 1 is the root.
+//     cookie). Id 1 is the root. A read-only bridge names files of a
+//     read-only mount that the vnode cache can load again by their mount
+//     and inode number instead (vfs.Reloadable), holding no reference and
+//     counting nothing, as NFS names files by handle: the server's memory
+//     then stays within the vnode cache's bound however many files the
+//     host has looked up.
 //   - open file and directory handles (VOP_OPEN ... VOP_CLOSE);
 //   - a pool of request contexts, each an LWP with scratch space. An LWP
 //     serving a user process lives in a process of its own (a child of

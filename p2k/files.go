@@ -27,8 +27,8 @@ func (b *Bridge) openVnode(c *ctx, vp *vfs.Vnode, flags uint32, how int) (uint64
 	return b.handles.add(&handle{vp: vp, fflags: ff}), 0
 }
 
-// Open implements fuse.RawFileSystem (VOP_OPEN). Read-only mounts keep
-// the host's page cache across opens.
+// Open implements fuse.RawFileSystem (VOP_OPEN). The host keeps its page
+// cache across opens (see Options).
 func (b *Bridge) Open(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
 	c := b.begin(&in.InHeader, cancel)
 	return b.done(c, "open", "", b.open(c, in, out, false))

@@ -73,3 +73,62 @@ func heapInUse() uint64 {
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
 }
+
+// TestReadOnlyNodesByNumber: a read-only bridge over a read-only mount
+// names files by number and pins no vnodes, so looking up more files than
+// the vnode cache holds leaves the cache at its bound and the node table
+// empty, and every id still reaches its own file after its vnode was
+// reclaimed.
+func TestReadOnlyNodesByNumber(t *testing.T) {
+	const maxVnodes, files = 64, 500
+	k, err := kernel.Boot(kernel.Config{NoThreads: true, MaxVnodes: maxVnodes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := vfs.Of(k)
+	l := k.LWP0()
+	for f := range files {
+		fd, e := vfs.Open(l, fmt.Sprintf("/f%03d", f), unix.O_CREAT|unix.O_WRONLY, 0o644)
+		if e != 0 {
+			t.Fatal(e)
+		}
+		if _, e := vfs.Write(l, fd, make([]byte, f)); e != 0 {
+			t.Fatal(e)
+		}
+		vfs.Close(l, fd)
+	}
+	root := v.Root()
+	root.Mount.SetReadOnly()
+	vfs.Vref(root)
+	b, err := New(k, root, Options{ReadOnly: true, UID: -1, GID: -1, Umask: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		b.Close()
+		if err := k.Reboot(nil, kernel.RB_HALT); err != nil {
+			t.Errorf("reboot: %v", err)
+		}
+	}()
+	ids := make([]uint64, files)
+	for f := range files {
+		ids[f] = lookup(t, b, 1, fmt.Sprintf("f%03d", f)).NodeId
+	}
+	if n := b.Stats().Nodes; n != 1 {
+		t.Errorf("%d nodes in the table after %d lookups, want the root alone", n, files)
+	}
+	if total, _ := v.NumVnodes(); total > maxVnodes+2 {
+		t.Errorf("%d vnodes cached, want at most the bound %d", total, maxVnodes)
+	}
+	for f, id := range ids {
+		var ao fuse.AttrOut
+		mustOK(t, "getattr", b.GetAttr(nil, &fuse.GetAttrIn{InHeader: hdr(id)}, &ao))
+		if ao.Size != uint64(f) {
+			t.Fatalf("node of f%03d has size %d, want %d", f, ao.Size, f)
+		}
+		if again := lookup(t, b, 1, fmt.Sprintf("f%03d", f)).NodeId; again != id {
+			t.Fatalf("f%03d looked up again: node %#x, was %#x", f, again, id)
+		}
+	}
+	b.Forget(ids[0], 1) // nothing to release
+}

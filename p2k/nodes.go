@@ -18,11 +18,24 @@ import (
 // way back, vnode to id, is the vnode's Cookie, which puts a new vnode in
 // the shard its pointer hashes to; a vnode whose cookie another bridge
 // holds is found through its shard's small map instead.
+//
+// A bridge serving a read-only tree names the vnodes it can load again
+// (vfs.Reloadable) by number instead, without a slot: the weak bit, the
+// mount's index in the table's mount list and the inode number. Such a
+// node holds no vnode reference and counts no lookups, so the vnode cache
+// bounds what the server keeps however many files the host has looked up
+// (a walk over 50,000 files kept 50,000 vnodes and inodes before); a
+// request on it gets the vnode from the cache, or loads it again.
 const (
 	shardBits = 6
 	nshards   = 1 << shardBits
 	slotBits  = 32 - shardBits
 	slotMask  = 1<<slotBits - 1
+	genMask   = 1<<31 - 1 // a slot id's generation leaves the weak bit clear
+
+	weakBit      = 1 << 63
+	weakInoBits  = 40
+	weakMountMax = 1 << 22 // never all ones: go-fuse reserves ^0
 )
 
 // node is one FUSE node: a vnode reference and the host's lookup count.
@@ -45,6 +58,12 @@ type nodeTable struct {
 	root    node
 	count   atomic.Int64 // nodes, root excluded
 	lookups atomic.Int64 // sum of nlookup, root excluded
+
+	// weak allows ids by number (a read-only bridge); mounts lists the
+	// mounts they name, copied on write (mountsMu) and read lock-free.
+	weak     bool
+	mountsMu sync.Mutex
+	mounts   atomic.Pointer[[]*vfs.Mount]
 }
 
 func (t *nodeTable) init(root *vfs.Vnode) {
@@ -85,11 +104,15 @@ func (s *shard) idLocked(vp *vfs.Vnode, si uint64) uint64 {
 
 // get returns the vnode of node id with a new reference, which the caller
 // drops with vfs.Vrele: a FORGET racing with the request cannot free it.
-// ESTALE for an unknown id.
-func (t *nodeTable) get(id uint64) (*vfs.Vnode, unix.Errno) {
+// ESTALE for an unknown id. A weak id's vnode comes from the vnode cache
+// (mp.Vget), so l must be in the kernel.
+func (t *nodeTable) get(l *kernel.LWP, id uint64) (*vfs.Vnode, unix.Errno) {
 	if id == fuse.FUSE_ROOT_ID {
 		vfs.Vref(t.root.vp)
 		return t.root.vp, 0
+	}
+	if id&weakBit != 0 {
+		return t.getWeak(l, id)
 	}
 	s := &t.shards[id&(nshards-1)]
 	s.mu.RLock()
@@ -113,6 +136,12 @@ func (t *nodeTable) add(l *kernel.LWP, vp *vfs.Vnode) uint64 {
 	}
 	si := shardOf(vp)
 	s := &t.shards[si]
+	if t.weak && vp.ClientCookie.Load() == 0 {
+		if id, ok := t.weakID(vp); ok {
+			vfs.Vrele(l, vp)
+			return id
+		}
+	}
 	s.mu.Lock()
 	if id := s.idLocked(vp, si); id != 0 {
 		s.nodeLocked(id).nlookup++
@@ -131,7 +160,7 @@ func (t *nodeTable) add(l *kernel.LWP, vp *vfs.Vnode) uint64 {
 	n := &s.slots[slot-1]
 	var id uint64
 	for {
-		n.gen++
+		n.gen = (n.gen + 1) & genMask
 		id = uint64(n.gen)<<32 | uint64(slot)<<shardBits | si
 		if id != ^uint64(0) { // go-fuse's reserved id
 			break
@@ -154,7 +183,7 @@ func (t *nodeTable) add(l *kernel.LWP, vp *vfs.Vnode) uint64 {
 // count reached zero and the node left the table; the caller then owes
 // the vnode its release.
 func (t *nodeTable) forget(id, n uint64) *vfs.Vnode {
-	if id == fuse.FUSE_ROOT_ID {
+	if id == fuse.FUSE_ROOT_ID || id&weakBit != 0 {
 		return nil
 	}
 	s := &t.shards[id&(nshards-1)]
@@ -175,6 +204,81 @@ func (t *nodeTable) forget(id, n uint64) *vfs.Vnode {
 	s.mu.Unlock()
 	t.count.Add(-1)
 	return vp
+}
+
+// idOf returns the id the host knows vp by, if any.
+func (t *nodeTable) idOf(vp *vfs.Vnode) (uint64, bool) {
+	if vp == t.root.vp {
+		return fuse.FUSE_ROOT_ID, true
+	}
+	si := shardOf(vp)
+	s := &t.shards[si]
+	s.mu.RLock()
+	id := s.idLocked(vp, si)
+	s.mu.RUnlock()
+	if id != 0 {
+		return id, true
+	}
+	if t.weak {
+		return t.weakID(vp)
+	}
+	return 0, false
+}
+
+// weakID returns the id naming vp by number, if it has one: vp can be
+// loaded again, its number fits and the table has room for its mount.
+func (t *nodeTable) weakID(vp *vfs.Vnode) (uint64, bool) {
+	if vp.Ino >= 1<<weakInoBits || !vfs.Reloadable(vp) {
+		return 0, false
+	}
+	mi, ok := t.mountIndex(vp.Mount)
+	if !ok {
+		return 0, false
+	}
+	return weakBit | mi<<weakInoBits | vp.Ino, true
+}
+
+// mountIndex returns mp's index in the mount list, adding it if new.
+func (t *nodeTable) mountIndex(mp *vfs.Mount) (uint64, bool) {
+	if ms := t.mounts.Load(); ms != nil {
+		for i, m := range *ms {
+			if m == mp {
+				return uint64(i), true
+			}
+		}
+	}
+	t.mountsMu.Lock()
+	defer t.mountsMu.Unlock()
+	var ms []*vfs.Mount
+	if p := t.mounts.Load(); p != nil {
+		ms = *p
+	}
+	for i, m := range ms {
+		if m == mp {
+			return uint64(i), true
+		}
+	}
+	if len(ms) >= weakMountMax {
+		return 0, false
+	}
+	ms = append(ms[:len(ms):len(ms)], mp)
+	t.mounts.Store(&ms)
+	return uint64(len(ms) - 1), true
+}
+
+// getWeak loads a weak id's vnode from its mount's cache. A number that
+// no longer loads (the mount went) is ESTALE.
+func (t *nodeTable) getWeak(l *kernel.LWP, id uint64) (*vfs.Vnode, unix.Errno) {
+	mi := id &^ weakBit >> weakInoBits
+	ms := t.mounts.Load()
+	if ms == nil || mi >= uint64(len(*ms)) {
+		return nil, unix.ESTALE
+	}
+	vp, e := (*ms)[mi].Vget(l, id&(1<<weakInoBits-1))
+	if e != 0 {
+		return nil, unix.ESTALE
+	}
+	return vp, 0
 }
 
 // removeLocked frees node id's slot and returns its vnode.

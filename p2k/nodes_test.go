@@ -46,7 +46,7 @@ func TestNodeTableSharedVnode(t *testing.T) {
 	if c := vp.ClientCookie.Load(); c != 0 {
 		t.Fatalf("cookie %#x after bridge 1 forgot, want 0", c)
 	}
-	if _, e := t1.get(id1); e != unix.ESTALE {
+	if _, e := t1.get(nil, id1); e != unix.ESTALE {
 		t.Fatalf("get of a forgotten id: %v, want ESTALE", e)
 	}
 	if id := t2.add(nil, ref()); id != id2 {
@@ -61,10 +61,10 @@ func TestNodeTableSharedVnode(t *testing.T) {
 	if id3 == id1 || id3&(nshards-1) != id1&(nshards-1) || id3>>shardBits&slotMask != id1>>shardBits&slotMask {
 		t.Fatalf("re-added id %#x: want id %#x's slot with a new generation", id3, id1)
 	}
-	if _, e := t1.get(id1); e != unix.ESTALE {
+	if _, e := t1.get(nil, id1); e != unix.ESTALE {
 		t.Fatalf("get of an id whose slot was reused: %v, want ESTALE", e)
 	}
-	if got, e := t1.get(id3); e != 0 || got != vp {
+	if got, e := t1.get(nil, id3); e != 0 || got != vp {
 		t.Fatalf("get of the new id: %v %v", got, e)
 	}
 	vfs.Vrele(nil, vp)

@@ -477,3 +477,19 @@ func (v *VFS) NumVnodes() (total, free int) {
 	v.vcache.freeMu.Unlock()
 	return int(v.nvnodes.Load()), free
 }
+
+// Reloadable reports whether mp.Vget(vp.Ino) will always give back vp's
+// file, even after the cache reclaimed vp: vp came from the vnode cache
+// under its own inode number, and its mount is read-only, so the file can
+// neither go nor its number be reused. A client may then name vp by its
+// number alone, as NFS names files by handle, instead of holding a
+// reference that keeps it cached.
+func Reloadable(vp *Vnode) bool {
+	if vp.Mount == nil || !vp.Mount.ReadOnly() {
+		return false
+	}
+	s := vp.Mount.vfs.vcache.lockShard(vp)
+	ok := vp.cached && vp.state == vsReady && vp.key.Load() == vp.Ino
+	s.mu.Unlock()
+	return ok
+}

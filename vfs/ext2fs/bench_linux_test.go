@@ -162,6 +162,17 @@ func BenchmarkPeers(bm *testing.B) {
 		{"kernel", kernelMount(bm, img, false)},
 		{"fuse2fs", fuse2fsMount(bm, img)},
 	}
+	// RUMPFS_BENCH_OLD=BINARY adds another rumpfs build ("old"), to
+	// compare a change with what it changed in one run.
+	var olds *server
+	if bin := os.Getenv("RUMPFS_BENCH_OLD"); bin != "" {
+		mnt := bm.TempDir()
+		if olds, err = startServerBin(bm, bin, "-t", "ext4", "-o", "ro", img, mnt); err != nil {
+			bm.Fatal(err)
+		}
+		defer olds.stop(bm)
+		systems = append(systems, struct{ name, mnt string }{"old", mnt})
+	}
 	const (
 		coldRead = iota
 		warmRead
@@ -173,7 +184,7 @@ func BenchmarkPeers(bm *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("RUMPFS_BENCH_ROUNDS")); err == nil && v > 0 {
 		rounds = v
 	}
-	var samples [3][nWork][]time.Duration
+	samples := make([][nWork][]time.Duration, len(systems))
 	timed := func(fn func()) time.Duration {
 		t0 := time.Now()
 		fn()
@@ -205,7 +216,12 @@ func BenchmarkPeers(bm *testing.B) {
 	if kb := peakRSSKiB(s.cmd.Process.Pid); kb > 0 {
 		bm.ReportMetric(float64(kb)/1024, "ours-peak-rss-MiB")
 	}
-	var dur [3][nWork]time.Duration
+	if olds != nil {
+		if kb := peakRSSKiB(olds.cmd.Process.Pid); kb > 0 {
+			bm.ReportMetric(float64(kb)/1024, "old-peak-rss-MiB")
+		}
+	}
+	dur := make([][nWork]time.Duration, len(systems))
 	for i := range systems {
 		for w := range nWork {
 			dur[i][w] = median(samples[i][w])
@@ -218,8 +234,8 @@ func BenchmarkPeers(bm *testing.B) {
 		bm.ReportMetric(dur[i][coldWalk].Seconds(), sys.name+"-cold-walk-s")
 		bm.ReportMetric(dur[i][warmWalk].Seconds(), sys.name+"-warm-walk-s")
 	}
-	for j, peer := range []string{"kernel", "fuse2fs"} {
-		p := j + 1
+	for p := 1; p < len(systems); p++ {
+		peer := systems[p].name
 		bm.ReportMetric(mbs(dur[0][coldRead])/mbs(dur[p][coldRead]), "cold-read-x-"+peer)
 		bm.ReportMetric(mbs(dur[0][warmRead])/mbs(dur[p][warmRead]), "warm-read-x-"+peer)
 		bm.ReportMetric(dur[p][coldWalk].Seconds()/dur[0][coldWalk].Seconds(), "cold-walk-x-"+peer)

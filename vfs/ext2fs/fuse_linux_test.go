@@ -86,7 +86,11 @@ type server struct {
 // startServer runs rumpfs mount with args (the last one the mount point)
 // and waits until the mount is live or the process exits.
 func startServer(t testing.TB, args ...string) (*server, error) {
-	bin := rumpfsBinary(t)
+	return startServerBin(t, rumpfsBinary(t), args...)
+}
+
+// startServerBin is startServer with the rumpfs binary bin.
+func startServerBin(t testing.TB, bin string, args ...string) (*server, error) {
 	mnt := args[len(args)-1]
 	s := &server{cmd: exec.Command(bin, append([]string{"mount"}, args...)...), mnt: mnt, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	s.cmd.Stderr = s.stderr
