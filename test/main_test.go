@@ -206,6 +206,11 @@ func startServerAs(t *testing.T, prefix []string, mnt string, args ...string) *s
 			s.dev = m.dev
 		}
 	}
+	// The mount is listed as soon as mount(2) returns, before the server
+	// has read the host's INIT; an unmount in that window ends the
+	// connection under the server's handshake. A statfs waits for INIT.
+	var st unix.Statfs_t
+	unix.Statfs(mnt, &st)
 	return s
 }
 
