@@ -136,14 +136,6 @@ func UFSExtattr(bo binary.ByteOrder, ns uint8, name string, value []byte) []byte
 	return r
 }
 
-// Order is the byte order big names.
-func Order(big bool) binary.ByteOrder {
-	if big {
-		return binary.BigEndian
-	}
-	return binary.LittleEndian
-}
-
 // Gunzip returns the contents of a gzip-compressed file (a committed
 // sample image).
 func Gunzip(t testing.TB, path string) []byte {
