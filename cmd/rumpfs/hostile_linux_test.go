@@ -329,13 +329,7 @@ func checkStopped(t *testing.T, s *started, sig syscall.Signal, code int) {
 	}
 }
 
-func makeImage(t *testing.T, name string, args ...string) {
-	t.Helper()
-	testenv.Tool(t, name)
-	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", name, err, out)
-	}
-}
+func makeImage(t *testing.T, name string, args ...string) { testenv.Run(t, "", name, args...) }
 
 // TestSignalsAtEveryStage: a command stuck at each stage (reads of the
 // image that never come back, served by stallFS) stops on SIGINT or

@@ -31,3 +31,14 @@ func TestUnmetSkipsOrFails(t *testing.T) {
 		t.Fatalf("sh: %q %+v", p, *r)
 	}
 }
+
+func TestRun(t *testing.T) {
+	if out := Run(t, "in\n", "cat"); out != "in\n" {
+		t.Errorf("cat: %q", out)
+	}
+	r := &recorder{TB: t}
+	Run(r, "", "sh", "-c", "echo out; echo err >&2; exit 3")
+	if !r.failed {
+		t.Errorf("a failing program must fail the test")
+	}
+}
