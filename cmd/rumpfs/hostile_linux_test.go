@@ -234,13 +234,10 @@ func serveStalling(t *testing.T, src string, from, to int64) (string, <-chan int
 // what it is; so do mount's journal_path= and --etfs file keys.
 func TestOddHostFilesRefused(t *testing.T) {
 	testenv.FUSE(t) // mount checks FUSE before it looks at the image
-	testenv.Tool(t, "mke2fs")
 	ext4 := filepath.Join(t.TempDir(), "ext4.img")
 	os.WriteFile(ext4, nil, 0o644)
 	os.Truncate(ext4, 8<<20)
-	if out, err := exec.Command("mke2fs", "-q", "-F", "-t", "ext4", ext4).CombinedOutput(); err != nil {
-		t.Fatalf("mke2fs: %v\n%s", err, out)
-	}
+	makeImage(t, "mke2fs", "-q", "-F", "-t", "ext4", ext4)
 	mnt := t.TempDir()
 	for path, what := range testimg.OddFiles(t) {
 		for _, args := range [][]string{

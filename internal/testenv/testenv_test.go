@@ -42,3 +42,23 @@ func TestRun(t *testing.T) {
 		t.Errorf("a failing program must fail the test")
 	}
 }
+
+func TestSyncBuffer(t *testing.T) {
+	var b SyncBuffer
+	done := make(chan bool)
+	for range 4 {
+		go func() {
+			for range 100 {
+				b.Write([]byte("x"))
+				_ = b.String()
+			}
+			done <- true
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	if n := len(b.String()); n != 400 {
+		t.Errorf("%d bytes, want 400", n)
+	}
+}
