@@ -25,7 +25,7 @@ func image(sectors int, at map[int][]byte) []byte {
 }
 
 func TestMBRPastTheEnd(t *testing.T) {
-	img := image(16384, map[int][]byte{0: mbrSector(mbrPart{typ: 0x83, start: 2048, size: 100000})})
+	img := image(16384, map[int][]byte{0: mbrSector(mbrPart{Type: 0x83, Start: 2048, Size: 100000})})
 	l := layoutBytes(img)
 	if len(l.Partitions) != 1 || !hasWarning(l, "partition 1", "past the end") {
 		t.Fatalf("layout %+v; want partition 1 and a past-the-end warning", l)
@@ -39,8 +39,8 @@ func TestMBRPastTheEnd(t *testing.T) {
 
 func TestMBROverlap(t *testing.T) {
 	l := layoutBytes(image(16384, map[int][]byte{0: mbrSector(
-		mbrPart{typ: 0x83, start: 2048, size: 4096}, mbrPart{typ: 0x83, start: 4096, size: 4096},
-		mbrPart{typ: 0x83, start: 8192, size: 2048})}))
+		mbrPart{Type: 0x83, Start: 2048, Size: 4096}, mbrPart{Type: 0x83, Start: 4096, Size: 4096},
+		mbrPart{Type: 0x83, Start: 8192, Size: 2048})}))
 	if !hasWarning(l, "partition 2", "overlaps partition 1") || hasWarning(l, "partition 3") {
 		t.Fatalf("warnings %q; want exactly partition 2 overlapping partition 1", l.Warnings)
 	}
@@ -49,17 +49,17 @@ func TestMBROverlap(t *testing.T) {
 func TestMBRExtendedLoops(t *testing.T) {
 	// An EBR that links to itself, and a two-EBR cycle.
 	self := image(16384, map[int][]byte{
-		0:    mbrSector(mbrPart{typ: 0x05, start: 8192, size: 8192}),
-		8192: mbrSector(mbrPart{typ: 0x83, start: 64, size: 1024}, mbrPart{typ: 0x05, start: 0, size: 2048}),
+		0:    mbrSector(mbrPart{Type: 0x05, Start: 8192, Size: 8192}),
+		8192: mbrSector(mbrPart{Type: 0x83, Start: 64, Size: 1024}, mbrPart{Type: 0x05, Start: 0, Size: 2048}),
 	})
 	l := layoutBytes(self)
 	if !hasWarning(l, "loops") || len(l.Partitions) != 2 {
 		t.Errorf("self loop: %d partitions, warnings %q", len(l.Partitions), l.Warnings)
 	}
 	cycle := image(16384, map[int][]byte{
-		0:     mbrSector(mbrPart{typ: 0x0f, start: 8192, size: 8192}),
-		8192:  mbrSector(mbrPart{typ: 0x83, start: 64, size: 1024}, mbrPart{typ: 0x05, start: 2048, size: 2048}),
-		10240: mbrSector(mbrPart{typ: 0x83, start: 64, size: 1024}, mbrPart{typ: 0x05, start: 0, size: 2048}),
+		0:     mbrSector(mbrPart{Type: 0x0f, Start: 8192, Size: 8192}),
+		8192:  mbrSector(mbrPart{Type: 0x83, Start: 64, Size: 1024}, mbrPart{Type: 0x05, Start: 2048, Size: 2048}),
+		10240: mbrSector(mbrPart{Type: 0x83, Start: 64, Size: 1024}, mbrPart{Type: 0x05, Start: 0, Size: 2048}),
 	})
 	l = layoutBytes(cycle)
 	if !hasWarning(l, "loops") || len(l.Partitions) != 3 || byIndex(l, 6) == nil {
@@ -68,8 +68,8 @@ func TestMBRExtendedLoops(t *testing.T) {
 	// A chain whose next EBR lies past the end, and a logical partition
 	// outside the extended one.
 	out := image(16384, map[int][]byte{
-		0:    mbrSector(mbrPart{typ: 0x05, start: 8192, size: 4096}),
-		8192: mbrSector(mbrPart{typ: 0x83, start: 6000, size: 1024}, mbrPart{typ: 0x05, start: 900000, size: 2048}),
+		0:    mbrSector(mbrPart{Type: 0x05, Start: 8192, Size: 4096}),
+		8192: mbrSector(mbrPart{Type: 0x83, Start: 6000, Size: 1024}, mbrPart{Type: 0x05, Start: 900000, Size: 2048}),
 	})
 	l = layoutBytes(out)
 	if !hasWarning(l, "past the end") || !hasWarning(l, "partition 5", "outside the extended") {
@@ -78,7 +78,7 @@ func TestMBRExtendedLoops(t *testing.T) {
 }
 
 func TestGPTBadCRCs(t *testing.T) {
-	good := gptImage(8192, gptPart{linuxFSType, 2048, 4095, "one"}, gptPart{espType, 4096, 6143, "two"})
+	good := gptImage(8192, gptPart{Type: linuxFSType, First: 2048, Last: 4095, Name: "one"}, gptPart{Type: espType, First: 4096, Last: 6143, Name: "two"})
 	if l := layoutBytes(good); len(l.Warnings) != 0 || len(l.Partitions) != 2 || l.Tables[0].Scheme != SchemeGPT {
 		t.Fatalf("good GPT: %+v", l)
 	}
@@ -108,7 +108,7 @@ func TestGPTBadCRCs(t *testing.T) {
 			}
 		})
 	}
-	bad := gptImage(8192, gptPart{linuxFSType, 4095, 2048, "backwards"}, gptPart{linuxFSType, 2048, 5000, "a"}, gptPart{linuxFSType, 5000, 6000, "b"})
+	bad := gptImage(8192, gptPart{Type: linuxFSType, First: 4095, Last: 2048, Name: "backwards"}, gptPart{Type: linuxFSType, First: 2048, Last: 5000, Name: "a"}, gptPart{Type: linuxFSType, First: 5000, Last: 6000, Name: "b"})
 	l := layoutBytes(bad)
 	if !hasWarning(l, "entry 1", "not a valid range") || !hasWarning(l, "partition 3", "overlaps partition 2") {
 		t.Errorf("warnings %q", l.Warnings)
@@ -127,13 +127,13 @@ func TestDisklabelBadChecksum(t *testing.T) {
 		t.Errorf("bad checksum: %d partitions, warnings %q", len(l.Partitions), l.Warnings)
 	}
 	// In a NetBSD slice.
-	l = layoutBytes(image(8192, map[int][]byte{0: mbrSector(mbrPart{typ: 0xa9, start: 2048, size: 4096}), 2049: lab}))
+	l = layoutBytes(image(8192, map[int][]byte{0: mbrSector(mbrPart{Type: 0xa9, Start: 2048, Size: 4096}), 2049: lab}))
 	if !hasWarning(l, "partition 1", "bad checksum") {
 		t.Errorf("bad checksum in a slice: warnings %q", l.Warnings)
 	}
 	// A label entry outside its slice.
 	lab = makeDisklabel(binary.LittleEndian, 512, 8192, []testLabelPart{{letter: 'a', off: 2048 + 16, size: 6000, fstype: 7}}, false, false)
-	l = layoutBytes(image(8192, map[int][]byte{0: mbrSector(mbrPart{typ: 0xa9, start: 2048, size: 4096}), 2049: lab}))
+	l = layoutBytes(image(8192, map[int][]byte{0: mbrSector(mbrPart{Type: 0xa9, Start: 2048, Size: 4096}), 2049: lab}))
 	if !hasWarning(l, "outside its MBR slice 1") {
 		t.Errorf("label entry outside its slice: warnings %q", l.Warnings)
 	}
@@ -141,19 +141,19 @@ func TestDisklabelBadChecksum(t *testing.T) {
 
 func TestNestedAndHybrid(t *testing.T) {
 	l := layoutBytes(image(16384, map[int][]byte{
-		0:    mbrSector(mbrPart{typ: 0x83, start: 2048, size: 4096}),
-		2048: mbrSector(mbrPart{typ: 0x83, start: 64, size: 1024}),
+		0:    mbrSector(mbrPart{Type: 0x83, Start: 2048, Size: 4096}),
+		2048: mbrSector(mbrPart{Type: 0x83, Start: 64, Size: 1024}),
 	}))
 	if !hasWarning(l, "partition 1", "nested") {
 		t.Errorf("nested MBR: warnings %q", l.Warnings)
 	}
-	img := gptImage(8192, gptPart{linuxFSType, 2048, 4095, "one"})
-	copy(img, mbrSector(mbrPart{typ: 0xee, start: 1, size: 2047}, mbrPart{typ: 0x83, start: 2048, size: 2048}))
+	img := gptImage(8192, gptPart{Type: linuxFSType, First: 2048, Last: 4095, Name: "one"})
+	copy(img, mbrSector(mbrPart{Type: 0xee, Start: 1, Size: 2047}, mbrPart{Type: 0x83, Start: 2048, Size: 2048}))
 	if l := layoutBytes(img); !hasWarning(l, "hybrid MBR") || len(l.Partitions) != 1 {
 		t.Errorf("hybrid: %+v", l)
 	}
-	img = gptImage(8192, gptPart{linuxFSType, 2048, 4095, "one"})
-	copy(img, mbrSector(mbrPart{typ: 0x83, start: 2048, size: 2048}))
+	img = gptImage(8192, gptPart{Type: linuxFSType, First: 2048, Last: 4095, Name: "one"})
+	copy(img, mbrSector(mbrPart{Type: 0x83, Start: 2048, Size: 2048}))
 	if l := layoutBytes(img); !hasWarning(l, "no protective") || l.Tables[0].Scheme != SchemeMBR {
 		t.Errorf("GPT behind a plain MBR: %+v", l)
 	}
@@ -170,7 +170,7 @@ func TestMBROrFATBootSector(t *testing.T) {
 	if l := layoutBytes(fat); len(l.Tables) != 0 || len(l.Partitions) != 0 {
 		t.Errorf("a FAT volume read as a partition table: %+v", l)
 	}
-	copy(fat[0x1be:], mbrSector(mbrPart{typ: 0x83, start: 4096, size: 2048})[0x1be:0x1ce])
+	copy(fat[0x1be:], mbrSector(mbrPart{Type: 0x83, Start: 4096, Size: 2048})[0x1be:0x1ce])
 	if l := layoutBytes(fat); len(l.Partitions) != 1 || !hasWarning(l, "FAT boot sector") {
 		t.Errorf("ambiguous sector 0: %+v", l)
 	}

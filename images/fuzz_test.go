@@ -29,13 +29,13 @@ func checkLayout(t *testing.T, data []byte) *Layout {
 
 func FuzzMBR(f *testing.F) {
 	// Small images keep the fuzzer fast.
-	f.Add(image(8, map[int][]byte{0: mbrSector(mbrPart{typ: 0x83, start: 2, size: 3}, mbrPart{status: 0x80, typ: 0x0c, start: 5, size: 2})}))
+	f.Add(image(8, map[int][]byte{0: mbrSector(mbrPart{Type: 0x83, Start: 2, Size: 3}, mbrPart{Status: 0x80, Type: 0x0c, Start: 5, Size: 2})}))
 	f.Add(image(12, map[int][]byte{
-		0: mbrSector(mbrPart{typ: 0x05, start: 4, size: 8}),
-		4: mbrSector(mbrPart{typ: 0x83, start: 1, size: 1}, mbrPart{typ: 0x05, start: 4, size: 4}),
-		8: mbrSector(mbrPart{typ: 0x83, start: 1, size: 1}, mbrPart{typ: 0x05, start: 0, size: 4}),
+		0: mbrSector(mbrPart{Type: 0x05, Start: 4, Size: 8}),
+		4: mbrSector(mbrPart{Type: 0x83, Start: 1, Size: 1}, mbrPart{Type: 0x05, Start: 4, Size: 4}),
+		8: mbrSector(mbrPart{Type: 0x83, Start: 1, Size: 1}, mbrPart{Type: 0x05, Start: 0, Size: 4}),
 	}))
-	f.Add(image(12, map[int][]byte{0: mbrSector(mbrPart{typ: 0xa9, start: 2, size: 10}),
+	f.Add(image(12, map[int][]byte{0: mbrSector(mbrPart{Type: 0xa9, Start: 2, Size: 10}),
 		3: makeDisklabel(binary.LittleEndian, 512, 12, []testLabelPart{{letter: 'a', off: 4, size: 8, fstype: 7}}, false, false)}))
 	f.Fuzz(func(t *testing.T, data []byte) { checkLayout(t, data) })
 }
@@ -44,8 +44,8 @@ func FuzzMBR(f *testing.F) {
 // that the fuzzer reaches the entry and range checks rather than stopping
 // at a checksum.
 func FuzzGPT(f *testing.F) {
-	f.Add(gptImageN(12, 4, gptPart{linuxFSType, 3, 5, "one"}, gptPart{espType, 6, 9, "two"}), true)
-	f.Add(gptImageN(12, 4, gptPart{linuxFSType, 9, 4, "backwards"}), false)
+	f.Add(gptImageN(12, 4, gptPart{Type: linuxFSType, First: 3, Last: 5, Name: "one"}, gptPart{Type: espType, First: 6, Last: 9, Name: "two"}), true)
+	f.Add(gptImageN(12, 4, gptPart{Type: linuxFSType, First: 9, Last: 4, Name: "backwards"}), false)
 	f.Fuzz(func(t *testing.T, data []byte, fix bool) {
 		if fix && len(data) >= 3*512 {
 			data = bytes.Clone(data)
@@ -89,7 +89,7 @@ func FuzzDisklabel(f *testing.F) {
 			}
 		}
 		checkLayout(t, image(8, map[int][]byte{1: label}))
-		checkLayout(t, image(8, map[int][]byte{0: mbrSector(mbrPart{typ: 0xa5, start: 2, size: 6}), 3: label}))
+		checkLayout(t, image(8, map[int][]byte{0: mbrSector(mbrPart{Type: 0xa5, Start: 2, Size: 6}), 3: label}))
 	})
 }
 

@@ -1,11 +1,9 @@
 package images
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,16 +18,7 @@ func need(t testing.TB, tools ...string) { testenv.Tool(t, tools...) }
 
 // run runs a tool and returns its standard output; stdin is fed from in.
 func run(t testing.TB, in string, name string, args ...string) string {
-	t.Helper()
-	need(t, name)
-	cmd := exec.Command(name, args...)
-	cmd.Stdin = strings.NewReader(in)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, out.String(), errb.String())
-	}
-	return out.String()
+	return testenv.Run(t, in, name, args...)
 }
 
 // blank makes a sparse file of size bytes.

@@ -2,41 +2,22 @@ package images
 
 import (
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
-)
 
-// oddHostFiles makes a FIFO (without a writer), a listening unix socket
-// and a directory, and names /dev/zero; each maps to the words the
-// refusal must hold.
-func oddHostFiles(t *testing.T) map[string]string {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	if err := unix.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	sub := filepath.Join(dir, "dir")
-	os.Mkdir(sub, 0o755)
-	return map[string]string{fifo: "FIFO", sock: "socket", "/dev/zero": "character device", sub: "directory"}
-}
+	"github.com/rumpfs/rumpfs/internal/testimg"
+)
 
 // TestOpenRefusesOddFiles: a FIFO, a socket, a character device and a
 // directory are refused at once (a FIFO without a writer would hang the
 // test if opened without O_NONBLOCK), read-only and read-write, and the
 // message names the path and what it is.
 func TestOpenRefusesOddFiles(t *testing.T) {
-	for path, what := range oddHostFiles(t) {
+	for path, what := range testimg.OddFiles(t) {
 		for _, w := range []bool{false, true} {
 			img, err := Open(path, w)
 			if err == nil {

@@ -40,7 +40,7 @@ func wholeDiskGPT(n int) []byte {
 	const sectors = 64 << 20 / 512
 	parts := make([]gptPart, n)
 	for i := range parts {
-		parts[i] = gptPart{typ: linuxFSType, first: 0, last: sectors - 1, name: fmt.Sprint("p", i)}
+		parts[i] = gptPart{Type: linuxFSType, First: 0, Last: sectors - 1, Name: fmt.Sprint("p", i)}
 	}
 	return gptImageN(sectors, n, parts...)
 }
@@ -124,7 +124,7 @@ func regptCRCs(img []byte, sectors, arrayBytes int) []byte {
 // TestGPTTooManyEntries: a header claiming more entries than the cap is
 // refused with a message giving the count and the cap.
 func TestGPTTooManyEntries(t *testing.T) {
-	img := gptImageN(64<<20/512, 65536, gptPart{typ: linuxFSType, first: 40000, last: 50000})
+	img := gptImageN(64<<20/512, 65536, gptPart{Type: linuxFSType, First: 40000, Last: 50000})
 	l := layoutBytes(img)
 	if len(l.Tables) != 1 || l.Tables[0].Scheme != SchemeMBR || !hasWarning(l, "65536 entries", "32768") {
 		t.Errorf("%d partitions, warnings %q", len(l.Partitions), l.Warnings)
@@ -136,13 +136,13 @@ func TestGPTTooManyEntries(t *testing.T) {
 func TestLongEBRChain(t *testing.T) {
 	const n = 10000
 	for _, loop := range []bool{false, true} {
-		at := map[int][]byte{0: mbrSector(mbrPart{typ: 0x05, start: 2048, size: n + 1000})}
+		at := map[int][]byte{0: mbrSector(mbrPart{Type: 0x05, Start: 2048, Size: n + 1000})}
 		for i := 0; i < n; i++ {
 			next := uint32(i + 1)
 			if loop && i == 200 {
 				next = 100
 			}
-			at[2048+i] = mbrSector(mbrPart{typ: 0x83, start: 1, size: 1}, mbrPart{typ: 0x05, start: next, size: 1})
+			at[2048+i] = mbrSector(mbrPart{Type: 0x83, Start: 1, Size: 1}, mbrPart{Type: 0x05, Start: next, Size: 1})
 		}
 		cr := &countingReader{r: bytes.NewReader(image(2048+n+1000, at))}
 		l := ReadLayout(cr, int64((2048+n+1000)*512), 512)

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rumpfs/rumpfs/internal/testenv"
 )
 
 // renameScript runs renameat2 exchanges and long symlinks in dir (made
@@ -148,15 +150,10 @@ func snapshot(t *testing.T, dir string) []string {
 // so mke2fs's 1 KiB default for a small image would stop at 1023 bytes.
 func ext4Scratch(t *testing.T) string {
 	t.Helper()
-	needTool(t, "mke2fs")
 	img := filepath.Join(t.TempDir(), "ext4.img")
-	if out, err := exec.Command("mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", img, "16M").CombinedOutput(); err != nil {
-		t.Fatalf("mke2fs: %v\n%s", err, out)
-	}
+	testenv.Run(t, "", "mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", img, "16M")
 	mnt := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "ext4", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
-		t.Fatalf("mount ext4: %v\n%s", err, out)
-	}
+	testenv.Run(t, "", "mount", "-t", "ext4", "-o", "loop", img, mnt)
 	t.Cleanup(func() {
 		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
 			t.Errorf("umount %s: %v\n%s", mnt, err, out)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hanwen/go-fuse/v2/posixtest"
+	"github.com/rumpfs/rumpfs/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -55,21 +56,12 @@ func emptyFFS(t testing.TB, dir string, kind ffsKind, size string) string {
 // makefsImage runs makefs -t ffs on src.
 func makefsImage(t testing.TB, src, img string, kind ffsKind, size string) {
 	t.Helper()
-	makefs, err := exec.LookPath("makefs")
-	if err != nil {
-		if tt, ok := t.(*testing.T); ok {
-			needTool(tt, "makefs")
-		}
-		t.Skip("makefs is not installed")
-	}
 	opts := fmt.Sprintf("version=%d,bsize=8192,fsize=1024,density=4096", kind.version)
 	order := "le"
 	if kind.bigEndian {
 		order = "be"
 	}
-	if out, err := exec.Command(makefs, "-t", "ffs", "-B", order, "-o", opts, "-s", size, img, src).CombinedOutput(); err != nil {
-		t.Fatalf("makefs %s: %v\n%s", opts, err, out)
-	}
+	testenv.Run(t, "", "makefs", "-t", "ffs", "-B", order, "-o", opts, "-s", size, img, src)
 }
 
 // fsckClean wants `rumpfs fsck -n img` to exit 0.

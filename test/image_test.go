@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rumpfs/rumpfs/internal/testenv"
 )
 
 // makeTree fills dir with files, directories and a symlink, and returns
@@ -121,10 +123,7 @@ func sha(t *testing.T, p string) [32]byte {
 // makeFFS makes an FFS image of dir with NetBSD's makefs.
 func makeFFS(t *testing.T, dir, img string) {
 	t.Helper()
-	makefs := needTool(t, "makefs")
-	if out, err := exec.Command(makefs, "-t", "ffs", "-o", "version=1", "-s", "8m", img, dir).CombinedOutput(); err != nil {
-		t.Fatalf("makefs: %v\n%s", err, out)
-	}
+	testenv.Run(t, "", "makefs", "-t", "ffs", "-o", "version=1", "-s", "8m", img, dir)
 }
 
 // TestFFSImage mounts an FFS image made by makefs (type probed), reads

@@ -136,24 +136,8 @@ func mountsUnder(dir string) []string {
 	return out
 }
 
-// syncBuffer is a bytes.Buffer safe for a process writing while a test
-// reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer = testenv.SyncBuffer
 
 // server is one running `rumpfs mount` process.
 type server struct {

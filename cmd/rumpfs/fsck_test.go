@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,15 +13,11 @@ import (
 
 func fsckImage(t *testing.T) string {
 	t.Helper()
-	testenv.Tool(t, "makefs")
 	src := t.TempDir()
 	os.WriteFile(filepath.Join(src, "a"), []byte("hello\n"), 0o644)
 	os.Mkdir(filepath.Join(src, "d"), 0o755)
 	img := filepath.Join(t.TempDir(), "ffs.img")
-	out, err := exec.Command("makefs", "-t", "ffs", "-o", "version=2", "-M", "1m", img, src).CombinedOutput()
-	if err != nil {
-		t.Fatalf("makefs: %v\n%s", err, out)
-	}
+	testenv.Run(t, "", "makefs", "-t", "ffs", "-o", "version=2", "-M", "1m", img, src)
 	return img
 }
 

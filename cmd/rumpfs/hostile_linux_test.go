@@ -3,11 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"hash/crc32"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,12 +14,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unicode/utf16"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/rumpfs/rumpfs/images"
 	"github.com/rumpfs/rumpfs/internal/testenv"
+	"github.com/rumpfs/rumpfs/internal/testimg"
 	"golang.org/x/sys/unix"
 )
 
@@ -105,53 +102,14 @@ func runBin(t *testing.T, args ...string) (int, string, string) {
 // correct CRCs on both copies.
 func gptNamed(t *testing.T, n int, name func(i int) string) string {
 	t.Helper()
-	const ss, sectors = 512, 64 << 20 / 512
-	img := make([]byte, sectors*ss)
-	// Protective MBR.
-	e := img[0x1be:]
-	e[4] = 0xee
-	binary.LittleEndian.PutUint32(e[8:], 1)
-	binary.LittleEndian.PutUint32(e[12:], sectors-1)
-	img[510], img[511] = 0x55, 0xaa
-	arraySectors := n * 128 / ss
-	first, last := uint64(2+arraySectors), uint64(sectors-2-arraySectors)
-	array := make([]byte, n*128)
-	linuxFS := []byte{0xaf, 0x3d, 0xc6, 0x0f, 0x83, 0x84, 0x72, 0x47, 0x8e, 0x79, 0x3d, 0x69, 0xd8, 0x47, 0x7d, 0xe4}
-	for i := 0; i < n; i++ {
-		e := array[i*128:]
-		copy(e, linuxFS)
-		binary.LittleEndian.PutUint32(e[16:], uint32(i+1))
-		binary.LittleEndian.PutUint64(e[32:], first)
-		binary.LittleEndian.PutUint64(e[40:], last)
-		for j, c := range utf16.Encode([]rune(name(i))) {
-			if j < 36 {
-				binary.LittleEndian.PutUint16(e[56+2*j:], c)
-			}
-		}
+	const sectors = 64 << 20 / 512
+	first, last := testimg.GPTUsable(sectors, n)
+	parts := make([]testimg.GPTPart, n)
+	for i := range parts {
+		parts[i] = testimg.GPTPart{Type: testimg.LinuxFSType, First: first, Last: last, Name: name(i)}
 	}
-	header := func(my, alt, at uint64) []byte {
-		h := make([]byte, ss)
-		copy(h, "EFI PART")
-		binary.LittleEndian.PutUint32(h[8:], 0x00010000)
-		binary.LittleEndian.PutUint32(h[12:], 92)
-		binary.LittleEndian.PutUint64(h[24:], my)
-		binary.LittleEndian.PutUint64(h[32:], alt)
-		binary.LittleEndian.PutUint64(h[40:], first)
-		binary.LittleEndian.PutUint64(h[48:], last)
-		h[56] = 0xd1
-		binary.LittleEndian.PutUint64(h[72:], at)
-		binary.LittleEndian.PutUint32(h[80:], uint32(n))
-		binary.LittleEndian.PutUint32(h[84:], 128)
-		binary.LittleEndian.PutUint32(h[88:], crc32.ChecksumIEEE(array))
-		binary.LittleEndian.PutUint32(h[16:], crc32.ChecksumIEEE(h[:92]))
-		return h
-	}
-	copy(img[ss:], header(1, sectors-1, 2))
-	copy(img[2*ss:], array)
-	copy(img[(sectors-1-arraySectors)*ss:], array)
-	copy(img[(sectors-1)*ss:], header(sectors-1, 1, uint64(sectors-1-arraySectors)))
 	p := filepath.Join(t.TempDir(), "gpt.img")
-	if err := os.WriteFile(p, img, 0o644); err != nil {
+	if err := os.WriteFile(p, testimg.GPT(sectors, n, parts...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -270,41 +228,18 @@ func serveStalling(t *testing.T, src string, from, to int64) (string, <-chan int
 	return filepath.Join(dir, "img"), s.stalled
 }
 
-// oddFiles makes a FIFO without a writer, a listening unix socket and a
-// directory, and names /dev/zero; each maps to the word its refusal holds.
-func oddFiles(t *testing.T) map[string]string {
-	t.Helper()
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	sub := filepath.Join(dir, "dir")
-	os.Mkdir(sub, 0o755)
-	return map[string]string{fifo: "FIFO", sock: "socket", "/dev/zero": "character device", sub: "directory"}
-}
-
 // TestOddHostFilesRefused: every command refuses a FIFO, a socket,
 // /dev/zero and a directory as its image at once (a FIFO opened without
 // O_NONBLOCK would block until killed), with one line naming the path and
 // what it is; so do mount's journal_path= and --etfs file keys.
 func TestOddHostFilesRefused(t *testing.T) {
 	testenv.FUSE(t) // mount checks FUSE before it looks at the image
-	testenv.Tool(t, "mke2fs")
 	ext4 := filepath.Join(t.TempDir(), "ext4.img")
 	os.WriteFile(ext4, nil, 0o644)
 	os.Truncate(ext4, 8<<20)
-	if out, err := exec.Command("mke2fs", "-q", "-F", "-t", "ext4", ext4).CombinedOutput(); err != nil {
-		t.Fatalf("mke2fs: %v\n%s", err, out)
-	}
+	makeImage(t, "mke2fs", "-q", "-F", "-t", "ext4", ext4)
 	mnt := t.TempDir()
-	for path, what := range oddFiles(t) {
+	for path, what := range testimg.OddFiles(t) {
 		for _, args := range [][]string{
 			{"parts", path},
 			{"parts", "--json", path},
@@ -395,13 +330,7 @@ func checkStopped(t *testing.T, s *started, sig syscall.Signal, code int) {
 	}
 }
 
-func makeImage(t *testing.T, name string, args ...string) {
-	t.Helper()
-	testenv.Tool(t, name)
-	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", name, err, out)
-	}
-}
+func makeImage(t *testing.T, name string, args ...string) { testenv.Run(t, "", name, args...) }
 
 // TestSignalsAtEveryStage: a command stuck at each stage (reads of the
 // image that never come back, served by stallFS) stops on SIGINT or

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,14 +17,7 @@ import (
 func partsNeed(t *testing.T, tools ...string) { testenv.Tool(t, tools...) }
 
 func partsRun(t *testing.T, stdin, name string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s %s: %v", name, strings.Join(args, " "), err)
-	}
-	return string(out)
+	return testenv.Run(t, stdin, name, args...)
 }
 
 // partsCapture runs a command function and returns its exit status and

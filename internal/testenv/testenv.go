@@ -2,11 +2,16 @@
 // needs something from the machine (a tool, root, FUSE) runs, skips or
 // fails. The rule: when the need is not met the test skips with a loud
 // message, unless RUMPFS_E2E is set (CI sets it to 1), where it fails.
+// Run runs such a tool for a test, the one helper every package's tests
+// use to make and inspect images.
 package testenv
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -54,4 +59,38 @@ func FUSE(t testing.TB) {
 		Unmet(t, "/dev/fuse is missing")
 	}
 	Root(t)
+}
+
+// Run runs the program name (skipping or failing as Tool when it is not
+// installed) with stdin fed from in, and returns its standard output; a
+// program that fails fails t with all it printed.
+func Run(t testing.TB, in string, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(Tool(t, name), args...)
+	cmd.Stdin = strings.NewReader(in)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, out.String(), errb.String())
+	}
+	return out.String()
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writers: a process's
+// output, written while the test reads it.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

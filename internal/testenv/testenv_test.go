@@ -31,3 +31,34 @@ func TestUnmetSkipsOrFails(t *testing.T) {
 		t.Fatalf("sh: %q %+v", p, *r)
 	}
 }
+
+func TestRun(t *testing.T) {
+	if out := Run(t, "in\n", "cat"); out != "in\n" {
+		t.Errorf("cat: %q", out)
+	}
+	r := &recorder{TB: t}
+	Run(r, "", "sh", "-c", "echo out; echo err >&2; exit 3")
+	if !r.failed {
+		t.Errorf("a failing program must fail the test")
+	}
+}
+
+func TestSyncBuffer(t *testing.T) {
+	var b SyncBuffer
+	done := make(chan bool)
+	for range 4 {
+		go func() {
+			for range 100 {
+				b.Write([]byte("x"))
+				_ = b.String()
+			}
+			done <- true
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	if n := len(b.String()); n != 400 {
+		t.Errorf("%d bytes, want 400", n)
+	}
+}

@@ -234,18 +234,28 @@ func compareDir(t *testing.T, ip Inode, p, rel string) {
 	}
 }
 
-func compareXattrs(t *testing.T, ip Inode, p, rel string) {
-	buf := make([]byte, 65536)
+// kernelXattrs is the kernel's list of p's attribute names (buf is
+// scratch); a failure is reported as rel's and gives ok false.
+func kernelXattrs(t *testing.T, p, rel string, buf []byte) (names []string, ok bool) {
+	t.Helper()
 	n, err := unix.Llistxattr(p, buf)
 	if err != nil {
 		t.Errorf("%s: kernel listxattr: %v", rel, err)
-		return
+		return nil, false
 	}
-	var want []string
 	for _, s := range strings.Split(string(buf[:n]), "\x00") {
 		if s != "" {
-			want = append(want, s)
+			names = append(names, s)
 		}
+	}
+	return names, true
+}
+
+func compareXattrs(t *testing.T, ip Inode, p, rel string) {
+	buf := make([]byte, 65536)
+	want, ok := kernelXattrs(t, p, rel, buf)
+	if !ok {
+		return
 	}
 	got, e := ip.ListXattr(nil)
 	if e != 0 {

@@ -34,14 +34,7 @@ func need(t testing.TB, tools ...string) { testenv.Tool(t, tools...) }
 // needRoot is for loop mounts, which need root.
 func needRoot(t testing.TB) { testenv.Root(t) }
 
-func run(t testing.TB, name string, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
+func run(t testing.TB, name string, args ...string) string { return testenv.Run(t, "", name, args...) }
 
 func sha(t testing.TB, path string) string {
 	f, err := os.Open(path)

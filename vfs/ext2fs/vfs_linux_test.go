@@ -341,16 +341,9 @@ func compareVFSDir(t *testing.T, v *vk, vpath, p, rel string) {
 
 func compareVFSXattrs(t *testing.T, v *vk, vpath, p, rel string) {
 	buf := make([]byte, 65536)
-	n, err := unix.Llistxattr(p, buf)
-	if err != nil {
-		t.Errorf("%s: kernel listxattr: %v", rel, err)
+	want, ok := kernelXattrs(t, p, rel, buf)
+	if !ok {
 		return
-	}
-	var want []string
-	for _, s := range strings.Split(string(buf[:n]), "\x00") {
-		if s != "" {
-			want = append(want, s)
-		}
 	}
 	e := v.vnode(vpath, func(vp *vfs.Vnode) {
 		size, e := vfs.VOPListextattr(v.l, vp, nil)

@@ -2,7 +2,6 @@ package ffs
 
 import (
 	"fmt"
-	"github.com/rumpfs/rumpfs/vfs/bio"
 	"github.com/rumpfs/rumpfs/vfs/ffs/disk"
 	"os"
 	"path/filepath"
@@ -31,16 +30,7 @@ func patchImage(t *testing.T, img string, fn func(sb *Superblock, b []byte)) {
 // checkProblems is the checker's findings on img, as strings.
 func checkProblems(t *testing.T, img string) []string {
 	t.Helper()
-	f, err := os.Open(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	st, _ := f.Stat()
-	r, err := Check(nil, &bio.ReaderDevice{R: f, Len: st.Size()})
-	if err != nil {
-		t.Fatalf("fsck %s: %v", img, err)
-	}
+	r := checkImage(t, img)
 	var out []string
 	for _, p := range r.Problems {
 		out = append(out, p.String())

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rumpfs/rumpfs/internal/testimg"
 	"github.com/rumpfs/rumpfs/vfs"
 	"github.com/rumpfs/rumpfs/vfs/ufs"
 	"github.com/rumpfs/rumpfs/vfs/vfstest"
@@ -48,7 +49,7 @@ func corpusImages(t *testing.T) []corpusImage {
 		size   int
 		seeds  [][]byte
 	}{
-		{"FuzzParseSuperblock", "disk/testdata/fuzz", sb.Location, disk.SBlockSize, [][]byte{bytes.Clone(sbBytes), swapSB(sbBytes)}},
+		{"FuzzParseSuperblock", "disk/testdata/fuzz", sb.Location, disk.SBlockSize, [][]byte{bytes.Clone(sbBytes), testimg.SwapFFSSuperblock(sbBytes)}},
 		{"FuzzParseCG", "disk/testdata/fuzz", sb.CGTod(0) << sb.FShift, int(sb.CGSize), nil},
 		{"FuzzParseDinode", "../ufs/disk/testdata/fuzz", sb.InoToFsba(hino)<<sb.FShift + int64(sb.InoToFsbo(hino)*sb.DinodeSize()), sb.DinodeSize(), nil},
 		{"FuzzParseDirChunk", "../ufs/disk/testdata/fuzz", root.DB[0] << sb.FShift, ufs.DirBlkSize, nil},

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rumpfs/rumpfs/internal/testimg"
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
 	"github.com/rumpfs/rumpfs/vfs/ufs"
@@ -391,19 +392,6 @@ func TestExtattrUFS1(t *testing.T) {
 	fsck(t, img)
 }
 
-// handRecord is one struct extattr written byte by byte (not through
-// ufs.MarshalExtattrs).
-func handRecord(bo binary.ByteOrder, ns uint8, name string, value []byte) []byte {
-	base := (7 + len(name) + 7) / 8 * 8
-	pad := (len(value)+7)/8*8 - len(value)
-	r := make([]byte, base+len(value)+pad)
-	bo.PutUint32(r, uint32(len(r)))
-	r[4], r[5], r[6] = ns, byte(pad), byte(len(name))
-	copy(r[7:], name)
-	copy(r[base:], value)
-	return r
-}
-
 // graftExtArea builds an image whose file "target" carries area as its
 // attribute area, by hand: makefs writes "donor" with one fragment of
 // data; its fragment becomes target's di_extb[0] (di_extsize, di_blocks
@@ -484,10 +472,10 @@ func TestExtattrHandBuilt(t *testing.T) {
 		t.Run(fmt.Sprintf("be=%v", be), func(t *testing.T) {
 			img, _ := graftExtArea(t, be, func(bo binary.ByteOrder) []byte {
 				return slices.Concat(
-					handRecord(bo, 1, "comment", []byte("hand made")),
-					handRecord(bo, 0, "", nil), // an empty slot
-					handRecord(bo, 2, "posix1e.acl_access", handACL(bo)),
-					handRecord(bo, 7, "unknown-namespace", []byte("kept")))
+					testimg.UFSExtattr(bo, 1, "comment", []byte("hand made")),
+					testimg.UFSExtattr(bo, 0, "", nil), // an empty slot
+					testimg.UFSExtattr(bo, 2, "posix1e.acl_access", handACL(bo)),
+					testimg.UFSExtattr(bo, 7, "unknown-namespace", []byte("kept")))
 			})
 			fsck(t, img)
 			k, l := bootKernel(t)
@@ -548,17 +536,17 @@ func TestExtattrHandBuilt(t *testing.T) {
 func TestExtattrCorrupt(t *testing.T) {
 	cases := map[string]func(bo binary.ByteOrder) []byte{
 		"zero length": func(bo binary.ByteOrder) []byte {
-			r := handRecord(bo, 1, "a", []byte("b"))
+			r := testimg.UFSExtattr(bo, 1, "a", []byte("b"))
 			bo.PutUint32(r, 0)
 			return r
 		},
 		"past the area": func(bo binary.ByteOrder) []byte {
-			r := handRecord(bo, 1, "a", []byte("b"))
+			r := testimg.UFSExtattr(bo, 1, "a", []byte("b"))
 			bo.PutUint32(r, 4096)
 			return r
 		},
 		"name past the record": func(bo binary.ByteOrder) []byte {
-			r := handRecord(bo, 1, "a", []byte("b"))
+			r := testimg.UFSExtattr(bo, 1, "a", []byte("b"))
 			r[6] = 100
 			return r
 		},
@@ -593,7 +581,7 @@ func TestExtattrCorrupt(t *testing.T) {
 		})
 	}
 	t.Run("block out of range", func(t *testing.T) {
-		img, bo := graftExtArea(t, false, func(bo binary.ByteOrder) []byte { return handRecord(bo, 1, "a", nil) })
+		img, bo := graftExtArea(t, false, func(bo binary.ByteOrder) []byte { return testimg.UFSExtattr(bo, 1, "a", nil) })
 		fs := openImage(t, img)
 		root, _ := fs.Root(nil)
 		de, _ := root.Lookup(nil, "target")

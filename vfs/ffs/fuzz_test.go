@@ -2,7 +2,6 @@ package ffs
 
 import (
 	"bytes"
-	"encoding/binary"
 	"github.com/rumpfs/rumpfs/vfs/bio"
 	"github.com/rumpfs/rumpfs/vfs/ffs/disk"
 	"math/rand/v2"
@@ -22,21 +21,6 @@ func sampleSB(t testing.TB) ([]byte, []byte, int64) {
 	}
 	t.Fatal("sample has no superblock")
 	return nil, nil, 0
-}
-
-// swapSB turns a little-endian superblock into a big-endian one by
-// swapping every 32-bit word, then fixing the 64-bit fields and the bytes.
-// Only the fields disk.ParseSuperblock reads matter here.
-func swapSB(le []byte) []byte {
-	be := bytes.Clone(le)
-	for off := 0; off+4 <= 1376; off += 4 {
-		binary.BigEndian.PutUint32(be[off:], binary.LittleEndian.Uint32(le[off:]))
-	}
-	for _, off := range []int{1000, 1008, 1016, 1024, 1032, 1072, 1080, 1088, 1096, 1104, 1328} {
-		binary.BigEndian.PutUint64(be[off:], binary.LittleEndian.Uint64(le[off:]))
-	}
-	copy(be[208:712], le[208:712]) // flags bytes and names
-	return be
 }
 
 // metadataRanges lists byte ranges of an image that hold metadata: the

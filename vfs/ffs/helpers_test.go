@@ -39,7 +39,6 @@ func (g geometry) String() string {
 // makefs builds an image of dir with geometry g and returns its path.
 func makefs(t testing.TB, g geometry, dir string, extra ...string) string {
 	t.Helper()
-	needTool(t, "makefs")
 	img := filepath.Join(t.TempDir(), g.String()+".img")
 	order := "le"
 	if g.be {
@@ -47,11 +46,7 @@ func makefs(t testing.TB, g geometry, dir string, extra ...string) string {
 	}
 	args := append([]string{"-t", "ffs", "-B", order, "-M", "512k", "-b", "30%", "-f", "10%",
 		"-o", fmt.Sprintf("version=%d,bsize=%d,fsize=%d,density=2048", g.version, g.bsize, g.fsize)}, extra...)
-	args = append(args, img, dir)
-	out, err := exec.Command("makefs", args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("makefs %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
+	testenv.Run(t, "", "makefs", append(args, img, dir)...)
 	return img
 }
 

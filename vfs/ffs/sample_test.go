@@ -2,32 +2,15 @@ package ffs
 
 import (
 	"bytes"
-	"compress/gzip"
+	"github.com/rumpfs/rumpfs/internal/testimg"
 	"github.com/rumpfs/rumpfs/vfs/bio"
-	"os"
 	"testing"
 )
 
 const sampleTime = 1700000000 // mksample.sh's T
 
 // sampleImage returns the bytes of the committed sample image.
-func sampleImage(t testing.TB) []byte {
-	t.Helper()
-	f, err := os.Open("testdata/sample.ffs.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if _, err := b.ReadFrom(z); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
+func sampleImage(t testing.TB) []byte { return testimg.Gunzip(t, "testdata/sample.ffs.gz") }
 
 func openBytes(t testing.TB, img []byte) *FS {
 	t.Helper()

@@ -1,4 +1,4 @@
-package genfs
+package genfs_test
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
+	"github.com/rumpfs/rumpfs/vfs/genfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -71,9 +72,9 @@ func TestLookup(t *testing.T) {
 		t.Fatal(e)
 	}
 	defer vfs.Vrele(l, root)
-	dir := func(vp *vfs.Vnode, parent bool, dangling unix.Errno) *DirLookup {
+	dir := func(vp *vfs.Vnode, parent bool, dangling unix.Errno) *genfs.DirLookup {
 		ino := vp.Data.(uint64)
-		d := &DirLookup{Ino: ino, Search: func(_ *kernel.LWP, name string) (uint64, unix.Errno) {
+		d := &genfs.DirLookup{Ino: ino, Search: func(_ *kernel.LWP, name string) (uint64, unix.Errno) {
 			if name == "." {
 				t.Errorf("Search asked for \".\"")
 			}
@@ -93,7 +94,7 @@ func TestLookup(t *testing.T) {
 		}
 		return d
 	}
-	look := func(d *DirLookup, dvp *vfs.Vnode, name string) (*vfs.Vnode, unix.Errno) {
+	look := func(d *genfs.DirLookup, dvp *vfs.Vnode, name string) (*vfs.Vnode, unix.Errno) {
 		vp, e := d.Lookup(l, dvp, &vfs.ComponentName{Name: name})
 		if vp != nil {
 			vfs.Vrele(l, vp)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
+	"github.com/rumpfs/rumpfs/vfs/genfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -176,22 +177,18 @@ func (rumpfsOps) Lookup(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName) (*
 			return vp, e
 		}
 	}
-	switch cn.Name {
-	case ".":
-		vfs.Vref(dvp)
-		return dvp, 0
-	case "..":
-		if d.parent == d {
-			vfs.Vref(dvp)
-			return dvp, 0
-		}
-		return dvp.Mount.Vget(l, d.parent.ino)
+	dl := genfs.DirLookup{
+		Ino: d.ino,
+		Search: func(l *kernel.LWP, name string) (uint64, unix.Errno) {
+			i, ok := d.names[name]
+			if !ok {
+				return 0, unix.ENOENT
+			}
+			return d.ents[i].node.ino, 0
+		},
+		Parent: func(l *kernel.LWP) (uint64, unix.Errno) { return d.parent.ino, 0 },
 	}
-	i, ok := d.names[cn.Name]
-	if !ok {
-		return nil, unix.ENOENT
-	}
-	return dvp.Mount.Vget(l, d.ents[i].node.ino)
+	return dl.Lookup(l, dvp, cn)
 }
 
 func (o rumpfsOps) makeNode(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName, va *vfs.Vattr, t vfs.VType) (*rnode, unix.Errno) {
@@ -671,13 +668,7 @@ func (rumpfsOps) Getextattr(l *kernel.LWP, vp *vfs.Vnode, name string, uio *kern
 	if !ok {
 		return 0, unix.ENODATA
 	}
-	if uio != nil {
-		if uio.Resid < len(v) {
-			return len(v), unix.ERANGE
-		}
-		kernel.Uiomove(v, uio)
-	}
-	return len(v), 0
+	return genfs.CopyOutXattr(v, uio)
 }
 
 func (rumpfsOps) Setextattr(l *kernel.LWP, vp *vfs.Vnode, name string, value []byte, flags int) unix.Errno {
@@ -702,26 +693,19 @@ func (rumpfsOps) Setextattr(l *kernel.LWP, vp *vfs.Vnode, name string, value []b
 
 func (rumpfsOps) Listextattr(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio) (int, unix.Errno) {
 	n := rn(vp)
-	var list []byte
+	var list genfs.XattrNames
 	for k := range n.xattrs {
 		if vfs.XattrListable(l, k) {
-			list = append(append(list, k...), 0)
+			list.Add(k)
 		}
 	}
 	if n.aclAccess != nil {
-		list = append(append(list, kernel.ACLAccessXattr...), 0)
+		list.Add(kernel.ACLAccessXattr)
 	}
 	if n.aclDefault != nil {
-		list = append(append(list, kernel.ACLDefaultXattr...), 0)
+		list.Add(kernel.ACLDefaultXattr)
 	}
-	if uio == nil {
-		return len(list), 0
-	}
-	if uio.Resid < len(list) {
-		return len(list), unix.ERANGE
-	}
-	kernel.Uiomove(list, uio)
-	return len(list), 0
+	return list.CopyOut(uio)
 }
 
 // Getacl and Setacl keep POSIX ACLs in the node, parsed.

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/rumpfs/rumpfs/internal/testenv"
@@ -182,7 +180,6 @@ func MountImage(t testing.TB, k *kernel.Kernel, l *kernel.LWP, img, fstype, dir 
 // options ("bsize=8192,fsize=1024").
 func Makefs(t testing.TB, src string, version int, be bool, size, opts string) string {
 	t.Helper()
-	testenv.Tool(t, "makefs")
 	dir := t.TempDir()
 	if src == "" {
 		src = filepath.Join(dir, "empty")
@@ -205,7 +202,7 @@ func Makefs(t testing.TB, src string, version int, be bool, size, opts string) s
 	} else {
 		args = append(args, "-M", "512k", "-b", "30%", "-f", "10%")
 	}
-	run(t, "makefs", append(args, img, src)...)
+	testenv.Run(t, "", "makefs", append(args, img, src)...)
 	return img
 }
 
@@ -213,16 +210,8 @@ func Makefs(t testing.TB, src string, version int, be bool, size, opts string) s
 // with mke2fs -d; args are more mke2fs options.
 func Mke2fs(t testing.TB, src, fstype string, sizeK int, args ...string) string {
 	t.Helper()
-	testenv.Tool(t, "mke2fs")
 	img := filepath.Join(t.TempDir(), fstype+".img")
 	a := append([]string{"-q", "-F", "-t", fstype, "-N", "2000"}, args...)
-	run(t, "mke2fs", append(a, "-d", src, img, fmt.Sprint(sizeK))...)
+	testenv.Run(t, "", "mke2fs", append(a, "-d", src, img, fmt.Sprint(sizeK))...)
 	return img
-}
-
-func run(t testing.TB, name string, args ...string) {
-	t.Helper()
-	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
 }

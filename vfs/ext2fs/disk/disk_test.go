@@ -113,9 +113,7 @@ func TestInodeTimes(t *testing.T) {
 func TestDirHash(t *testing.T) {
 	debugfs := testenv.Tool(t, "debugfs")
 	img := filepath.Join(t.TempDir(), "img")
-	if out, err := exec.Command("mke2fs", "-q", "-F", img, "1024").CombinedOutput(); err != nil {
-		t.Fatalf("mke2fs: %v\n%s", err, out)
-	}
+	testenv.Run(t, "", "mke2fs", "-q", "-F", img, "1024")
 	names := []string{"a", "hello", "héllo-wörld", "\xff\x80\x7f", "a-name-that-is-longer-than-thirty-two-bytes-for-md4",
 		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef-ÿ"}
 	seedUUID := "01234567-89ab-cdef-0123-456789abcdef"

@@ -4,7 +4,9 @@
 // directory hash functions of htree directories. It does no I/O, keeps no
 // state and takes no locks; every parser checks bounds and reports a
 // malformed structure as an error naming it, never by panicking. The
-// reading logic lives in package ext2fs.
+// reading logic lives in package ext2fs. The inode, which is written back,
+// is declared once as internal/ondisk Fields that its decoder and its
+// encoder both read.
 //
 // ext2/3/4 structures are little-endian; jbd2 structures are big-endian.
 package disk

@@ -3,6 +3,8 @@ package disk
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/rumpfs/rumpfs/internal/ondisk"
 )
 
 // Group descriptor sizes.
@@ -35,6 +37,42 @@ type GroupDesc struct {
 	Checksum        uint16
 }
 
+// groupDescLayout is struct ext4_group_desc: where each member of
+// GroupDesc lives. A Split's Hi is the member's _hi half, stored only in a
+// 64-byte descriptor (groupDesc32 leaves them out).
+type groupDescLayout struct {
+	BlockBitmap, InodeBitmap, InodeTable, ExcludeBitmap ondisk.Split
+	FreeBlocksCount, FreeInodesCount, UsedDirsCount     ondisk.Split
+	BlockBitmapCsum, InodeBitmapCsum, ItableUnused      ondisk.Split
+	Flags, Checksum                                     ondisk.Field
+}
+
+var groupDesc64 = groupDescLayout{
+	BlockBitmap:     split(fld(0x00, 4), fld(0x20, 4)),
+	InodeBitmap:     split(fld(0x04, 4), fld(0x24, 4)),
+	InodeTable:      split(fld(0x08, 4), fld(0x28, 4)),
+	FreeBlocksCount: split(fld(0x0c, 2), fld(0x2c, 2)),
+	FreeInodesCount: split(fld(0x0e, 2), fld(0x2e, 2)),
+	UsedDirsCount:   split(fld(0x10, 2), fld(0x30, 2)),
+	Flags:           fld(0x12, 2),
+	ExcludeBitmap:   split(fld(0x14, 4), fld(0x34, 4)),
+	BlockBitmapCsum: split(fld(0x18, 2), fld(0x38, 2)),
+	InodeBitmapCsum: split(fld(0x1a, 2), fld(0x3a, 2)),
+	ItableUnused:    split(fld(0x1c, 2), fld(0x32, 2)),
+	Checksum:        fld(gdChecksumOff, 2),
+}
+
+// groupDesc32 is the layout of a 32-byte descriptor: the low halves.
+var groupDesc32 = func() groupDescLayout {
+	l := groupDesc64
+	for _, s := range [...]*ondisk.Split{&l.BlockBitmap, &l.InodeBitmap, &l.InodeTable, &l.ExcludeBitmap,
+		&l.FreeBlocksCount, &l.FreeInodesCount, &l.UsedDirsCount,
+		&l.BlockBitmapCsum, &l.InodeBitmapCsum, &l.ItableUnused} {
+		*s = s.LoOnly()
+	}
+	return l
+}()
+
 const gdChecksumOff = 0x1e
 
 // ParseGroupDesc decodes one descriptor; len(b) is the descriptor size
@@ -43,33 +81,25 @@ func ParseGroupDesc(b []byte) (*GroupDesc, error) {
 	if len(b) < GroupDescSize32 {
 		return nil, fmt.Errorf("group descriptor: short (%d bytes)", len(b))
 	}
-	g := &GroupDesc{
-		BlockBitmap:     uint64(le32(b, 0x0)),
-		InodeBitmap:     uint64(le32(b, 0x4)),
-		InodeTable:      uint64(le32(b, 0x8)),
-		FreeBlocksCount: uint32(le16(b, 0xc)),
-		FreeInodesCount: uint32(le16(b, 0xe)),
-		UsedDirsCount:   uint32(le16(b, 0x10)),
-		Flags:           le16(b, 0x12),
-		ExcludeBitmap:   uint64(le32(b, 0x14)),
-		BlockBitmapCsum: uint32(le16(b, 0x18)),
-		InodeBitmapCsum: uint32(le16(b, 0x1a)),
-		ItableUnused:    uint32(le16(b, 0x1c)),
-		Checksum:        le16(b, gdChecksumOff),
-	}
+	l := &groupDesc32
 	if len(b) >= GroupDescSize64 {
-		g.BlockBitmap |= uint64(le32(b, 0x20)) << 32
-		g.InodeBitmap |= uint64(le32(b, 0x24)) << 32
-		g.InodeTable |= uint64(le32(b, 0x28)) << 32
-		g.FreeBlocksCount |= uint32(le16(b, 0x2c)) << 16
-		g.FreeInodesCount |= uint32(le16(b, 0x2e)) << 16
-		g.UsedDirsCount |= uint32(le16(b, 0x30)) << 16
-		g.ItableUnused |= uint32(le16(b, 0x32)) << 16
-		g.ExcludeBitmap |= uint64(le32(b, 0x34)) << 32
-		g.BlockBitmapCsum |= uint32(le16(b, 0x38)) << 16
-		g.InodeBitmapCsum |= uint32(le16(b, 0x3a)) << 16
+		l = &groupDesc64
 	}
-	return g, nil
+	s := func(f ondisk.Split) uint64 { return f.UintLE(b) }
+	return &GroupDesc{
+		BlockBitmap:     s(l.BlockBitmap),
+		InodeBitmap:     s(l.InodeBitmap),
+		InodeTable:      s(l.InodeTable),
+		FreeBlocksCount: uint32(s(l.FreeBlocksCount)),
+		FreeInodesCount: uint32(s(l.FreeInodesCount)),
+		UsedDirsCount:   uint32(s(l.UsedDirsCount)),
+		Flags:           uint16(l.Flags.UintLE(b)),
+		ExcludeBitmap:   s(l.ExcludeBitmap),
+		BlockBitmapCsum: uint32(s(l.BlockBitmapCsum)),
+		InodeBitmapCsum: uint32(s(l.InodeBitmapCsum)),
+		ItableUnused:    uint32(s(l.ItableUnused)),
+		Checksum:        uint16(l.Checksum.UintLE(b)),
+	}, nil
 }
 
 // GroupDescChecksum computes bg_checksum of raw descriptor bytes b of

@@ -3,6 +3,8 @@ package disk
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/rumpfs/rumpfs/internal/ondisk"
 )
 
 // Reserved inode numbers.
@@ -112,163 +114,117 @@ type Inode struct {
 	InlineXattr []byte
 }
 
+// Where the checksum lives, for InodeChecksum.
 const (
 	inoChecksumLo = 0x7c
 	inoChecksumHi = 0x82
-	inoExtraIsize = 0x80
 )
 
-// inodeField names a field of Inode that inodeLayout places.
-type inodeField uint8
+func fld(off, size int) ondisk.Field { return ondisk.Field{Off: off, Size: size} }
 
-const (
-	fMode inodeField = iota
-	fUid
-	fGid
-	fSize
-	fAtime
-	fCtime
-	fMtime
-	fCrtime
-	fAtimeExtra
-	fCtimeExtra
-	fMtimeExtra
-	fCrtimeExtra
-	fDtime
-	fLinksCount
-	fBlocksRaw
-	fFlags
-	fVersion
-	fBlock
-	fGeneration
-	fFileACL
-	fExtraIsize
-	fChecksum
-	fProjid
-)
+func split(lo, hi ondisk.Field) ondisk.Split { return ondisk.Split{Lo: lo, Hi: hi} }
 
-// ptr returns where field f lives in in: a *uint16, *uint32, *uint64 or
-// *[BlockArea]byte.
-func (in *Inode) ptr(f inodeField) any {
-	switch f {
-	case fMode:
-		return &in.Mode
-	case fUid:
-		return &in.Uid
-	case fGid:
-		return &in.Gid
-	case fSize:
-		return &in.Size
-	case fAtime:
-		return &in.Atime.Lo
-	case fCtime:
-		return &in.Ctime.Lo
-	case fMtime:
-		return &in.Mtime.Lo
-	case fCrtime:
-		return &in.Crtime.Lo
-	case fAtimeExtra:
-		return &in.Atime.Extra
-	case fCtimeExtra:
-		return &in.Ctime.Extra
-	case fMtimeExtra:
-		return &in.Mtime.Extra
-	case fCrtimeExtra:
-		return &in.Crtime.Extra
-	case fDtime:
-		return &in.Dtime
-	case fLinksCount:
-		return &in.LinksCount
-	case fBlocksRaw:
-		return &in.BlocksRaw
-	case fFlags:
-		return &in.Flags
-	case fVersion:
-		return &in.Version
-	case fBlock:
-		return &in.Block
-	case fGeneration:
-		return &in.Generation
-	case fFileACL:
-		return &in.FileACL
-	case fExtraIsize:
-		return &in.ExtraIsize
-	case fChecksum:
-		return &in.Checksum
-	case fProjid:
-		return &in.Projid
+// timeField is an inode timestamp's two words: seconds and *_extra.
+type timeField struct{ Lo, Extra ondisk.Field }
+
+// inodeLayout is struct ext4_inode: where each member of Inode lives, the
+// one declaration ParseInode and Encode both read. A Split's Hi is the
+// member's _hi half. ExtraIsize is stored in an inode larger than 128
+// bytes; what lies past it only where i_extra_isize covers it, and the
+// high half of i_blocks only with huge_file (storedIn). Bytes it does not
+// list (obsolete and reserved fields, the attribute area) are neither
+// decoded nor written.
+type inodeLayout struct {
+	Mode, LinksCount, Dtime, Flags, Generation ondisk.Field
+	Block, ExtraIsize, Projid                  ondisk.Field
+	Uid, Gid, Size, BlocksRaw, FileACL         ondisk.Split
+	Version, Checksum                          ondisk.Split
+	Atime, Ctime, Mtime, Crtime                timeField
+}
+
+var ext4Inode = inodeLayout{
+	Mode:       fld(0x00, 2),
+	Uid:        split(fld(0x02, 2), fld(0x78, 2)),
+	Size:       split(fld(0x04, 4), fld(0x6c, 4)),
+	Atime:      timeField{fld(0x08, 4), fld(0x8c, 4)},
+	Ctime:      timeField{fld(0x0c, 4), fld(0x84, 4)},
+	Mtime:      timeField{fld(0x10, 4), fld(0x88, 4)},
+	Dtime:      fld(0x14, 4),
+	Gid:        split(fld(0x18, 2), fld(0x7a, 2)),
+	LinksCount: fld(0x1a, 2),
+	BlocksRaw:  split(fld(0x1c, 4), fld(0x74, 2)),
+	Flags:      fld(0x20, 4),
+	Version:    split(fld(0x24, 4), fld(0x98, 4)),
+	Block:      fld(0x28, BlockArea), // bytes, not an integer
+	Generation: fld(0x64, 4),
+	FileACL:    split(fld(0x68, 4), fld(0x76, 2)),
+	Checksum:   split(fld(inoChecksumLo, 2), fld(inoChecksumHi, 2)),
+	ExtraIsize: fld(0x80, 2),
+	Crtime:     timeField{fld(0x90, 4), fld(0x94, 4)},
+	Projid:     fld(0x9c, 4),
+}
+
+// storedIn is the layout of an inode of n bytes whose extra part ends at
+// end: every field past end is absent (size 0), and so is the high half
+// of i_blocks without huge_file. Decoding is on the path of every lookup,
+// so the layouts are made once (storedLayouts) and looked up.
+func storedIn(n, end int, hugeFile bool) *inodeLayout {
+	k := min(max(end-GoodOldInodeSize, 0)/4, extraWords)
+	if n <= GoodOldInodeSize {
+		k = -1
 	}
-	panic("disk: unknown inode field")
+	return &storedLayouts[b2i(hugeFile)][k+1]
 }
 
-// inodePart is one stored piece of an inode field: size bytes at off,
-// holding the field's bits from shift up.
-type inodePart struct {
-	off, size int
-	shift     uint
-	field     inodeField
-	where     partWhere
-}
+// extraWords is how many 4-byte words of the extra part the layout
+// places.
+const extraWords = (0xa0 - GoodOldInodeSize) / 4
 
-// partWhere says when a part is stored.
-type partWhere uint8
-
-const (
-	always partWhere = iota
-	huge             // only with huge_file (l_i_blocks_high)
-	large            // only in an inode larger than 128 bytes
-	extra            // only where i_extra_isize covers it
-)
-
-// inodeLayout is struct ext4_inode: the one declaration ParseInode and
-// Encode both follow. Bytes it does not list (obsolete and reserved
-// fields, the attribute area) are neither decoded nor written.
-var inodeLayout = [...]inodePart{
-	{0x00, 2, 0, fMode, always},
-	{0x02, 2, 0, fUid, always},
-	{0x04, 4, 0, fSize, always},
-	{0x08, 4, 0, fAtime, always},
-	{0x0c, 4, 0, fCtime, always},
-	{0x10, 4, 0, fMtime, always},
-	{0x14, 4, 0, fDtime, always},
-	{0x18, 2, 0, fGid, always},
-	{0x1a, 2, 0, fLinksCount, always},
-	{0x1c, 4, 0, fBlocksRaw, always},
-	{0x20, 4, 0, fFlags, always},
-	{0x24, 4, 0, fVersion, always},
-	{0x28, BlockArea, 0, fBlock, always},
-	{0x64, 4, 0, fGeneration, always},
-	{0x68, 4, 0, fFileACL, always},
-	{0x6c, 4, 32, fSize, always},
-	{0x74, 2, 32, fBlocksRaw, huge},
-	{0x76, 2, 32, fFileACL, always},
-	{0x78, 2, 16, fUid, always},
-	{0x7a, 2, 16, fGid, always},
-	{inoChecksumLo, 2, 0, fChecksum, always},
-	{inoExtraIsize, 2, 0, fExtraIsize, large},
-	{inoChecksumHi, 2, 16, fChecksum, extra},
-	{0x84, 4, 0, fCtimeExtra, extra},
-	{0x88, 4, 0, fMtimeExtra, extra},
-	{0x8c, 4, 0, fAtimeExtra, extra},
-	{0x90, 4, 0, fCrtime, extra},
-	{0x94, 4, 0, fCrtimeExtra, extra},
-	{0x98, 4, 32, fVersion, extra},
-	{0x9c, 4, 0, fProjid, extra},
-}
-
-// stored reports whether part p is in an inode of n bytes whose extra
-// part ends at end.
-func (p *inodePart) stored(n, end int, hugeFile bool) bool {
-	switch p.where {
-	case huge:
-		return hugeFile
-	case large:
-		return n > GoodOldInodeSize
-	case extra:
-		return p.off+p.size <= end
+// storedLayouts is ext4Inode as stored: [huge_file][1 + extra words
+// covered], where 0 is a 128-byte inode (no i_extra_isize).
+var storedLayouts = func() (t [2][extraWords + 2]inodeLayout) {
+	for h := range t {
+		for k := range t[h] {
+			n, end := GoodOldInodeSize, GoodOldInodeSize
+			if k > 0 {
+				n, end = 0xa0, GoodOldInodeSize+4*(k-1)
+			}
+			t[h][k] = ext4Inode.cut(n, end, h == 1)
+		}
 	}
-	return true
+	return
+}()
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
+
+// cut is l with the fields an inode of n bytes, whose extra part ends at
+// end, does not store made absent.
+func (l inodeLayout) cut(n, end int, hugeFile bool) inodeLayout {
+	cut := func(f *ondisk.Field) {
+		if f.End() > end {
+			*f = ondisk.Field{}
+		}
+	}
+	for _, f := range [...]*ondisk.Field{&l.Checksum.Hi, &l.Ctime.Extra, &l.Mtime.Extra,
+		&l.Atime.Extra, &l.Crtime.Lo, &l.Crtime.Extra, &l.Version.Hi, &l.Projid} {
+		cut(f)
+	}
+	if n <= GoodOldInodeSize {
+		l.ExtraIsize = ondisk.Field{}
+	}
+	if !hugeFile {
+		l.BlocksRaw = l.BlocksRaw.LoOnly()
+	}
+	return l
+}
+
+// order is every ext2 structure's byte order.
+var order = binary.LittleEndian
 
 // extraEnd is where the extra part of an inode of n bytes with
 // i_extra_isize x ends.
@@ -287,41 +243,40 @@ func ParseInode(b []byte, hugeFile bool) (Inode, error) {
 	if len(b) < GoodOldInodeSize || (len(b) > GoodOldInodeSize && len(b) < 0xa0) {
 		return Inode{}, fmt.Errorf("inode: size %d", len(b))
 	}
-	var in Inode
 	end := GoodOldInodeSize
 	if len(b) > GoodOldInodeSize {
-		x := le16(b, inoExtraIsize)
+		x := uint16(ext4Inode.ExtraIsize.UintLE(b))
 		if x&3 != 0 || GoodOldInodeSize+int(x) > len(b) {
 			return Inode{}, fmt.Errorf("inode: i_extra_isize %d does not fit a %d-byte inode", x, len(b))
 		}
 		end = extraEnd(len(b), x)
 	}
-	for i := range inodeLayout {
-		p := &inodeLayout[i]
-		if !p.stored(len(b), end, hugeFile) {
-			continue
-		}
-		var v uint64
-		switch p.size {
-		case 2:
-			v = uint64(le16(b, p.off)) << p.shift
-		case 4:
-			v = uint64(le32(b, p.off)) << p.shift
-		}
-		switch f := in.ptr(p.field).(type) {
-		case *uint16:
-			*f |= uint16(v)
-		case *uint32:
-			*f |= uint32(v)
-		case *uint64:
-			*f |= v
-		case *[BlockArea]byte:
-			copy(f[:], b[p.off:p.off+p.size])
-		}
-		if p.field == fCrtime {
-			in.HasCrtime = true
-		}
+	l := storedIn(len(b), end, hugeFile)
+	u := func(f ondisk.Field) uint64 { return f.UintLE(b) }
+	s := func(f ondisk.Split) uint64 { return f.UintLE(b) }
+	t := func(f timeField) Time { return Time{uint32(u(f.Lo)), uint32(u(f.Extra))} }
+	in := Inode{
+		Mode:       uint16(u(l.Mode)),
+		Uid:        uint32(s(l.Uid)),
+		Gid:        uint32(s(l.Gid)),
+		Size:       s(l.Size),
+		Atime:      t(l.Atime),
+		Ctime:      t(l.Ctime),
+		Mtime:      t(l.Mtime),
+		Crtime:     t(l.Crtime),
+		HasCrtime:  l.Crtime.Lo.Size != 0,
+		Dtime:      uint32(u(l.Dtime)),
+		LinksCount: uint16(u(l.LinksCount)),
+		BlocksRaw:  s(l.BlocksRaw),
+		Flags:      uint32(u(l.Flags)),
+		Version:    s(l.Version),
+		Generation: uint32(u(l.Generation)),
+		FileACL:    s(l.FileACL),
+		ExtraIsize: uint16(u(l.ExtraIsize)),
+		Checksum:   uint32(s(l.Checksum)),
+		Projid:     uint32(u(l.Projid)),
 	}
+	copy(in.Block[:], b[l.Block.Off:l.Block.End()])
 	if end > GoodOldInodeSize && end+4 <= len(b) && le32(b, end) == XattrMagic {
 		in.InlineXattr = b[end:]
 	}
@@ -348,39 +303,35 @@ func (in *Inode) Encode(b []byte, f InodeFormat, ino uint32) error {
 	if len(b) > GoodOldInodeSize && (in.ExtraIsize&3 != 0 || end > len(b)) {
 		return fmt.Errorf("inode: i_extra_isize %d does not fit a %d-byte inode", in.ExtraIsize, len(b))
 	}
-	for i := range inodeLayout {
-		p := &inodeLayout[i]
-		if !p.stored(len(b), end, f.HugeFile) {
-			continue
-		}
-		var v uint64
-		switch fp := in.ptr(p.field).(type) {
-		case *uint16:
-			v = uint64(*fp)
-		case *uint32:
-			v = uint64(*fp)
-		case *uint64:
-			v = *fp
-		case *[BlockArea]byte:
-			copy(b[p.off:p.off+p.size], fp[:])
-			continue
-		}
-		v >>= p.shift
-		switch p.size {
-		case 2:
-			binary.LittleEndian.PutUint16(b[p.off:], uint16(v))
-		case 4:
-			binary.LittleEndian.PutUint32(b[p.off:], uint32(v))
-		}
-	}
+	l := storedIn(len(b), end, f.HugeFile)
+	p := func(f ondisk.Field, v uint64) { f.Put(order, b, int64(v)) }
+	s := func(f ondisk.Split, v uint64) { f.Put(order, b, v) }
+	t := func(f timeField, v Time) { p(f.Lo, uint64(v.Lo)); p(f.Extra, uint64(v.Extra)) }
+	p(l.Mode, uint64(in.Mode))
+	s(l.Uid, uint64(in.Uid))
+	s(l.Gid, uint64(in.Gid))
+	s(l.Size, in.Size)
+	t(l.Atime, in.Atime)
+	t(l.Ctime, in.Ctime)
+	t(l.Mtime, in.Mtime)
+	t(l.Crtime, in.Crtime)
+	p(l.Dtime, uint64(in.Dtime))
+	p(l.LinksCount, uint64(in.LinksCount))
+	s(l.BlocksRaw, in.BlocksRaw)
+	p(l.Flags, uint64(in.Flags))
+	s(l.Version, in.Version)
+	copy(b[l.Block.Off:l.Block.End()], in.Block[:])
+	p(l.Generation, uint64(in.Generation))
+	s(l.FileACL, in.FileACL)
+	p(l.ExtraIsize, uint64(in.ExtraIsize))
+	s(l.Checksum, uint64(in.Checksum))
+	p(l.Projid, uint64(in.Projid))
 	if f.Csum {
 		c := InodeChecksum(f.Seed, ino, b)
-		binary.LittleEndian.PutUint16(b[inoChecksumLo:], uint16(c))
-		if end >= inoChecksumHi+2 {
-			binary.LittleEndian.PutUint16(b[inoChecksumHi:], uint16(c>>16))
-		} else {
+		if l.Checksum.Hi.Size == 0 {
 			c &= 0xffff
 		}
+		l.Checksum.Put(order, b, uint64(c))
 		in.Checksum = c
 	}
 	return nil
@@ -423,14 +374,14 @@ func Rdev(block *[BlockArea]byte) (major, minor uint32) {
 // InodeChecksum computes the metadata_csum checksum of raw inode bytes b
 // of inode ino; it is 16 bits wide in a 128-byte inode.
 func InodeChecksum(fsSeed, ino uint32, b []byte) uint32 {
-	gen := le32(b, 0x64)
+	gen := uint32(ext4Inode.Generation.UintLE(b))
 	c := InodeSeed(fsSeed, ino, gen)
 	c = Crc32c(c, b[:inoChecksumLo])
 	c = Crc32c(c, zeros[:2])
 	c = Crc32c(c, b[inoChecksumLo+2:GoodOldInodeSize])
 	if len(b) > GoodOldInodeSize {
 		c = Crc32c(c, b[GoodOldInodeSize:inoChecksumHi])
-		extra := int(le16(b, 0x80))
+		extra := int(ext4Inode.ExtraIsize.UintLE(b))
 		if GoodOldInodeSize+extra >= inoChecksumHi+2 {
 			c = Crc32c(c, zeros[:2])
 			c = Crc32c(c, b[inoChecksumHi+2:])

@@ -2,30 +2,14 @@ package disk
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
-	"os"
 	"testing"
+
+	"github.com/rumpfs/rumpfs/internal/testimg"
 )
 
 // sampleImage is the driver's sample image (a small little-endian UFS2).
-func sampleImage(t testing.TB) []byte {
-	t.Helper()
-	f, err := os.Open("../testdata/sample.ffs.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if _, err := b.ReadFrom(z); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
+func sampleImage(t testing.TB) []byte { return testimg.Gunzip(t, "../testdata/sample.ffs.gz") }
 
 // sampleSB returns the sample image, its superblock bytes and location.
 func sampleSB(t testing.TB) ([]byte, []byte, int64) {
@@ -39,27 +23,12 @@ func sampleSB(t testing.TB) ([]byte, []byte, int64) {
 	return nil, nil, 0
 }
 
-// swapSB turns a little-endian superblock into a big-endian one by
-// swapping every 32-bit word, then fixing the 64-bit fields and the bytes.
-// Only the fields ParseSuperblock reads matter here.
-func swapSB(le []byte) []byte {
-	be := bytes.Clone(le)
-	for off := 0; off+4 <= 1376; off += 4 {
-		binary.BigEndian.PutUint32(be[off:], binary.LittleEndian.Uint32(le[off:]))
-	}
-	for _, off := range []int{1000, 1008, 1016, 1024, 1032, 1072, 1080, 1088, 1096, 1104, 1328} {
-		binary.BigEndian.PutUint64(be[off:], binary.LittleEndian.Uint64(le[off:]))
-	}
-	copy(be[208:712], le[208:712]) // flags bytes and names
-	return be
-}
-
 // TestSuperblockEncode checks that encoding goes through the layout
 // decoding reads: an unchanged superblock encodes to its own bytes, and
 // the members a writer changes read back as written, in both orders.
 func TestSuperblockEncode(t *testing.T) {
 	_, le, loc := sampleSB(t)
-	for _, raw := range [][]byte{le, swapSB(le)} {
+	for _, raw := range [][]byte{le, testimg.SwapFFSSuperblock(le)} {
 		sb, err := ParseSuperblock(raw, loc)
 		if err != nil {
 			t.Fatal(err)
@@ -121,7 +90,7 @@ func TestSuperblockBothOrders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := ParseSuperblock(swapSB(le), loc)
+	b, err := ParseSuperblock(testimg.SwapFFSSuperblock(le), loc)
 	if err != nil {
 		t.Fatalf("swapped: %v", err)
 	}
@@ -163,7 +132,7 @@ func TestSuperblockRejects(t *testing.T) {
 func FuzzParseSuperblock(f *testing.F) {
 	_, sb, loc := sampleSB(f)
 	f.Add(bytes.Clone(sb), loc)
-	f.Add(swapSB(sb), loc)
+	f.Add(testimg.SwapFFSSuperblock(sb), loc)
 	f.Fuzz(func(t *testing.T, b []byte, loc int64) {
 		if len(b) < SBlockSize {
 			b = append(b, make([]byte, SBlockSize-len(b))...)

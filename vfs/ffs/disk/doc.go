@@ -9,9 +9,9 @@
 // ufs/disk.
 package disk
 
-import ufsdisk "github.com/rumpfs/rumpfs/vfs/ufs/disk"
+import "github.com/rumpfs/rumpfs/internal/ondisk"
 
-// Field is one integer field of an on-disk structure (ufs/disk.Field).
-type Field = ufsdisk.Field
+// Field is one integer field of an on-disk structure (internal/ondisk).
+type Field = ondisk.Field
 
 func fld(off, size int) Field { return Field{Off: off, Size: size} }

@@ -6,28 +6,16 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-)
 
-// handRecord writes one struct extattr byte by byte, independently of
-// MarshalExtattrs: header, name, zeros to 8, value, zeros to 8.
-func handRecord(bo binary.ByteOrder, ns uint8, name string, value []byte) []byte {
-	nameEnd := 7 + len(name)
-	base := (nameEnd + 7) / 8 * 8
-	pad := (len(value)+7)/8*8 - len(value)
-	r := make([]byte, base+len(value)+pad)
-	bo.PutUint32(r, uint32(len(r)))
-	r[4], r[5], r[6] = ns, byte(pad), byte(len(name))
-	copy(r[7:], name)
-	copy(r[base:], value)
-	return r
-}
+	"github.com/rumpfs/rumpfs/internal/testimg"
+)
 
 func TestExtattrHandBuilt(t *testing.T) {
 	for _, bo := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
-		area := append(handRecord(bo, ExtattrNamespaceUser, "comment", []byte("hello")),
-			handRecord(bo, ExtattrNamespaceEmpty, "gone", []byte("x"))...)
-		area = append(area, handRecord(bo, ExtattrNamespaceSystem, "posix1e.acl_access", bytes.Repeat([]byte{0xa5}, 16))...)
-		area = append(area, handRecord(bo, ExtattrNamespaceUser, "empty", nil)...)
+		area := append(testimg.UFSExtattr(bo, ExtattrNamespaceUser, "comment", []byte("hello")),
+			testimg.UFSExtattr(bo, ExtattrNamespaceEmpty, "gone", []byte("x"))...)
+		area = append(area, testimg.UFSExtattr(bo, ExtattrNamespaceSystem, "posix1e.acl_access", bytes.Repeat([]byte{0xa5}, 16))...)
+		area = append(area, testimg.UFSExtattr(bo, ExtattrNamespaceUser, "empty", nil)...)
 		// "comment": 7+7=14 -> 16, value 5 -> 8: 24 bytes.
 		if got := bo.Uint32(area); got != 24 {
 			t.Fatalf("%v: first record length %d, want 24", bo, got)
@@ -45,9 +33,9 @@ func TestExtattrHandBuilt(t *testing.T) {
 			t.Fatalf("%v: parsed %+v, want %+v", bo, as, want)
 		}
 		// Marshal writes the same bytes the hand encoder does.
-		live := append(handRecord(bo, ExtattrNamespaceUser, "comment", []byte("hello")),
-			handRecord(bo, ExtattrNamespaceSystem, "posix1e.acl_access", bytes.Repeat([]byte{0xa5}, 16))...)
-		live = append(live, handRecord(bo, ExtattrNamespaceUser, "empty", nil)...)
+		live := append(testimg.UFSExtattr(bo, ExtattrNamespaceUser, "comment", []byte("hello")),
+			testimg.UFSExtattr(bo, ExtattrNamespaceSystem, "posix1e.acl_access", bytes.Repeat([]byte{0xa5}, 16))...)
+		live = append(live, testimg.UFSExtattr(bo, ExtattrNamespaceUser, "empty", nil)...)
 		if got := MarshalExtattrs(want, bo); !bytes.Equal(got, live) {
 			t.Fatalf("%v: marshal\n%x\nwant\n%x", bo, got, live)
 		}
@@ -56,7 +44,7 @@ func TestExtattrHandBuilt(t *testing.T) {
 
 func TestExtattrCorrupt(t *testing.T) {
 	bo := binary.LittleEndian
-	good := handRecord(bo, ExtattrNamespaceUser, "a", []byte("value"))
+	good := testimg.UFSExtattr(bo, ExtattrNamespaceUser, "a", []byte("value"))
 	mut := func(f func(b []byte) []byte) []byte { return f(append([]byte{}, good...)) }
 	cases := map[string][]byte{
 		"zero length":     mut(func(b []byte) []byte { bo.PutUint32(b, 0); return b }),

@@ -1,72 +1,7 @@
 package disk
 
-import "encoding/binary"
+import "github.com/rumpfs/rumpfs/internal/ondisk"
 
-// Field is one integer field of an on-disk structure: its byte offset and
-// its width (1, 2, 4 or 8). A structure's layout is a list of Fields;
-// its decoder and its encoder both go through them, so an offset is
-// written down once.
-type Field struct{ Off, Size int }
-
-// A Field of size 0 is absent (a member one version of a structure
-// lacks): Get and Uint read it as 0, Put ignores it.
-
-// Get reads the field from b in byte order bo. Fields of 4 bytes or less
-// read as signed (int32 and friends, the C types), wider as int64;
-// callers convert to the unsigned type when the field is one.
-func (f Field) Get(bo binary.ByteOrder, b []byte) int64 {
-	switch f.Size {
-	case 0:
-		return 0
-	case 1:
-		return int64(b[f.Off])
-	case 2:
-		return int64(int16(bo.Uint16(b[f.Off:])))
-	case 4:
-		return int64(int32(bo.Uint32(b[f.Off:])))
-	case 8:
-		return int64(bo.Uint64(b[f.Off:]))
-	}
-	panic("disk: field width")
-}
-
-// Uint reads the field from b in byte order bo, zero-extended: the C
-// unsigned types.
-func (f Field) Uint(bo binary.ByteOrder, b []byte) uint64 {
-	switch f.Size {
-	case 0:
-		return 0
-	case 1:
-		return uint64(b[f.Off])
-	case 2:
-		return uint64(bo.Uint16(b[f.Off:]))
-	case 4:
-		return uint64(bo.Uint32(b[f.Off:]))
-	case 8:
-		return bo.Uint64(b[f.Off:])
-	}
-	panic("disk: field width")
-}
-
-// Put writes v into the field in b, truncated to its width.
-func (f Field) Put(bo binary.ByteOrder, b []byte, v int64) {
-	switch f.Size {
-	case 0:
-	case 1:
-		b[f.Off] = byte(v)
-	case 2:
-		bo.PutUint16(b[f.Off:], uint16(v))
-	case 4:
-		bo.PutUint32(b[f.Off:], uint32(v))
-	case 8:
-		bo.PutUint64(b[f.Off:], uint64(v))
-	default:
-		panic("disk: field width")
-	}
-}
-
-// At is the field's n-th neighbour in an array of such fields.
-func (f Field) At(n int) Field { return Field{f.Off + n*f.Size, f.Size} }
-
-// End is the offset just past the field.
-func (f Field) End() int { return f.Off + f.Size }
+// Field is one integer field of an on-disk structure (internal/ondisk),
+// under the name UFS's and FFS's layouts use.
+type Field = ondisk.Field
