@@ -45,9 +45,11 @@ type Extent struct {
 	// file is shorter than a block. A multiple of the sector size.
 	Len int
 	// Fresh says the extent was allocated for this write and never
-	// written: Write writes it whole, zeros around the data, without
-	// reading it first, and drops any copy the buffer cache still holds
-	// of what the blocks were before they were freed.
+	// written (or is preallocated and reads as zeros: an ext4 unwritten
+	// extent, which the driver marks written): Write writes it whole,
+	// zeros around the data, without reading it first, and drops any
+	// copy the buffer cache still holds of what the blocks were before
+	// they were freed.
 	Fresh bool
 }
 
