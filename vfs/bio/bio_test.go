@@ -471,6 +471,32 @@ func TestInvalidateFlushDetach(t *testing.T) {
 	}
 }
 
+// TestDiscard: a cached block, dirty and held or not, leaves the cache
+// unwritten; an uncached one is not brought in.
+func TestDiscard(t *testing.T) {
+	f := newFakeDev(1 << 20)
+	c := NewCache(nil, 1<<20)
+	d := c.Attach(f, "fake")
+
+	b := mustBread(t, d, 8, 4096)
+	b.Hold()
+	b.Bdwrite()
+	mustBread(t, d, 16, 1024).Brelse()
+	if !d.Discard(nil, 8) || !d.Discard(nil, 16) {
+		t.Fatal("Discard did not find a cached block")
+	}
+	if d.Discard(nil, 8) || d.Discard(nil, 24) {
+		t.Fatal("Discard found a block that is not cached")
+	}
+	st := c.Stats()
+	if d.NDirty() != 0 || st.Bufs != 0 || st.Held != 0 || f.writes.Load() != 0 {
+		t.Fatalf("after Discard: %d dirty, %+v, %d writes; want nothing cached or written", d.NDirty(), st, f.writes.Load())
+	}
+	if err := d.Sync(nil, true); err != 0 || f.writes.Load() != 0 {
+		t.Fatalf("Sync after Discard: %v, %d writes", err, f.writes.Load())
+	}
+}
+
 // TestDevicesDoNotAlias: the same block number on two devices is two
 // buffers.
 func TestDevicesDoNotAlias(t *testing.T) {

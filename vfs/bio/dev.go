@@ -378,6 +378,33 @@ func (d *Dev) Invalidate(l *kernel.LWP) {
 	d.invalidate(l, true)
 }
 
+// Discard drops the cached buffer that starts at block blkno, if any,
+// dirty or held, without writing it, and reports whether there was one
+// (brelse with BC_INVAL after incore): a block that was metadata, was
+// freed, and is about to be written as file data straight to the device,
+// where a stale copy must neither be read nor flushed over the data. It
+// waits for the buffer if it is busy. A journaling driver never hands out
+// a block its open transaction freed, so what it holds is not dropped.
+func (d *Dev) Discard(l *kernel.LWP, blkno int64) bool {
+	h := hashKey(d, blkno)
+	s := d.c.shardOf(h)
+	for {
+		b := s.tab.Load().find(h, d, blkno)
+		if b == nil {
+			return false
+		}
+		b.lock(l)
+		if b.gone {
+			b.unlock()
+			continue
+		}
+		d.markClean(b)
+		d.c.drop(b)
+		b.unlock()
+		return true
+	}
+}
+
 // invalidate drops d's clean buffers, or all with discard, and returns
 // how many held buffers it left.
 func (d *Dev) invalidate(l *kernel.LWP, discard bool) (held int) {

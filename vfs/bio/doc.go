@@ -6,8 +6,10 @@
 // Dev per attached device (per mount) holding that device's dirty list.
 // Drivers use the NetBSD calls: Dev.Bread and Dev.Getblk return a busy
 // (locked) Buf; Buf.Brelse, Buf.Bdwrite, Buf.Bwrite, Buf.Bawrite and
-// Buf.Invalidate give it back. Dev.Sync writes a device's dirty buffers in
-// block order, coalescing adjacent ones; a syncer goroutine
+// Buf.Invalidate give it back; Dev.Discard drops a block's buffer, if
+// cached, unwritten (a freed block about to be written as file data
+// around the cache, see genfs.Writer). Dev.Sync writes a device's dirty
+// buffers in block order, coalescing adjacent ones; a syncer goroutine
 // (Cache.StartSyncer) does so periodically when the kernel runs threads.
 //
 // A hit takes no lock but the buffer's busy lock (one compare-and-swap of

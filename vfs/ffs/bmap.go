@@ -2,6 +2,7 @@ package ffs
 
 import (
 	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs/genfs"
 	"github.com/rumpfs/rumpfs/vfs/ufs"
 	"golang.org/x/sys/unix"
 )
@@ -64,18 +65,13 @@ func (fs *FS) devRead(l *kernel.LWP, p []byte, off int64) unix.Errno {
 	return e
 }
 
-// zeroDev writes n zero bytes at byte offset off (sector multiples).
-func (fs *FS) zeroDev(l *kernel.LWP, off int64, n int) unix.Errno {
-	z := make([]byte, min(n, fs.M.BSize))
-	for n > 0 {
-		c := min(n, len(z))
-		if e := fs.devWrite(l, z[:c], off); e != 0 {
-			return e
-		}
-		off += int64(c)
-		n -= c
+// ioError is genfs's report of a failed device request: one past the end
+// of the device (a block address the image cannot hold) is corruption.
+func (fs *FS) ioError(off int64, n int, e unix.Errno) unix.Errno {
+	if off+int64(n) > fs.bdev.Device().Size() {
+		return fs.corrupt("I/O of %d bytes at %d past the end of the device", n, off)
 	}
-	return 0
+	return e
 }
 
 // readMeta copies a metadata block out of the cache.
@@ -152,7 +148,7 @@ func (fs *FS) realloc(l *kernel.LWP, ip *inode, lbn int64, osize, nsize int, met
 			return e
 		}
 	} else if nb == bprev {
-		if e := fs.zeroDev(l, bprev<<sb.FShift+int64(osize), nsize-osize); e != 0 {
+		if e := genfs.ZeroBytes(l, fs.bdev.Device(), bprev<<sb.FShift+int64(osize), int64(nsize-osize)); e != 0 {
 			return e
 		}
 	} else {
@@ -374,15 +370,8 @@ func (fs *FS) truncate(l *kernel.LWP, ip *inode, size uint64) unix.Errno {
 		if e != 0 {
 			return e
 		}
-		if nalloc, s0 := fs.blksize(size, lbn), boff&^511; fsb != 0 && s0 < nalloc {
-			buf := make([]byte, nalloc-s0)
-			if s0 != boff {
-				if e := fs.devRead(l, buf[:512], fsb<<sb.FShift+int64(s0)); e != 0 {
-					return e
-				}
-				clear(buf[boff-s0:])
-			}
-			if e := fs.devWrite(l, buf, fsb<<sb.FShift+int64(s0)); e != 0 {
+		if nalloc := fs.blksize(size, lbn); fsb != 0 && boff < nalloc {
+			if e := genfs.ZeroBytes(l, fs.bdev.Device(), fsb<<sb.FShift+int64(boff), int64(nalloc-boff)); e != 0 {
 				return e
 			}
 		}

@@ -269,6 +269,9 @@ func (ffsOps) Read(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) un
 	return f.Read(l, uio)
 }
 
+// Write writes file data through genfs's write helper: balloc finds or
+// allocates each block (growing a fragment-sized last block), the data
+// goes straight to the device, and the inode follows it.
 func (ffsOps) Write(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) unix.Errno {
 	ip := vip(vp)
 	fs := ip.fs
@@ -282,75 +285,39 @@ func (ffsOps) Write(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio, ioflag int) u
 	if fs.ronly {
 		return unix.EROFS
 	}
-	if ioflag&vfs.IO_APPEND != 0 {
-		uio.Offset = int64(ip.Size)
-	}
-	if uio.Offset < 0 {
-		return unix.EINVAL
-	}
-	if uint64(uio.Offset)+uint64(uio.Resid) > fs.M.MaxFileSize {
-		return unix.EFBIG
-	}
 	m := fs.M
-	sb := fs.SB
-	var e unix.Errno
-	wrote := false
-	buf := make([]byte, m.BSize)
-	for uio.Resid > 0 {
-		off := uio.Offset
-		boff := int(off & int64(m.BSize-1))
-		n := min(m.BSize-boff, uio.Resid)
-		var fsb int64
-		var bsize int
-		var fresh bool
-		fsb, bsize, fresh, e = fs.balloc(l, ip, off, n, false)
-		if e != 0 {
-			break
-		}
-		dev := fsb << sb.FShift
-		if fresh {
-			clear(buf[:bsize])
-			if _, e = kernel.Uiomove(buf[boff:boff+n], uio); e != 0 {
-				break
+	allocEnd := ip.Size // the file's end as balloc last sized its blocks
+	w := genfs.Writer{
+		Dev: fs.bdev.Device(), Cache: fs.bdev, BSize: m.BSize, Frag: m.FSize,
+		Size: &ip.Size, MaxSize: m.MaxFileSize, IOError: fs.ioError,
+		Alloc: func(l *kernel.LWP, off int64, n int) (genfs.Extent, unix.Errno) {
+			n = min(n, m.BSize-int(off&int64(m.BSize-1)))
+			fsb, bsize, fresh, e := fs.balloc(l, ip, off, n, false)
+			if e != 0 {
+				return genfs.Extent{}, e
 			}
-			e = fs.devWrite(l, buf[:bsize], dev)
-		} else {
-			s0 := boff &^ 511
-			s1 := (boff + n + 511) &^ 511
-			// Whole sectors go to the device: read the ragged ends.
-			head := s0 != boff
-			if head {
-				if e = fs.devRead(l, buf[s0:s0+512], dev+int64(s0)); e != 0 {
-					break
-				}
-			}
-			if s1 != boff+n && !(head && s1-512 == s0) {
-				if e = fs.devRead(l, buf[s1-512:s1], dev+int64(s1-512)); e != 0 {
-					break
-				}
-			}
-			if _, e = kernel.Uiomove(buf[boff:boff+n], uio); e != 0 {
-				break
-			}
-			e = fs.devWrite(l, buf[s0:s1], dev+int64(s0))
-		}
-		if e != 0 {
-			break
-		}
-		wrote = true
-		if end := uint64(off) + uint64(n); end > ip.Size {
-			ip.Size = end
-		}
+			allocEnd = max(allocEnd, uint64(off)+uint64(n))
+			return genfs.Extent{Addr: fsb << fs.SB.FShift, Len: bsize, Fresh: fresh}, 0
+		},
+	}
+	resid := uio.Resid
+	e := w.Write(l, uio, ioflag)
+	wrote, trimmed := uio.Resid != resid, false
+	if e != 0 && allocEnd > ip.Size {
+		// Give back what was allocated for data that never got written.
+		keep := ip.Size
+		ip.Size = allocEnd
+		fs.truncate(l, ip, keep)
+		trimmed = true
 	}
 	if wrote {
 		now := vfs.Now()
 		setNow(&ip.Mtime, &ip.MtimeNsec, now)
 		setNow(&ip.Ctime, &ip.CtimeNsec, now)
+	}
+	if wrote || trimmed {
 		if e2 := fs.iupdate(l, &ip.Inode); e2 != 0 {
 			return e2
-		}
-		if e == unix.ENOSPC || e == unix.EFBIG {
-			e = 0 // a short write
 		}
 	}
 	if e == 0 && ioflag&(vfs.IO_SYNC|vfs.IO_DSYNC) != 0 {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
+	"github.com/rumpfs/rumpfs/vfs/vfstest"
 	"golang.org/x/sys/unix"
 )
 
@@ -321,6 +322,92 @@ func TestSleuthKitAfterWrite(t *testing.T) {
 					t.Fatalf("%s: icat gives %d bytes, we wrote %d", p, len(got), len(want))
 				}
 			}
+		})
+	}
+}
+
+// failWrites is a device whose writes fail (EIO) while fail says so.
+type failWrites struct {
+	*vfstest.FileDev
+	fail func(p []byte, off int64) bool
+}
+
+func (d *failWrites) WriteAt(l *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
+	if d.fail != nil && d.fail(p, off) {
+		return 0, unix.EIO
+	}
+	return d.FileDev.WriteAt(l, p, off)
+}
+
+// TestWriteDeviceError: a data write that fails is EIO, or a short count
+// after progress; the file keeps the size and bytes of what reached the
+// device, the blocks allocated for the
+// rest go back (free space as before), and fsck finds nothing wrong.
+func TestWriteDeviceError(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		old, off int    // the file's size before, where the write starts
+		n        int    // bytes written
+		failLen  int    // the failing request's length
+		nth      int    // which request of that length fails (1: the first)
+		size     uint64 // the size after
+	}{
+		{"fresh block", 32768, 32768, 100000, 32768, 1, 32768},
+		{"second fresh block", 32768, 32768, 100000, 32768, 2, 65536},
+		{"grown fragment", 5000, 5000, 10000, 15360 - 4608, 1, 5000},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			img := emptyImage(t, 2, false, "8m", "bsize=32768,fsize=4096")
+			k, l := bootKernel(t)
+			dev := &failWrites{FileDev: vfstest.OpenFileDev(t, img, false)}
+			if e := vfstest.MountDev(t, k, l, dev, "ffs", "/mnt", 0, nil); e != 0 {
+				t.Fatalf("mount: %v\n%s", e, k.Dmesg())
+			}
+			data := fileData(1, c.off+c.n)
+			if e := writeFile(t, l, "/mnt/f", data[:c.old]); e != 0 {
+				t.Fatal(e)
+			}
+			var before vfs.Statvfs
+			vfs.StatvfsPath(l, "/mnt", &before)
+			seen := 0
+			dev.fail = func(p []byte, _ int64) bool {
+				if len(p) == c.failLen {
+					seen++
+					return seen == c.nth
+				}
+				return false
+			}
+			fd, e := vfs.Open(l, "/mnt/f", unix.O_WRONLY, 0)
+			if e != 0 {
+				t.Fatal(e)
+			}
+			n, e := vfs.Pwrite(l, fd, data[c.off:], int64(c.off))
+			vfs.Close(l, fd)
+			dev.fail = nil
+			// Progress is a short count, no progress the error.
+			wantN, wantE := int(c.size)-c.off, unix.Errno(0)
+			if wantN <= 0 {
+				wantN, wantE = 0, unix.EIO
+			}
+			if n != wantN || e != wantE {
+				t.Fatalf("write with a failing device: %d, %v; want %d, %v", n, e, wantN, wantE)
+			}
+			var st vfs.Vattr
+			if e := vfs.Stat(l, "/mnt/f", &st); e != 0 || uint64(st.Size) != c.size {
+				t.Fatalf("size after the failed write: %d (%v), want %d", st.Size, e, c.size)
+			}
+			if got := readVFS(t, l, "/mnt/f"); !bytes.Equal(got, data[:c.size]) {
+				t.Fatal("the file's bytes differ from what reached the device")
+			}
+			if c.size == uint64(c.old) {
+				var after vfs.Statvfs
+				vfs.StatvfsPath(l, "/mnt", &after)
+				if after.Bfree != before.Bfree {
+					t.Errorf("%d free fragments after the failed write, %d before", after.Bfree, before.Bfree)
+				}
+			}
+			halt(t, k, l)
+			fsck(t, img)
 		})
 	}
 }

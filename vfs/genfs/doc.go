@@ -17,6 +17,16 @@
 //     names the Device to read it from instead and is never lent; so does
 //     data kept outside any block (ext2fs inline data, a Device over the
 //     inode's bytes). ReadUio serves a uio from any ReadAt.
+//   - The write (write.go): a driver describes a file as a Writer: its
+//     device and buffer cache, block (and fragment) size, a pointer to
+//     its in-core size, the maximum size, and an Alloc callback that finds
+//     or allocates the storage under a file offset as an Extent (a device
+//     address, how many bytes follow contiguously, whether it is fresh).
+//     Writer.Write serves a write uio extent by extent, one device write
+//     each, and drops stale buffers of fresh extents from the cache;
+//     Writer.Zero writes zeros the same way, ZeroBytes zeroes a device
+//     range. The data reaches the device before Write returns, so the
+//     driver's inode update comes after it (see write.go for journaling).
 //   - The unaligned read (ReadBytes): devices take sector-aligned
 //     requests; the aligned middle goes straight into the caller's
 //     buffer, a ragged head or tail through a one-sector bounce buffer.
@@ -39,15 +49,24 @@
 //	}
 //
 // where ip.run turns the driver's block map into a Run (a device byte
-// address, or Hole). Getextattr ends in CopyOutXattr(value, uio),
-// Listextattr in an XattrNames filled with the names the caller may
-// see, and Lookup, after its own checks, in a DirLookup's Lookup.
+// address, or Hole). Write is alike:
+//
+//	w := genfs.Writer{Dev: dev, Cache: bdev, BSize: bsize, Size: &ip.size,
+//		MaxSize: maxSize, Alloc: ip.alloc}
+//	e := w.Write(l, uio, ioflag)
+//
+// then the driver trims what Alloc allocated past the size when Write
+// failed, sets the times and writes the inode (also after an error: the
+// size covers what reached the device). Getextattr ends in
+// CopyOutXattr(value, uio), Listextattr in an XattrNames filled with the
+// names the caller may see, and Lookup, after its own checks, in a
+// DirLookup's Lookup.
 //
 // A driver keeps its own checks (directory type, name length, who may
 // see an attribute), its own on-disk formats and its corruption reports:
 // genfs returns plain errnos (EIO for a device that reads short) and
-// logs nothing; a failed device read goes through File.IOError, where the
-// driver logs it.
+// logs nothing; a failed device request goes through File.IOError or
+// Writer.IOError, where the driver logs it.
 //
 // genfs imports vfs, vfs/bio and kernel; vfs never imports it, so what
 // still lives inside package vfs (the in-memory root, the ACL xattr
