@@ -37,7 +37,8 @@ type Device struct {
 	closed bool          // under rw
 
 	faults faults
-	ev     [2]devCounters // the device's own, and the global "rumpblk"
+	rec    atomic.Pointer[Recorder] // the write recorder, when set
+	ev     [2]devCounters           // the device's own, and the global "rumpblk"
 
 	// Loans (lend.go): the read-only mapping, made once, unmapped at
 	// close.
@@ -178,6 +179,9 @@ func (d *Device) Sync(l *kernel.LWP) unix.Errno {
 		d.k.Warnf("rumpblk: %s: fdatasync: %v", d.path, err)
 		return kernel.ToErrno(err)
 	}
+	if r := d.rec.Load(); r != nil {
+		r.Barrier()
+	}
 	return 0
 }
 
@@ -240,6 +244,9 @@ func (d *Device) transfer(l *kernel.LWP, p []byte, off int64, write bool) (int, 
 	b := l.BlockBegin()
 	n, err := HostIO(op, d.fd, p, d.begin+off)
 	l.BlockEnd(b)
+	if r := d.rec.Load(); write && r != nil {
+		r.Write(off, p[:n])
+	}
 	for _, c := range d.ev {
 		if write {
 			c.written.Add(uint64(n))
@@ -293,6 +300,8 @@ func (d *Device) Close(l *kernel.LWP, nosync bool) {
 	if !nosync && !d.readOnly {
 		if err := unix.Fsync(d.fd); err != nil {
 			d.k.Warnf("rumpblk: %s: fsync on close: %v", d.path, err)
+		} else if r := d.rec.Load(); r != nil {
+			r.Barrier()
 		}
 	}
 	unix.Close(d.fd)
