@@ -9,13 +9,13 @@ import (
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
 	"github.com/rumpfs/rumpfs/vfs/bio"
-	"github.com/rumpfs/rumpfs/vfs/vfstest"
+	"github.com/rumpfs/rumpfs/vfs/drivertest"
 	"golang.org/x/sys/unix"
 )
 
 func boot(t testing.TB, cfg kernel.Config) (*kernel.Kernel, *kernel.LWP) {
 	t.Helper()
-	return vfstest.BootConfig(t, cfg)
+	return drivertest.BootConfig(t, cfg)
 }
 
 func must(t testing.TB, e unix.Errno, what string) {

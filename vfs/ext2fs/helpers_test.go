@@ -17,15 +17,17 @@ import (
 	"time"
 
 	"github.com/rumpfs/rumpfs/internal/testenv"
-	"github.com/rumpfs/rumpfs/vfs/vfstest"
+	"github.com/rumpfs/rumpfs/vfs/drivertest"
 	"golang.org/x/sys/unix"
 )
 
 // openDev opens an image file as a read-only device.
-func openDev(t testing.TB, path string) *vfstest.FileDev { return vfstest.OpenFileDev(t, path, true) }
+func openDev(t testing.TB, path string) *drivertest.FileDev {
+	return drivertest.OpenFileDev(t, path, true)
+}
 
 // memDev is a device over a byte slice (damaged-image tests).
-type memDev = vfstest.MemDev
+type memDev = drivertest.MemDev
 
 // need finds a tool: a missing one skips loudly, or fails under
 // RUMPFS_E2E=1.

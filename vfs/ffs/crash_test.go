@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
+	"github.com/rumpfs/rumpfs/vfs/drivertest"
 	"github.com/rumpfs/rumpfs/vfs/rumpblk"
 	"github.com/rumpfs/rumpfs/vfs/vfstest"
 	"golang.org/x/sys/unix"
@@ -29,21 +29,11 @@ type crashStep struct {
 // the image as it was before mounting, the log and the steps.
 func recordWorkload(t *testing.T) ([]byte, *rumpblk.Log, []crashStep) {
 	img := emptyImage(t, 2, false, "2m", "bsize=4096,fsize=512,density=4096")
-	base, err := os.ReadFile(img)
-	if err != nil {
-		t.Fatal(err)
-	}
 	k, l := bootKernel(t)
-	fd, err := unix.Open(img, unix.O_RDWR|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev := rumpblk.New(k, fd, rumpblk.Config{Path: img, Group: "crash", Size: int64(len(base))})
-	t.Cleanup(func() { dev.Close(nil, true) })
-	rec := rumpblk.NewRecorder(nil)
-	dev.SetRecorder(rec)
+	dev := drivertest.OpenDisk(t, k, img, false)
+	base, rec := drivertest.Record(t, l, dev)
 	rec.Mark("mount")
-	if e := vfstest.MountDev(t, k, l, dev, "ffs", "/mnt", 0, nil); e != 0 {
+	if e := drivertest.MountDev(t, k, l, dev, "ffs", "/mnt", 0, nil); e != 0 {
 		t.Fatalf("mount: %v\n%s", e, k.Dmesg())
 	}
 	a, c := vfstest.Pseudo(1, 20000), vfstest.Pseudo(2, 3000)
@@ -76,7 +66,7 @@ func recordWorkload(t *testing.T) ([]byte, *rumpblk.Log, []crashStep) {
 // point follows a step's sync, the step's files are there (read through
 // a read-only mount in a kernel of its own).
 func checkCrash(steps []crashStep, p rumpblk.Point, img []byte) error {
-	r, err := Check(nil, vfstest.MemDev(img))
+	r, err := Check(nil, drivertest.MemDev(img))
 	if err != nil {
 		return err
 	}
@@ -117,7 +107,7 @@ func checkTree(img []byte, want map[string][]byte, all map[string]bool) error {
 		return err
 	}
 	defer k.Reboot(l, kernel.RB_HALT)
-	rdev := vfs.Of(k).AttachDevice(vfstest.MemDev(img))
+	rdev := vfs.Of(k).AttachDevice(drivertest.MemDev(img))
 	if e := vfs.Mknod(l, "/dev/img", unix.S_IFBLK|0o600, rdev); e != 0 {
 		return e
 	}
@@ -153,15 +143,9 @@ func checkTree(img []byte, want map[string][]byte, all map[string]bool) error {
 func TestCrashBarrierPoints(t *testing.T) {
 	needTool(t, "makefs")
 	base, lg, steps := recordWorkload(t)
-	n, fail, err := lg.Replay(base, rumpblk.ReplayOptions{}, func(p rumpblk.Point, img []byte) error {
+	n := drivertest.Crash(t, base, lg, rumpblk.ReplayOptions{}, func(p rumpblk.Point, img []byte) error {
 		return checkCrash(steps, p, img)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fail != nil {
-		t.Fatal(fail)
-	}
 	if n < len(steps)+1 {
 		t.Fatalf("%d crash points, want one per sync at least", n)
 	}

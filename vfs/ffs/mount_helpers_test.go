@@ -6,32 +6,32 @@ import (
 	"testing"
 
 	"github.com/rumpfs/rumpfs/kernel"
-	"github.com/rumpfs/rumpfs/vfs/vfstest"
+	"github.com/rumpfs/rumpfs/vfs/drivertest"
 	"golang.org/x/sys/unix"
 )
 
 // emptyImage makes an empty FFS image of size bytes with makefs.
 func emptyImage(t testing.TB, version int, be bool, size string, opts string) string {
 	t.Helper()
-	return vfstest.Makefs(t, "", version, be, size, opts)
+	return drivertest.Makefs(t, "", version, be, size, opts)
 }
 
-// halt stops the kernel (vfstest.Halt).
-func halt(t testing.TB, k *kernel.Kernel, l *kernel.LWP) { t.Helper(); vfstest.Halt(t, k, l) }
+// halt stops the kernel (drivertest.Halt).
+func halt(t testing.TB, k *kernel.Kernel, l *kernel.LWP) { t.Helper(); drivertest.Halt(t, k, l) }
 
 // bootKernel boots a kernel without threads and returns a root LWP.
-func bootKernel(t testing.TB) (*kernel.Kernel, *kernel.LWP) { t.Helper(); return vfstest.Boot(t) }
+func bootKernel(t testing.TB) (*kernel.Kernel, *kernel.LWP) { t.Helper(); return drivertest.Boot(t) }
 
 // mountImage registers img as /dev/<name> and mounts it on dir.
 func mountImage(t testing.TB, k *kernel.Kernel, l *kernel.LWP, img, dir string, flags int) unix.Errno {
 	t.Helper()
-	return vfstest.MountImage(t, k, l, img, "ffs", dir, flags)
+	return drivertest.MountImage(t, k, l, img, "ffs", dir, flags)
 }
 
 // fsck runs the checker on img and fails the test on any problem.
 func fsck(t testing.TB, img string) *Report {
 	t.Helper()
-	r, err := Check(nil, vfstest.OpenFileDev(t, img, true))
+	r, err := Check(nil, drivertest.OpenFileDev(t, img, true))
 	if err != nil {
 		t.Fatalf("fsck %s: %v", img, err)
 	}

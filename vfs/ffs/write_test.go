@@ -15,7 +15,7 @@ import (
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
-	"github.com/rumpfs/rumpfs/vfs/vfstest"
+	"github.com/rumpfs/rumpfs/vfs/drivertest"
 	"golang.org/x/sys/unix"
 )
 
@@ -328,7 +328,7 @@ func TestSleuthKitAfterWrite(t *testing.T) {
 
 // failWrites is a device whose writes fail (EIO) while fail says so.
 type failWrites struct {
-	*vfstest.FileDev
+	*drivertest.FileDev
 	fail func(p []byte, off int64) bool
 }
 
@@ -359,8 +359,8 @@ func TestWriteDeviceError(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			img := emptyImage(t, 2, false, "8m", "bsize=32768,fsize=4096")
 			k, l := bootKernel(t)
-			dev := &failWrites{FileDev: vfstest.OpenFileDev(t, img, false)}
-			if e := vfstest.MountDev(t, k, l, dev, "ffs", "/mnt", 0, nil); e != 0 {
+			dev := &failWrites{FileDev: drivertest.OpenFileDev(t, img, false)}
+			if e := drivertest.MountDev(t, k, l, dev, "ffs", "/mnt", 0, nil); e != 0 {
 				t.Fatalf("mount: %v\n%s", e, k.Dmesg())
 			}
 			data := fileData(1, c.off+c.n)

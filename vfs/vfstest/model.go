@@ -10,6 +10,7 @@ import (
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
+	"github.com/rumpfs/rumpfs/vfs/drivertest"
 	"golang.org/x/sys/unix"
 )
 
@@ -91,24 +92,24 @@ func pick[T any](r Chooser, m map[string]T) string {
 // checks and halts again.
 func RunModel(t *testing.T, fs FS, r Chooser, n int) {
 	t.Helper()
-	k, l := Boot(t)
+	k, l := drivertest.Boot(t)
 	dir := fs.Mount(t, k, l)
 	m := &model{root: dir, files: map[string][]byte{}, dirs: map[string]bool{dir: true}}
 	randomOps(t, k, l, m, r, n)
 	verifyModel(t, l, m)
-	Halt(t, k, l)
+	drivertest.Halt(t, k, l)
 	if fs.Check != nil {
 		fs.Check(t)
 	}
 	if fs.Remount == nil {
 		return
 	}
-	k, l = Boot(t)
+	k, l = drivertest.Boot(t)
 	fs.Remount(t, k, l)
 	verifyModel(t, l, m)
 	randomOps(t, k, l, m, r, n/10)
 	verifyModel(t, l, m)
-	Halt(t, k, l)
+	drivertest.Halt(t, k, l)
 	if fs.Check != nil {
 		fs.Check(t)
 	}

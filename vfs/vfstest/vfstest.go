@@ -13,6 +13,7 @@ import (
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
+	"github.com/rumpfs/rumpfs/vfs/drivertest"
 	"golang.org/x/sys/unix"
 )
 
@@ -135,16 +136,11 @@ func Run(t *testing.T, fs FS) {
 			if c.Need != nil && !c.Need(fs) {
 				t.Skipf("%s lacks what this case needs", fs.Name)
 			}
-			k, l := Boot(t)
+			k, l := drivertest.Boot(t)
 			dir := fs.Mount(t, k, l)
-			user, err := k.Rfork(l, kernel.RFCFDG)
-			if err != nil {
-				t.Fatal(err)
-			}
-			user.Proc().SetCred(kernel.CredCreate(1000, 1000, nil))
+			user := drivertest.As(t, k, l, 1000, 1000)
 			e := &Env{T: t, K: k, L: l, User: user, Dir: dir, FS: fs}
 			c.Run(e)
-			k.ReleaseLWP(user)
 			if err := k.Reboot(l, kernel.RB_HALT); err != nil {
 				t.Errorf("halt: %v\n%s", err, k.Dmesg())
 			}

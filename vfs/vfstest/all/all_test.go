@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rumpfs/rumpfs/vfs"
+	"github.com/rumpfs/rumpfs/vfs/drivertest"
 	"github.com/rumpfs/rumpfs/vfs/vfstest"
 	"golang.org/x/sys/unix"
 )
@@ -26,7 +27,7 @@ func TestPOSIX(t *testing.T) {
 				vfstest.Run(t, *r.FS)
 				return
 			}
-			c := vfstest.InstallLockChecker(t)
+			c := drivertest.InstallLockChecker(t)
 			vfstest.Run(t, *r.FS)
 			noBreaches(t, c, "Lookup", "Create", "Remove", "Rename", "Write", "Getattr", "Inactive")
 		})
@@ -35,7 +36,7 @@ func TestPOSIX(t *testing.T) {
 
 // noBreaches fails t for every lock rule c saw broken, and when c saw
 // none of ops (it was not installed).
-func noBreaches(t *testing.T, c *vfstest.LockChecker, ops ...string) {
+func noBreaches(t *testing.T, c *drivertest.LockChecker, ops ...string) {
 	t.Helper()
 	for _, b := range c.Breaches() {
 		t.Error("lock rule broken: " + b)
@@ -50,9 +51,9 @@ func noBreaches(t *testing.T, c *vfstest.LockChecker, ops ...string) {
 // TestLockCheckerCatches calls operations through the checker without the
 // locks the rules promise, as a VOP wrapper that forgot them would.
 func TestLockCheckerCatches(t *testing.T) {
-	c := vfstest.InstallLockChecker(t)
-	k, l := vfstest.Boot(t)
-	defer vfstest.Halt(t, k, l)
+	c := drivertest.InstallLockChecker(t)
+	k, l := drivertest.Boot(t)
+	defer drivertest.Halt(t, k, l)
 	if e := vfs.Mkdir(l, "/d", 0o755); e != 0 {
 		t.Fatal(e)
 	}
@@ -93,8 +94,8 @@ func TestTree(t *testing.T) {
 	vfstest.GenTree(t, src, vfstest.TreeOpts{Wide: 300, Xattrs: true})
 	for _, r := range Rows {
 		t.Run(r.Name, func(t *testing.T) {
-			c := vfstest.InstallLockChecker(t) // every driver's read path
-			k, l := vfstest.Boot(t)
+			c := drivertest.InstallLockChecker(t) // every driver's read path
+			k, l := drivertest.Boot(t)
 			dir := r.FromTree(t, k, l, src)
 			vfstest.CompareTree(t, l, src, dir, r.Keeps)
 			if r.TreeRO {
@@ -105,7 +106,7 @@ func TestTree(t *testing.T) {
 					t.Errorf("open for writing on a read-only mount: %v, want EROFS", e)
 				}
 			}
-			vfstest.Halt(t, k, l)
+			drivertest.Halt(t, k, l)
 			noBreaches(t, c, "Lookup", "Getattr", "Read", "Readdir", "Readlink")
 		})
 	}
@@ -122,7 +123,7 @@ func TestModel(t *testing.T) {
 			n /= 4
 		}
 		t.Run(r.Name, func(t *testing.T) {
-			c := vfstest.InstallLockChecker(t)
+			c := drivertest.InstallLockChecker(t)
 			defer noBreaches(t, c, "Rename", "Write", "Setattr")
 			for seed := range uint64(2) {
 				vfstest.RunModel(t, *r.FS, vfstest.NewSeeded(seed), n/2)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
+	"github.com/rumpfs/rumpfs/vfs/drivertest"
 	_ "github.com/rumpfs/rumpfs/vfs/ext2fs" // registers ext2fs
 	"github.com/rumpfs/rumpfs/vfs/ffs"
 	"github.com/rumpfs/rumpfs/vfs/vfstest"
@@ -81,7 +82,7 @@ func ffsRows() []Row {
 		fs := &vfstest.FS{
 			Name: c.name,
 			Mount: func(t testing.TB, k *kernel.Kernel, l *kernel.LWP) string {
-				img = vfstest.Makefs(t, "", c.version, c.be, "64m", c.opts)
+				img = drivertest.Makefs(t, "", c.version, c.be, "64m", c.opts)
 				return mountFFS(t, k, l, img, 0)
 			},
 			Remount: func(t testing.TB, k *kernel.Kernel, l *kernel.LWP) string {
@@ -93,7 +94,7 @@ func ffsRows() []Row {
 		rows = append(rows, Row{
 			Name: c.name, Type: "ffs", FS: fs, Lockcheck: c.name == "ffs-ufs2", ModelOps: 20000,
 			FromTree: func(t testing.TB, k *kernel.Kernel, l *kernel.LWP, src string) string {
-				img := vfstest.Makefs(t, src, c.version, c.be, "8m", c.opts)
+				img := drivertest.Makefs(t, src, c.version, c.be, "8m", c.opts)
 				return mountFFS(t, k, l, img, vfs.MNT_RDONLY)
 			},
 			// makefs copies times in seconds, and no extended attributes.
@@ -106,7 +107,7 @@ func ffsRows() []Row {
 
 func mountFFS(t testing.TB, k *kernel.Kernel, l *kernel.LWP, img string, flags int) string {
 	t.Helper()
-	if e := vfstest.MountImage(t, k, l, img, "ffs", "/mnt", flags); e != 0 {
+	if e := drivertest.MountImage(t, k, l, img, "ffs", "/mnt", flags); e != 0 {
 		t.Fatalf("mount %s: %v\n%s", img, e, k.Dmesg())
 	}
 	return "/mnt"
@@ -116,7 +117,7 @@ func mountFFS(t testing.TB, k *kernel.Kernel, l *kernel.LWP, img string, flags i
 // image not marked clean.
 func FsckFFS(t testing.TB, img string) {
 	t.Helper()
-	r, err := ffs.Check(nil, vfstest.OpenFileDev(t, img, true))
+	r, err := ffs.Check(nil, drivertest.OpenFileDev(t, img, true))
 	if err != nil {
 		t.Fatalf("fsck %s: %v", img, err)
 	}
@@ -149,8 +150,8 @@ func extRows() []Row {
 		rows = append(rows, Row{
 			Name: v.name, Type: "ext2fs",
 			FromTree: func(t testing.TB, k *kernel.Kernel, l *kernel.LWP, src string) string {
-				img := vfstest.Mke2fs(t, src, v.fstype, 8<<10, v.args...)
-				if e := vfstest.MountImage(t, k, l, img, v.fstype, "/mnt", vfs.MNT_RDONLY); e != 0 {
+				img := drivertest.Mke2fs(t, src, v.fstype, 8<<10, v.args...)
+				if e := drivertest.MountImage(t, k, l, img, v.fstype, "/mnt", vfs.MNT_RDONLY); e != 0 {
 					t.Fatalf("mount %s: %v\n%s", img, e, k.Dmesg())
 				}
 				return "/mnt"

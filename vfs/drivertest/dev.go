@@ -1,4 +1,4 @@
-package vfstest
+package drivertest
 
 import (
 	"bytes"
@@ -15,8 +15,8 @@ import (
 )
 
 // The devices and kernel helpers every driver test needs: a block device
-// over a host file (etfs is the real one; this one counts syncs and is
-// opened without a kernel) and one over memory.
+// over a host file (etfs's rumpblk is the real one, Disk below; this one
+// counts syncs and is opened without a kernel) and one over memory.
 
 // FileDev is a bio.Device over a host file, insisting on sector-aligned
 // I/O as real block devices do.
@@ -30,7 +30,7 @@ type FileDev struct {
 var _ bio.Device = (*FileDev)(nil)
 
 // OpenFileDev opens path as a device, closed at the test's end.
-func OpenFileDev(t testing.TB, path string, ro bool) *FileDev {
+func OpenFileDev(t TB, path string, ro bool) *FileDev {
 	t.Helper()
 	flag := os.O_RDWR
 	if ro {
@@ -123,14 +123,14 @@ func (d MemDev) SectorSize() int                                      { return 5
 func (d MemDev) ReadOnly() bool                                       { return true }
 
 // Boot boots a kernel without threads and returns it with a root LWP.
-func Boot(t testing.TB) (*kernel.Kernel, *kernel.LWP) {
+func Boot(t TB) (*kernel.Kernel, *kernel.LWP) {
 	t.Helper()
 	return BootConfig(t, kernel.Config{})
 }
 
 // BootConfig is Boot with more configuration (NoThreads and the console
 // are set here).
-func BootConfig(t testing.TB, cfg kernel.Config) (*kernel.Kernel, *kernel.LWP) {
+func BootConfig(t TB, cfg kernel.Config) (*kernel.Kernel, *kernel.LWP) {
 	t.Helper()
 	cfg.NoThreads, cfg.Console = true, &bytes.Buffer{}
 	k, err := kernel.Boot(cfg)
@@ -145,7 +145,7 @@ func BootConfig(t testing.TB, cfg kernel.Config) (*kernel.Kernel, *kernel.LWP) {
 }
 
 // Halt syncs, unmounts everything and stops k, failing on an error.
-func Halt(t testing.TB, k *kernel.Kernel, l *kernel.LWP) {
+func Halt(t TB, k *kernel.Kernel, l *kernel.LWP) {
 	t.Helper()
 	if err := k.Reboot(l, kernel.RB_HALT); err != nil {
 		t.Fatalf("halt: %v\n%s", err, k.Dmesg())
@@ -154,7 +154,7 @@ func Halt(t testing.TB, k *kernel.Kernel, l *kernel.LWP) {
 
 // MountDev attaches dev as /dev/<base of dir> and mounts it on dir (made
 // when missing) as fstype.
-func MountDev(t testing.TB, k *kernel.Kernel, l *kernel.LWP, dev bio.Device, fstype, dir string, flags int, opts map[string]string) unix.Errno {
+func MountDev(t TB, k *kernel.Kernel, l *kernel.LWP, dev bio.Device, fstype, dir string, flags int, opts map[string]string) unix.Errno {
 	t.Helper()
 	rdev := vfs.Of(k).AttachDevice(dev)
 	name := "/dev/" + filepath.Base(dir)
@@ -169,7 +169,7 @@ func MountDev(t testing.TB, k *kernel.Kernel, l *kernel.LWP, dev bio.Device, fst
 
 // MountImage mounts the image file img on dir as fstype (read-only with
 // MNT_RDONLY).
-func MountImage(t testing.TB, k *kernel.Kernel, l *kernel.LWP, img, fstype, dir string, flags int) unix.Errno {
+func MountImage(t TB, k *kernel.Kernel, l *kernel.LWP, img, fstype, dir string, flags int) unix.Errno {
 	t.Helper()
 	return MountDev(t, k, l, OpenFileDev(t, img, flags&vfs.MNT_RDONLY != 0), fstype, dir, flags, nil)
 }
