@@ -29,6 +29,7 @@ var layers = []struct {
 	{"drivers", []string{"vfs/..."}},
 	{"kernel entry", []string{"etfs", "p2k"}},
 	{"commands", []string{"cmd/..."}},
+	{"driver test kit", []string{"vfs/drivertest"}},
 	{"test helpers", []string{"vfs/vfstest/...", "test"}},
 }
 
