@@ -105,6 +105,7 @@ func New(k *kernel.Kernel, fd int, c Config) *Device {
 	}
 	d.ev[0] = attachCounters(k, c.Group)
 	d.ev[1] = attachCounters(k, "rumpblk")
+	d.faults.tornKeep, d.faults.deadAfter = -1, -1
 	d.faults.initFromEnv()
 	return d
 }
@@ -231,11 +232,15 @@ func (d *Device) transfer(l *kernel.LWP, p []byte, off int64, write bool) (int, 
 	for _, c := range d.ev {
 		c.reqs.Inc()
 	}
-	if d.faults.fail(write, off, len(p)) {
+	failed, keep := d.faults.fail(write, off, len(p))
+	if failed {
 		for _, c := range d.ev {
 			c.failed.Inc()
 		}
-		return 0, unix.EIO
+		if keep == 0 {
+			return 0, unix.EIO
+		}
+		p = p[:keep] // a torn write: this much lands, then EIO
 	}
 	op, what := unix.Pread, "pread"
 	if write {
@@ -259,6 +264,9 @@ func (d *Device) transfer(l *kernel.LWP, p []byte, off int64, write bool) (int, 
 		if write {
 			return n, kernel.ToErrno(err)
 		}
+		return n, unix.EIO
+	}
+	if failed {
 		return n, unix.EIO
 	}
 	return n, 0

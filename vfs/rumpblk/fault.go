@@ -12,7 +12,9 @@ import (
 // Fault injection for driver testing. A device fails chosen I/Os with EIO
 // before touching the host: a random share of all I/Os (RUMP_BLKFAIL, n
 // of every 10000, seeded by RUMP_BLKFAIL_SEED), I/Os touching a block
-// range, or the Nth read or write from the moment it is armed.
+// range, the Nth read or write from the moment it is armed, or every
+// write after a count (a dead disk); the Nth write can also be torn (its
+// first bytes land, then EIO).
 
 // blkfailMax is RUMP_BLKFAIL's scale: n of every blkfailMax I/Os fail.
 const blkfailMax = 10000
@@ -39,6 +41,11 @@ type faults struct {
 	ranges   []blockRange
 	nthRead  int64 // countdown; the I/O that brings it to zero fails
 	nthWrite int64
+	// tornKeep: the nth write is torn, keeping this many bytes (-1: no).
+	tornKeep int
+	// deadAfter counts the writes that still succeed before every later
+	// one fails (-1: off).
+	deadAfter int64
 }
 
 // initFromEnv reads RUMP_BLKFAIL and RUMP_BLKFAIL_SEED, as rumpblk does
@@ -71,17 +78,27 @@ func (f *faults) setRate(n int, seed uint64) {
 func (f *faults) armed() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.rate > 0 || f.nthRead > 0 || f.nthWrite > 0 || len(f.ranges) > 0
+	return f.rate > 0 || f.nthRead > 0 || f.nthWrite > 0 || len(f.ranges) > 0 || f.deadAfter >= 0
 }
 
-// fail reports whether the I/O of n bytes at device offset off fails.
-func (f *faults) fail(write bool, off int64, n int) bool {
+// fail reports whether the I/O of n bytes at device offset off fails,
+// and for a torn write how many of its bytes go to the host first.
+func (f *faults) fail(write bool, off int64, n int) (failed bool, keep int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	failed := false
 	if write && f.nthWrite > 0 {
 		f.nthWrite--
-		failed = f.nthWrite == 0
+		if f.nthWrite == 0 {
+			failed, keep = true, max(min(f.tornKeep, n), 0)
+			f.tornKeep = -1
+		}
+	}
+	if write && f.deadAfter >= 0 {
+		if f.deadAfter == 0 {
+			failed = true
+		} else {
+			f.deadAfter--
+		}
 	}
 	if !write && f.nthRead > 0 {
 		f.nthRead--
@@ -94,13 +111,13 @@ func (f *faults) fail(write bool, off int64, n int) bool {
 	first, end := off/bio.DevBSize, (off+int64(n)+bio.DevBSize-1)/bio.DevBSize
 	for _, r := range f.ranges {
 		if r.ops&op != 0 && first < r.end && r.first < end {
-			failed = true
+			failed, keep = true, 0
 		}
 	}
 	if f.rate > 0 && f.rng.IntN(blkfailMax) < f.rate {
-		failed = true
+		failed, keep = true, 0
 	}
-	return failed
+	return failed, keep
 }
 
 // SetFailRate fails n of every 10000 I/Os at random, from a generator
@@ -127,6 +144,23 @@ func (d *Device) FailNthWrite(n int64) {
 	d.faults.mu.Unlock()
 }
 
+// TearNthWrite makes the nth write from now (1: the next one) torn, once:
+// its first keep bytes reach the host, the rest does not, and it fails
+// with EIO, as a disk losing power mid-request.
+func (d *Device) TearNthWrite(n int64, keep int) {
+	d.faults.mu.Lock()
+	d.faults.nthWrite, d.faults.tornKeep = n, keep
+	d.faults.mu.Unlock()
+}
+
+// FailAfterWrites lets n more writes through and fails every later one,
+// as a disk that died.
+func (d *Device) FailAfterWrites(n int64) {
+	d.faults.mu.Lock()
+	d.faults.deadAfter = max(n, 0)
+	d.faults.mu.Unlock()
+}
+
 // FailNthRead fails the nth read from now (1: the next one), once.
 func (d *Device) FailNthRead(n int64) {
 	d.faults.mu.Lock()
@@ -140,5 +174,6 @@ func (d *Device) ClearFaults() {
 	d.faults.rate, d.faults.rng = 0, nil
 	d.faults.ranges = nil
 	d.faults.nthRead, d.faults.nthWrite = 0, 0
+	d.faults.tornKeep, d.faults.deadAfter = -1, -1
 	d.faults.mu.Unlock()
 }

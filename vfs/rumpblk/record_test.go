@@ -183,3 +183,45 @@ func (d *memDev) Sync(*kernel.LWP) unix.Errno { return 0 }
 func (d *memDev) Size() int64                 { return int64(len(d.b)) }
 func (d *memDev) SectorSize() int             { return 512 }
 func (d *memDev) ReadOnly() bool              { return false }
+
+// TestTornAndDeadWrites: a torn write lands its first bytes, fails with
+// EIO and is recorded as far as it went; after FailAfterWrites(n) the
+// (n+1)th write and every later one fail.
+func TestTornAndDeadWrites(t *testing.T) {
+	d, l, data := open(t, 0, 8192, false)
+	rec := rumpblk.NewRecorder(nil)
+	d.SetRecorder(rec)
+	d.TearNthWrite(2, 512)
+	ones := bytes.Repeat([]byte{1}, 2048)
+	if n, e := d.WriteAt(l, ones, 0); n != 2048 || e != 0 {
+		t.Fatalf("first write: %d %v", n, e)
+	}
+	if n, e := d.WriteAt(l, ones, 4096); n != 512 || e != unix.EIO {
+		t.Fatalf("torn write: %d %v, want 512 EIO", n, e)
+	}
+	got := make([]byte, 2048)
+	d.ReadAt(l, got, 4096)
+	if !bytes.Equal(got[:512], ones[:512]) || !bytes.Equal(got[512:], data[4096+512:4096+2048]) {
+		t.Error("torn write did not keep exactly its first 512 bytes")
+	}
+	if ops := rec.Log().Writes(); len(ops) != 2 || len(ops[1].Data) != 512 {
+		t.Errorf("recorded %v", ops)
+	}
+	if _, e := d.WriteAt(l, ones, 4096); e != 0 {
+		t.Errorf("a torn write is once: %v", e)
+	}
+
+	d.FailAfterWrites(2)
+	for i, want := range []unix.Errno{0, 0, unix.EIO, unix.EIO} {
+		if _, e := d.WriteAt(l, ones[:512], 0); e != want {
+			t.Errorf("write %d after FailAfterWrites(2): %v, want %v", i+1, e, want)
+		}
+	}
+	if _, e := d.ReadAt(l, got, 0); e != 0 {
+		t.Errorf("reads still work on a dead disk: %v", e)
+	}
+	d.ClearFaults()
+	if _, e := d.WriteAt(l, ones[:512], 0); e != 0 {
+		t.Errorf("after ClearFaults: %v", e)
+	}
+}
