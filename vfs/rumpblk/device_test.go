@@ -15,7 +15,7 @@ import (
 
 // open makes a device of the window [begin, begin+size) of a fresh host
 // file of 16 KiB whose byte i is i%251.
-func open(t *testing.T, begin, size int64, readOnly bool) (*rumpblk.Device, *kernel.LWP, []byte) {
+func open(t testing.TB, begin, size int64, readOnly bool) (*rumpblk.Device, *kernel.LWP, []byte) {
 	t.Helper()
 	k, err := kernel.Boot(kernel.Config{NoThreads: true, Console: io.Discard, Exit: func(int) {}})
 	if err != nil {

@@ -64,11 +64,12 @@ type Op struct {
 // for concurrent use; the order of the log is the order the calls
 // finished in.
 type Recorder struct {
-	mu  sync.Mutex
-	w   *bufio.Writer // nil: in memory
-	ops []Op
-	n   uint64 // records written to the file
-	err error  // the first error writing the log file
+	mu    sync.Mutex
+	w     *bufio.Writer // nil: in memory
+	ops   []Op
+	arena []byte // a memory recorder's copies of written bytes
+	n     uint64 // records written to the file
+	err   error  // the first error writing the log file
 }
 
 // NewRecorder records into memory (w nil; Log returns the records) or
@@ -86,19 +87,36 @@ func (r *Recorder) add(op Op) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.w == nil {
+		if op.Kind == OpWrite {
+			op.Data = r.keep(op.Data)
+		}
 		r.ops = append(r.ops, op)
 		return
 	}
 	if r.err == nil {
-		_, r.err = r.w.Write(encodeOp(op))
+		r.err = writeOp(r.w, op)
 		r.n++
 	}
+}
+
+// arenaSize is the chunk a memory recorder copies written bytes into: one
+// allocation for many writes keeps recording cheap.
+const arenaSize = 1 << 20
+
+// keep copies p into the arena; r.mu is held.
+func (r *Recorder) keep(p []byte) []byte {
+	if cap(r.arena)-len(r.arena) < len(p) {
+		r.arena = make([]byte, 0, max(arenaSize, len(p)))
+	}
+	n := len(r.arena)
+	r.arena = append(r.arena, p...)
+	return r.arena[n:len(r.arena):len(r.arena)]
 }
 
 // Write records that p went to the device at off (a copy is kept).
 func (r *Recorder) Write(off int64, p []byte) {
 	if len(p) > 0 {
-		r.add(Op{Kind: OpWrite, Off: off, Data: append([]byte(nil), p...)})
+		r.add(Op{Kind: OpWrite, Off: off, Data: p})
 	}
 }
 
@@ -159,34 +177,50 @@ func encodeEnd(n uint64) []byte {
 	return binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
 }
 
-func encodeOp(op Op) []byte {
-	b := []byte{byte(op.Kind)}
+// writeOp writes op's record to w without copying its bytes.
+func writeOp(w *bufio.Writer, op Op) error {
+	h := []byte{byte(op.Kind)}
+	var body []byte
 	switch op.Kind {
 	case OpWrite:
-		b = binary.LittleEndian.AppendUint64(b, uint64(op.Off))
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(op.Data)))
-		b = append(b, op.Data...)
+		h = binary.LittleEndian.AppendUint64(h, uint64(op.Off))
+		h = binary.LittleEndian.AppendUint32(h, uint32(len(op.Data)))
+		body = op.Data
 	case OpMark:
-		b = binary.LittleEndian.AppendUint16(b, uint16(len(op.Label)))
-		b = append(b, op.Label...)
+		h = binary.LittleEndian.AppendUint16(h, uint16(len(op.Label)))
+		body = []byte(op.Label)
 	}
-	return binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
+	sum := crc32.Update(crc32.ChecksumIEEE(h), crc32.IEEETable, body)
+	w.Write(h)
+	w.Write(body)
+	_, err := w.Write(binary.LittleEndian.AppendUint32(nil, sum))
+	return err
 }
 
 // WriteTo writes lg in the log file format.
 func (lg *Log) WriteTo(w io.Writer) (int64, error) {
-	bw := bufio.NewWriter(w)
-	n, _ := bw.WriteString(logMagic)
-	total := int64(n)
+	cw := &countWriter{w: w}
+	bw := bufio.NewWriter(cw)
+	bw.WriteString(logMagic)
 	for _, op := range lg.Ops {
-		n, err := bw.Write(encodeOp(op))
-		total += int64(n)
-		if err != nil {
-			return total, err
+		if err := writeOp(bw, op); err != nil {
+			return cw.n, err
 		}
 	}
-	n, _ = bw.Write(encodeEnd(uint64(len(lg.Ops))))
-	return total + int64(n), bw.Flush()
+	bw.Write(encodeEnd(uint64(len(lg.Ops))))
+	err := bw.Flush()
+	return cw.n, err
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // ErrBadLog is wrapped by every error ReadLog returns for a log that is

@@ -63,7 +63,9 @@ func TestRecorder(t *testing.T) {
 	}
 	same("file", lg.Ops)
 	var again bytes.Buffer
-	mem.Log().WriteTo(&again)
+	if n, err := mem.Log().WriteTo(&again); err != nil || n != int64(again.Len()) {
+		t.Errorf("WriteTo: %d, %v; wrote %d", n, err, again.Len())
+	}
 	if !bytes.Equal(again.Bytes(), file.Bytes()) {
 		t.Error("Log.WriteTo and the streaming recorder disagree")
 	}
