@@ -126,7 +126,7 @@ func Record(t TB, l *kernel.LWP, d *rumpblk.Device) ([]byte, *rumpblk.Recorder) 
 // on each image and fails t at the first one refused, naming the cut (the
 // writes kept, the operation running) so that lg.Image rebuilds it. It
 // returns how many points were checked.
-func Crash(t TB, base []byte, lg *rumpblk.Log, o rumpblk.ReplayOptions, check func(p rumpblk.Point, img []byte) error) int {
+func Crash(t TB, base []byte, lg *rumpblk.Log, o rumpblk.ReplayOptions, check func(p rumpblk.Point, img *rumpblk.CrashImage) error) int {
 	t.Helper()
 	n, fail, err := lg.Replay(base, o, check)
 	if err != nil {

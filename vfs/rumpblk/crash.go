@@ -6,6 +6,10 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+
+	"github.com/rumpfs/rumpfs/kernel"
+	"github.com/rumpfs/rumpfs/vfs/bio"
+	"golang.org/x/sys/unix"
 )
 
 // Crash-point replay: from the image a recording started on and its log,
@@ -61,7 +65,17 @@ func (lg *Log) Writes() []Op {
 // Image returns base with p's writes applied (base is not changed). An
 // error when a write falls outside base.
 func (lg *Log) Image(base []byte, p Point) ([]byte, error) {
-	img := slices.Clone(base)
+	c, err := lg.Open(base, p)
+	if err != nil {
+		return nil, err
+	}
+	return c.Bytes(), nil
+}
+
+// Open returns p's image as a read-only device laid over base, which it
+// shares rather than copies (base must not change while it is used).
+func (lg *Log) Open(base []byte, p Point) (*CrashImage, error) {
+	c := &CrashImage{base: base, sectors: map[int64][]byte{}}
 	n := 0
 	for _, op := range lg.Ops {
 		if op.Kind != OpWrite {
@@ -71,14 +85,86 @@ func (lg *Log) Image(base []byte, p Point) ([]byte, error) {
 			break
 		}
 		if !slices.Contains(p.Drop, n) {
-			if op.Off < 0 || op.Off > int64(len(img))-int64(len(op.Data)) {
-				return nil, fmt.Errorf("%w: write %d of %d bytes at %d is past the image's %d bytes", ErrBadLog, n, len(op.Data), op.Off, len(img))
+			if op.Off < 0 || op.Off > int64(len(base))-int64(len(op.Data)) {
+				return nil, fmt.Errorf("%w: write %d of %d bytes at %d is past the image's %d bytes", ErrBadLog, n, len(op.Data), op.Off, len(base))
 			}
-			copy(img[op.Off:], op.Data)
+			c.write(op.Off, op.Data)
 		}
 		n++
 	}
-	return img, nil
+	return c, nil
+}
+
+// CrashImage is a crash point's image: the starting image with the
+// point's writes laid over it a sector at a time, copy-on-write, so that
+// a point costs what its writes hold, not the image's size. It is a
+// read-only bio.Device.
+type CrashImage struct {
+	base []byte
+	// sectors holds the written sectors: slices of the log's bytes for
+	// whole ones, copies for partly written ones; never changed in place.
+	sectors map[int64][]byte
+}
+
+var _ bio.Device = (*CrashImage)(nil)
+
+const sector = bio.DevBSize
+
+// sectorAt returns sector s as the image holds it now.
+func (c *CrashImage) sectorAt(s int64) []byte {
+	if b, ok := c.sectors[s]; ok {
+		return b
+	}
+	end := min((s+1)*sector, int64(len(c.base)))
+	return c.base[s*sector : end]
+}
+
+func (c *CrashImage) write(off int64, p []byte) {
+	for len(p) > 0 {
+		s, in := off/sector, int(off%sector)
+		cur := c.sectorAt(s)
+		n := min(len(p), len(cur)-in)
+		if in == 0 && n == len(cur) {
+			c.sectors[s] = p[:n:n]
+		} else {
+			b := slices.Clone(cur)
+			copy(b[in:], p[:n])
+			c.sectors[s] = b
+		}
+		off += int64(n)
+		p = p[n:]
+	}
+}
+
+// ReadAt reads the image at any offset, cut at its end.
+func (c *CrashImage) ReadAt(_ *kernel.LWP, p []byte, off int64) (int, unix.Errno) {
+	if off < 0 {
+		return 0, unix.EINVAL
+	}
+	done := 0
+	for done < len(p) && off < int64(len(c.base)) {
+		s, in := off/sector, int(off%sector)
+		n := copy(p[done:], c.sectorAt(s)[in:])
+		done += n
+		off += int64(n)
+	}
+	return done, 0
+}
+
+func (c *CrashImage) WriteAt(*kernel.LWP, []byte, int64) (int, unix.Errno) { return 0, unix.EROFS }
+func (c *CrashImage) Sync(*kernel.LWP) unix.Errno                          { return 0 }
+func (c *CrashImage) Size() int64                                          { return int64(len(c.base)) }
+func (c *CrashImage) SectorSize() int                                      { return sector }
+func (c *CrashImage) ReadOnly() bool                                       { return true }
+
+// Bytes returns a copy of the whole image (for a checker that wants a
+// file).
+func (c *CrashImage) Bytes() []byte {
+	img := slices.Clone(c.base)
+	for s, b := range c.sectors {
+		copy(img[s*sector:], b)
+	}
+	return img
 }
 
 // ReplayOptions chooses the crash points beyond the barriers'.
@@ -172,12 +258,12 @@ type Failure struct {
 
 func (f *Failure) Error() string { return fmt.Sprintf("crash %v: %v", f.Point, f.Err) }
 
-// Replay builds the image of every crash point o asks for from base and
-// runs check on it (check must not keep or change img). It returns how
+// Replay builds the image of every crash point o asks for over base and
+// runs check on it (check must not keep img). It returns how
 // many points were checked and the first failing one in log order (nil
 // when all passed); the error is for a log that does not fit base.
-func (lg *Log) Replay(base []byte, o ReplayOptions, check func(p Point, img []byte) error) (int, *Failure, error) {
-	if _, err := lg.Image(base, Point{Writes: len(lg.Writes())}); err != nil {
+func (lg *Log) Replay(base []byte, o ReplayOptions, check func(p Point, img *CrashImage) error) (int, *Failure, error) {
+	if _, err := lg.Open(base, Point{Writes: len(lg.Writes())}); err != nil {
 		return 0, nil, err
 	}
 	pts := lg.Points(o)
@@ -206,7 +292,7 @@ func (lg *Log) Replay(base []byte, o ReplayOptions, check func(p Point, img []by
 					return
 				}
 				mu.Unlock()
-				img, err := lg.Image(base, pts[i])
+				img, err := lg.Open(base, pts[i])
 				if err == nil {
 					err = check(pts[i], img)
 				}
