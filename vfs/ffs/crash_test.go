@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,12 +18,27 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// crashStep is one operation of the recorded workload, then a sync(2).
-// want is the tree that must be on disk once the sync returned.
+// crashStep is one operation of the recorded workload, then a sync(2)
+// unless it fsyncs itself. want is the tree that must be on disk once
+// the sync returned.
 type crashStep struct {
-	name string
-	do   func(l *kernel.LWP) unix.Errno
-	want map[string][]byte
+	name   string
+	do     func(l *kernel.LWP) unix.Errno
+	want   map[string][]byte
+	fsyncs bool
+}
+
+// appendFsync appends p to name and fsyncs it.
+func appendFsync(l *kernel.LWP, name string, p []byte) unix.Errno {
+	fd, e := vfs.Open(l, name, unix.O_WRONLY|unix.O_APPEND, 0)
+	if e != 0 {
+		return e
+	}
+	defer vfs.Close(l, fd)
+	if _, e := vfs.Write(l, fd, p); e != 0 {
+		return e
+	}
+	return vfs.Fsync(l, fd)
 }
 
 // recordWorkload runs create, write, rename and unlink on an empty FFS
@@ -39,20 +55,25 @@ func recordWorkload(t testing.TB, size string) ([]byte, *rumpblk.Log, []crashSte
 	}
 	a, c := vfstest.Pseudo(1, 20000), vfstest.Pseudo(2, 3000)
 	steps := []crashStep{
-		{"mkdir d", func(l *kernel.LWP) unix.Errno { return vfs.Mkdir(l, "/mnt/d", 0o755) }, map[string][]byte{}},
+		{"mkdir d", func(l *kernel.LWP) unix.Errno { return vfs.Mkdir(l, "/mnt/d", 0o755) }, map[string][]byte{}, false},
 		{"create and write d/a", func(l *kernel.LWP) unix.Errno { return writeFile(t, l, "/mnt/d/a", a) },
-			map[string][]byte{"d/a": a}},
+			map[string][]byte{"d/a": a}, false},
 		{"create and write c", func(l *kernel.LWP) unix.Errno { return writeFile(t, l, "/mnt/c", c) },
-			map[string][]byte{"d/a": a, "c": c}},
+			map[string][]byte{"d/a": a, "c": c}, false},
 		{"rename d/a b", func(l *kernel.LWP) unix.Errno { return vfs.Rename(l, "/mnt/d/a", "/mnt/b") },
-			map[string][]byte{"b": a, "c": c}},
+			map[string][]byte{"b": a, "c": c}, false},
 		{"unlink c", func(l *kernel.LWP) unix.Errno { return vfs.Unlink(l, "/mnt/c") },
-			map[string][]byte{"b": a}},
+			map[string][]byte{"b": a}, false},
+		{"append to b and fsync", func(l *kernel.LWP) unix.Errno { return appendFsync(l, "/mnt/b", c) },
+			map[string][]byte{"b": append(slices.Clone(a), c...)}, true},
 	}
 	for _, s := range steps {
 		rec.Mark(s.name)
 		if e := s.do(l); e != 0 {
 			t.Fatalf("%s: %v", s.name, e)
+		}
+		if s.fsyncs {
+			continue
 		}
 		if e := vfs.Sync(l); e != 0 {
 			t.Fatalf("sync after %s: %v", s.name, e)
@@ -144,6 +165,15 @@ func checkTree(img bio.Device, want map[string][]byte, all map[string]bool) erro
 func TestCrashBarrierPoints(t *testing.T) {
 	needTool(t, "makefs")
 	base, lg, steps := recordWorkload(t, "2m")
+	// Through the log file format and back, as a recording kept on disk.
+	var file bytes.Buffer
+	if _, err := lg.WriteTo(&file); err != nil {
+		t.Fatal(err)
+	}
+	lg, err := rumpblk.ReadLog(&file)
+	if err != nil {
+		t.Fatal(err)
+	}
 	n := drivertest.Crash(t, base, lg, rumpblk.ReplayOptions{}, func(p rumpblk.Point, img *rumpblk.CrashImage) error {
 		return checkCrash(steps, p, img)
 	})
