@@ -1,0 +1,85 @@
+package images
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Fuzz targets for the container parsers: any file is a refused open, or
+// an image whose reads return data or an error, without a panic, a hang
+// or an allocation in proportion to a number in the file. Seeds are the
+// hand-made tiny image and, where qemu-img is installed, small images it
+// made.
+
+// fuzzContainer opens data as an image file and reads its virtual disk
+// at a few places (a virtual disk can be terabytes, so not all of it).
+func fuzzContainer(t *testing.T, dir, name string, data []byte) {
+	if len(data) > fuzzMax {
+		t.Skip()
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(p)
+	img, err := Open(p, false)
+	if err != nil {
+		return
+	}
+	defer img.Close()
+	buf := make([]byte, 64<<10)
+	for _, off := range []int64{0, 512, 65536 - 100, img.Size() / 2, img.Size() - 1000} {
+		if off >= 0 {
+			img.ReadAt(buf, off)
+		}
+	}
+	img.Layout()
+}
+
+// qemuSeeds adds images qemu-img makes from a small raw file with data in
+// a few places (or, for "create" arguments, an empty 1 MiB image), when
+// qemu-img is there.
+func qemuSeeds(f *testing.F, outs ...[]string) {
+	if _, err := exec.LookPath("qemu-img"); err != nil {
+		return
+	}
+	dir := f.TempDir()
+	raw := filepath.Join(dir, "raw")
+	b := make([]byte, 192<<10)
+	for i := range 4096 {
+		b[i] = byte(i)
+		b[100<<10+i] = 'x'
+	}
+	os.WriteFile(raw, b, 0o644)
+	for i, args := range outs {
+		out := filepath.Join(dir, "out"+itoa(int64(i)))
+		if args[0] == "create" {
+			run(f, "", "qemu-img", append(args, out, "1M")...)
+		} else {
+			run(f, "", "qemu-img", append(append([]string{"convert", "-f", "raw"}, args...), raw, out)...)
+		}
+		data, err := os.ReadFile(out)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+}
+
+func FuzzQcow2(f *testing.F) {
+	f.Add(tinyQcow2())
+	qemuSeeds(f,
+		[]string{"-O", "qcow2", "-o", "cluster_size=4096"},
+		[]string{"-O", "qcow2", "-c", "-o", "cluster_size=4096,compat=0.10"})
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzContainer(t, dir, "f.qcow2", data) })
+}
+
+func FuzzVHD(f *testing.F) {
+	// A dynamic VHD's blocks are 2 MiB: the seed has none written.
+	qemuSeeds(f, []string{"create", "-q", "-f", "vpc"})
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzContainer(t, dir, "f.vhd", data) })
+}

@@ -1,0 +1,189 @@
+package images
+
+import (
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// tinyQcow2 is a hand-made qcow2 v2 image: 512-byte clusters, a virtual
+// size of 4 KiB, L1 at cluster 1, one L2 table at cluster 2 mapping
+// virtual cluster 0 to cluster 3 (filled with 'q') and cluster 1 to a
+// compressed stream at cluster 4.
+func tinyQcow2() []byte {
+	be := binary.BigEndian
+	b := make([]byte, 5*512)
+	copy(b, qcow2Magic)
+	be.PutUint32(b[4:], 2)
+	be.PutUint32(b[20:], 9)
+	be.PutUint64(b[24:], 4096)
+	be.PutUint32(b[36:], 1)
+	be.PutUint64(b[40:], 512)
+	be.PutUint64(b[512:], 1024|1<<63)
+	be.PutUint64(b[1024:], 1536|1<<63)
+	// A stored (uncompressed) deflate block of 512 'z' bytes: 1 sector.
+	be.PutUint64(b[1032:], qcow2Compressed|2048|1<<(62-1))
+	for i := 1536; i < 2048; i++ {
+		b[i] = 'q'
+	}
+	z := b[2048:]
+	z[0] = 1 // final stored block
+	binary.LittleEndian.PutUint16(z[1:], 512)
+	binary.LittleEndian.PutUint16(z[3:], ^uint16(512))
+	b = append(b, make([]byte, 512)...)
+	for i := 2048 + 5; i < 2048+5+512; i++ {
+		b[i] = 'z'
+	}
+	return b
+}
+
+func writeTemp(t testing.TB, dir, name string, b []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestTinyQcow2(t *testing.T) {
+	img, err := Open(writeTemp(t, t.TempDir(), "t.qcow2", tinyQcow2()), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	got := make([]byte, 4096)
+	if n, err := img.ReadAt(got, 0); n != 4096 || err != nil {
+		t.Fatal(n, err)
+	}
+	for i, c := range got {
+		want := byte(0)
+		switch {
+		case i < 512:
+			want = 'q'
+		case i < 1024:
+			want = 'z'
+		}
+		if c != want {
+			t.Fatalf("byte %d: %q, want %q", i, c, want)
+		}
+	}
+}
+
+// TestHostileQcow2: each damaged header or table is a refused open or an
+// EIO read whose message names the structure, never a panic or a huge
+// allocation.
+func TestHostileQcow2(t *testing.T) {
+	be := binary.BigEndian
+	for _, tc := range []struct {
+		name   string
+		poke   func(b []byte) []byte
+		errno  unix.Errno
+		msg    string
+		onRead bool
+	}{
+		{"truncated header", func(b []byte) []byte { return b[:40] }, unix.EIO, "header truncated", false},
+		{"version 4", func(b []byte) []byte { be.PutUint32(b[4:], 4); return b }, unix.EOPNOTSUPP, "version 4", false},
+		{"cluster bits", func(b []byte) []byte { be.PutUint32(b[20:], 40); return b }, unix.EIO, "cluster_bits", false},
+		{"encrypted", func(b []byte) []byte { be.PutUint32(b[32:], 1); return b }, unix.EOPNOTSUPP, "encrypted", false},
+		{"huge L1", func(b []byte) []byte { be.PutUint32(b[36:], 1<<31); return b }, unix.EIO, "L1 table", false},
+		{"L1 too small", func(b []byte) []byte { be.PutUint64(b[24:], 1<<40); return b }, unix.EIO, "too small", false},
+		{"huge size", func(b []byte) []byte { be.PutUint64(b[24:], 1<<63); return b }, unix.EIO, "virtual size", false},
+		{"L1 past the end", func(b []byte) []byte { be.PutUint64(b[40:], 1<<40); return b }, unix.EIO, "L1 table", false},
+		{"backing name outside", func(b []byte) []byte { be.PutUint64(b[8:], 500); be.PutUint32(b[16:], 100); return b }, unix.EIO, "backing file name", false},
+		{"backing missing", func(b []byte) []byte {
+			be.PutUint64(b[8:], 100)
+			be.PutUint32(b[16:], 4)
+			copy(b[100:], "nope")
+			return b
+		}, unix.ENOENT, "backing file", false},
+		{"L2 past the end", func(b []byte) []byte { be.PutUint64(b[512:], 1<<40); return b }, unix.EIO, "L2 table", true},
+		{"data past the end", func(b []byte) []byte { be.PutUint64(b[1024:], 1<<30); return b }, unix.EIO, "data cluster", true},
+		{"bad deflate", func(b []byte) []byte { b[2048] = 0xff; return b }, unix.EIO, "compressed cluster", true},
+		{"short deflate", func(b []byte) []byte {
+			binary.LittleEndian.PutUint16(b[2049:], 100)
+			binary.LittleEndian.PutUint16(b[2051:], ^uint16(100))
+			return b
+		}, unix.EIO, "compressed cluster", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := writeTemp(t, t.TempDir(), "h.qcow2", tc.poke(tinyQcow2()))
+			img, err := Open(p, false)
+			if tc.onRead {
+				if err != nil {
+					t.Fatalf("open: %v", err)
+				}
+				defer img.Close()
+				_, err = img.ReadAt(make([]byte, 4096), 0)
+			}
+			if !errors.Is(err, tc.errno) || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("got %v, want %v naming %q", err, tc.errno, tc.msg)
+			}
+		})
+	}
+}
+
+// TestQcow2BackingLoops: a chain that comes back to a file it passed is
+// refused at open, whether it names itself or goes round two files.
+func TestQcow2BackingLoops(t *testing.T) {
+	need(t, "qemu-img")
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.qcow2"), filepath.Join(dir, "b.qcow2")
+	run(t, "", "qemu-img", "create", "-q", "-f", "qcow2", "-u", "-b", "b.qcow2", "-F", "qcow2", a, "1M")
+	run(t, "", "qemu-img", "create", "-q", "-f", "qcow2", "-u", "-b", "a.qcow2", "-F", "qcow2", b, "1M")
+	self := filepath.Join(dir, "self.qcow2")
+	run(t, "", "qemu-img", "create", "-q", "-f", "qcow2", "-u", "-b", "self.qcow2", "-F", "qcow2", self, "1M")
+	for _, p := range []string{a, self} {
+		_, err := Open(p, false)
+		if !errors.Is(err, unix.EIO) || !strings.Contains(err.Error(), "loops") {
+			t.Errorf("%s: %v, want EIO naming the loop", p, err)
+		}
+	}
+}
+
+// TestQcow2Zstd: zstd clusters are refused at open with a message.
+func TestQcow2Zstd(t *testing.T) {
+	need(t, "qemu-img")
+	p := filepath.Join(t.TempDir(), "z.qcow2")
+	run(t, "", "qemu-img", "create", "-q", "-f", "qcow2", "-o", "compression_type=zstd", p, "1M")
+	if _, err := Open(p, false); !errors.Is(err, unix.EOPNOTSUPP) || !strings.Contains(err.Error(), "zstd") {
+		t.Fatalf("%v", err)
+	}
+}
+
+func TestHostileVHD(t *testing.T) {
+	need(t, "qemu-img")
+	dir := t.TempDir()
+	p := filepath.Join(dir, "d.vhd")
+	run(t, "", "qemu-img", "create", "-q", "-f", "vpc", p, "8M")
+	good, _ := os.ReadFile(p)
+	be := binary.BigEndian
+	fix := func(foot []byte) { be.PutUint32(foot[64:], vhdChecksum(foot[:512], 64)) }
+	hdr := func(b []byte) []byte { return b[be.Uint64(b[16:]):] }
+	for _, tc := range []struct {
+		name string
+		poke func(b []byte)
+		msg  string
+	}{
+		{"checksum", func(b []byte) { b[len(b)-512+48]++ }, "checksum"},
+		{"disk type", func(b []byte) { f := b[len(b)-512:]; be.PutUint32(f[60:], 9); fix(f) }, "disk type"},
+		{"header outside", func(b []byte) { f := b[len(b)-512:]; be.PutUint64(f[16:], 1<<40); fix(f) }, "dynamic header"},
+		{"block size", func(b []byte) { be.PutUint32(hdr(b)[32:], 3) }, "block size"},
+		{"huge table", func(b []byte) { be.PutUint32(hdr(b)[28:], 1<<31) }, "block allocation table"},
+		{"table outside", func(b []byte) { be.PutUint64(hdr(b)[16:], 1<<40) }, "block allocation table"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := append([]byte(nil), good...)
+			tc.poke(b)
+			_, err := Open(writeTemp(t, t.TempDir(), "h.vhd", b), false)
+			if !errors.Is(err, unix.EIO) || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("got %v, want EIO naming %q", err, tc.msg)
+			}
+		})
+	}
+}
