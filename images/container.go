@@ -7,15 +7,16 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
 
 // Container describes the virtual-disk format an image file is stored in
-// (qcow2, VHD, split raw): what Layout, probing and selectors read is the
+// (qcow2, VHD, VMDK, split raw): what Layout, probing and selectors read is the
 // virtual disk it presents, not the bytes of the file.
 type Container struct {
-	Format      string     `json:"format"`              // "qcow2", "vhd", "split raw"
+	Format      string     `json:"format"`              // "qcow2", "vhd", "vmdk", "split raw"
 	Subformat   string     `json:"subformat,omitempty"` // "v3", "dynamic", "zlib compressed clusters"...
 	Path        string     `json:"path"`
 	VirtualSize int64      `json:"virtualSize"`
@@ -91,6 +92,8 @@ func openContainer(f *os.File, path string, size int64, ch *chain) (vdisk, *Cont
 	switch {
 	case bytes.HasPrefix(h, []byte(qcow2Magic)):
 		return openQcow2(f, path, size, ch)
+	case bytes.HasPrefix(h, []byte(vmdkMagic)):
+		return openVMDK(f, path, size)
 	case bytes.HasPrefix(h, []byte(vhdCookie)):
 		return openVHD(f, path, size, ch)
 	}
@@ -175,4 +178,43 @@ func readPart(f io.ReaderAt, path, what string, p []byte, off int64) error {
 		return errnof(unix.EIO, "%s: %s at byte %d lies past the end of the file", path, what, off)
 	}
 	return errnof(unix.EIO, "%s: reading %s at byte %d: %v", path, what, off, err)
+}
+
+// tableCache keeps the last tables read (qcow2 L2 tables, VMDK grain
+// tables) by file offset, up to a fixed count: memory is bounded by the
+// cache, not by the image.
+type tableCache[T any] struct {
+	mu    sync.Mutex
+	max   int
+	m     map[uint64][]T // under mu
+	order []uint64       // insertion order, for eviction; under mu
+}
+
+func newTableCache[T any](max int) *tableCache[T] {
+	return &tableCache[T]{max: max, m: map[uint64][]T{}}
+}
+
+// get returns the table at off, reading it with read on a miss.
+func (c *tableCache[T]) get(off uint64, read func() ([]T, error)) ([]T, error) {
+	c.mu.Lock()
+	t := c.m[off]
+	c.mu.Unlock()
+	if t != nil {
+		return t, nil
+	}
+	t, err := read()
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m[off] == nil {
+		if len(c.order) >= c.max {
+			delete(c.m, c.order[0])
+			c.order = c.order[1:]
+		}
+		c.m[off] = t
+		c.order = append(c.order, off)
+	}
+	c.mu.Unlock()
+	return t, nil
 }

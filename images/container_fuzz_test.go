@@ -83,3 +83,11 @@ func FuzzVHD(f *testing.F) {
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzContainer(t, dir, "f.vhd", data) })
 }
+
+func FuzzVMDK(f *testing.F) {
+	qemuSeeds(f,
+		[]string{"-O", "vmdk"},
+		[]string{"-O", "vmdk", "-o", "subformat=streamOptimized"})
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzContainer(t, dir, "f.vmdk", data) })
+}

@@ -187,3 +187,72 @@ func TestHostileVHD(t *testing.T) {
 		})
 	}
 }
+
+func TestHostileVMDK(t *testing.T) {
+	src := sourceDisk(t)
+	dir := t.TempDir()
+	sparse, stream := filepath.Join(dir, "s.vmdk"), filepath.Join(dir, "o.vmdk")
+	run(t, "", "qemu-img", "convert", "-O", "vmdk", src, sparse)
+	run(t, "", "qemu-img", "convert", "-O", "vmdk", "-o", "subformat=streamOptimized", src, stream)
+	le := binary.LittleEndian
+	// firstGTE is the byte offset of the first allocated grain table
+	// entry, so that a test can damage it or what it names.
+	firstGTE := func(b []byte) uint64 {
+		h := b
+		if le.Uint64(b[56:]) == vmdkGDAtEnd {
+			h = b[len(b)-1024:]
+		}
+		gd := le.Uint64(h[56:]) * 512
+		for i := uint64(0); ; i += 4 {
+			if gt := le.Uint32(b[gd+i:]); gt != 0 {
+				for j := uint64(gt) * 512; ; j += 4 {
+					if g := le.Uint32(b[j:]); g > 1 {
+						return j
+					}
+				}
+			}
+		}
+	}
+	firstGrain := func(b []byte) uint32 { return le.Uint32(b[firstGTE(b):]) }
+	for _, tc := range []struct {
+		name, file string
+		poke       func(b []byte)
+		msg        string
+		onRead     bool
+	}{
+		{"grain size", sparse, func(b []byte) { le.PutUint64(b[20:], 3) }, "grain size", false},
+		{"capacity", sparse, func(b []byte) { le.PutUint64(b[12:], 1<<62) }, "capacity", false},
+		{"huge directory", sparse, func(b []byte) { le.PutUint64(b[12:], 1<<46) }, "grain directory", false},
+		{"directory outside", sparse, func(b []byte) { le.PutUint64(b[56:], 1<<40) }, "grain directory", false},
+		{"descriptor outside", sparse, func(b []byte) { le.PutUint64(b[28:], 1<<40) }, "descriptor", false},
+		{"no footer", stream, func(b []byte) { le.PutUint64(b[56:], vmdkGDAtEnd); copy(b[len(b)-1024:], "XXXX") }, "footer", false},
+		{"grain table outside", sparse, func(b []byte) {
+			gd := le.Uint64(b[56:]) * 512
+			for i := uint64(0); i < 64; i += 4 {
+				le.PutUint32(b[gd+i:], 1<<30)
+			}
+		}, "grain table", true},
+		{"grain past the end", sparse, func(b []byte) { le.PutUint32(b[firstGTE(b):], 1<<30) }, "grain", true},
+		{"marker size", stream, func(b []byte) { le.PutUint32(b[firstGrain(b)*512+8:], 1<<30) }, "claims", true},
+		{"bad zlib", stream, func(b []byte) { copy(b[firstGrain(b)*512+12:], "not zlib") }, "compressed grain", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, _ := os.ReadFile(tc.file)
+			tc.poke(b)
+			img, err := Open(writeTemp(t, t.TempDir(), "h.vmdk", b), false)
+			if tc.onRead {
+				if err != nil {
+					t.Fatalf("open: %v", err)
+				}
+				defer img.Close()
+				buf := make([]byte, 1<<20)
+				for off := int64(0); err == nil && off < img.Size(); off += int64(len(buf)) {
+					_, err = img.ReadAt(buf, off)
+				}
+			}
+			if !errors.Is(err, unix.EIO) || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("got %v, want EIO naming %q", err, tc.msg)
+			}
+		})
+	}
+}

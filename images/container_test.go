@@ -126,6 +126,8 @@ func TestContainersMatchQemuImg(t *testing.T) {
 		{"zlib-v2.qcow2", "qcow2", "v2", []string{"-O", "qcow2", "-c", "-o", "compat=0.10,cluster_size=16384"}},
 		{"dynamic.vhd", "vhd", "dynamic", []string{"-O", "vpc"}},
 		{"fixed.vhd", "vhd", "fixed", []string{"-O", "vpc", "-o", "subformat=fixed"}},
+		{"sparse.vmdk", "vmdk", "monolithicSparse", []string{"-O", "vmdk"}},
+		{"stream.vmdk", "vmdk", "streamOptimized", []string{"-O", "vmdk", "-o", "subformat=streamOptimized"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), tc.name)

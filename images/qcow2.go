@@ -50,11 +50,11 @@ type qcow2 struct {
 	backing     vdisk // nil: unallocated clusters read as zeros
 	backingSize int64
 
-	mu      sync.Mutex
-	l2      map[uint64][]uint64 // L2 table by file offset; under mu
-	l2order []uint64            // insertion order, for eviction; under mu
-	zoff    uint64              // file offset of the cluster in zbuf, 0 if none; under mu
-	zbuf    []byte              // the last decompressed cluster; under mu
+	l2 *tableCache[uint64] // L2 tables by file offset
+
+	mu   sync.Mutex
+	zoff uint64 // file offset of the cluster in zbuf, 0 if none; under mu
+	zbuf []byte // the last decompressed cluster; under mu
 }
 
 func openQcow2(f *os.File, path string, fsize int64, ch *chain) (vdisk, *Container, error) {
@@ -139,7 +139,7 @@ func openQcow2(f *os.File, path string, fsize int64, ch *chain) (vdisk, *Contain
 	if l1Size > 0 && (l1Off%cs != 0 || l1Off > uint64(fsize) || uint64(l1Size)*8 > uint64(fsize)-l1Off) {
 		return bad("L1 table at byte %d (%d entries) lies outside the file (%d bytes)", l1Off, l1Size, fsize)
 	}
-	q := &qcow2{f: f, path: path, fsize: fsize, clusterBits: uint(cb), size: int64(size), l2: map[uint64][]uint64{}}
+	q := &qcow2{f: f, path: path, fsize: fsize, clusterBits: uint(cb), size: int64(size), l2: newTableCache[uint64](qcow2L2Cached)}
 	raw := make([]byte, int(l1Size)*8)
 	if err := readPart(f, path, "qcow2 L1 table", raw, int64(l1Off)); err != nil {
 		return nil, nil, err
@@ -261,35 +261,21 @@ func (q *qcow2) readCluster(p []byte, idx uint64, within int64) error {
 
 // table returns the L2 table at file offset off, from the cache or read.
 func (q *qcow2) table(off uint64) ([]uint64, error) {
-	cs := uint64(1) << q.clusterBits
-	q.mu.Lock()
-	t := q.l2[off]
-	q.mu.Unlock()
-	if t != nil {
-		return t, nil
-	}
-	if off%cs != 0 || off > uint64(q.fsize) || cs > uint64(q.fsize)-off {
-		return nil, q.eio("L2 table at byte %d lies outside the file (%d bytes)", off, q.fsize)
-	}
-	raw := make([]byte, cs)
-	if err := readPart(q.f, q.path, "qcow2 L2 table", raw, int64(off)); err != nil {
-		return nil, err
-	}
-	t = make([]uint64, cs/8)
-	for i := range t {
-		t[i] = binary.BigEndian.Uint64(raw[i*8:])
-	}
-	q.mu.Lock()
-	if q.l2[off] == nil {
-		if len(q.l2order) >= qcow2L2Cached {
-			delete(q.l2, q.l2order[0])
-			q.l2order = q.l2order[1:]
+	return q.l2.get(off, func() ([]uint64, error) {
+		cs := uint64(1) << q.clusterBits
+		if off%cs != 0 || off > uint64(q.fsize) || cs > uint64(q.fsize)-off {
+			return nil, q.eio("L2 table at byte %d lies outside the file (%d bytes)", off, q.fsize)
 		}
-		q.l2[off] = t
-		q.l2order = append(q.l2order, off)
-	}
-	q.mu.Unlock()
-	return t, nil
+		raw := make([]byte, cs)
+		if err := readPart(q.f, q.path, "qcow2 L2 table", raw, int64(off)); err != nil {
+			return nil, err
+		}
+		t := make([]uint64, cs/8)
+		for i := range t {
+			t[i] = binary.BigEndian.Uint64(raw[i*8:])
+		}
+		return t, nil
+	})
 }
 
 // readCompressed inflates the cluster L2 entry e describes (raw deflate,
