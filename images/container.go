@@ -21,7 +21,7 @@ type Container struct {
 	Path        string     `json:"path"`
 	VirtualSize int64      `json:"virtualSize"`
 	Files       []string   `json:"files,omitempty"`     // split raw: every segment
-	Snapshots   int        `json:"snapshots,omitempty"` // qcow2 internal snapshots (not selectable yet)
+	Snapshots   []string   `json:"snapshots,omitempty"` // qcow2 internal snapshots by name (not selectable yet)
 	Backing     *Container `json:"backing,omitempty"`   // the layer below, raw or not
 }
 
@@ -34,6 +34,9 @@ func (c *Container) String() string {
 	s += ", virtual size " + fmtInt(c.VirtualSize)
 	if len(c.Files) > 0 {
 		s += ", " + fmtInt(int64(len(c.Files))) + " segments"
+	}
+	if len(c.Snapshots) > 0 {
+		s += ", internal snapshots " + strings.Join(c.Snapshots, " ")
 	}
 	for b := c.Backing; b != nil; b = b.Backing {
 		s += ", backing " + b.Path + " (" + b.Format + ")"

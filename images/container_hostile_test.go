@@ -102,6 +102,14 @@ func TestHostileQcow2(t *testing.T) {
 			copy(b[100:], "nope")
 			return b
 		}, unix.ENOENT, "backing file", false},
+		{"many snapshots", func(b []byte) []byte { be.PutUint32(b[60:], 1<<20); return b }, unix.EIO, "snapshot table", false},
+		{"snapshot outside", func(b []byte) []byte { be.PutUint32(b[60:], 2); be.PutUint64(b[64:], 1<<40); return b }, unix.EIO, "snapshot", false},
+		{"snapshot extra", func(b []byte) []byte {
+			be.PutUint32(b[60:], 1)
+			be.PutUint64(b[64:], 1536)
+			be.PutUint32(b[1536+36:], 1<<20)
+			return b
+		}, unix.EIO, "extra data", false},
 		{"L2 past the end", func(b []byte) []byte { be.PutUint64(b[512:], 1<<40); return b }, unix.EIO, "L2 table", true},
 		{"data past the end", func(b []byte) []byte { be.PutUint64(b[1024:], 1<<30); return b }, unix.EIO, "data cluster", true},
 		{"bad deflate", func(b []byte) []byte { b[2048] = 0xff; return b }, unix.EIO, "compressed cluster", true},

@@ -153,6 +153,8 @@ func TestQcow2BackingChain(t *testing.T) {
 	mid, top := filepath.Join(dir, "mid.qcow2"), filepath.Join(dir, "top.qcow2")
 	run(t, "", "qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.raw", "-F", "raw", mid)
 	run(t, "", "qemu-io", "-c", "write -P 0xab 1M 200k", "-c", "write -z 17M 64k", mid)
+	// A snapshot is listed, and does not change what the image reads.
+	run(t, "", "qemu-img", "snapshot", "-c", "before-top", mid)
 	run(t, "", "qemu-img", "create", "-q", "-f", "qcow2", "-o", "compat=0.10", "-b", "mid.qcow2", "-F", "qcow2", top)
 	run(t, "", "qemu-io", "-c", "write -P 0xcd 1100k 4k", "-c", "write -P 0x11 24575k 1k", top)
 	img, err := Open(top, false)
@@ -163,6 +165,9 @@ func TestQcow2BackingChain(t *testing.T) {
 	c := img.Container()
 	if c.Backing == nil || c.Backing.Format != "qcow2" || c.Backing.Backing == nil || c.Backing.Backing.Format != "raw" || c.Backing.Backing.Path != base {
 		t.Fatalf("chain %s", c)
+	}
+	if s := c.Backing.Snapshots; len(s) != 1 || s[0] != "before-top" {
+		t.Fatalf("snapshots of mid.qcow2: %q", s)
 	}
 	back := filepath.Join(dir, "back.raw")
 	run(t, "", "qemu-img", "convert", "-O", "raw", top, back)

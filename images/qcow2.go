@@ -84,7 +84,7 @@ func openQcow2(f *os.File, path string, fsize int64, ch *chain) (vdisk, *Contain
 		return bad("cluster_bits %d outside 9-21", cb)
 	}
 	cs := uint64(1) << cb
-	c := &Container{Format: "qcow2", Subformat: "v" + fmtInt(int64(version)), Path: path, Snapshots: int(nsnap)}
+	c := &Container{Format: "qcow2", Subformat: "v" + fmtInt(int64(version)), Path: path}
 	if crypt != 0 {
 		return unsupported("the image is encrypted (crypt_method %d); decrypt it with qemu-img convert first", crypt)
 	}
@@ -175,6 +175,13 @@ func openQcow2(f *os.File, path string, fsize int64, ch *chain) (vdisk, *Contain
 		}
 	}
 	c.VirtualSize = int64(size)
+	if nsnap > 0 {
+		names, err := qcow2Snapshots(f, path, fsize, be.Uint64(h[64:]), nsnap)
+		if err != nil {
+			return nil, nil, err
+		}
+		c.Snapshots = names
+	}
 	if backOff != 0 {
 		if backLen == 0 || backLen > qcow2MaxBacking || backOff > cs || uint64(backLen) > cs-backOff {
 			return bad("backing file name at byte %d (%d bytes) is not inside the first cluster", backOff, backLen)
@@ -311,4 +318,52 @@ func (q *qcow2) readCompressed(p []byte, e uint64, within int64) error {
 	}
 	copy(p, q.zbuf[within:])
 	return nil
+}
+
+// Bounds on the snapshot table, as qemu keeps them.
+const (
+	qcow2MaxSnapshots     = 65536
+	qcow2MaxSnapshotBytes = 64 << 20
+	qcow2MaxSnapshotExtra = 1024
+	qcow2SnapshotsListed  = 64 // names kept; the rest are counted
+)
+
+// qcow2Snapshots reads the names of the internal snapshots, walking the
+// table entry by entry: a fixed 40-byte part, extra data, the id and the
+// name, padded to 8 bytes.
+func qcow2Snapshots(f *os.File, path string, fsize int64, off uint64, n uint32) ([]string, error) {
+	bad := func(format string, args ...any) ([]string, error) {
+		return nil, errnof(unix.EIO, "%s: qcow2: snapshot table: "+format, append([]any{path}, args...)...)
+	}
+	if n > qcow2MaxSnapshots {
+		return bad("%d snapshots", n)
+	}
+	be := binary.BigEndian
+	var names []string
+	at := off
+	for i := range n {
+		if at > uint64(fsize) || at-off > qcow2MaxSnapshotBytes {
+			return bad("entry %d at byte %d lies outside the file or past %d bytes of table", i, at, qcow2MaxSnapshotBytes)
+		}
+		var e [40]byte
+		if err := readPart(f, path, "qcow2 snapshot entry", e[:], int64(at)); err != nil {
+			return nil, err
+		}
+		idLen, nameLen, extra := uint64(be.Uint16(e[12:])), uint64(be.Uint16(e[14:])), uint64(be.Uint32(e[36:]))
+		if extra > qcow2MaxSnapshotExtra {
+			return bad("entry %d has %d bytes of extra data", i, extra)
+		}
+		if len(names) < qcow2SnapshotsListed {
+			name := make([]byte, nameLen)
+			if err := readPart(f, path, "qcow2 snapshot name", name, int64(at+40+extra+idLen)); err != nil {
+				return nil, err
+			}
+			names = append(names, string(name))
+		}
+		at += (40 + extra + idLen + nameLen + 7) &^ 7
+	}
+	if n > qcow2SnapshotsListed {
+		names = append(names, "and "+fmtInt(int64(n-qcow2SnapshotsListed))+" more")
+	}
+	return names, nil
 }
