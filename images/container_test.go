@@ -227,3 +227,47 @@ func TestContainerRefusesWrite(t *testing.T) {
 		t.Fatalf("read across the end: %d, %v", n, err)
 	}
 }
+
+// TestContainersConcurrentReads reads every format from several
+// goroutines at once (the kernel's readers do), each comparing its own
+// stripes with the raw source: the table caches and the inflated-cluster
+// buffers are shared.
+func TestContainersConcurrentReads(t *testing.T) {
+	src := sourceDisk(t)
+	raw, _ := os.ReadFile(src)
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"-O", "qcow2", "-c", "-o", "cluster_size=4096"},
+		{"-O", "vmdk", "-o", "subformat=streamOptimized"},
+		{"-O", "vpc"},
+	} {
+		p := filepath.Join(dir, strings.Join(args, ""))
+		run(t, "", "qemu-img", append(append([]string{"convert", "-f", "raw"}, args...), src, p)...)
+		img, err := Open(p, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		const workers, stripe = 4, 12_345
+		errs := make(chan error, workers)
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				buf := make([]byte, stripe)
+				for off := int64(w * stripe); off+stripe <= int64(len(raw)); off += workers * stripe {
+					if _, err := img.ReadAt(buf, off); err != nil || !bytes.Equal(buf, raw[off:off+stripe]) {
+						errs <- fmt.Errorf("%s: stripe at %d differs (%v)", p, off, err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		img.Close()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	}
+}

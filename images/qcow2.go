@@ -95,7 +95,7 @@ func openQcow2(f *os.File, path string, fsize int64, ch *chain) (vdisk, *Contain
 		}
 		incompat := be.Uint64(h[72:])
 		hlen := be.Uint32(h[100:])
-		if hlen < 104 || uint64(hlen) > cs || hlen%8 != 0 && hlen != 104 {
+		if hlen < 104 || uint64(hlen) > cs || hlen%8 != 0 {
 			return bad("header_length %d", hlen)
 		}
 		extStart = uint64(hlen)
