@@ -14,44 +14,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// containerSource is a raw disk with a GPT, an ext4 and an FFS partition,
-// made once per test binary: the source every container is converted from.
-var containerSource struct {
-	once sync.Once
-	dir  string
-	path string
-}
-
+// sourceDisk makes a raw disk with a GPT, an ext4 and an FFS partition:
+// the source every container is converted from.
 func sourceDisk(t *testing.T) string {
 	need(t, "sgdisk", "mke2fs", "makefs", "qemu-img")
-	containerSource.once.Do(func() {
-		dir, err := os.MkdirTemp("", "rumpfs-containers-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		containerSource.dir = dir
-		img := blank(t, dir, "disk.raw", 24<<20)
-		run(t, "", "sgdisk", "-n", "1:2048:+8M", "-c", "1:linux", "-n", "2:0:+8M", "-c", "2:bsd", img)
-		putAt(t, img, 2048*512, makeFS(t, "ext4", "ext", 8<<20))
-		putAt(t, img, 2048*512+8<<20, makeFS(t, "ffs2le", "", 8<<20))
-		// Bytes that are not zero between the partitions, so that a
-		// container mapping the wrong cluster shows.
-		pat := bytes.Repeat([]byte("rumpfs container test "), 4000)
-		pokeAt(t, img, 2048*512+16<<20, pat)
-		containerSource.path = img
-	})
-	if containerSource.path == "" {
-		t.Fatal("no source disk")
-	}
-	return containerSource.path
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if containerSource.dir != "" {
-		os.RemoveAll(containerSource.dir)
-	}
-	os.Exit(code)
+	img := blank(t, t.TempDir(), "disk.raw", 24<<20)
+	run(t, "", "sgdisk", "-n", "1:2048:+8M", "-c", "1:linux", "-n", "2:0:+8M", "-c", "2:bsd", img)
+	putAt(t, img, 2048*512, makeFS(t, "ext4", "ext", 8<<20))
+	putAt(t, img, 2048*512+8<<20, makeFS(t, "ffs2le", "", 8<<20))
+	// Bytes that are not zero between the partitions, so that a
+	// container mapping the wrong cluster shows.
+	pokeAt(t, img, 2048*512+16<<20, bytes.Repeat([]byte("rumpfs container test "), 4000))
+	return img
 }
 
 // readAll reads the whole virtual disk of img in odd-sized pieces, so
