@@ -91,3 +91,13 @@ func FuzzVMDK(f *testing.F) {
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzContainer(t, dir, "f.vmdk", data) })
 }
+
+// FuzzVMDKDescriptor: descriptors name extent files; the fuzzer's
+// directory holds a small flat one they can point at.
+func FuzzVMDKDescriptor(f *testing.F) {
+	dir := f.TempDir()
+	os.WriteFile(filepath.Join(dir, "e-flat.vmdk"), make([]byte, 8192), 0o644)
+	f.Add([]byte(vmdkDescMagic + "\nCID=1\nparentCID=ffffffff\ncreateType=\"monolithicFlat\"\nRW 16 FLAT \"e-flat.vmdk\" 0\nRW 8 ZERO\n"))
+	f.Add([]byte(vmdkDescMagic + "\nRW 8 SPARSE \"e-flat.vmdk\"\n"))
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzContainer(t, dir, "f.vmdk", data) })
+}

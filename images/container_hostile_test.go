@@ -264,3 +264,42 @@ func TestHostileVMDK(t *testing.T) {
 		})
 	}
 }
+
+func TestHostileVMDKDescriptor(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "short-flat.vmdk"), make([]byte, 4096), 0o644)
+	os.WriteFile(filepath.Join(dir, "notsparse.vmdk"), make([]byte, 4096), 0o644)
+	desc := func(body string) []byte {
+		return []byte(vmdkDescMagic + "\nversion=1\nparentCID=ffffffff\ncreateType=\"monolithicFlat\"\n" + body)
+	}
+	many := strings.Repeat("RW 1 ZERO\n", vmdkMaxExtents+1)
+	for _, tc := range []struct {
+		name  string
+		data  []byte
+		errno unix.Errno
+		msg   string
+	}{
+		{"no extents", desc(""), unix.EIO, "no extents"},
+		{"missing file", desc(`RW 8 FLAT "nothere-flat.vmdk" 0` + "\n"), unix.ENOENT, "nothere-flat.vmdk"},
+		{"short flat", desc(`RW 16 FLAT "short-flat.vmdk" 0` + "\n"), unix.EIO, "fewer bytes"},
+		{"offset past", desc(`RW 1 FLAT "short-flat.vmdk" 99999999999` + "\n"), unix.EIO, "fewer bytes"},
+		{"not sparse", desc(`RW 8 SPARSE "notsparse.vmdk"` + "\n"), unix.EIO, "not a sparse extent"},
+		{"huge", desc("RW 99999999999999999 ZERO\n"), unix.EIO, "too large"},
+		{"many", desc(many), unix.EIO, "more than"},
+		{"parent", []byte(vmdkDescMagic + "\nparentCID=12345678\nRW 8 ZERO\n"), unix.EOPNOTSUPP, "parent"},
+		{"vmfsraw", desc(`RW 8 VMFSRAW "short-flat.vmdk"` + "\n"), unix.EOPNOTSUPP, "VMFSRAW"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Open(writeTemp(t, dir, "d.vmdk", tc.data), false)
+			if !errors.Is(err, tc.errno) || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("got %v, want %v naming %q", err, tc.errno, tc.msg)
+			}
+		})
+	}
+	// Zero extents alone are a disk of zeros.
+	img, err := Open(writeTemp(t, dir, "z.vmdk", desc("RW 8 ZERO\nRDONLY 8 ZERO\n")), false)
+	if err != nil || img.Size() != 8192 {
+		t.Fatalf("%v", err)
+	}
+	img.Close()
+}

@@ -102,6 +102,9 @@ func TestContainersMatchQemuImg(t *testing.T) {
 		{"fixed.vhd", "vhd", "fixed", []string{"-O", "vpc", "-o", "subformat=fixed"}},
 		{"sparse.vmdk", "vmdk", "monolithicSparse", []string{"-O", "vmdk"}},
 		{"stream.vmdk", "vmdk", "streamOptimized", []string{"-O", "vmdk", "-o", "subformat=streamOptimized"}},
+		{"flat.vmdk", "vmdk", "monolithicFlat", []string{"-O", "vmdk", "-o", "subformat=monolithicFlat"}},
+		{"split-sparse.vmdk", "vmdk", "twoGbMaxExtentSparse", []string{"-O", "vmdk", "-o", "subformat=twoGbMaxExtentSparse"}},
+		{"split-flat.vmdk", "vmdk", "twoGbMaxExtentFlat", []string{"-O", "vmdk", "-o", "subformat=twoGbMaxExtentFlat"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), tc.name)
@@ -243,5 +246,52 @@ func TestContainersConcurrentReads(t *testing.T) {
 		for err := range errs {
 			t.Error(err)
 		}
+	}
+}
+
+// TestVMDKManyExtents reads a 5 GiB disk split into 2 GiB extents (sparse
+// and flat), where data straddles the extent boundaries: the regions
+// with data and a region without are compared with the raw source.
+func TestVMDKManyExtents(t *testing.T) {
+	src := sourceDisk(t)
+	dir := t.TempDir()
+	raw := blank(t, dir, "big.raw", 5<<30)
+	putAt(t, raw, 0, src)
+	pat := bytes.Repeat([]byte("extent boundary "), 1<<12) // 64 KiB
+	regions := []int64{0, 2<<30 - 32<<10, 4<<30 - 32<<10, 5<<30 - 64<<10, 3 << 30}
+	for _, off := range regions[1:4] {
+		pokeAt(t, raw, off, pat)
+	}
+	want := func(off int64, n int) []byte {
+		f, _ := os.Open(raw)
+		defer f.Close()
+		b := make([]byte, n)
+		f.ReadAt(b, off)
+		return b
+	}
+	for _, sub := range []string{"twoGbMaxExtentSparse", "twoGbMaxExtentFlat"} {
+		p := filepath.Join(dir, sub+".vmdk")
+		run(t, "", "qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat="+sub, raw, p)
+		img, err := Open(p, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := img.Container(); c.Subformat != sub || len(c.Files) != 3 || img.Size() != 5<<30 {
+			t.Fatalf("%s: %+v, size %d", sub, c, img.Size())
+		}
+		for _, off := range regions {
+			n := 64 << 10
+			if off == 0 {
+				n = 24 << 20
+			}
+			got := make([]byte, n)
+			if _, err := img.ReadAt(got, off); err != nil || !bytes.Equal(got, want(off, n)) {
+				t.Fatalf("%s: bytes %d+%d differ (%v)", sub, off, n, err)
+			}
+		}
+		if l := img.Layout(); len(l.Partitions) != 2 || l.Partitions[0].FS == nil {
+			t.Fatalf("%s: layout %+v", sub, l)
+		}
+		img.Close()
 	}
 }

@@ -17,8 +17,8 @@ import (
 // cached), whose entries give the sector of each grain (0 or 1: zeros).
 // In a streamOptimized file grains are zlib streams behind a 12-byte
 // marker, and the header at the start defers to a copy near the end.
-// Text descriptors naming other extent files (monolithicFlat, split
-// extents) and delta links to a parent are not read yet.
+// Text descriptors naming extent files are in vmdkdesc.go; delta links
+// to a parent are not read yet.
 
 const vmdkMagic = "KDMV"
 
