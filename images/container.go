@@ -97,6 +97,8 @@ func openContainer(f *os.File, path string, size int64, ch *chain) (vdisk, *Cont
 		return openQcow2(f, path, size, ch)
 	case bytes.HasPrefix(h, []byte(vmdkMagic)):
 		return openVMDK(f, path, size)
+	case bytes.HasPrefix(h, []byte(vhdxMagic)):
+		return openVHDX(f, path, size)
 	case bytes.HasPrefix(h, []byte(vmdkDescMagic)):
 		return openVMDKDescriptor(f, path, size)
 	case bytes.HasPrefix(h, []byte(vhdCookie)):

@@ -16,7 +16,11 @@ import (
 // fuzzContainer opens data as an image file and reads its virtual disk
 // at a few places (a virtual disk can be terabytes, so not all of it).
 func fuzzContainer(t *testing.T, dir, name string, data []byte) {
-	if len(data) > fuzzMax {
+	fuzzContainerMax(t, dir, name, data, fuzzMax)
+}
+
+func fuzzContainerMax(t *testing.T, dir, name string, data []byte, max int) {
+	if len(data) > max {
 		t.Skip()
 	}
 	p := filepath.Join(dir, name)
@@ -100,4 +104,12 @@ func FuzzVMDKDescriptor(f *testing.F) {
 	f.Add([]byte(vmdkDescMagic + "\nCID=1\nparentCID=ffffffff\ncreateType=\"monolithicFlat\"\nRW 16 FLAT \"e-flat.vmdk\" 0\nRW 8 ZERO\n"))
 	f.Add([]byte(vmdkDescMagic + "\nRW 8 SPARSE \"e-flat.vmdk\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzContainer(t, dir, "f.vmdk", data) })
+}
+
+// FuzzVHDX takes larger inputs: the smallest image qemu-img makes is
+// 8 MiB (its structures sit at fixed offsets up to 1 MiB and beyond).
+func FuzzVHDX(f *testing.F) {
+	qemuSeeds(f, []string{"create", "-q", "-f", "vhdx"})
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzContainerMax(t, dir, "f.vhdx", data, 16<<20) })
 }

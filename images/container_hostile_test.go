@@ -1,8 +1,10 @@
 package images
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -302,4 +304,58 @@ func TestHostileVMDKDescriptor(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 	img.Close()
+}
+
+func TestHostileVHDX(t *testing.T) {
+	need(t, "qemu-img")
+	dir := t.TempDir()
+	p := filepath.Join(dir, "d.vhdx")
+	run(t, "", "qemu-img", "create", "-q", "-f", "vhdx", p, "64M")
+	good, _ := os.ReadFile(p)
+	le := binary.LittleEndian
+	sum := func(b []byte) {
+		clear(b[4:8])
+		le.PutUint32(b[4:], crc32.Checksum(b, crc32c))
+	}
+	headers := func(b []byte, f func(h []byte)) {
+		for _, off := range []int{64 << 10, 128 << 10} {
+			f(b[off : off+4096])
+			sum(b[off : off+4096])
+		}
+	}
+	regions := func(b []byte, f func(r []byte)) {
+		for _, off := range []int{192 << 10, 256 << 10} {
+			f(b[off : off+64<<10])
+			sum(b[off : off+64<<10])
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		poke  func(b []byte)
+		errno unix.Errno
+		msg   string
+	}{
+		{"headers", func(b []byte) { b[64<<10+100]++; b[128<<10+100]++ }, unix.EIO, "neither header"},
+		{"dirty log", func(b []byte) { headers(b, func(h []byte) { h[48] = 1 }) }, unix.EOPNOTSUPP, "log"},
+		{"regions", func(b []byte) { regions(b, func(r []byte) { le.PutUint32(r[8:], 1<<20) }) }, unix.EIO, "region table"},
+		{"no regions", func(b []byte) { b[192<<10+20]++; b[256<<10+20]++ }, unix.EIO, "region table"},
+		{"BAT outside", func(b []byte) {
+			regions(b, func(r []byte) {
+				for i := range le.Uint32(r[8:]) {
+					if e := r[16+32*i:]; [16]byte(e[:16]) == vhdxBATGUID {
+						le.PutUint64(e[16:], 1<<40)
+					}
+				}
+			})
+		}, unix.EIO, "BAT"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := bytes.Clone(good)
+			tc.poke(b)
+			_, err := Open(writeTemp(t, t.TempDir(), "h.vhdx", b), false)
+			if !errors.Is(err, tc.errno) || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("got %v, want %v naming %q", err, tc.errno, tc.msg)
+			}
+		})
+	}
 }
