@@ -13,10 +13,10 @@ import (
 )
 
 // Container describes the virtual-disk format an image file is stored in
-// (qcow2, VHD, VMDK, split raw): what Layout, probing and selectors read is the
-// virtual disk it presents, not the bytes of the file.
+// (qcow2, VHD, VHDX, VMDK, split raw): what Layout, probing and selectors
+// read is the virtual disk it presents, not the bytes of the file.
 type Container struct {
-	Format      string     `json:"format"`              // "qcow2", "vhd", "vmdk", "split raw"
+	Format      string     `json:"format"`              // "qcow2", "vhd", "vhdx", "vmdk", "split raw"
 	Subformat   string     `json:"subformat,omitempty"` // "v3", "dynamic", "zlib compressed clusters"...
 	Path        string     `json:"path"`
 	VirtualSize int64      `json:"virtualSize"`

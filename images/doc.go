@@ -25,7 +25,8 @@
 // at once (O_NONBLOCK, then fstat), with a message naming what it is.
 //
 // A regular file may hold a container rather than a raw disk: qcow2, VHD,
-// VMDK sparse extents, or a split raw set (IMAGE.001, IMAGE.002, ...).
+// VHDX, VMDK (sparse files and descriptors), or a split raw set
+// (IMAGE.001, IMAGE.002, ...).
 // Open tells them by their headers and reads the virtual disk through
 // them (read-only); see container.go for the rules every format follows.
 //

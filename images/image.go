@@ -20,8 +20,8 @@ type Image struct {
 	sectorSize int
 	writable   bool
 	device     bool
-	// disk is the virtual disk of a container (qcow2, VHD, split raw),
-	// nil for a raw image: reads go through it and size is its size.
+	// disk is the virtual disk of a container (see Container), nil for
+	// a raw image: reads go through it and size is its size.
 	disk      vdisk
 	container *Container
 }
@@ -32,9 +32,9 @@ type Image struct {
 // socket, character device or directory is refused at once, without
 // blocking (see OpenHostFile).
 //
-// A regular file holding a container (qcow2, VHD, split raw, told by its
-// own headers) opens as the virtual disk it holds; a container cannot be
-// opened writable (EROFS).
+// A regular file holding a container (qcow2, VHD, VHDX, VMDK, split raw,
+// told by its own headers) opens as the virtual disk it holds; a
+// container cannot be opened writable (EROFS).
 func Open(path string, writable bool) (*Image, error) {
 	f, err := OpenHostFile(path, writable)
 	if err != nil {

@@ -24,7 +24,7 @@ type Target struct {
 	FS        *FS        // everything Probe found, nil if nothing
 	Layout    *Layout    // the image's partition tables
 	// Container is the container HostPath is stored in (qcow2, VHD,
-	// split raw), nil for a raw image: Begin and Size are then offsets
+	// VHDX, VMDK, split raw), nil for a raw image: Begin and Size are then offsets
 	// in its virtual disk, not in the host file, and registering
 	// HostPath as a device does not give that disk.
 	Container *Container
