@@ -154,6 +154,22 @@ func TestQcow2BackingLoops(t *testing.T) {
 			t.Errorf("%s: %v, want EIO naming the loop", p, err)
 		}
 	}
+	// A chain without a loop but longer than maxChain files.
+	prev := "c0.qcow2"
+	run(t, "", "qemu-img", "create", "-q", "-f", "qcow2", filepath.Join(dir, prev), "1M")
+	for i := 1; i <= maxChain; i++ {
+		name := "c" + itoa(int64(i)) + ".qcow2"
+		run(t, "", "qemu-img", "create", "-q", "-f", "qcow2", "-u", "-b", prev, "-F", "qcow2", filepath.Join(dir, name), "1M")
+		prev = name
+	}
+	if _, err := Open(filepath.Join(dir, prev), false); !errors.Is(err, unix.EIO) || !strings.Contains(err.Error(), "longer than") {
+		t.Errorf("chain of %d: %v", maxChain+1, err)
+	}
+	if img, err := Open(filepath.Join(dir, "c"+itoa(maxChain-1)+".qcow2"), false); err != nil {
+		t.Errorf("chain of %d: %v", maxChain, err)
+	} else {
+		img.Close()
+	}
 }
 
 // TestQcow2Zstd: zstd clusters are refused at open with a message.
