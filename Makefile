@@ -31,7 +31,7 @@ install: build
 
 # The Debian packages the tests use (root).
 DEBS := fuse3 fdisk gdisk sleuthkit makefs dosfstools mtools xorriso \
-	libarchive-tools e2fsprogs attr acl util-linux fuse2fs
+	libarchive-tools e2fsprogs attr acl util-linux fuse2fs qemu-utils
 deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBS) >/dev/null

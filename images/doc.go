@@ -24,6 +24,12 @@
 // never block: a FIFO, socket, character device or directory is refused
 // at once (O_NONBLOCK, then fstat), with a message naming what it is.
 //
+// A regular file may hold a container rather than a raw disk: qcow2, VHD,
+// VHDX, VMDK (sparse files and descriptors), or a split raw set
+// (IMAGE.001, IMAGE.002, ...).
+// Open tells them by their headers and reads the virtual disk through
+// them (read-only); see container.go for the rules every format follows.
+//
 // Partition indexes are the numbers Linux and sgdisk give: MBR primaries 1-4
 // and logical partitions 5 on (the extended container is listed, as sfdisk
 // lists it); GPT entry slot plus one; a disklabel at the start of the image

@@ -20,6 +20,10 @@ type Image struct {
 	sectorSize int
 	writable   bool
 	device     bool
+	// disk is the virtual disk of a container (see Container), nil for
+	// a raw image: reads go through it and size is its size.
+	disk      vdisk
+	container *Container
 }
 
 // Open opens path read-only (O_RDONLY, so that forensic use never changes a
@@ -27,6 +31,10 @@ type Image struct {
 // from the device. Only regular files and block devices are images: a FIFO,
 // socket, character device or directory is refused at once, without
 // blocking (see OpenHostFile).
+//
+// A regular file holding a container (qcow2, VHD, VHDX, VMDK, split raw,
+// told by its own headers) opens as the virtual disk it holds; a
+// container cannot be opened writable (EROFS).
 func Open(path string, writable bool) (*Image, error) {
 	f, err := OpenHostFile(path, writable)
 	if err != nil {
@@ -51,6 +59,19 @@ func Open(path string, writable bool) (*Image, error) {
 		if ss := deviceSectorSize(f); ss > 0 {
 			img.sectorSize = ss
 		}
+		return img, nil
+	}
+	d, c, err := openContainer(f, path, img.size, &chain{seen: map[[2]uint64]bool{}})
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if d != nil {
+		if writable {
+			d.Close()
+			return nil, errnof(unix.EROFS, "%s: is a %s image; rumpfs reads containers only: open it read-only (-o ro), or convert it to raw (qemu-img convert -O raw)", path, c.Format)
+		}
+		img.disk, img.container, img.size = d, c, c.VirtualSize
 	}
 	return img, nil
 }
@@ -139,25 +160,49 @@ func (img *Image) Writable() bool { return img.writable }
 // IsDevice reports whether the image is a block device.
 func (img *Image) IsDevice() bool { return img.device }
 
-// File is the open host file, for callers that register it elsewhere.
+// Container describes the container the image is stored in, nil for a
+// raw image or a device.
+func (img *Image) Container() *Container { return img.container }
+
+// File is the open host file, for callers that register it elsewhere. For
+// a container it is the container file, not the virtual disk.
 func (img *Image) File() *os.File { return img.f }
 
 // ReadAt reads with pread. A read at or past the end returns io.EOF, as
 // io.ReaderAt requires.
 func (img *Image) ReadAt(p []byte, off int64) (int, error) {
-	return img.f.ReadAt(p, off)
+	if img.disk == nil {
+		return img.f.ReadAt(p, off)
+	}
+	if off < 0 {
+		return 0, unix.EINVAL
+	}
+	if off >= img.size {
+		return 0, io.EOF
+	}
+	want := p[:min(int64(len(p)), img.size-off)]
+	n, err := img.disk.ReadAt(want, off)
+	if err == nil && n < len(p) {
+		err = io.EOF
+	}
+	return n, err
 }
 
 // WriteAt writes with pwrite; EROFS on a read-only image.
 func (img *Image) WriteAt(p []byte, off int64) (int, error) {
-	if !img.writable {
+	if !img.writable || img.disk != nil {
 		return 0, unix.EROFS
 	}
 	return img.f.WriteAt(p, off)
 }
 
 // Close closes the host file.
-func (img *Image) Close() error { return img.f.Close() }
+func (img *Image) Close() error {
+	if img.disk != nil {
+		return img.disk.Close() // it owns f
+	}
+	return img.f.Close()
+}
 
 // errnoError is an error that reads as its message alone and matches its
 // errno with errors.Is, so a CLI prints one clean line and a kernel caller

@@ -52,6 +52,7 @@ type Layout struct {
 	Tables     []Table      `json:"tables"`
 	Partitions []*Partition `json:"partitions"`
 	Warnings   []string     `json:"warnings,omitempty"`
+	Container  *Container   `json:"container,omitempty"` // nil for a raw image
 
 	dropped int // warnings past MaxWarnings, counted only
 }
@@ -91,6 +92,7 @@ func (l *Layout) partWarnf(p *Partition, format string, args ...any) {
 // MaxProbed partitions for a file system.
 func (img *Image) Layout() *Layout {
 	l := ReadLayout(img, img.size, img.sectorSize)
+	l.Container = img.container
 	for _, p := range l.Partitions[:min(len(l.Partitions), MaxProbed)] {
 		img.probePartition(p)
 	}

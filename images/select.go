@@ -23,6 +23,11 @@ type Target struct {
 	FSType    string     // the NetBSD mount type Probe found, "" if none
 	FS        *FS        // everything Probe found, nil if nothing
 	Layout    *Layout    // the image's partition tables
+	// Container is the container HostPath is stored in (qcow2, VHD,
+	// VHDX, VMDK, split raw), nil for a raw image: Begin and Size are then offsets
+	// in its virtual disk, not in the host file, and registering
+	// HostPath as a device does not give that disk.
+	Container *Container
 }
 
 // Selector syntax:
@@ -82,7 +87,7 @@ func ResolveImage(img *Image, sel string) (*Target, error) {
 
 func resolveIn(img *Image, kind, sel string) (*Target, error) {
 	l := img.Layout()
-	t := &Target{HostPath: img.path, Layout: l}
+	t := &Target{HostPath: img.path, Layout: l, Container: img.container}
 	switch kind {
 	case "":
 		t.Size = img.size

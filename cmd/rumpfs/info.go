@@ -18,6 +18,7 @@ func init() {
 
 type infoJSON struct {
 	Image     string            `json:"image"`
+	Container *images.Container `json:"container,omitempty"` // the format the disk is stored in
 	Begin     int64             `json:"begin"`
 	Size      int64             `json:"size"`
 	Partition *images.Partition `json:"partition,omitempty"`
@@ -46,7 +47,7 @@ func cmdInfo(args []string) int {
 	if err != nil {
 		return fail("info: %v", err)
 	}
-	out := infoJSON{Image: t.HostPath, Begin: t.Begin, Size: t.Size, Partition: t.Partition, FS: t.FS, Warnings: t.Layout.Warnings}
+	out := infoJSON{Image: t.HostPath, Container: t.Container, Begin: t.Begin, Size: t.Size, Partition: t.Partition, FS: t.FS, Warnings: t.Layout.Warnings}
 	if out.Partition != nil {
 		out.Partition.FS = nil // printed once, as fs
 	}
@@ -83,6 +84,9 @@ func printInfo(w io.Writer, out *infoJSON, l *images.Layout) {
 		}
 	}
 	line("image", where)
+	if out.Container != nil {
+		line("container", textesc.Line(out.Container.String()))
+	}
 	f := out.FS
 	if f == nil {
 		line("type", "unknown (no file system recognised)")

@@ -183,6 +183,9 @@ func (mc *mountCmd) resolve() (plan, int) {
 			return p, fail("mount: %v", err)
 		}
 		p.target = t
+		if c := t.Container; c != nil {
+			return p, fail("mount: %s is a %s image; mounting containers is not supported yet (rumpfs parts and info read them; qemu-img convert -O raw makes a mountable copy)", path, c.Format)
+		}
 		if msg := mismatch(mc.source, t, name); msg != "" {
 			return p, fail("mount: %s", msg)
 		}

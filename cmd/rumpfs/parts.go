@@ -44,11 +44,12 @@ type partJSON struct {
 }
 
 type partsJSON struct {
-	Image      string         `json:"image"`
-	Size       int64          `json:"size"`
-	SectorSize int            `json:"sectorSize"`
-	Tables     []images.Table `json:"tables"`
-	Partitions []partJSON     `json:"partitions"`
+	Image      string            `json:"image"`
+	Container  *images.Container `json:"container,omitempty"` // the format the disk is stored in
+	Size       int64             `json:"size"`
+	SectorSize int               `json:"sectorSize"`
+	Tables     []images.Table    `json:"tables"`
+	Partitions []partJSON        `json:"partitions"`
 	// Truncated counts the partitions past the first maxListed, left
 	// out of partitions (a crafted table can hold tens of thousands).
 	Truncated int        `json:"truncated,omitempty"`
@@ -85,7 +86,7 @@ func cmdParts(args []string) int {
 	}
 	defer img.Close()
 	l := img.Layout()
-	out := partsJSON{Image: path, Size: l.Size, SectorSize: l.SectorSize, Tables: l.Tables, Warnings: l.Warnings}
+	out := partsJSON{Image: path, Container: l.Container, Size: l.Size, SectorSize: l.SectorSize, Tables: l.Tables, Warnings: l.Warnings}
 	if out.Warnings == nil {
 		out.Warnings = []string{}
 	}
@@ -130,6 +131,9 @@ func printParts(w io.Writer, out *partsJSON) {
 		schemes = []string{"no partition table"}
 	}
 	fmt.Fprintf(w, "%s: %s, %d-byte sectors, %s\n", out.Image, humanize.IBytes(uint64(out.Size)), out.SectorSize, strings.Join(schemes, ", "))
+	if out.Container != nil {
+		fmt.Fprintf(w, "container: %s\n", textesc.Line(out.Container.String()))
+	}
 	if len(out.Partitions) == 0 {
 		fmt.Fprintf(w, "whole image: %s\n", fsSummary(out.FS))
 	} else {
