@@ -58,8 +58,8 @@ type mountCmd struct {
 	quiet              bool   // nothing printed once live
 	pidfile, logFile   string // --pidfile, --log
 	trace              string
-	cacheBytes         int64 // buffer cache bound
-	acls               bool  // the mounted file system stores POSIX ACLs
+	cacheBytes         int64  // buffer cache bound
+	acls               bool   // the mounted file system stores POSIX ACLs
 	name               string // the command, for messages ("" is mount)
 }
 
