@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rumpfs/rumpfs/internal/testenv"
+)
+
+// The fs-utils commands through the real binary, as user nobody on an
+// image nobody owns, checked against GNU coreutils on the Linux kernel's
+// loop mount of the same image and against the source tree.
+
+const nobody = 65534
+
+// fsuTree makes a source tree with the kinds of file get and ls must
+// handle: setuid, an old time, symlinks (one pointing up and out), a hard
+// link, a FIFO, a hidden name, nested directories.
+func fsuTree(t *testing.T) string {
+	src := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(src, "d", "sub"), 0o755))
+	must(os.WriteFile(filepath.Join(src, "a"), []byte("hello\n"), 0o644))
+	must(os.WriteFile(filepath.Join(src, "d", "big"), bytes.Repeat([]byte("0123456789abcdef"), 20000), 0o755))
+	must(os.Chmod(filepath.Join(src, "d", "big"), 0o755|os.ModeSetuid))
+	old := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	must(os.Chtimes(filepath.Join(src, "d", "big"), old, old))
+	must(os.Symlink("a", filepath.Join(src, "l")))
+	must(os.Symlink("../../../../etc/passwd", filepath.Join(src, "d", "sub", "out")))
+	must(os.Link(filepath.Join(src, "a"), filepath.Join(src, "hard")))
+	must(syscall.Mkfifo(filepath.Join(src, "fifo"), 0o640))
+	must(os.WriteFile(filepath.Join(src, ".hidden"), []byte("h"), 0o600))
+	must(os.Chmod(filepath.Join(src, "d", "sub"), 0o750))
+	return src
+}
+
+// fsuExt4 makes an ext4 image of tree src owned by nobody.
+func fsuExt4(t *testing.T, src string) string {
+	testenv.Tool(t, "mke2fs", "setpriv")
+	dir := t.TempDir()
+	// nobody must reach it: the test's temporary directory is 0700.
+	os.Chmod(filepath.Dir(dir), 0o755)
+	img := filepath.Join(dir, "root.ext4")
+	testenv.Run(t, "", "mke2fs", "-q", "-t", "ext4", "-d", src, img, "16M")
+	os.Chown(filepath.Dir(img), nobody, nobody)
+	if err := os.Chown(img, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// runAsNobody runs rumpfs as user nobody (when root; else as is) in the C
+// locale and UTC, and returns stdout, stderr and the exit status.
+func runAsNobody(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	bin := rumpfsBinary(t)
+	var cmd *exec.Cmd
+	if os.Geteuid() == 0 {
+		cmd = exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", bin}, args...)...)
+	} else {
+		cmd = exec.Command(bin, args...)
+	}
+	cmd.Env = append(os.Environ(), "TZ=UTC", "LC_ALL=C")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// loopMount mounts img read-only through the host kernel.
+func loopMount(t *testing.T, img string) string {
+	testenv.Root(t)
+	mnt := t.TempDir()
+	testenv.Run(t, "", "mount", "-o", "loop,ro", img, mnt)
+	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	return mnt
+}
+
+func gnu(t *testing.T, dir string, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "TZ=UTC", "LC_ALL=C")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+	return string(out)
+}
+
+func TestFsutilLsStatMatchGNU(t *testing.T) {
+	img := fsuExt4(t, fsuTree(t))
+	mnt := loopMount(t, img)
+
+	// -R headers name the paths differently (img:/d against ./d): compare
+	// each listing's lines after its header.
+	for _, flags := range []string{"-ln", "-lnRi", "-lnh", "-1", "-lnd"} {
+		ours, stderr, code := runAsNobody(t, "ls", strings.Replace(flags, "n", "", 1), img+":/")
+		if code != 0 {
+			t.Fatalf("rumpfs ls %s: status %d: %s", flags, code, stderr)
+		}
+		theirs := gnu(t, mnt, "ls", flags, ".")
+		header := regexp.MustCompile(`(?m)^(\S*:\S*|\.[^ ]*):$`)
+		ours, theirs = header.ReplaceAllString(ours, "HEADER:"), header.ReplaceAllString(theirs, "HEADER:")
+		if flags == "-lnd" {
+			// the mount root's link count and name differ only by name
+			ours, theirs = strings.Fields(ours)[0], strings.Fields(theirs)[0]
+		}
+		if ours != theirs {
+			t.Errorf("ls %s differs from GNU ls on the loop mount:\nrumpfs:\n%s\nGNU:\n%s", flags, ours, theirs)
+		}
+	}
+
+	names := []string{"a", "l", "d", "d/big", "d/sub", "d/sub/out", "fifo", "hard", ".hidden"}
+	var args []string
+	for _, n := range names {
+		args = append(args, img+":/"+n)
+	}
+	ours, stderr, code := runAsNobody(t, append([]string{"stat"}, args...)...)
+	if code != 0 {
+		t.Fatalf("rumpfs stat: status %d: %s", code, stderr)
+	}
+	theirs := gnu(t, mnt, "stat", names...)
+	// The names are given differently and the devices are each kernel's
+	// own; every other field must be equal.
+	dev := regexp.MustCompile(`Device: \S+`)
+	ours = dev.ReplaceAllString(strings.ReplaceAll(ours, img+":/", ""), "Device: X")
+	theirs = dev.ReplaceAllString(theirs, "Device: X")
+	if ours != theirs {
+		t.Errorf("stat differs from GNU stat on the loop mount:\nrumpfs:\n%s\nGNU:\n%s", ours, theirs)
+	}
+	ours, _, _ = runAsNobody(t, "stat", "-c", "%n %a %A %u %g %s %h %i %F %Y", img+":/d/big")
+	theirs = gnu(t, mnt, "stat", "-c", "%n %a %A %u %g %s %h %i %F %Y", "d/big")
+	if strings.TrimPrefix(ours, img+":/") != theirs {
+		t.Errorf("stat -c: %q, GNU %q", ours, theirs)
+	}
+}
+
+func TestFsutilErrors(t *testing.T) {
+	img := fsuExt4(t, fsuTree(t))
+	_, stderr, code := runAsNobody(t, "ls", img+":/nope")
+	want := "rumpfs ls: cannot access '" + img + ":/nope': No such file or directory\n"
+	if code != 2 || stderr != want {
+		t.Errorf("ls of a missing path: status %d, stderr %q; want 2, %q", code, stderr, want)
+	}
+	out, stderr, code := runAsNobody(t, "cat", img+":/a", img+":/nope", img+":/hard")
+	if code != 1 || out != "hello\nhello\n" || !strings.Contains(stderr, "nope: No such file or directory") {
+		t.Errorf("cat with one missing file: status %d, out %q, stderr %q", code, out, stderr)
+	}
+	// ".." never leaves the image: it stops at the image's root.
+	out, _, code = runAsNobody(t, "cat", img+":/../../../d/../a")
+	if code != 0 || out != "hello\n" {
+		t.Errorf("cat through ..: status %d, out %q", code, out)
+	}
+	_, stderr, code = runAsNobody(t, "ls", "/not/an/image/spec")
+	if code != 2 || !strings.Contains(stderr, "not IMAGE:PATH") {
+		t.Errorf("ls of a host path: status %d, stderr %q", code, stderr)
+	}
+}
+
+func TestFsutilGetTree(t *testing.T) {
+	src := fsuTree(t)
+	img := fsuExt4(t, src)
+	dst := filepath.Join(filepath.Dir(img), "out")
+	os.Mkdir(dst, 0o755)
+	os.Chown(dst, nobody, nobody)
+	if _, stderr, code := runAsNobody(t, "get", "-r", img+":/d", img+":/a", img+":/l", img+":/hard", img+":/fifo", img+":/.hidden", dst); code != 0 {
+		t.Fatalf("get -r: status %d: %s", code, stderr)
+	}
+	compareTrees(t, src, dst, []string{"a", "d", "l", "hard", "fifo", ".hidden"})
+	// Nothing outside dst: the symlink pointing out is a symlink.
+	if target, err := os.Readlink(filepath.Join(dst, "d", "sub", "out")); err != nil || target != "../../../../etc/passwd" {
+		t.Errorf("d/sub/out: %q, %v", target, err)
+	}
+	// A second get refuses to overwrite, and -f replaces.
+	os.WriteFile(filepath.Join(dst, "a"), []byte("changed"), 0o644)
+	if _, stderr, code := runAsNobody(t, "get", img+":/a", dst); code != 1 || !strings.Contains(stderr, "File exists") {
+		t.Errorf("get over an existing file: status %d, stderr %q", code, stderr)
+	}
+	if _, stderr, code := runAsNobody(t, "get", "-f", img+":/a", dst); code != 0 {
+		t.Errorf("get -f: status %d: %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "a")); string(b) != "hello\n" {
+		t.Errorf("after get -f: %q", b)
+	}
+}
+
+// compareTrees checks that names under got equal those under want: bytes,
+// type, mode, modification time, symlink targets, and hard links.
+func compareTrees(t *testing.T, want, got string, names []string) {
+	t.Helper()
+	inodes := map[uint64]string{} // want's inode -> got's inode path
+	var walk func(rel string)
+	walk = func(rel string) {
+		w, g := filepath.Join(want, rel), filepath.Join(got, rel)
+		ws, err := os.Lstat(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gs, err := os.Lstat(g)
+		if err != nil {
+			t.Errorf("%s: %v", rel, err)
+			return
+		}
+		if ws.Mode() != gs.Mode() {
+			t.Errorf("%s: mode %v, want %v", rel, gs.Mode(), ws.Mode())
+		}
+		// mke2fs -d stores whole seconds (the loop mount shows .000000000).
+		if ws.Mode()&os.ModeSymlink == 0 && ws.ModTime().Unix() != gs.ModTime().Unix() {
+			t.Errorf("%s: mtime %v, want %v", rel, gs.ModTime(), ws.ModTime())
+		}
+		switch {
+		case ws.Mode().IsRegular():
+			wb, _ := os.ReadFile(w)
+			gb, _ := os.ReadFile(g)
+			if !bytes.Equal(wb, gb) {
+				t.Errorf("%s: contents differ", rel)
+			}
+			wi := ws.Sys().(*syscall.Stat_t)
+			gi := gs.Sys().(*syscall.Stat_t)
+			if first, ok := inodes[wi.Ino]; ok {
+				fs, _ := os.Lstat(first)
+				if fs.Sys().(*syscall.Stat_t).Ino != gi.Ino {
+					t.Errorf("%s: not a hard link of %s", rel, first)
+				}
+			}
+			inodes[wi.Ino] = g
+		case ws.Mode()&os.ModeSymlink != 0:
+			wl, _ := os.Readlink(w)
+			gl, _ := os.Readlink(g)
+			if wl != gl {
+				t.Errorf("%s: link to %q, want %q", rel, gl, wl)
+			}
+		case ws.IsDir():
+			ents, _ := os.ReadDir(w)
+			gents, _ := os.ReadDir(g)
+			if len(ents) != len(gents) {
+				t.Errorf("%s: %d entries, want %d", rel, len(gents), len(ents))
+			}
+			for _, e := range ents {
+				walk(filepath.Join(rel, e.Name()))
+			}
+		}
+	}
+	for _, n := range names {
+		walk(n)
+	}
+}
