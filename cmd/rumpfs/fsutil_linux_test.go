@@ -264,3 +264,105 @@ func compareTrees(t *testing.T, want, got string, names []string) {
 		walk(n)
 	}
 }
+
+// fsuFFS makes an empty FFS image owned by nobody.
+func fsuFFS(t *testing.T) string {
+	testenv.Tool(t, "makefs", "setpriv")
+	dir := t.TempDir()
+	os.Chmod(filepath.Dir(dir), 0o755)
+	os.Chown(dir, nobody, nobody)
+	empty := t.TempDir()
+	img := filepath.Join(dir, "disk.ffs")
+	testenv.Run(t, "", "makefs", "-t", "ffs", "-o", "version=2", "-s", "16m", img, empty)
+	if err := os.Chown(img, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// mustBeClean runs rumpfs fsck -n on img and fails the test unless clean.
+func mustBeClean(t *testing.T, img, after string) {
+	t.Helper()
+	out, stderr, code := runAsNobody(t, "fsck", "-n", img)
+	if code != 0 || !strings.Contains(out, "clean:") || strings.Contains(out, "not marked clean") {
+		t.Fatalf("after %s: fsck -n: status %d:\n%s%s", after, code, out, stderr)
+	}
+}
+
+func TestFsutilPutGetFFS(t *testing.T) {
+	src := fsuTree(t)
+	// nobody reads it: the tree becomes nobody's
+	os.Chmod(src, 0o755)
+	filepath.Walk(src, func(p string, _ os.FileInfo, _ error) error { return os.Lchown(p, nobody, nobody) })
+	img := fsuFFS(t)
+	var hosts []string
+	for _, n := range []string{"a", "d", "l", "hard", "fifo", ".hidden"} {
+		hosts = append(hosts, filepath.Join(src, n))
+	}
+	if _, stderr, code := runAsNobody(t, append(append([]string{"put", "-r"}, hosts...), img+":/")...); code != 0 {
+		t.Fatalf("put -r: status %d: %s", code, stderr)
+	}
+	mustBeClean(t, img, "put")
+	if _, stderr, code := runAsNobody(t, "put", filepath.Join(src, "a"), img+":/"); code != 1 || !strings.Contains(stderr, "File exists") {
+		t.Errorf("put over an existing file: status %d, stderr %q", code, stderr)
+	}
+	dst := filepath.Join(filepath.Dir(img), "back")
+	os.Mkdir(dst, 0o755)
+	os.Chown(dst, nobody, nobody)
+	if _, stderr, code := runAsNobody(t, "get", "-r", img+":/", dst); code != 0 {
+		t.Fatalf("get -r: status %d: %s", code, stderr)
+	}
+	compareTrees(t, src, dst, []string{"a", "d", "l", "hard", "fifo", ".hidden"})
+	// New files belong to root unless --preserve-owner.
+	out, _, _ := runAsNobody(t, "stat", "-c", "%u:%g", img+":/d/big")
+	if out != "0:0\n" {
+		t.Errorf("owner of a put file: %q, want 0:0", out)
+	}
+}
+
+func TestFsutilWriteCommandsFFS(t *testing.T) {
+	img := fsuFFS(t)
+	steps := []struct {
+		args []string
+		ls   string // then ls -R of the image must contain this
+	}{
+		{[]string{"mkdir", "-p", img + ":/etc/app/conf.d"}, "conf.d"},
+		{[]string{"touch", "-d", "2024-01-01T00:00:00Z", img + ":/etc/app/x.conf"}, "x.conf"},
+		{[]string{"ln", "-s", "app/x.conf", img + ":/etc/x"}, "x -> app/x.conf"},
+		{[]string{"ln", img + ":/etc/app/x.conf", img + ":/etc/app/y.conf"}, "y.conf"},
+		{[]string{"chmod", "600", img + ":/etc/app/y.conf"}, "-rw------- 2 0 0   0 Jan  1  2024 x.conf"},
+		{[]string{"mv", img + ":/etc/app/conf.d", img + ":/etc/app/conf"}, "conf"},
+		{[]string{"rm", "-r", img + ":/etc/app/conf"}, "y.conf"},
+		{[]string{"rmdir", img + ":/etc/app"}, ""}, // fails: not empty
+		{[]string{"rm", "-r", img + ":/etc"}, ""},
+	}
+	for _, s := range steps {
+		_, stderr, code := runAsNobody(t, s.args...)
+		if s.args[0] == "rmdir" {
+			if code != 1 || !strings.Contains(stderr, "Directory not empty") {
+				t.Errorf("rmdir of a full directory: status %d, %q", code, stderr)
+			}
+			continue
+		}
+		if code != 0 {
+			t.Fatalf("%v: status %d: %s", s.args, code, stderr)
+		}
+		mustBeClean(t, img, s.args[0])
+		out, _, _ := runAsNobody(t, "ls", "-lR", img+":/")
+		if !strings.Contains(out, s.ls) {
+			t.Errorf("after %v, ls -lR has no %q:\n%s", s.args, s.ls, out)
+		}
+		if s.args[0] == "mv" && strings.Contains(out, "conf.d") {
+			t.Errorf("after mv, conf.d is still there:\n%s", out)
+		}
+	}
+	out, _, _ := runAsNobody(t, "ls", img+":/")
+	if out != "" {
+		t.Errorf("after rm -r /etc the root lists %q", out)
+	}
+	// rm refuses the root; the image stays clean after every failure.
+	if _, stderr, code := runAsNobody(t, "rm", "-r", img+":/"); code != 1 || !strings.Contains(stderr, "root") {
+		t.Errorf("rm -r of the root: status %d, %q", code, stderr)
+	}
+	mustBeClean(t, img, "failed rm")
+}
