@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -365,4 +366,37 @@ func TestFsutilWriteCommandsFFS(t *testing.T) {
 		t.Errorf("rm -r of the root: status %d, %q", code, stderr)
 	}
 	mustBeClean(t, img, "failed rm")
+}
+
+// A signal while a command works stops it at its next check, and the
+// kernel still halts (syncs) before the process exits 128+signal. cat
+// into a pipe nobody reads blocks in the middle of a file: the signal
+// comes then, deterministically.
+func TestFsutilSignalStops(t *testing.T) {
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "big"), bytes.Repeat([]byte("x"), 8<<20), 0o644)
+	img := fsuExt4(t, src)
+	cmd := exec.Command(rumpfsBinary(t), "cat", img+":/big")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, 4096)
+	if _, err := io.ReadFull(out, first); err != nil { // it has the image mounted and is writing
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	n, _ := io.Copy(io.Discard, out)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 143 || !strings.Contains(stderr.String(), "terminated; stopped") {
+		t.Errorf("cat after SIGTERM: status %d, stderr %q", code, stderr.String())
+	}
+	if n+4096 >= 8<<20 {
+		t.Errorf("cat wrote the whole file (%d bytes) after SIGTERM", n+4096)
+	}
 }
