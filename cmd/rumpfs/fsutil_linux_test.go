@@ -465,3 +465,31 @@ func TestFsutilChownTruncateFFS(t *testing.T) {
 	}
 	mustBeClean(t, img, "a refused chown")
 }
+
+// get never writes outside HOSTDIR: not through a symlink already in
+// HOSTDIR where the image has a directory or file of that name, not
+// through the image's own symlinks.
+func TestFsutilGetStaysInside(t *testing.T) {
+	img := fsuExt4(t, fsuTree(t))
+	base := filepath.Dir(img)
+	dst, outside := filepath.Join(base, "dst"), filepath.Join(base, "outside")
+	for _, d := range []string{dst, outside} {
+		os.Mkdir(d, 0o755)
+		os.Chown(d, nobody, nobody)
+	}
+	os.Symlink(outside, filepath.Join(dst, "d"))
+	os.Symlink(filepath.Join(outside, "a"), filepath.Join(dst, "a"))
+	os.Lchown(filepath.Join(dst, "d"), nobody, nobody)
+	os.Lchown(filepath.Join(dst, "a"), nobody, nobody)
+	_, stderr, code := runAsNobody(t, "get", "-rf", img+":/d", img+":/a", img+":/l", dst)
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Fatalf("get wrote %d entries outside its target (status %d, %s)", len(ents), code, stderr)
+	}
+	if code != 1 || !strings.Contains(stderr, "cannot create directory") {
+		t.Errorf("get onto a symlinked directory: status %d, stderr %q", code, stderr)
+	}
+	// -f replaced the symlink a with the file itself.
+	if st, err := os.Lstat(filepath.Join(dst, "a")); err != nil || !st.Mode().IsRegular() {
+		t.Errorf("a after get -f: %v, %v", st, err)
+	}
+}

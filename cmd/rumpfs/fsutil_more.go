@@ -51,7 +51,7 @@ func cmdReadlink(args []string) int {
 	})
 	verbose := flagBool(fl.FlagSet, "verbose", "v", "report errors")
 	s, ias, code := readSession("readlink", fl, args, 1, 0, exitFail)
-	if code != 0 {
+	if s == nil {
 		return code
 	}
 	status := 0
@@ -83,7 +83,7 @@ func cmdDu(args []string) int {
 	sum := flagBool(fl.FlagSet, "summarize", "s", "show only a total for each argument")
 	hum := flagBool(fl.FlagSet, "human-readable", "h", "sizes like 1K 234M 2G")
 	s, ias, code := readSession("du", fl, args, 1, 0, exitFail)
-	if code != 0 {
+	if s == nil {
 		return code
 	}
 	status := 0
@@ -158,7 +158,7 @@ func cmdDf(args []string) int {
 		arg += ":/"
 	}
 	s, ias, code := readSession("df", fl, []string{arg}, 1, 0, exitFail)
-	if code != 0 {
+	if s == nil {
 		return code
 	}
 	var sb vfs.Statvfs
@@ -202,7 +202,7 @@ func cmdChown(args []string) int {
 			"  rumpfs chown :0 disk.ffs:/etc/shadow",
 	})
 	s, ias, code := writeSession("chown", fl, args, 2, 1)
-	if code != 0 {
+	if s == nil {
 		return code
 	}
 	u, g, err := parseOwner(fl.Arg(0))
@@ -255,7 +255,7 @@ func cmdTruncate(args []string) int {
 	size := fl.StringP("size", "s", "", "the new `SIZE` (bytes, or units like 4KiB, 1MB)")
 	noCreate := flagBool(fl.FlagSet, "no-create", "c", "do not create missing files")
 	s, ias, code := writeSession("truncate", fl, args, 1, 0)
-	if code != 0 {
+	if s == nil {
 		return code
 	}
 	n, err := humanize.ParseBytes(*size)

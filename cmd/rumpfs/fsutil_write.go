@@ -35,7 +35,8 @@ func init() {
 
 // writeSession parses the flags and image arguments of a writing command
 // whose image arguments are fl.Args()[first:], and opens the image
-// read-write.
+// read-write. A nil session means: return code (after --help, a usage
+// error or a failure).
 func writeSession(name string, fl *flagSet, args []string, nmin, first int) (*session, []imageArg, int) {
 	if !fl.Parsed() {
 		if code, ok := minArgs(fl.FlagSet, args, nmin); !ok {
@@ -63,7 +64,7 @@ func cmdMkdir(args []string) int {
 	parents := flagBool(fl.FlagSet, "parents", "p", "make missing parents too; no error if the directory exists")
 	mode := fl.StringP("mode", "m", "755", "octal `MODE` of the new directories")
 	s, ias, code := writeSession("mkdir", fl, args, 1, 0)
-	if code != 0 {
+	if s == nil {
 		return code
 	}
 	m, err := strconv.ParseUint(*mode, 8, 32)
@@ -111,7 +112,7 @@ func cmdRm(args []string) int {
 	fl.MarkHidden("R")
 	force := flagBool(fl.FlagSet, "force", "f", "ignore missing files")
 	s, ias, code := writeSession("rm", fl, args, 1, 0)
-	if code != 0 {
+	if s == nil {
 		return code
 	}
 	status := 0
@@ -179,7 +180,7 @@ func cmdRmdir(args []string) int {
 		examples: "  rumpfs rmdir disk.ffs:/tmp/empty",
 	})
 	s, ias, code := writeSession("rmdir", fl, args, 1, 0)
-	if code != 0 {
+	if s == nil {
 		return code
 	}
 	status := 0
@@ -201,7 +202,7 @@ func cmdMv(args []string) int {
 			"  rumpfs mv disk.ffs:/a disk.ffs:/b disk.ffs:/dir",
 	})
 	s, ias, code := writeSession("mv", fl, args, 2, 0)
-	if code != 0 {
+	if s == nil {
 		return code
 	}
 	dst := ias[len(ias)-1]
@@ -243,7 +244,7 @@ func cmdLn(args []string) int {
 		first = 1
 	}
 	s, ias, code := writeSession("ln", fl, args, 2, first)
-	if code != 0 {
+	if s == nil {
 		return code
 	}
 	link := ias[len(ias)-1]
@@ -267,7 +268,7 @@ func cmdChmod(args []string) int {
 		examples: "  rumpfs chmod 600 disk.ffs:/etc/app/secret",
 	})
 	s, ias, code := writeSession("chmod", fl, args, 2, 1)
-	if code != 0 {
+	if s == nil {
 		return code
 	}
 	m, err := strconv.ParseUint(fl.Arg(0), 8, 32)
@@ -296,7 +297,7 @@ func cmdTouch(args []string) int {
 	date := fl.StringP("date", "d", "", "use `TIME` (RFC 3339, or 2006-01-02 15:04:05 in UTC, or @SECONDS) instead of now")
 	noCreate := flagBool(fl.FlagSet, "no-create", "c", "do not create missing files")
 	s, ias, code := writeSession("touch", fl, args, 1, 0)
-	if code != 0 {
+	if s == nil {
 		return code
 	}
 	// Both times now, spelled out: vfs.Utimes does not take nil yet.
@@ -370,7 +371,7 @@ func cmdPut(args []string) int {
 	}
 	n := fl.NArg()
 	s, ias, code := writeSession("put", fl, args, 2, n-1)
-	if code != 0 {
+	if s == nil {
 		return code
 	}
 	dst := ias[0]
