@@ -493,3 +493,43 @@ func TestFsutilGetStaysInside(t *testing.T) {
 		t.Errorf("a after get -f: %v, %v", st, err)
 	}
 }
+
+func TestFsutilFindMatchesGNU(t *testing.T) {
+	img := fsuExt4(t, fsuTree(t))
+	mnt := loopMount(t, img)
+	for _, expr := range [][]string{
+		nil,
+		{"-type", "f"},
+		{"-type", "l", "-o", "-name", "b*"},
+		{"!", "-type", "d", "-size", "-2"},
+		{"-size", "+1k"},
+		{"-maxdepth", "1", "-mindepth", "1"},
+		{"-mtime", "+300"},
+		{"-inum", "13"},
+		{"-newer", "d/big", "-type", "f"},
+	} {
+		ourExpr := append([]string(nil), expr...)
+		for i, a := range ourExpr {
+			if i > 0 && ourExpr[i-1] == "-newer" {
+				ourExpr[i] = img + ":/" + a
+			}
+		}
+		ours, stderr, code := runAsNobody(t, append([]string{"find", img + ":/"}, ourExpr...)...)
+		if code != 0 {
+			t.Fatalf("find %v: status %d: %s", expr, code, stderr)
+		}
+		theirs := gnu(t, mnt, "find", append([]string{"."}, expr...)...)
+		set := func(s, prefix string) string {
+			lines := strings.Split(strings.TrimSpace(s), "\n")
+			for i, l := range lines {
+				lines[i] = strings.TrimPrefix(l, prefix)
+			}
+			sort.Strings(lines)
+			return strings.Join(lines, "\n")
+		}
+		o, th := set(strings.ReplaceAll(ours, img+":/\n", ".\n"), img+":/"), set(theirs, "./")
+		if o != th {
+			t.Errorf("find %v differs from GNU find on the loop mount:\nrumpfs:\n%s\nGNU:\n%s", expr, o, th)
+		}
+	}
+}
