@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -531,5 +532,63 @@ func TestFsutilFindMatchesGNU(t *testing.T) {
 		if o != th {
 			t.Errorf("find %v differs from GNU find on the loop mount:\nrumpfs:\n%s\nGNU:\n%s", expr, o, th)
 		}
+	}
+}
+
+// A put that fills the file system stops with one message, copies
+// nothing after, and leaves the image clean.
+func TestFsutilPutENOSPC(t *testing.T) {
+	testenv.Tool(t, "makefs", "setpriv")
+	dir := t.TempDir()
+	os.Chmod(filepath.Dir(dir), 0o755)
+	os.Chmod(dir, 0o755)
+	img := filepath.Join(dir, "small.ffs")
+	testenv.Run(t, "", "makefs", "-t", "ffs", "-o", "version=2", "-s", "2m", img, t.TempDir())
+	os.Chown(img, nobody, nobody)
+	big, small := filepath.Join(dir, "big"), filepath.Join(dir, "small")
+	os.WriteFile(big, bytes.Repeat([]byte{0xa5}, 4<<20), 0o644)
+	os.WriteFile(small, []byte("x"), 0o644)
+	_, stderr, code := runAsNobody(t, "put", big, small, img+":/")
+	if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "full (ENOSPC)") {
+		t.Errorf("put past the end: status %d, stderr %q", code, stderr)
+	}
+	mustBeClean(t, img, "put hitting ENOSPC")
+	if _, _, code := runAsNobody(t, "stat", img+":/small"); code != 1 {
+		t.Errorf("put went on after ENOSPC: small was copied")
+	}
+}
+
+// A damaged inode: the commands report EIO for it, go on with the rest
+// and exit non-zero.
+func TestFsutilDamagedInode(t *testing.T) {
+	testenv.Tool(t, "debugfs", "dumpe2fs")
+	img := fsuExt4(t, fsuTree(t))
+	imap := testenv.Run(t, "", "debugfs", "-R", "imap /d/big", img)
+	var block, off int64
+	if m := regexp.MustCompile(`block (\d+), offset 0x([0-9a-f]+)`).FindStringSubmatch(imap); m != nil {
+		block, _ = strconv.ParseInt(m[1], 10, 64)
+		off, _ = strconv.ParseInt(m[2], 16, 64)
+	} else {
+		t.Fatalf("debugfs imap: %q", imap)
+	}
+	bs := int64(0)
+	if m := regexp.MustCompile(`Block size:\s+(\d+)`).FindStringSubmatch(testenv.Run(t, "", "dumpe2fs", "-h", img)); m != nil {
+		bs, _ = strconv.ParseInt(m[1], 10, 64)
+	}
+	f, err := os.OpenFile(img, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte{0, 0}, block*bs+off+40) // the extent header's magic
+	f.Close()
+	dst := filepath.Join(filepath.Dir(img), "out")
+	os.Mkdir(dst, 0o755)
+	os.Chown(dst, nobody, nobody)
+	_, stderr, code := runAsNobody(t, "get", "-r", img+":/", dst)
+	if code != 1 || !strings.Contains(stderr, "d/big': Input/output error") {
+		t.Errorf("get -r of a damaged image: status %d, stderr %q", code, stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(dst, "a")); err != nil || string(b) != "hello\n" {
+		t.Errorf("get -r stopped at the damage: a: %q, %v", b, err)
 	}
 }
