@@ -53,6 +53,7 @@ const findAbout = "Walks trees inside an image and prints the paths that match, 
 	"-inum N; ! or -not before a test negates it, -a joins (the default),\n" +
 	"-o gives an alternative (no parentheses yet). Options: -maxdepth N,\n" +
 	"-mindepth N; actions: -print (the default), -print0.\n" +
+	"--json (before the paths) prints the matches' attributes as JSON.\n" +
 	"Exit status 1 if some path could not be read."
 
 func cmdFind(args []string) int {
@@ -64,6 +65,7 @@ func cmdFind(args []string) int {
 		examples: "  rumpfs find root.ext4:/etc -name '*.conf' -type f\n" +
 			"  rumpfs find disk.ffs:/ -size +1M -print0 | xargs -0 -n1 echo",
 	})
+	jsonOut := flagBool(fl.FlagSet, "json", "", "print a JSON array of the matches' attributes instead of paths")
 	fl.SetInterspersed(false)
 	switch err := fl.Parse(args); {
 	case err == pflag.ErrHelp:
@@ -98,6 +100,7 @@ func cmdFind(args []string) int {
 		return usageError("find", exitUsage, "%s", msg)
 	}
 	status := 0
+	records := []fileJSON{}
 	end := "\n"
 	if opts.print0 {
 		end = "\x00"
@@ -113,7 +116,16 @@ func cmdFind(args []string) int {
 			status = exitFail
 			return
 		}
-		if depth >= opts.minDepth && expr.match(path.Base(p), &va) {
+		if depth >= opts.minDepth && expr.match(path.Base(p), &va) && *jsonOut {
+			target := ""
+			if va.Type == vfs.VLNK {
+				buf := make([]byte, 4096)
+				if n, e := vfs.Readlink(s.l, p, buf); e == 0 {
+					target = string(buf[:n])
+				}
+			}
+			records = append(records, toFileJSON(shown, &va, target))
+		} else if depth >= opts.minDepth && expr.match(path.Base(p), &va) {
 			out := shown
 			if !opts.print0 {
 				out = textesc.Escape(shown)
@@ -136,6 +148,9 @@ func cmdFind(args []string) int {
 	}
 	for _, a := range ias {
 		walk(a.path, a.arg, 0)
+	}
+	if *jsonOut {
+		printJSON(records)
 	}
 	return s.close(status)
 }

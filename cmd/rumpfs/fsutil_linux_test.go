@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -590,5 +592,44 @@ func TestFsutilDamagedInode(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(dst, "a")); err != nil || string(b) != "hello\n" {
 		t.Errorf("get -r stopped at the damage: a: %q, %v", b, err)
+	}
+}
+
+func TestFsutilJSON(t *testing.T) {
+	img := fsuExt4(t, fsuTree(t))
+	mnt := loopMount(t, img)
+	out, stderr, code := runAsNobody(t, "ls", "--json", "-aR", img+":/")
+	if code != 0 {
+		t.Fatalf("ls --json: status %d: %s", code, stderr)
+	}
+	var files []fileJSON
+	if err := json.Unmarshal([]byte(out), &files); err != nil {
+		t.Fatalf("ls --json: %v\n%s", err, out)
+	}
+	seen := 0
+	for _, f := range files {
+		rel := strings.TrimPrefix(f.Path, img+":/")
+		if rel == f.Path || strings.HasSuffix(rel, ".") {
+			continue // . and ..
+		}
+		seen++
+		want := strings.Fields(gnu(t, mnt, "stat", "-c", "%04a %h %u %g %s %b %i %Y", rel))
+		mt, _ := time.Parse(time.RFC3339Nano, f.Mtime)
+		got := []string{f.Mode, fmt.Sprint(f.Nlink), fmt.Sprint(f.UID), fmt.Sprint(f.GID), fmt.Sprint(f.Size), fmt.Sprint(f.Blocks), fmt.Sprint(f.Inode), fmt.Sprint(mt.Unix())}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("ls --json %s: %v, GNU stat %v", rel, got, want)
+		}
+		if f.Type == "symlink" && f.Target == "" {
+			t.Errorf("ls --json %s: no target", rel)
+		}
+	}
+	if seen < 10 {
+		t.Errorf("ls --json -aR listed %d files, want all 10:\n%s", seen, out)
+	}
+	for _, cmd := range [][]string{{"stat", "--json", img + ":/a"}, {"find", "--json", img + ":/", "-type", "f"}, {"du", "--json", img + ":/"}, {"df", "--json", img}} {
+		out, _, code := runAsNobody(t, cmd...)
+		if code != 0 || !json.Valid([]byte(out)) {
+			t.Errorf("%v: status %d, not JSON: %s", cmd, code, out)
+		}
 	}
 }

@@ -82,13 +82,23 @@ func cmdDu(args []string) int {
 	all := flagBool(fl.FlagSet, "all", "a", "show files as well as directories")
 	sum := flagBool(fl.FlagSet, "summarize", "s", "show only a total for each argument")
 	hum := flagBool(fl.FlagSet, "human-readable", "h", "sizes like 1K 234M 2G")
+	jsonOut := flagBool(fl.FlagSet, "json", "", "print a JSON array of {path, bytes} (bytes allocated) instead")
 	s, ias, code := readSession("du", fl, args, 1, 0, exitFail)
 	if s == nil {
 		return code
 	}
 	status := 0
 	seen := map[uint64]bool{}
+	type duJSON struct {
+		Path  string `json:"path"`
+		Bytes int64  `json:"bytes"`
+	}
+	records := []duJSON{}
 	show := func(bytes int64, name string) {
+		if *jsonOut {
+			records = append(records, duJSON{name, bytes})
+			return
+		}
 		v := strconv.FormatInt((bytes+1023)/1024, 10)
 		if *hum {
 			v = humanCeil(bytes)
@@ -136,6 +146,9 @@ func cmdDu(args []string) int {
 	for _, a := range ias {
 		walk(a.path, a.arg, true)
 	}
+	if *jsonOut {
+		printJSON(records)
+	}
 	return s.close(status)
 }
 
@@ -150,6 +163,7 @@ func cmdDf(args []string) int {
 	})
 	hum := flagBool(fl.FlagSet, "human-readable", "h", "sizes like 1K 234M 2G")
 	inodes := flagBool(fl.FlagSet, "inodes", "i", "inodes instead of blocks")
+	jsonOut := flagBool(fl.FlagSet, "json", "", "print a JSON object (type, bytes and inodes: size, used, available) instead")
 	if code, ok := parseArgs(fl.FlagSet, args, 1); !ok {
 		return code
 	}
@@ -174,6 +188,19 @@ func cmdDf(args []string) int {
 		return fmt.Sprintf("%d%%", (used*100+used+avail-1)/(used+avail))
 	}
 	name := ias[0].image
+	if *jsonOut {
+		printJSON(struct {
+			Image      string `json:"image"`
+			Type       string `json:"type"`
+			Size       uint64 `json:"size"`
+			Used       uint64 `json:"used"`
+			Available  uint64 `json:"available"`
+			Inodes     uint64 `json:"inodes"`
+			InodesUsed uint64 `json:"inodes_used"`
+			InodesFree uint64 `json:"inodes_free"`
+		}{name, sb.FSType, sb.Blocks * sb.Frsize, (sb.Blocks - sb.Bfree) * sb.Frsize, sb.Bavail * sb.Frsize, sb.Files, sb.Files - sb.Ffree, sb.Favail})
+		return s.close(0)
+	}
 	if *inodes {
 		used := sb.Files - sb.Ffree
 		fmt.Fprintf(fsStdout, "Filesystem\tInodes\tIUsed\tIFree\tIUse%%\tMounted on\n%s\t%d\t%d\t%d\t%s\t/\n",

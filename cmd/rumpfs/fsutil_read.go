@@ -38,7 +38,7 @@ type lsEnt struct {
 }
 
 type lsOpts struct {
-	long, all, recursive, inode, dirSelf, human bool
+	long, all, recursive, inode, dirSelf, human, json bool
 }
 
 func cmdLs(args []string) int {
@@ -62,11 +62,15 @@ func cmdLs(args []string) int {
 	dir := flagBool(fl, "directory", "d", "list directories themselves, not their contents")
 	hum := flagBool(fl, "human-readable", "h", "with -l, sizes like 1K 234M 2G")
 	flagBool(fl, "one", "1", "one name a line (always so)")
+	jsonOut := flagBool(fl, "json", "", "print a JSON array of the files listed (path, type, mode, owners,\nsize, times...) instead")
 	imf := addImageFlags(fl)
 	if code, ok := minArgs(fl, args, 1); !ok {
 		return code
 	}
-	o = lsOpts{*long, *all, *rec, *ino, *dir, *hum}
+	o = lsOpts{long: *long, all: *all, recursive: *rec, inode: *ino, dirSelf: *dir, human: *hum, json: *jsonOut}
+	if o.json {
+		o.long = true // for symlink targets
+	}
 	ias, code := imageArgs("ls", fl.Args())
 	if code != 0 {
 		return code
@@ -109,8 +113,16 @@ func (s *session) ls(ias []imageArg, o lsOpts) int {
 	sortEnts(files)
 	sortEnts(dirs)
 	w := newLsWriter(fsStdout, o)
+	if o.json {
+		w.w = io.Discard
+		w.records = []fileJSON{}
+		defer func() { printJSON(w.records) }()
+	}
 	if len(files) > 0 {
 		w.list(files, false)
+		for _, e := range files {
+			w.records = append(w.records, toFileJSON(e.name, &e.va, e.target))
+		}
 	}
 	headers := len(ias) > 1 || o.recursive
 	first := len(files) == 0
@@ -135,6 +147,11 @@ func (s *session) ls(ias []imageArg, o lsOpts) int {
 			return
 		}
 		w.list(ents, true)
+		if o.json {
+			for _, e := range ents {
+				w.records = append(w.records, toFileJSON(joinShown(d.name, e.name), &e.va, e.target))
+			}
+		}
 		if !o.recursive {
 			return
 		}
@@ -199,12 +216,13 @@ func (s *session) readTarget(e *lsEnt, o lsOpts) {
 }
 
 type lsWriter struct {
-	w   io.Writer
-	o   lsOpts
-	now time.Time
+	w       io.Writer
+	o       lsOpts
+	now     time.Time
+	records []fileJSON // --json
 }
 
-func newLsWriter(w io.Writer, o lsOpts) *lsWriter { return &lsWriter{w, o, time.Now()} }
+func newLsWriter(w io.Writer, o lsOpts) *lsWriter { return &lsWriter{w: w, o: o, now: time.Now()} }
 
 // list prints entries; a directory's listing has a total line in long
 // format.
@@ -414,6 +432,7 @@ func cmdStat(args []string) int {
 	})
 	format := fl.StringP("format", "c", "", "print `FORMAT` (GNU stat's directives) instead of the default layout, with a newline")
 	deref := flagBool(fl, "dereference", "L", "follow a final symlink")
+	jsonOut := flagBool(fl, "json", "", "print a JSON array of the files' attributes instead")
 	imf := addImageFlags(fl)
 	if code, ok := minArgs(fl, args, 1); !ok {
 		return code
@@ -431,6 +450,7 @@ func cmdStat(args []string) int {
 		return code
 	}
 	status := 0
+	records := []fileJSON{}
 	for _, a := range ias {
 		var va vfs.Vattr
 		get := vfs.Lstat
@@ -449,6 +469,10 @@ func cmdStat(args []string) int {
 				target = string(buf[:n])
 			}
 		}
+		if *jsonOut {
+			records = append(records, toFileJSON(a.arg, &va, target))
+			continue
+		}
 		f := *format
 		if f == "" {
 			f = "  File: %N\n  Size: %-10s\tBlocks: %-10b IO Block: %-6o %F\nDevice: %Hd,%Ld\tInode: %-11i Links: %h"
@@ -458,6 +482,9 @@ func cmdStat(args []string) int {
 			f += "\nAccess: (%04a/%10.10A)  Uid: (%5u/%8U)   Gid: (%5g/%8G)\nAccess: %x\nModify: %y\nChange: %z\n Birth: %w"
 		}
 		fmt.Fprintln(fsStdout, statFormat(f, a.arg, target, va))
+	}
+	if *jsonOut {
+		printJSON(records)
 	}
 	return s.close(status)
 }
