@@ -633,3 +633,20 @@ func TestFsutilJSON(t *testing.T) {
 		}
 	}
 }
+
+// Reading commands open the image O_RDONLY: they work on an image nobody
+// may only read; a writing command says why it cannot.
+func TestFsutilReadOnlyImage(t *testing.T) {
+	img := fsuFFS(t)
+	if _, stderr, code := runAsNobody(t, "mkdir", img+":/d"); code != 0 {
+		t.Fatalf("mkdir: %d %s", code, stderr)
+	}
+	os.Chmod(img, 0o444)
+	if out, stderr, code := runAsNobody(t, "ls", img+":/"); code != 0 || out != "d\n" {
+		t.Errorf("ls of a read-only image: status %d, %q %q", code, out, stderr)
+	}
+	_, stderr, code := runAsNobody(t, "rmdir", img+":/d")
+	if code != 1 || !strings.Contains(stderr, "read-only file system") || strings.Contains(stderr, "-o ro") {
+		t.Errorf("rmdir on a read-only image: status %d, %q", code, stderr)
+	}
+}

@@ -595,8 +595,10 @@ func (mc *mountCmd) prepareKernel(l *kernel.LWP, p plan) (*vfs.Vnode, string) {
 		if why := driverReason(seen, k.Dmesg(), p.typ.Name); why != "" {
 			msg = fmt.Sprintf("%s: mount as %s: %s (%v)", mc.source, p.typ.Name, why, e)
 		}
-		if e == unix.EROFS {
+		if e == unix.EROFS && mc.name == "" {
 			msg += " (it can only be mounted read-only: the image, or the driver, allows no writes; use -o ro)"
+		} else if e == unix.EROFS {
+			msg += " (the image file, or the driver, allows no writes)"
 		}
 		return nil, msg
 	}
