@@ -650,3 +650,38 @@ func TestFsutilReadOnlyImage(t *testing.T) {
 		t.Errorf("rmdir on a read-only image: status %d, %q", code, stderr)
 	}
 }
+
+// cp -r inside an image makes a copy equal to the original (checked by
+// getting both out), and the image stays clean.
+func TestFsutilCpInsideFFS(t *testing.T) {
+	src := fsuTree(t)
+	os.Chmod(src, 0o755)
+	filepath.Walk(src, func(p string, _ os.FileInfo, _ error) error { return os.Lchown(p, nobody, nobody) })
+	img := fsuFFS(t)
+	if _, stderr, code := runAsNobody(t, "put", "-r", "--preserve-owner", filepath.Join(src, "d"), filepath.Join(src, "a"), filepath.Join(src, "hard"), img+":/"); code != 0 {
+		t.Fatalf("put: %d %s", code, stderr)
+	}
+	if _, stderr, code := runAsNobody(t, "mkdir", img+":/copy"); code != 0 {
+		t.Fatalf("mkdir: %d %s", code, stderr)
+	}
+	if _, stderr, code := runAsNobody(t, "cp", "-r", img+":/d", img+":/a", img+":/hard", img+":/copy"); code != 0 {
+		t.Fatalf("cp -r: %d %s", code, stderr)
+	}
+	mustBeClean(t, img, "cp -r")
+	if _, stderr, code := runAsNobody(t, "cp", "-r", img+":/copy", img+":/copy/inner"); code != 1 || !strings.Contains(stderr, "into itself") {
+		t.Errorf("cp into itself: %d %q", code, stderr)
+	}
+	base := filepath.Dir(img)
+	orig, cp := filepath.Join(base, "orig"), filepath.Join(base, "cp")
+	for _, d := range []string{orig, cp} {
+		os.Mkdir(d, 0o755)
+		os.Chown(d, nobody, nobody)
+	}
+	runAsNobody(t, "get", "-r", img+":/d", img+":/a", img+":/hard", orig)
+	runAsNobody(t, "get", "-r", img+":/copy/d", img+":/copy/a", img+":/copy/hard", cp)
+	compareTrees(t, orig, cp, []string{"d", "a", "hard"})
+	out, _, _ := runAsNobody(t, "stat", "-c", "%u:%g %h", img+":/copy/a")
+	if out != "65534:65534 2\n" {
+		t.Errorf("cp kept owner and links as %q, want 65534:65534 2", out)
+	}
+}
