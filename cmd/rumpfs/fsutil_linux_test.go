@@ -685,3 +685,31 @@ func TestFsutilCpInsideFFS(t *testing.T) {
 		t.Errorf("cp kept owner and links as %q, want 65534:65534 2", out)
 	}
 }
+
+func TestFsutilDiff(t *testing.T) {
+	src := fsuTree(t)
+	os.Chmod(src, 0o755)
+	filepath.Walk(src, func(p string, _ os.FileInfo, _ error) error { return os.Lchown(p, nobody, nobody) })
+	img := fsuFFS(t)
+	if _, stderr, code := runAsNobody(t, "put", "-r", "--preserve-owner", filepath.Join(src, "d"), filepath.Join(src, "a"), filepath.Join(src, "l"), img+":/"); code != 0 {
+		t.Fatalf("put: %d %s", code, stderr)
+	}
+	if out, stderr, code := runAsNobody(t, "diff", img+":/d", filepath.Join(src, "d")); code != 0 {
+		t.Errorf("diff of a tree and its copy: status %d:\n%s%s", code, out, stderr)
+	}
+	os.WriteFile(filepath.Join(src, "d", "big"), bytes.Repeat([]byte("0123456789abcdeF"), 20000), 0o755)
+	os.Chmod(filepath.Join(src, "d", "sub"), 0o700)
+	os.WriteFile(filepath.Join(src, "d", "new"), nil, 0o644)
+	out, _, code := runAsNobody(t, "diff", "--no-times", img+":/d", filepath.Join(src, "d"))
+	for _, want := range []string{"Files " + img + ":/d/big and " + filepath.Join(src, "d", "big") + " differ", "Only in " + filepath.Join(src, "d") + ": new", "Modes differ: " + img + ":/d/sub 0750"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("diff after changes: no %q in:\n%s", want, out)
+		}
+	}
+	if code != 1 {
+		t.Errorf("diff of different trees: status %d, want 1", code)
+	}
+	if _, _, code := runAsNobody(t, "diff", img+":/nope", src); code != 2 {
+		t.Errorf("diff of a missing path: status %d, want 2", code)
+	}
+}
