@@ -75,10 +75,11 @@ func addImageFlags(fl *pflag.FlagSet) imageFlags {
 
 // session is a kernel with one image mounted at kernelMntp.
 type session struct {
-	name string // the command, for messages
-	k    *kernel.Kernel
-	l    *kernel.LWP
-	root *vfs.Vnode
+	meter *meter // get's and put's progress, nil for none
+	name  string // the command, for messages
+	k     *kernel.Kernel
+	l     *kernel.LWP
+	root  *vfs.Vnode
 }
 
 // interrupted is set by SIGINT or SIGTERM once a session holds the image:
@@ -138,6 +139,7 @@ func openImage(name, image string, f imageFlags, write bool, failStatus int) (*s
 // code, or 128+signal after an interruption, or exitFail if the halt
 // failed.
 func (s *session) close(code int) int {
+	s.meter.end()
 	releaseVnode(s.l, s.root)
 	if err := s.k.Reboot(s.l, kernel.RB_HALT); err != nil {
 		fail("%s: halt: %v", s.name, err)

@@ -32,7 +32,9 @@ func cmdGet(args []string) int {
 			"Nothing is ever written outside HOSTDIR, whatever names and links the\n" +
 			"image holds. An existing file is not overwritten unless -f; existing\n" +
 			"directories are merged into. A file that cannot be read (a damaged\n" +
-			"image: EIO) is reported and the copy goes on; exit status 1 then.",
+			"image: EIO) is reported and the copy goes on; exit status 1 then.\n" +
+			"A copy that takes more than a second shows its progress (files, bytes,\n" +
+			"rate) on a terminal; nothing otherwise.",
 		examples: "  rumpfs get disk.img@2:/etc/fstab .          # one file into the current directory\n" +
 			"  rumpfs get -r root.ext4:/ /tmp/rootfs         # the whole file system\n" +
 			"  rumpfs get -rf disk.ffs:/home/u/src backup/    # a tree, replacing what is there",
@@ -72,6 +74,7 @@ func cmdGet(args []string) int {
 	if code != 0 {
 		return code
 	}
+	s.meter = startMeter(0, 0)
 	g := &getter{s: s, root: root, hostDir: hostDir, force: *force, rec: *rec || *recR, links: map[uint64]string{}}
 	for _, a := range ias {
 		if stopped() {
@@ -187,6 +190,7 @@ func (g *getter) copy(kpath, shown, rel string) {
 		}
 	}
 	g.setAttrs(rel, hostShown, va)
+	g.s.meter.add(1, 0)
 }
 
 // copyDir copies directory kpath's entries into the host directory rel

@@ -16,3 +16,9 @@ func mknodAt(fd int, name string, mode uint32, dev uint64) error {
 func statTimes(st *syscall.Stat_t) (at, mt vfs.Timespec) {
 	return vfs.Timespec{Sec: st.Atim.Sec, Nsec: st.Atim.Nsec}, vfs.Timespec{Sec: st.Mtim.Sec, Nsec: st.Mtim.Nsec}
 }
+
+// isTerminal reports whether fd is a terminal.
+func isTerminal(fd int) bool {
+	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	return err == nil
+}

@@ -19,3 +19,9 @@ func mknodAt(fd int, name string, mode uint32, dev uint64) error {
 func statTimes(st *syscall.Stat_t) (at, mt vfs.Timespec) {
 	return vfs.Timespec{Sec: int64(st.Atimespec.Sec), Nsec: int64(st.Atimespec.Nsec)}, vfs.Timespec{Sec: int64(st.Mtimespec.Sec), Nsec: int64(st.Mtimespec.Nsec)}
 }
+
+// isTerminal reports whether fd is a terminal.
+func isTerminal(fd int) bool {
+	_, err := unix.IoctlGetTermios(fd, unix.TIOCGETA)
+	return err == nil
+}

@@ -415,6 +415,7 @@ func (s *session) copyOut(kpath string, w io.Writer) error {
 		if _, err := w.Write(buf[:n]); err != nil {
 			return hostWriteError{err}
 		}
+		s.meter.add(0, int64(n))
 	}
 	return nil
 }

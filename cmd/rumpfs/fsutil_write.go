@@ -357,7 +357,9 @@ func cmdPut(args []string) int {
 			"what an image builder wants) unless --preserve-owner gives them the\n" +
 			"host files' owners. An existing file is not overwritten unless -f. On a\n" +
 			"full file system (ENOSPC) it stops with a message; the image is left\n" +
-			"consistent. Only drivers that write can take it (FFS today).",
+			"consistent. Only drivers that write can take it (FFS today). A copy\n" +
+			"that takes more than a second shows its progress (files, bytes, rate,\n" +
+			"ETA) on a terminal; nothing otherwise.",
 		examples: "  rumpfs put app.conf disk.ffs:/etc\n" +
 			"  rumpfs put -r ./rootfs/etc ./rootfs/usr disk.img@2:/",
 	})
@@ -382,6 +384,22 @@ func cmdPut(args []string) int {
 		}
 		report("put", "target", dst.arg, e)
 		return s.close(exitFail)
+	}
+	if isTerminal(int(os.Stderr.Fd())) {
+		// The host side is cheap to measure: a walk gives the ETA.
+		var files, size int64
+		for _, h := range fl.Args()[:n-1] {
+			filepath.Walk(h, func(_ string, fi os.FileInfo, err error) error {
+				if err == nil {
+					files++
+					if fi.Mode().IsRegular() {
+						size += fi.Size()
+					}
+				}
+				return nil
+			})
+		}
+		s.meter = startMeter(files, size)
 	}
 	p := &putter{s: s, image: dst.image, force: *force, rec: *rec || *recR, owner: *owner, links: map[[2]uint64]string{}}
 	for _, h := range fl.Args()[:n-1] {
@@ -502,6 +520,7 @@ func (p *putter) put(h, kpath string) {
 		}
 	}
 	p.setAttrs(kpath, shown, st, sys)
+	p.s.meter.add(1, 0)
 }
 
 // copyIn writes host file h to a new file kpath through the kernel's
@@ -527,6 +546,7 @@ func (p *putter) copyIn(h, kpath string) error {
 			}
 			off += m
 		}
+		p.s.meter.add(0, int64(n))
 		if err == io.EOF {
 			return nil
 		}
