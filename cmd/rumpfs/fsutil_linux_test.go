@@ -713,3 +713,44 @@ func TestFsutilDiff(t *testing.T) {
 		t.Errorf("diff of a missing path: status %d, want 2", code)
 	}
 }
+
+func TestFsutilXattrs(t *testing.T) {
+	testenv.Tool(t, "debugfs", "getfattr")
+	img := fsuExt4(t, fsuTree(t))
+	testenv.Run(t, "", "debugfs", "-w", "-R", "ea_set /a user.foo bar", img)
+	testenv.Run(t, "", "debugfs", "-w", "-R", "ea_set /d/big user.bin 0x0102", img)
+	mnt := loopMount(t, img)
+	for _, flags := range [][]string{{"-d"}, {"-d", "-e", "hex"}, {"-n", "user.foo"}, {}} {
+		files := []string{"a", "d/big"}
+		if len(flags) > 0 && flags[0] == "-n" {
+			files = files[:1] // d/big has no user.foo: an error in both
+		}
+		args := []string{"getfattr"}
+		args = append(args, flags...)
+		for _, f := range files {
+			args = append(args, img+":/"+f)
+		}
+		ours, stderr, code := runAsNobody(t, args...)
+		if code != 0 {
+			t.Fatalf("getfattr %v: %d %s", flags, code, stderr)
+		}
+		theirs := gnu(t, mnt, "getfattr", append(flags, files...)...)
+		if strings.ReplaceAll(ours, img+":/", "") != theirs {
+			t.Errorf("getfattr %v differs from getfattr on the loop mount:\nrumpfs:\n%s\ngetfattr:\n%s", flags, ours, theirs)
+		}
+	}
+	ffs := fsuFFS(t)
+	runAsNobody(t, "touch", ffs+":/f")
+	if _, stderr, code := runAsNobody(t, "setfattr", "-n", "user.k", "-v", "0x00ff", ffs+":/f"); code != 0 {
+		t.Fatalf("setfattr: %d %s", code, stderr)
+	}
+	mustBeClean(t, ffs, "setfattr")
+	if out, _, _ := runAsNobody(t, "getfattr", "-d", "-e", "hex", ffs+":/f"); !strings.Contains(out, "user.k=0x00ff") {
+		t.Errorf("getfattr after setfattr: %q", out)
+	}
+	runAsNobody(t, "setfattr", "-x", "user.k", ffs+":/f")
+	mustBeClean(t, ffs, "setfattr -x")
+	if out, _, _ := runAsNobody(t, "getfattr", "-d", ffs+":/f"); out != "" {
+		t.Errorf("getfattr after setfattr -x: %q", out)
+	}
+}

@@ -32,7 +32,7 @@ func TestParseImageArg(t *testing.T) {
 // Every fs-utils command has help in the house style: synopsis, text,
 // examples, on stdout with status 0.
 func TestFsutilHelp(t *testing.T) {
-	for _, name := range []string{"ls", "cat", "stat", "find", "get", "cp", "diff", "put", "mkdir", "rm", "rmdir", "mv", "ln", "chmod", "touch", "readlink", "du", "df", "chown", "truncate"} {
+	for _, name := range []string{"ls", "cat", "stat", "find", "get", "cp", "diff", "getfattr", "setfattr", "put", "mkdir", "rm", "rmdir", "mv", "ln", "chmod", "touch", "readlink", "du", "df", "chown", "truncate"} {
 		var buf bytes.Buffer
 		helpStdout = &buf
 		code := runMain([]string{"help", name})
