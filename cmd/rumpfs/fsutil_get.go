@@ -43,6 +43,7 @@ func cmdGet(args []string) int {
 	recR := flagBool(fl, "R", "R", "the same as -r")
 	fl.MarkHidden("R")
 	force := flagBool(fl, "force", "f", "replace existing files in HOSTDIR")
+	xattrs := flagBool(fl, "xattrs", "", "copy extended attributes too (of files and directories; Linux)")
 	imf := addImageFlags(fl)
 	if code, ok := minArgs(fl, args, 2); !ok {
 		return code
@@ -75,7 +76,7 @@ func cmdGet(args []string) int {
 		return code
 	}
 	s.meter = startMeter(0, 0)
-	g := &getter{s: s, root: root, hostDir: hostDir, force: *force, rec: *rec || *recR, links: map[uint64]string{}}
+	g := &getter{s: s, root: root, hostDir: hostDir, force: *force, xattrs: *xattrs, rec: *rec || *recR, links: map[uint64]string{}}
 	for _, a := range ias {
 		if stopped() {
 			break
@@ -94,6 +95,7 @@ type getter struct {
 	root    *os.Root
 	hostDir string
 	force   bool
+	xattrs  bool
 	rec     bool
 	links   map[uint64]string // inode in the image -> host path copied to, for hard links
 	status  int
@@ -189,6 +191,7 @@ func (g *getter) copy(kpath, shown, rel string) {
 			return
 		}
 	}
+	g.copyXattrs(kpath, rel, shown, va)
 	g.setAttrs(rel, hostShown, va)
 	g.s.meter.add(1, 0)
 }
@@ -209,7 +212,36 @@ func (g *getter) copyDir(kpath, shown, rel string) {
 	}
 	var va vfs.Vattr
 	if e := vfs.Lstat(g.s.l, kpath, &va); e == 0 {
+		g.copyXattrs(kpath, rel, shown, va)
 		g.setAttrs(rel, path.Join(g.hostDir, rel), va)
+	}
+}
+
+// copyXattrs copies the extended attributes of the image's file kpath to
+// the host's rel (not for symlinks or special files: opening them is
+// not how their attributes are set).
+func (g *getter) copyXattrs(kpath, rel, shown string, va vfs.Vattr) {
+	if !g.xattrs || (va.Type != vfs.VREG && va.Type != vfs.VDIR) {
+		return
+	}
+	xs, e := g.s.imageXattrs(kpath)
+	if e != 0 {
+		g.fail("cannot read extended attributes of", shown, e)
+		return
+	}
+	if len(xs) == 0 {
+		return
+	}
+	f, err := g.root.OpenFile(rel, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		g.fail("cannot set extended attributes of", path.Join(g.hostDir, rel), err)
+		return
+	}
+	defer f.Close()
+	for n, v := range xs {
+		if err := setHostXattr(int(f.Fd()), n, v); err != nil {
+			g.fail("cannot set extended attribute "+n+" of", path.Join(g.hostDir, rel), err)
+		}
 	}
 }
 

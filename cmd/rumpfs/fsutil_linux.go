@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"syscall"
 
 	"github.com/rumpfs/rumpfs/vfs"
@@ -22,3 +23,32 @@ func isTerminal(fd int) bool {
 	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
 	return err == nil
 }
+
+// hostXattrs reads the extended attributes of host path p (a symlink
+// itself, not its target).
+func hostXattrs(p string) (map[string][]byte, error) {
+	n, err := unix.Llistxattr(p, nil)
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	buf := make([]byte, n)
+	if n, err = unix.Llistxattr(p, buf); err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	for _, name := range strings.Split(strings.TrimRight(string(buf[:n]), "\x00"), "\x00") {
+		sz, err := unix.Lgetxattr(p, name, nil)
+		if err != nil {
+			return nil, err
+		}
+		v := make([]byte, sz)
+		if sz, err = unix.Lgetxattr(p, name, v); err != nil {
+			return nil, err
+		}
+		out[name] = v[:sz]
+	}
+	return out, nil
+}
+
+// setHostXattr sets an extended attribute on an open host file.
+func setHostXattr(fd int, name string, v []byte) error { return unix.Fsetxattr(fd, name, v, 0) }

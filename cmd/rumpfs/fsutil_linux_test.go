@@ -739,7 +739,26 @@ func TestFsutilXattrs(t *testing.T) {
 			t.Errorf("getfattr %v differs from getfattr on the loop mount:\nrumpfs:\n%s\ngetfattr:\n%s", flags, ours, theirs)
 		}
 	}
+	// get --xattrs gives the host copies the same attributes, and put
+	// --xattrs carries them into an FFS image.
+	dst := filepath.Join(filepath.Dir(img), "x")
+	os.Mkdir(dst, 0o755)
+	os.Chown(dst, nobody, nobody)
+	if _, stderr, code := runAsNobody(t, "get", "-r", "--xattrs", img+":/a", img+":/d", dst); code != 0 {
+		t.Fatalf("get --xattrs: %d %s", code, stderr)
+	}
+	hostView := gnu(t, dst, "getfattr", "-d", "-e", "hex", "a", "d/big")
+	if want := gnu(t, mnt, "getfattr", "-d", "-e", "hex", "a", "d/big"); hostView != want {
+		t.Errorf("get --xattrs: the copies have\n%s\nthe loop mount\n%s", hostView, want)
+	}
 	ffs := fsuFFS(t)
+	if _, stderr, code := runAsNobody(t, "put", "-r", "--xattrs", filepath.Join(dst, "a"), filepath.Join(dst, "d"), ffs+":/"); code != 0 {
+		t.Fatalf("put --xattrs: %d %s", code, stderr)
+	}
+	mustBeClean(t, ffs, "put --xattrs")
+	if ours, _, _ := runAsNobody(t, "getfattr", "-d", "-e", "hex", ffs+":/a", ffs+":/d/big"); strings.ReplaceAll(ours, ffs+":/", "") != hostView {
+		t.Errorf("put --xattrs: the image has\n%s\nthe host\n%s", ours, hostView)
+	}
 	runAsNobody(t, "touch", ffs+":/f")
 	if _, stderr, code := runAsNobody(t, "setfattr", "-n", "user.k", "-v", "0x00ff", ffs+":/f"); code != 0 {
 		t.Fatalf("setfattr: %d %s", code, stderr)

@@ -368,6 +368,7 @@ func cmdPut(args []string) int {
 	fl.MarkHidden("R")
 	force := flagBool(fl.FlagSet, "force", "f", "replace existing files in the image")
 	owner := flagBool(fl.FlagSet, "preserve-owner", "", "give new files the host files' owner and group")
+	xattrs := flagBool(fl.FlagSet, "xattrs", "", "copy extended attributes too (Linux hosts)")
 	if code, ok := minArgs(fl.FlagSet, args, 2); !ok {
 		return code
 	}
@@ -401,7 +402,7 @@ func cmdPut(args []string) int {
 		}
 		s.meter = startMeter(files, size)
 	}
-	p := &putter{s: s, image: dst.image, force: *force, rec: *rec || *recR, owner: *owner, links: map[[2]uint64]string{}}
+	p := &putter{s: s, image: dst.image, force: *force, rec: *rec || *recR, owner: *owner, xattrs: *xattrs, links: map[[2]uint64]string{}}
 	for _, h := range fl.Args()[:n-1] {
 		if stopped() || p.full {
 			break
@@ -416,6 +417,7 @@ type putter struct {
 	image      string
 	force, rec bool
 	owner      bool
+	xattrs     bool
 	links      map[[2]uint64]string // host device and inode -> image path
 	status     int
 	full       bool // ENOSPC: stop
@@ -466,7 +468,7 @@ func (p *putter) put(h, kpath string) {
 		for _, e := range ents {
 			p.put(filepath.Join(h, e.Name()), path.Join(kpath, e.Name()))
 		}
-		p.setAttrs(kpath, shown, st, sys)
+		p.setAttrs(h, kpath, shown, st, sys)
 		return
 	}
 	if exists {
@@ -519,7 +521,7 @@ func (p *putter) put(h, kpath string) {
 			return
 		}
 	}
-	p.setAttrs(kpath, shown, st, sys)
+	p.setAttrs(h, kpath, shown, st, sys)
 	p.s.meter.add(1, 0)
 }
 
@@ -559,9 +561,16 @@ func (p *putter) copyIn(h, kpath string) error {
 
 // setAttrs gives kpath the host file's mode, times and (with
 // --preserve-owner) owner, never following a symlink.
-func (p *putter) setAttrs(kpath, shown string, st os.FileInfo, sys *syscall.Stat_t) {
+func (p *putter) setAttrs(h, kpath, shown string, st os.FileInfo, sys *syscall.Stat_t) {
 	if sys == nil {
 		return
+	}
+	if p.xattrs && st.Mode()&os.ModeSymlink == 0 {
+		if xs, err := hostXattrs(h); err != nil {
+			p.fail("cannot read extended attributes of", h, err)
+		} else if e := p.s.setImageXattrs(kpath, xs); e != 0 {
+			p.fail("cannot set extended attributes of", shown, e)
+		}
 	}
 	if p.owner {
 		if e := vfs.Lchown(p.s.l, kpath, int(sys.Uid), int(sys.Gid)); e != 0 {

@@ -215,3 +215,42 @@ func cmdSetfattr(args []string) int {
 	}
 	return s.close(status)
 }
+
+// imageXattrs reads every extended attribute of the file at p in the
+// image (a symlink itself); ENOTSUP from a driver without them is none.
+func (s *session) imageXattrs(p string) (map[string][]byte, unix.Errno) {
+	out := map[string][]byte{}
+	e := s.onVnode(p, false, func(vp *vfs.Vnode) unix.Errno {
+		list, e := readUio(func(u *kernel.Uio) (int, unix.Errno) { return vfs.VOPListextattr(s.l, vp, u) })
+		if e == unix.ENOTSUP || e == unix.EOPNOTSUPP {
+			return 0
+		}
+		if e != 0 {
+			return e
+		}
+		for _, n := range strings.Split(strings.TrimRight(string(list), "\x00"), "\x00") {
+			if n == "" {
+				continue
+			}
+			v, e := readUio(func(u *kernel.Uio) (int, unix.Errno) { return vfs.VOPGetextattr(s.l, vp, n, u) })
+			if e != 0 {
+				return e
+			}
+			out[n] = v
+		}
+		return 0
+	})
+	return out, e
+}
+
+// setImageXattrs sets attributes on the file at p in the image.
+func (s *session) setImageXattrs(p string, xs map[string][]byte) unix.Errno {
+	return s.onVnode(p, false, func(vp *vfs.Vnode) unix.Errno {
+		for n, v := range xs {
+			if e := vfs.VOPSetextattr(s.l, vp, n, v, 0); e != 0 {
+				return e
+			}
+		}
+		return 0
+	})
+}
