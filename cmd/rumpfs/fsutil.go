@@ -75,6 +75,7 @@ func addImageFlags(fl *pflag.FlagSet) imageFlags {
 
 // session is a kernel with one image mounted at kernelMntp.
 type session struct {
+	buf   []byte // the copy buffer (ioBuf), reused: a fresh one per file costs more than the copy
 	meter *meter // get's and put's progress, nil for none
 	name  string // the command, for messages
 	k     *kernel.Kernel
@@ -154,6 +155,14 @@ func (s *session) close(code int) int {
 		return 128 + int(sig)
 	}
 	return code
+}
+
+// ioBuf is the session's copy buffer (commands copy one file at a time).
+func (s *session) ioBuf() []byte {
+	if s.buf == nil {
+		s.buf = make([]byte, 1<<20)
+	}
+	return s.buf
 }
 
 // stopped reports whether a signal asked the command to stop.

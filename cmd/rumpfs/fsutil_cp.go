@@ -158,7 +158,7 @@ func (c *copier) copyData(from, to string) unix.Errno {
 		return e
 	}
 	defer vfs.Close(l, out)
-	buf := make([]byte, 1<<20)
+	buf := c.s.ioBuf()
 	for !stopped() {
 		n, e := vfs.Read(l, in, buf)
 		if e != 0 || n == 0 {

@@ -403,7 +403,7 @@ func (s *session) copyOut(kpath string, w io.Writer) error {
 		return e
 	}
 	defer vfs.Close(s.l, fd)
-	buf := make([]byte, 256<<10)
+	buf := s.ioBuf()
 	for !stopped() {
 		n, e := vfs.Read(s.l, fd, buf)
 		if e != 0 {

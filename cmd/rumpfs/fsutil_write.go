@@ -538,7 +538,7 @@ func (p *putter) copyIn(h, kpath string) error {
 		return e
 	}
 	defer vfs.Close(p.s.l, fd)
-	buf := make([]byte, 1<<20)
+	buf := p.s.ioBuf()
 	for !stopped() {
 		n, err := f.Read(buf)
 		for off := 0; off < n; {
