@@ -111,6 +111,16 @@ func openImage(name, image string, f imageFlags, write bool, failStatus int) (*s
 	for _, w := range p.warnings {
 		fmt.Fprintf(errOut, "rumpfs: %s: %s\n", name, textesc.Line(w))
 	}
+	// Once the image is mounted SIGINT and SIGTERM no longer end the
+	// process at once (prepareKernel takes them): the command stops at
+	// its next check and the kernel halts with a sync. Listening from
+	// before the mount loses none in between.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM)
+	go func() {
+		s := <-sigs
+		interrupted.Store(int32(s.(syscall.Signal)))
+	}()
 	k, l, root, msg := mc.bootImage(p)
 	if msg != "" {
 		fail("%s: %s", name, msg)
@@ -124,15 +134,6 @@ func openImage(name, image string, f imageFlags, write bool, failStatus int) (*s
 		fail("%s: chroot into the image: %v", name, e)
 		return nil, failStatus
 	}
-	// From here SIGINT and SIGTERM no longer end the process at once
-	// (prepareKernel took them): the command stops at its next check and
-	// the kernel halts with a sync.
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM)
-	go func() {
-		s := <-sigs
-		interrupted.Store(int32(s.(syscall.Signal)))
-	}()
 	return &session{name: name, k: k, l: l, root: root}, 0
 }
 

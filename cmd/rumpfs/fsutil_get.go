@@ -26,15 +26,16 @@ func cmdGet(args []string) int {
 		about: "Copies files from inside an image into the host directory HOSTDIR,\n" +
 			"without mounting the image (it is opened read-only). Each PATH lands\n" +
 			"in HOSTDIR under its own name; PATH / copies the image's root's\n" +
-			"contents. Modes (setuid, setgid, sticky included), modification and\n" +
-			"access times, symlinks (as symlinks: never followed), hard links\n" +
-			"within the copy, FIFOs and, as root, owners and device nodes are kept.\n" +
-			"Nothing is ever written outside HOSTDIR, whatever names and links the\n" +
-			"image holds. An existing file is not overwritten unless -f; existing\n" +
-			"directories are merged into. A file that cannot be read (a damaged\n" +
-			"image: EIO) is reported and the copy goes on; exit status 1 then.\n" +
-			"A copy that takes more than a second shows its progress (files, bytes,\n" +
-			"rate) on a terminal; nothing otherwise.",
+			"contents (and gives HOSTDIR the root's mode and times). Modes (setuid,\n" +
+			"setgid, sticky included), modification and access times, symlinks (as\n" +
+			"symlinks: never followed), hard links within the copy, FIFOs and, as\n" +
+			"root, owners and device nodes are kept; extended attributes with\n" +
+			"--xattrs. Nothing is ever written outside HOSTDIR, whatever names and\n" +
+			"links the image holds. An existing file is not overwritten unless -f;\n" +
+			"existing directories are merged into. A file that cannot be read (a\n" +
+			"damaged image: EIO) is reported and the copy goes on; exit status 1\n" +
+			"then. A copy that takes more than a second shows its progress (files,\n" +
+			"bytes, rate) on a terminal; nothing otherwise.",
 		examples: "  rumpfs get disk.img@2:/etc/fstab .          # one file into the current directory\n" +
 			"  rumpfs get -r root.ext4:/ /tmp/rootfs         # the whole file system\n" +
 			"  rumpfs get -rf disk.ffs:/home/u/src backup/    # a tree, replacing what is there",
