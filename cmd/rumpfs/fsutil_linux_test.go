@@ -773,3 +773,54 @@ func TestFsutilXattrs(t *testing.T) {
 		t.Errorf("getfattr after setfattr -x: %q", out)
 	}
 }
+
+// The image-builder job on a partitioned disk, without root: a GPT disk
+// with an FFS and an ext4 partition; files put into the FFS one (then
+// clean), the ext4 one read through its selector and compared with the
+// kernel's loop mount of that partition.
+func TestFsutilPartitionedDisk(t *testing.T) {
+	testenv.Tool(t, "sgdisk", "makefs", "mke2fs", "setpriv")
+	dir := t.TempDir()
+	os.Chmod(filepath.Dir(dir), 0o755)
+	os.Chmod(dir, 0o755)
+	disk := filepath.Join(dir, "disk.img")
+	if err := os.WriteFile(disk, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Truncate(disk, 48<<20)
+	testenv.Run(t, "", "sgdisk", "-n", "1:2048:+16M", "-c", "1:boot", "-n", "2:0:+16M", "-c", "2:root", disk)
+	ffs := filepath.Join(dir, "p1.ffs")
+	testenv.Run(t, "", "makefs", "-t", "ffs", "-o", "version=2", "-s", "16m", ffs, t.TempDir())
+	testenv.Run(t, "", "dd", "if="+ffs, "of="+disk, "bs=1M", "seek=1", "conv=notrunc", "status=none")
+	src := fsuTree(t)
+	// partition 2 starts right after partition 1: sector 2048+32768
+	testenv.Run(t, "", "mke2fs", "-q", "-t", "ext4", "-E", fmt.Sprintf("offset=%d", (2048+32768)*512), "-d", src, disk, "16M")
+	os.Chown(disk, nobody, nobody)
+
+	conf := filepath.Join(dir, "app.conf")
+	os.WriteFile(conf, []byte("key=value\n"), 0o644)
+	if _, stderr, code := runAsNobody(t, "mkdir", "-p", disk+"@boot:/EFI/app"); code != 0 {
+		t.Fatalf("mkdir in partition boot: %d %s", code, stderr)
+	}
+	if _, stderr, code := runAsNobody(t, "put", conf, disk+"@1:/EFI/app"); code != 0 {
+		t.Fatalf("put into partition 1: %d %s", code, stderr)
+	}
+	mustBeClean(t, disk+"@1", "put into a partition")
+	if out, _, code := runAsNobody(t, "cat", disk+"@boot:/EFI/app/app.conf"); code != 0 || out != "key=value\n" {
+		t.Errorf("cat back from partition boot: %d %q", code, out)
+	}
+
+	ours, stderr, code := runAsNobody(t, "ls", "-lR", disk+"@root:/d")
+	if code != 0 {
+		t.Fatalf("ls of partition root: %d %s", code, stderr)
+	}
+	testenv.Root(t)
+	mnt := t.TempDir()
+	testenv.Run(t, "", "mount", "-o", fmt.Sprintf("loop,ro,offset=%d", (2048+32768)*512), disk, mnt)
+	defer exec.Command("umount", mnt).Run()
+	theirs := gnu(t, mnt, "ls", "-lnR", "d")
+	header := regexp.MustCompile(`(?m)^\S+:$`)
+	if header.ReplaceAllString(ours, "H:") != header.ReplaceAllString(theirs, "H:") {
+		t.Errorf("ls -lR of the ext4 partition differs from GNU on its loop mount:\nrumpfs:\n%s\nGNU:\n%s", ours, theirs)
+	}
+}
