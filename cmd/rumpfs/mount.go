@@ -58,8 +58,17 @@ type mountCmd struct {
 	quiet              bool   // nothing printed once live
 	pidfile, logFile   string // --pidfile, --log
 	trace              string
-	cacheBytes         int64 // buffer cache bound
-	acls               bool  // the mounted file system stores POSIX ACLs
+	cacheBytes         int64  // buffer cache bound
+	acls               bool   // the mounted file system stores POSIX ACLs
+	name               string // the command, for messages ("" is mount)
+}
+
+// cmdName is the command messages are prefixed with.
+func (mc *mountCmd) cmdName() string {
+	if mc.name == "" {
+		return "mount"
+	}
+	return mc.name
 }
 
 func cmdMount(args []string) int {
@@ -163,12 +172,13 @@ func truncation(f *images.FS, have int64) string {
 
 // resolve checks the source and the type before anything boots.
 func (mc *mountCmd) resolve() (plan, int) {
+	fail := func(format string, args ...any) int { return fail(mc.cmdName()+": "+format, args...) }
 	var p plan
 	name := ""
 	if mc.fstype != "" {
 		name = canonicalFSType(mc.fstype)
 		if name == "" {
-			return p, fail("mount: unknown file system type %q (known: %s)", mc.fstype, knownFSTypes())
+			return p, fail("unknown file system type %q (known: %s)", mc.fstype, knownFSTypes())
 		}
 	} else if mc.source == "none" || mc.source == "rumpfs" {
 		name = "rumpfs"
@@ -176,38 +186,38 @@ func (mc *mountCmd) resolve() (plan, int) {
 	if name != "rumpfs" {
 		path, _, _ := images.SplitSelector(mc.source)
 		if _, err := os.Stat(path); err != nil {
-			return p, fail("mount: image %s: %s", path, errText(err))
+			return p, fail("image %s: %s", path, errText(err))
 		}
 		t, err := images.Resolve(mc.source)
 		if err != nil {
-			return p, fail("mount: %v", err)
+			return p, fail("%v", err)
 		}
 		p.target = t
 		if c := t.Container; c != nil {
 			return p, fail("mount: %s is a %s image; mounting containers is not supported yet (rumpfs parts and info read them; qemu-img convert -O raw makes a mountable copy)", path, c.Format)
 		}
 		if msg := mismatch(mc.source, t, name); msg != "" {
-			return p, fail("mount: %s", msg)
+			return p, fail("%s", msg)
 		}
 		if name == "" {
 			name = canonicalFSType(t.FSType)
 			if name == "" {
-				return p, fail("mount: %s holds %s, which rumpfs has no driver for", mc.source, t.FS.Variant)
+				return p, fail("%s holds %s, which rumpfs has no driver for", mc.source, t.FS.Variant)
 			}
 		}
 	}
 	p.typ = vfs.LookupFSType(name)
 	if p.typ == nil && mc.fstype == "" && p.target != nil {
-		return p, fail("mount: %s holds %s: this build has no %s driver (drivers: %s)", mc.source, p.target.FS.Variant, name, driverTypes())
+		return p, fail("%s holds %s: this build has no %s driver (drivers: %s)", mc.source, p.target.FS.Variant, name, driverTypes())
 	}
 	if p.typ == nil {
-		return p, fail("mount: no driver for file system type %s in this build (drivers: %s)", name, driverTypes())
+		return p, fail("no driver for file system type %s in this build (drivers: %s)", name, driverTypes())
 	}
 	if t := p.target; t != nil && t.FS != nil && t.FS.Missing > 0 {
 		// A truncated acquisition: served read-only, the missing
 		// bytes answered with EIO, rather than refused.
 		if mc.opts.rwAsked {
-			return p, fail("mount: %s is truncated (%s), so it can only be mounted read-only (drop -o rw)", mc.source, truncation(t.FS, t.Size))
+			return p, fail("%s is truncated (%s), so it can only be mounted read-only (drop -o rw)", mc.source, truncation(t.FS, t.Size))
 		}
 		mc.opts.readOnly = true
 		p.missing = t.FS.Missing
@@ -219,7 +229,7 @@ func (mc *mountCmd) resolve() (plan, int) {
 			what = t.FS.Variant
 		}
 		if mc.opts.rwAsked {
-			return p, fail("mount: %s: %s can only be mounted read-only: the %s driver cannot write yet (drop -o rw)", mc.source, what, p.typ.Name)
+			return p, fail("%s: %s can only be mounted read-only: the %s driver cannot write yet (drop -o rw)", mc.source, what, p.typ.Name)
 		}
 		mc.opts.readOnly = true
 		p.notices = append(p.notices, fmt.Sprintf("%s: %s mounted read-only: the %s driver cannot write yet", mc.source, what, p.typ.Name))
@@ -360,21 +370,9 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 	for _, w := range p.warnings {
 		fmt.Fprintf(errOut, "rumpfs: mount: %s\n", textesc.Line(w))
 	}
-	// The kernel's console names the image as the user did, not by its
-	// key in the kernel.
-	names := []string{imageKey, mc.source}
-	if mc.opts.journalPath != "" {
-		names = append([]string{journalKey, mc.opts.journalPath}, names...)
-	}
-	console := escapingWriter{w: errOut, rename: strings.NewReplacer(names...)}
-	k, err := kernel.Boot(kernel.Config{Verbose: mc.verbose, BufCacheBytes: mc.cacheBytes, Console: console})
-	if err != nil {
-		return fail("mount: %v", err)
-	}
-	l, err := k.Rfork(nil, kernel.RFCFDG)
-	if err != nil {
-		k.Reboot(nil, kernel.RB_HALT)
-		return fail("mount: %v", err)
+	k, l, root, msg := mc.bootImage(p)
+	if msg != "" {
+		return fail("mount: %s", msg)
 	}
 	var bridge *p2k.Bridge
 	var vnodes string
@@ -389,11 +387,6 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 	failHalt := func(format string, args ...any) int {
 		halt()
 		return fail(format, args...)
-	}
-
-	root, msg := mc.prepareKernel(l, p)
-	if msg != "" {
-		return failHalt("mount: %s", msg)
 	}
 	mc.acls = vfs.ACLSupported(l, root)
 	popts := p2k.Options{
@@ -497,6 +490,36 @@ func (mc *mountCmd) run(ready *daemonNotifier) int {
 	return 0
 }
 
+// bootImage boots a kernel and mounts plan p's image in it at kernelMntp
+// (or readies the kernel's root when p has no image), and returns the
+// referenced vnode to work on: the one way mount and the fs-utils commands
+// get a kernel with an image. On failure the kernel is halted and msg says
+// why.
+func (mc *mountCmd) bootImage(p plan) (k *kernel.Kernel, l *kernel.LWP, root *vfs.Vnode, msg string) {
+	// The kernel's console names the image as the user did, not by its
+	// key in the kernel.
+	names := []string{imageKey, mc.source}
+	if mc.opts.journalPath != "" {
+		names = append([]string{journalKey, mc.opts.journalPath}, names...)
+	}
+	console := escapingWriter{w: errOut, rename: strings.NewReplacer(names...)}
+	k, err := kernel.Boot(kernel.Config{Verbose: mc.verbose, BufCacheBytes: mc.cacheBytes, Console: console})
+	if err != nil {
+		return nil, nil, nil, err.Error()
+	}
+	l, err = k.Rfork(nil, kernel.RFCFDG)
+	if err != nil {
+		k.Reboot(nil, kernel.RB_HALT)
+		return nil, nil, nil, err.Error()
+	}
+	root, msg = mc.prepareKernel(l, p)
+	if msg != "" {
+		k.Reboot(l, kernel.RB_HALT)
+		return nil, nil, nil, msg
+	}
+	return k, l, root, ""
+}
+
 // describe is the live line's note on what is served: type and mode.
 func (mc *mountCmd) describe(p plan) string {
 	what := p.typ.Name
@@ -575,8 +598,10 @@ func (mc *mountCmd) prepareKernel(l *kernel.LWP, p plan) (*vfs.Vnode, string) {
 		if why := driverReason(seen, k.Dmesg(), p.typ.Name); why != "" {
 			msg = fmt.Sprintf("%s: mount as %s: %s (%v)", mc.source, p.typ.Name, why, e)
 		}
-		if e == unix.EROFS {
+		if e == unix.EROFS && mc.name == "" {
 			msg += " (it can only be mounted read-only: the image, or the driver, allows no writes; use -o ro)"
+		} else if e == unix.EROFS {
+			msg += " (the image file, or the driver, allows no writes)"
 		}
 		return nil, msg
 	}
