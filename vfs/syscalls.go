@@ -649,17 +649,32 @@ func countBits(m AttrMask) int {
 
 // Utimes sets path's access and modification times (nil: both now).
 func Utimes(l *kernel.LWP, path string, ts *[2]Timespec, follow bool) unix.Errno {
-	for _, t := range ts {
-		if ts != nil && t.Nsec != UTIME_NOW && t.Nsec != UTIME_OMIT && (t.Nsec < 0 || t.Nsec >= 1e9) {
-			return unix.EINVAL
-		}
+	if e := checkTimes(ts); e != 0 {
+		return e
 	}
 	return setattrPath(l, path, follow, timesAttr(ts))
 }
 
 // Futimes sets fd's times.
 func Futimes(l *kernel.LWP, fd int, ts *[2]Timespec) unix.Errno {
+	if e := checkTimes(ts); e != 0 {
+		return e
+	}
 	return setattrFd(l, fd, timesAttr(ts), false)
+}
+
+// checkTimes refuses, as utimensat(2) does, a nanosecond field out of
+// range that is neither UTIME_NOW nor UTIME_OMIT. nil (both now) is fine.
+func checkTimes(ts *[2]Timespec) unix.Errno {
+	if ts == nil {
+		return 0
+	}
+	for _, t := range ts {
+		if t.Nsec != UTIME_NOW && t.Nsec != UTIME_OMIT && (t.Nsec < 0 || t.Nsec >= 1e9) {
+			return unix.EINVAL
+		}
+	}
+	return 0
 }
 
 // Truncate sets path's size.

@@ -355,3 +355,29 @@ func TestFchdirNeedsSearch(t *testing.T) {
 	must(t, e, "root open")
 	must(t, vfs.Fchdir(l, rfd), "root fchdir")
 }
+
+// TestUtimesNilAndRange: nil times mean "both now" (utimensat(2) with a
+// NULL times), not a panic; an out-of-range nanosecond field is EINVAL
+// through both the path and the descriptor call.
+func TestUtimesNilAndRange(t *testing.T) {
+	_, l := boot(t, kernel.Config{})
+	fd, e := vfs.Open(l, "/tmp/f", unix.O_CREAT|unix.O_WRONLY, 0o644)
+	must(t, e, "create")
+	defer vfs.Close(l, fd)
+	old := [2]vfs.Timespec{{Sec: 1}, {Sec: 2}}
+	must(t, vfs.Utimes(l, "/tmp/f", &old, true), "utimes to 1970")
+	must(t, vfs.Utimes(l, "/tmp/f", nil, true), "utimes nil")
+	var va vfs.Vattr
+	must(t, vfs.Stat(l, "/tmp/f", &va), "stat")
+	if va.Mtime.Sec < 1e9 || va.Atime.Sec < 1e9 {
+		t.Errorf("after utimes(nil): atime %v mtime %v, want now", va.Atime, va.Mtime)
+	}
+	must(t, vfs.Futimes(l, fd, nil), "futimes nil")
+	bad := [2]vfs.Timespec{{Nsec: 1e9}, {Nsec: vfs.UTIME_OMIT}}
+	if e := vfs.Utimes(l, "/tmp/f", &bad, true); e != unix.EINVAL {
+		t.Errorf("utimes with nsec 1e9: %v, want EINVAL", e)
+	}
+	if e := vfs.Futimes(l, fd, &bad); e != unix.EINVAL {
+		t.Errorf("futimes with nsec 1e9: %v, want EINVAL", e)
+	}
+}
