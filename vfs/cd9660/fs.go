@@ -33,6 +33,7 @@ type FS struct {
 	layer   int
 	skip    int // SUSP bytes to skip in every system use area
 	rootIno uint64
+	name    string
 	logf    func(string, ...any)
 
 	mu    sync.Mutex
@@ -47,8 +48,9 @@ type Options struct {
 	NoJoliet    bool
 }
 
+// corrupt logs what is wrong with the image and returns EIO.
 func (f *FS) corrupt(format string, args ...any) unix.Errno {
-	f.logf(format, args...)
+	f.logf("cd9660: %s: %s", f.name, fmt.Sprintf(format, args...))
 	return unix.EIO
 }
 
@@ -66,7 +68,7 @@ func (f *FS) read(l *kernel.LWP, addr int64, n int) ([]byte, unix.Errno) {
 
 // Open reads the volume descriptors and picks the tree to show.
 func Open(l *kernel.LWP, dev bio.Device, o Options) (*FS, unix.Errno) {
-	f := &FS{dev: dev, logf: o.Logf, links: map[uint64]int64{}}
+	f := &FS{dev: dev, name: o.Name, logf: o.Logf, links: map[uint64]int64{}}
 	var pvd, joliet *disk.VolumeDescriptor
 	for i := range disk.MaxVDs {
 		b, e := f.read(l, int64(disk.VDStart+i)*disk.SectorSize, disk.SectorSize)
@@ -76,7 +78,7 @@ func Open(l *kernel.LWP, dev bio.Device, o Options) (*FS, unix.Errno) {
 		vd, err := disk.ParseVolumeDescriptor(b)
 		if err != nil {
 			if i == 0 {
-				f.logf("not an ISO 9660 image: %v", err)
+				f.logf("cd9660: %s: not an ISO 9660 image: %v", f.name, err)
 				return nil, unix.EINVAL
 			}
 			return nil, f.corrupt("volume descriptor %d: %v", i, err)
@@ -92,7 +94,7 @@ func Open(l *kernel.LWP, dev bio.Device, o Options) (*FS, unix.Errno) {
 		}
 	}
 	if pvd == nil {
-		f.logf("no primary volume descriptor")
+		f.logf("cd9660: %s: no primary volume descriptor", f.name)
 		return nil, unix.EINVAL
 	}
 	f.vd = *pvd
@@ -406,16 +408,15 @@ func (f *FS) load(l *kernel.LWP, ino uint64) (*node, unix.Errno) {
 	if n.isDir() && n.nlink < 2 {
 		// ISO 9660 keeps no link count for directories, and xorriso's PX
 		// says 1: count them as Unix does, 2 and one per subdirectory.
+		// A damaged directory is reported when it is read; its count
+		// stays what was counted up to the damage.
 		n.nlink = 2
-		e := f.walkDir(l, n, 0, func(ent entry) bool {
+		_ = f.walkDir(l, n, 0, func(ent entry) bool {
 			if ent.dtype == unix.DT_DIR && ent.name != "." && ent.name != ".." {
 				n.nlink++
 			}
 			return true
 		})
-		if e != 0 {
-			return nil, e
-		}
 	}
 	if t := n.mode & unix.S_IFMT; t != unix.S_IFREG && t != unix.S_IFDIR && t != unix.S_IFLNK {
 		n.size = 0

@@ -38,7 +38,7 @@ func mountCD9660(l *kernel.LWP, mp *vfs.Mount, args *vfs.MountArgs) (vfs.FileSys
 	}
 	_, norrip := args.Options["norrip"]
 	_, nojoliet := args.Options["nojoliet"]
-	logf := kernel.NewRatelog(k, "cd9660: "+args.Source).Printf
+	logf := kernel.NewRatelog(k, "cd9660: "+args.Source).Printf // corrupt adds the prefix
 	f, e := Open(l, args.Dev, Options{Name: args.Source, Logf: logf, NoRockRidge: norrip, NoJoliet: nojoliet})
 	if e != 0 {
 		return nil, e
