@@ -17,6 +17,6 @@
 //
 // Owns: the FS value (the chosen tree and the hard-link table, under its
 // mutex); a vnode's Data is an immutable *node. Metadata is read
-// straight from the device with genfs.ReadBytes (no buffer cache yet);
-// file data goes through genfs.File.
+// a sector at a time through vfs/bio (attached at mount, detached at
+// unmount); file data goes from the device through genfs.File.
 package cd9660

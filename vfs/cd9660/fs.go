@@ -28,7 +28,8 @@ const maxDirSize = 64 << 20
 // FS is an open ISO 9660 image.
 type FS struct {
 	dev     bio.Device
-	bs      int64 // logical block size
+	bdev    *bio.Dev // dev attached to the buffer cache, or nil
+	bs      int64    // logical block size
 	vd      disk.VolumeDescriptor
 	layer   int
 	skip    int // SUSP bytes to skip in every system use area
@@ -46,6 +47,7 @@ type Options struct {
 	Logf        func(string, ...any)
 	NoRockRidge bool
 	NoJoliet    bool
+	Cache       *bio.Cache // metadata goes through it when set
 }
 
 // corrupt logs what is wrong with the image and returns EIO.
@@ -54,34 +56,70 @@ func (f *FS) corrupt(format string, args ...any) unix.Errno {
 	return unix.EIO
 }
 
-// read reads n bytes at byte address addr of the image.
+// read reads n bytes at byte address addr of the image: through the
+// buffer cache a sector at a time, straight from the device when there
+// is no cache or the last sector is cut short.
 func (f *FS) read(l *kernel.LWP, addr int64, n int) ([]byte, unix.Errno) {
 	if addr < 0 || n < 0 || addr+int64(n) > f.dev.Size() {
 		return nil, f.corrupt("read of %d bytes at %d: past the end of the image", n, addr)
 	}
 	b := make([]byte, n)
-	if e := genfs.ReadBytes(l, f.dev, b, addr); e != 0 {
-		return nil, f.corrupt("read of %d bytes at %d: %v", n, addr, e)
+	for done := 0; done < n; {
+		pos := addr + int64(done)
+		sec := pos / disk.SectorSize * disk.SectorSize
+		in := int(pos - sec)
+		m := min(n-done, disk.SectorSize-in)
+		if f.bdev == nil || sec+disk.SectorSize > f.dev.Size() {
+			if e := genfs.ReadBytes(l, f.dev, b[done:done+m], pos); e != 0 {
+				return nil, f.corrupt("read of %d bytes at %d: %v", m, pos, e)
+			}
+		} else {
+			buf, e := f.bdev.Bread(l, sec/bio.DevBSize, disk.SectorSize)
+			if e != 0 {
+				return nil, f.corrupt("read of sector %d: %v", sec/disk.SectorSize, e)
+			}
+			copy(b[done:done+m], buf.Data[in:])
+			buf.Brelse()
+		}
+		done += m
 	}
 	return b, 0
+}
+
+// Close gives the buffer cache back the image's sectors.
+func (f *FS) Close() {
+	if f.bdev != nil {
+		f.bdev.Detach()
+	}
 }
 
 // Open reads the volume descriptors and picks the tree to show.
 func Open(l *kernel.LWP, dev bio.Device, o Options) (*FS, unix.Errno) {
 	f := &FS{dev: dev, name: o.Name, logf: o.Logf, links: map[uint64]int64{}}
+	if o.Cache != nil {
+		f.bdev = o.Cache.Attach(dev, o.Name)
+	}
+	if e := f.open(l, o); e != 0 {
+		f.Close()
+		return nil, e
+	}
+	return f, 0
+}
+
+func (f *FS) open(l *kernel.LWP, o Options) unix.Errno {
 	var pvd, joliet *disk.VolumeDescriptor
 	for i := range disk.MaxVDs {
 		b, e := f.read(l, int64(disk.VDStart+i)*disk.SectorSize, disk.SectorSize)
 		if e != 0 {
-			return nil, e
+			return e
 		}
 		vd, err := disk.ParseVolumeDescriptor(b)
 		if err != nil {
 			if i == 0 {
 				f.logf("cd9660: %s: not an ISO 9660 image: %v", f.name, err)
-				return nil, unix.EINVAL
+				return unix.EINVAL
 			}
-			return nil, f.corrupt("volume descriptor %d: %v", i, err)
+			return f.corrupt("volume descriptor %d: %v", i, err)
 		}
 		if vd.Type == disk.VDTerminator {
 			break
@@ -95,7 +133,7 @@ func Open(l *kernel.LWP, dev bio.Device, o Options) (*FS, unix.Errno) {
 	}
 	if pvd == nil {
 		f.logf("cd9660: %s: no primary volume descriptor", f.name)
-		return nil, unix.EINVAL
+		return unix.EINVAL
 	}
 	f.vd = *pvd
 	f.bs = int64(pvd.BlockSize)
@@ -103,7 +141,7 @@ func Open(l *kernel.LWP, dev bio.Device, o Options) (*FS, unix.Errno) {
 	if !o.NoRockRidge {
 		rr, e := f.rootRockRidge(l)
 		if e != 0 {
-			return nil, e
+			return e
 		}
 		if rr.SP && rr.RR {
 			f.layer, f.skip = layerRockRidge, rr.SPSkip
@@ -113,7 +151,7 @@ func Open(l *kernel.LWP, dev bio.Device, o Options) (*FS, unix.Errno) {
 		f.vd, f.layer = *joliet, layerJoliet
 	}
 	f.rootIno = f.dirIno(&f.vd.Root)
-	return f, 0
+	return 0
 }
 
 // rootRockRidge parses the system use area of the root's "." record,

@@ -39,7 +39,7 @@ func mountCD9660(l *kernel.LWP, mp *vfs.Mount, args *vfs.MountArgs) (vfs.FileSys
 	_, norrip := args.Options["norrip"]
 	_, nojoliet := args.Options["nojoliet"]
 	logf := kernel.NewRatelog(k, "cd9660: "+args.Source).Printf // corrupt adds the prefix
-	f, e := Open(l, args.Dev, Options{Name: args.Source, Logf: logf, NoRockRidge: norrip, NoJoliet: nojoliet})
+	f, e := Open(l, args.Dev, Options{Name: args.Source, Logf: logf, NoRockRidge: norrip, NoJoliet: nojoliet, Cache: mp.VFS().Bufcache})
 	if e != 0 {
 		return nil, e
 	}
@@ -69,8 +69,11 @@ func (m *mount) Statvfs(l *kernel.LWP, s *vfs.Statvfs) unix.Errno {
 	return 0
 }
 
-func (m *mount) Sync(l *kernel.LWP, wait bool) unix.Errno    { return 0 }
-func (m *mount) Unmount(l *kernel.LWP, flags int) unix.Errno { return 0 }
+func (m *mount) Sync(l *kernel.LWP, wait bool) unix.Errno { return 0 }
+func (m *mount) Unmount(l *kernel.LWP, flags int) unix.Errno {
+	m.fs.Close()
+	return 0
+}
 
 func (m *mount) LoadVnode(l *kernel.LWP, vp *vfs.Vnode, ino uint64) unix.Errno {
 	n, e := m.fs.load(l, ino)
