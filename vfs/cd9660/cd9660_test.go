@@ -251,3 +251,57 @@ func TestDamage(t *testing.T) {
 	}
 	drivertest.Halt(t, k, l)
 }
+
+// TestContinuationLoop: a CE entry that points back at its own system
+// use area ends in EIO with a dmesg line, not a hang.
+func TestContinuationLoop(t *testing.T) {
+	src := t.TempDir()
+	if err := os.Symlink(strings.Repeat("long/", 80), filepath.Join(src, "link")); err != nil {
+		t.Fatal(err)
+	}
+	img := xorriso(t, src)
+	b, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := func(p int) int { return int(b[p]) | int(b[p+1])<<8 | int(b[p+2])<<16 | int(b[p+3])<<24 }
+	put := func(p, v int) { // both-endian 32-bit
+		for i := range 4 {
+			b[p+i], b[p+7-i] = byte(v>>(8*i)), byte(v>>(8*i))
+		}
+	}
+	root := le(16*2048+156+2) * 2048
+	root += int(b[root]) // "." (its CE holds the ER entry)
+	root += int(b[root]) // ".."
+	found := false
+	for rec := root; b[rec] != 0 && !found; rec += int(b[rec]) {
+		nl := int(b[rec+32])
+		su := rec + 33 + nl + (1 - nl%2)
+		for p := su; p+4 <= rec+int(b[rec]); p += int(b[p+2]) {
+			if b[p+2] == 0 {
+				break
+			}
+			if string(b[p:p+2]) == "CE" {
+				put(p+4, su/2048)
+				put(p+12, su%2048)
+				put(p+20, rec+int(b[rec])-su)
+				found = true
+				break
+			}
+		}
+	}
+	if !found {
+		t.Fatal("xorriso wrote no CE entry for a long link")
+	}
+	if err := os.WriteFile(img, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k, l := mount(t, img, nil)
+	if _, e := vfs.ReadDir(l, "/mnt"); e != unix.EIO {
+		t.Errorf("readdir: %v, want EIO", e)
+	}
+	if !strings.Contains(k.Dmesg(), "continuation areas") {
+		t.Errorf("dmesg says nothing of it:\n%s", k.Dmesg())
+	}
+	drivertest.Halt(t, k, l)
+}
