@@ -245,7 +245,9 @@ func (f *FS) walkDir(l *kernel.LWP, d *node, off int64, fn func(entry) bool) uni
 	base := d.extents[0].Addr
 	var sec []byte
 	secNo := int64(-1)
-	multi := false // the previous record continues into this one
+	// A multi-extent file is one entry at its first record whose cookie
+	// is past its last: it waits in pending until that one is seen.
+	var pending *entry
 	for off < d.size {
 		if s := off / disk.SectorSize; s != secNo {
 			var e unix.Errno
@@ -266,11 +268,16 @@ func (f *FS) walkDir(l *kernel.LWP, d *node, off int64, fn func(entry) bool) uni
 		}
 		addr := base + off
 		off += int64(r.Len)
-		if multi {
-			multi = r.Flags&disk.FlagMultiExt != 0
+		if pending != nil {
+			if r.Flags&disk.FlagMultiExt == 0 {
+				ent := *pending
+				pending, ent.next = nil, off
+				if !ent.hidden && !fn(ent) {
+					return 0
+				}
+			}
 			continue
 		}
-		multi = r.Flags&disk.FlagMultiExt != 0
 		ent := entry{next: off}
 		switch {
 		case r.IsDot():
@@ -283,10 +290,17 @@ func (f *FS) walkDir(l *kernel.LWP, d *node, off int64, fn func(entry) bool) uni
 				return e
 			}
 			ent.next = off
+			if r.Flags&disk.FlagMultiExt != 0 {
+				pending = &ent
+				continue
+			}
 		}
 		if !ent.hidden && !fn(ent) {
 			return 0
 		}
+	}
+	if pending != nil {
+		return f.corrupt("directory %d: multi-extent file %q has no last part", d.ino, pending.name)
 	}
 	return 0
 }
