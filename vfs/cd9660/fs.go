@@ -284,6 +284,15 @@ func (f *FS) walkDir(l *kernel.LWP, d *node, off int64, fn func(entry) bool) uni
 			ent.name, ent.ino, ent.dtype = ".", d.ino, unix.DT_DIR
 		case r.IsDotDot():
 			ent.name, ent.ino, ent.dtype = "..", f.dirIno(&r), unix.DT_DIR
+			if f.layer == layerRockRidge {
+				var rr disk.RockRidge
+				if e := f.suspInto(l, f.skipped(r.SystemUse), &rr); e != 0 {
+					return e
+				}
+				if rr.HasPL {
+					ent.ino = uint64(rr.ParentLink) * uint64(f.bs)
+				}
+			}
 		default:
 			var e unix.Errno
 			if ent, e = f.entryOf(l, &r, addr); e != 0 {

@@ -19,31 +19,33 @@ type Continuation struct {
 // may continue over several entries (and continuation areas); Done
 // tells that the last NM and SL were complete.
 type RockRidge struct {
-	SP        bool // an SP entry (only in a root's "." record)
-	SPSkip    int  // bytes to skip at the start of every system use area
-	RR        bool // any Rock Ridge entry seen
-	HasPX     bool
-	Mode      uint32
-	Nlink     uint32
-	Uid       uint32
-	Gid       uint32
-	Ino       uint64 // PX serial number (RRIP 1.12), 0 when absent
-	HasPN     bool
-	DevHigh   uint32
-	DevLow    uint32
-	HasNM     bool
-	Name      string
-	HasSL     bool
-	Link      string
-	Mtime     time.Time
-	Atime     time.Time
-	Ctime     time.Time
-	Relocated bool   // RE: a relocated directory, hidden where it sits
-	HasCL     bool   // CL: this entry stands for a directory relocated to ChildLink
-	ChildLink uint32 // CL's block
-	nmMore    bool
-	slMore    bool // the last SL component continues
-	slComp    bool // a component is open (the next continues it)
+	SP         bool // an SP entry (only in a root's "." record)
+	SPSkip     int  // bytes to skip at the start of every system use area
+	RR         bool // any Rock Ridge entry seen
+	HasPX      bool
+	Mode       uint32
+	Nlink      uint32
+	Uid        uint32
+	Gid        uint32
+	Ino        uint64 // PX serial number (RRIP 1.12), 0 when absent
+	HasPN      bool
+	DevHigh    uint32
+	DevLow     uint32
+	HasNM      bool
+	Name       string
+	HasSL      bool
+	Link       string
+	Mtime      time.Time
+	Atime      time.Time
+	Ctime      time.Time
+	Relocated  bool   // RE: a relocated directory, hidden where it sits
+	HasCL      bool   // CL: this entry stands for a directory relocated to ChildLink
+	ChildLink  uint32 // CL's block
+	HasPL      bool   // PL: in a relocated directory's "..", the real parent
+	ParentLink uint32 // PL's block
+	nmMore     bool
+	slMore     bool // the last SL component continues
+	slComp     bool // a component is open (the next continues it)
 }
 
 // SUSPLimit bounds continuation areas followed for one record: a loop
@@ -140,6 +142,12 @@ func ParseSUSP(area []byte, rr *RockRidge) (*Continuation, error) {
 			}
 			rr.RR = true
 			rr.addTF(d)
+		case "PL":
+			if err := short(8); err != nil {
+				return nil, err
+			}
+			rr.RR, rr.HasPL = true, true
+			rr.ParentLink = le.Uint32(d[0:])
 		case "RE":
 			rr.RR, rr.Relocated = true, true
 		case "CL":
