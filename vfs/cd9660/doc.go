@@ -16,7 +16,9 @@
 // share one; the mount remembers where each such number was seen.
 //
 // Owns: the FS value (the chosen tree and the hard-link table, under its
-// mutex); a vnode's Data is an immutable *node. Metadata is read
+// mutex); a vnode's Data is a *node, immutable but for a directory's name
+// index, built on its first lookup under the node's mutex (taken before
+// the FS's, held across the directory's reads). Metadata is read
 // a sector at a time through vfs/bio (attached at mount, detached at
 // unmount); file data goes from the device through genfs.File.
 package cd9660

@@ -221,6 +221,37 @@ type node struct {
 	ctime   time.Time
 	link    string
 	extents []extent
+
+	// A directory's names, indexed on its first lookup: a walk looks up
+	// every entry, and a scan per name (each parsing Rock Ridge) would
+	// make that quadratic.
+	mu    sync.Mutex
+	index map[string]uint64
+}
+
+// lookup returns the inode number of name in directory d, ENOENT when
+// it has none.
+func (f *FS) lookup(l *kernel.LWP, d *node, name string) (uint64, unix.Errno) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.index == nil {
+		idx := map[string]uint64{}
+		e := f.walkDir(l, d, 0, func(ent entry) bool {
+			if _, dup := idx[ent.name]; !dup {
+				idx[ent.name] = ent.ino
+			}
+			return true
+		})
+		if e != 0 {
+			return 0, e
+		}
+		d.index = idx
+	}
+	ino, ok := d.index[name]
+	if !ok {
+		return 0, unix.ENOENT
+	}
+	return ino, 0
 }
 
 func (n *node) isDir() bool { return n.mode&unix.S_IFMT == unix.S_IFDIR }

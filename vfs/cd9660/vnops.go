@@ -27,17 +27,7 @@ func (vnodeOps) Lookup(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName) (*v
 	dl := genfs.DirLookup{
 		Ino: d.ino,
 		Search: func(l *kernel.LWP, name string) (uint64, unix.Errno) {
-			var ino uint64
-			e := f.walkDir(l, d, 0, func(ent entry) bool {
-				if ent.name == name {
-					ino = ent.ino
-				}
-				return ino == 0
-			})
-			if e == 0 && ino == 0 {
-				e = unix.ENOENT
-			}
-			return ino, e
+			return f.lookup(l, d, name)
 		},
 		Dangling: func(ino uint64, name string) unix.Errno {
 			return f.corrupt("directory %d: entry %q names no file (%d)", d.ino, name, ino)
