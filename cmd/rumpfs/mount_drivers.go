@@ -8,6 +8,7 @@ import (
 
 	"github.com/rumpfs/rumpfs/images"
 	"github.com/rumpfs/rumpfs/vfs"
+	_ "github.com/rumpfs/rumpfs/vfs/cd9660"
 	"github.com/rumpfs/rumpfs/vfs/ext2fs"
 	"github.com/rumpfs/rumpfs/vfs/ext2fs/disk"
 	_ "github.com/rumpfs/rumpfs/vfs/ffs"

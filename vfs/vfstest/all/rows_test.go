@@ -3,10 +3,13 @@ package all
 // The table: one row per file system variant.
 
 import (
+	"path/filepath"
 	"testing"
 
+	"github.com/rumpfs/rumpfs/internal/testenv"
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
+	_ "github.com/rumpfs/rumpfs/vfs/cd9660" // registers cd9660
 	"github.com/rumpfs/rumpfs/vfs/drivertest"
 	_ "github.com/rumpfs/rumpfs/vfs/ext2fs" // registers ext2fs
 	"github.com/rumpfs/rumpfs/vfs/ffs"
@@ -34,7 +37,7 @@ type Row struct {
 }
 
 // Rows is the table.
-var Rows = append(append([]Row{rumpfsRow(false), rumpfsRow(true)}, ffsRows()...), extRows()...)
+var Rows = append(append([]Row{rumpfsRow(false), rumpfsRow(true)}, ffsRows()...), append(extRows(), isoRows()...)...)
 
 func rumpfsRow(mounted bool) Row {
 	name := "rumpfs"
@@ -162,4 +165,25 @@ func extRows() []Row {
 		})
 	}
 	return rows
+}
+
+// isoRows are ISO 9660 images xorriso makes from the tree: Rock Ridge
+// with Joliet beside it (Rock Ridge wins), the only layer that keeps
+// modes, owners, links, devices and times.
+func isoRows() []Row {
+	return []Row{{
+		Name: "cd9660-rr-joliet", Type: "cd9660",
+		FromTree: func(t testing.TB, k *kernel.Kernel, l *kernel.LWP, src string) string {
+			img := filepath.Join(t.TempDir(), "tree.iso")
+			testenv.Run(t, "", testenv.Tool(t, "xorriso"), "-outdev", img, "-joliet", "on", "-hardlinks", "on",
+				"-map", src, "/", "-commit")
+			if e := drivertest.MountImage(t, k, l, img, "cd9660", "/mnt", vfs.MNT_RDONLY); e != 0 {
+				t.Fatalf("mount %s: %v\n%s", img, e, k.Dmesg())
+			}
+			return "/mnt"
+		},
+		// Rock Ridge TF times are in seconds; ISO 9660 has no xattrs.
+		Keeps:  vfstest.Keeps{},
+		TreeRO: true,
+	}}
 }
