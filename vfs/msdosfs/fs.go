@@ -89,10 +89,12 @@ func (f *FS) chain(l *kernel.LWP, first uint32, max uint64) ([]run, unix.Errno) 
 		return nil, f.corrupt("first cluster %d out of range", first)
 	}
 	c, count := first, uint64(0)
+	seen := map[uint32]bool{} // a loop may close before the length is suspect
 	for c != 0 && (max == 0 || count < max) {
-		if count++; count > uint64(f.bpb.Clusters) {
-			return nil, f.corrupt("cluster chain from %d loops", first)
+		if count++; count > uint64(f.bpb.Clusters) || seen[c] {
+			return nil, f.corrupt("cluster chain from %d loops at cluster %d", first, c)
 		}
+		seen[c] = true
 		if k := len(runs) - 1; k >= 0 && runs[k].pcn+runs[k].n == c {
 			runs[k].n++
 		} else {
