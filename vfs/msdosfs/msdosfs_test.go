@@ -4,11 +4,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/rumpfs/rumpfs/internal/testenv"
 	"github.com/rumpfs/rumpfs/kernel"
 	"github.com/rumpfs/rumpfs/vfs"
 	"github.com/rumpfs/rumpfs/vfs/drivertest"
@@ -76,6 +78,7 @@ func TestMtools(t *testing.T) {
 			src := tree(t, c.wide)
 			img := msdostest.Mkfs(t, src, c.fat, c.clus, c.sizeK)
 			msdostest.Mtools(t, "mattrib", "-i", img, "+r", "::/ro.txt")
+			testenv.Run(t, "", "fsck.fat", "-n", img) // the image itself is sound
 			out := extract(t, img)
 			_, l := mount(t, img, nil)
 			vfstest.CompareTree(t, l, out, "/mnt", vfstest.Keeps{FilesAndDirs: true, MtimeGrain: 2})
@@ -191,6 +194,9 @@ func TestDamage(t *testing.T) {
 		binary.LittleEndian.PutUint16(bad[fat16Entry(t, bad, 4):], c.next)
 		p := filepath.Join(t.TempDir(), "bad.img")
 		os.WriteFile(p, bad, 0o644)
+		if err := exec.Command(testenv.Tool(t, "fsck.fat"), "-n", p).Run(); err == nil {
+			t.Errorf("next %#x: fsck.fat -n finds nothing wrong", c.next)
+		}
 		k, l := mount(t, p, nil)
 		fd, e := vfs.Open(l, "/mnt/file", unix.O_RDONLY, 0)
 		if e != 0 {
