@@ -18,8 +18,9 @@ type node struct {
 	size  uint64      // a directory's size is its clusters' (or region's)
 	nlink uint32
 
-	mu   sync.Mutex
-	runs []run // nil until read (files); set at load (directories)
+	mu    sync.Mutex
+	runs  []run             // nil until read (files); set at load (directories)
+	index map[string]uint64 // a directory's names (folded) once looked up in
 }
 
 func (n *node) isDir() bool { return n.ino == RootIno || n.de.IsDir() }
@@ -132,24 +133,37 @@ func (f *FS) walkDir(l *kernel.LWP, n *node, from int64, dots bool, fn func(e *e
 	return 0
 }
 
-// lookup finds name in directory n as FAT compares names: case
-// insensitively, against the long name and the short alias.
-func (f *FS) lookup(l *kernel.LWP, n *node, name string) (*entry, unix.Errno) {
-	var found *entry
-	e := f.walkDir(l, n, 0, false, func(e *entry) bool {
-		if strings.EqualFold(e.name, name) || strings.EqualFold(e.short, name) {
-			found = e
-			return false
+// foldKey is the key names are compared by: FAT compares them case
+// insensitively.
+func foldKey(s string) string { return strings.ToLower(strings.ToUpper(s)) }
+
+// lookup finds name in directory n, against the long names and the short
+// aliases, and returns the entry's number. The first lookup indexes the
+// whole directory (nothing changes it on a read-only mount), so that a
+// walk of a wide directory does not scan it once per name.
+func (f *FS) lookup(l *kernel.LWP, n *node, name string) (uint64, unix.Errno) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.index == nil {
+		idx := map[string]uint64{}
+		e := f.walkDir(l, n, 0, false, func(e *entry) bool {
+			for _, k := range []string{foldKey(e.short), foldKey(e.name)} {
+				if _, dup := idx[k]; !dup { // the first entry wins, as a scan would find it
+					idx[k] = e.ino()
+				}
+			}
+			return true
+		})
+		if e != 0 {
+			return 0, e
 		}
-		return true
-	})
-	if e != 0 {
-		return nil, e
+		n.index = idx
 	}
-	if found == nil {
-		return nil, unix.ENOENT
+	ino, ok := n.index[foldKey(name)]
+	if !ok {
+		return 0, unix.ENOENT
 	}
-	return found, 0
+	return ino, 0
 }
 
 // dotdot returns the first cluster ".." of directory n names (0: the

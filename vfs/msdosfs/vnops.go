@@ -28,11 +28,7 @@ func (vnodeOps) Lookup(l *kernel.LWP, dvp *vfs.Vnode, cn *vfs.ComponentName) (*v
 	dl := genfs.DirLookup{
 		Ino: n.ino,
 		Search: func(l *kernel.LWP, name string) (uint64, unix.Errno) {
-			e, errno := f.lookup(l, n, name)
-			if errno != 0 {
-				return 0, errno
-			}
-			return e.ino(), 0
+			return f.lookup(l, n, name)
 		},
 		Parent: func(l *kernel.LWP) (uint64, unix.Errno) { return f.parent(l, n) },
 		Dangling: func(ino uint64, name string) unix.Errno {
