@@ -12,6 +12,7 @@ import (
 	"github.com/rumpfs/rumpfs/vfs/ext2fs"
 	"github.com/rumpfs/rumpfs/vfs/ext2fs/disk"
 	_ "github.com/rumpfs/rumpfs/vfs/ffs"
+	_ "github.com/rumpfs/rumpfs/vfs/msdosfs"
 	_ "github.com/rumpfs/rumpfs/vfs/rumpfs"
 )
 

@@ -13,6 +13,8 @@ import (
 	"github.com/rumpfs/rumpfs/vfs/drivertest"
 	_ "github.com/rumpfs/rumpfs/vfs/ext2fs" // registers ext2fs
 	"github.com/rumpfs/rumpfs/vfs/ffs"
+	_ "github.com/rumpfs/rumpfs/vfs/msdosfs" // registers msdos
+	"github.com/rumpfs/rumpfs/vfs/msdosfs/msdostest"
 	"github.com/rumpfs/rumpfs/vfs/vfstest"
 )
 
@@ -37,7 +39,7 @@ type Row struct {
 }
 
 // Rows is the table.
-var Rows = append(append([]Row{rumpfsRow(false), rumpfsRow(true)}, ffsRows()...), append(extRows(), isoRows()...)...)
+var Rows = append(append([]Row{rumpfsRow(false), rumpfsRow(true)}, ffsRows()...), append(append(extRows(), isoRows()...), fatRows()...)...)
 
 func rumpfsRow(mounted bool) Row {
 	name := "rumpfs"
@@ -186,4 +188,32 @@ func isoRows() []Row {
 		Keeps:  vfstest.Keeps{},
 		TreeRO: true,
 	}}
+}
+
+// fatRows are FAT images made by mkfs.fat and filled by mcopy with what
+// FAT holds of the tree.
+func fatRows() []Row {
+	var rows []Row
+	for _, c := range []struct {
+		name            string
+		fat, clus, size int
+	}{
+		{"fat12-2k", 12, 4, 4000},
+		{"fat16-1k", 16, 2, 32 << 10},
+		{"fat32-4k", 32, 8, 300 << 10},
+	} {
+		rows = append(rows, Row{
+			Name: c.name, Type: "msdos",
+			FromTree: func(t testing.TB, k *kernel.Kernel, l *kernel.LWP, src string) string {
+				img := msdostest.Mkfs(t, msdostest.FATTree(t, src), c.fat, c.clus, c.size)
+				if e := drivertest.MountImage(t, k, l, img, "msdos", "/mnt", vfs.MNT_RDONLY); e != 0 {
+					t.Fatalf("mount %s: %v\n%s", img, e, k.Dmesg())
+				}
+				return "/mnt"
+			},
+			Keeps:  vfstest.Keeps{FilesAndDirs: true, MtimeGrain: 2},
+			TreeRO: true,
+		})
+	}
+	return rows
 }
