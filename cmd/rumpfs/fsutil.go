@@ -68,7 +68,7 @@ type imageFlags struct {
 
 func addImageFlags(fl *pflag.FlagSet) imageFlags {
 	return imageFlags{
-		fstype: fl.StringP("type", "t", "", "file system `TYPE` (ffs/ufs, ext2fs/ext2/ext3/ext4); probed when omitted"),
+		fstype: fl.StringP("type", "t", "", "file system `TYPE` (ffs/ufs, ext2fs/ext2/ext3/ext4, msdos/vfat/fat, cd9660/iso9660); probed when omitted"),
 		opts:   fl.StringArrayP("options", "o", nil, "`OPTIONS` to mount with, as rumpfs mount takes them (norecovery,\njournal_path=FILE...)"),
 	}
 }

@@ -110,7 +110,7 @@ func cmdMount(args []string) int {
 		"journal_path=FILE (ext3/ext4: the external journal's image, read-only,\n"+
 		"needed to replay a file system whose external journal needs recovery),\n"+
 		"norecovery (ext3/ext4: no journal replay; the image as it is)")
-	fstype := fl.StringP("type", "t", "", "file system type (ffs/ufs, ext2fs/ext2/ext3/ext4, rumpfs);\nprobed from the image when omitted; rumpfs with SOURCE none\nserves the kernel's in-memory root")
+	fstype := fl.StringP("type", "t", "", "file system type (ffs/ufs, ext2fs/ext2/ext3/ext4, msdos/vfat/fat,\ncd9660/iso9660, rumpfs);\nprobed from the image when omitted; rumpfs with SOURCE none\nserves the kernel's in-memory root")
 	flagBool(fl, "foreground", "f", "stay in the foreground (the default; accepted as other FUSE servers take it)")
 	daemon := flagBool(fl, "daemon", "", "run in the background: print the server's pid once the mount\nis live, or exit with the server's error and status")
 	pidfile := fl.String("pidfile", "", "write the server's pid to `FILE` once the mount is live\n(removed when it exits)")
