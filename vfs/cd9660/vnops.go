@@ -68,27 +68,13 @@ func (vnodeOps) Readdir(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio) (bool, un
 	if !d.isDir() {
 		return true, unix.ENOTDIR
 	}
-	if uio.Offset < 0 {
-		return true, unix.EINVAL
-	}
-	full := false
-	var ferr unix.Errno
-	e := f.walkDir(l, d, uio.Offset, func(ent entry) bool {
-		ok, e := vfs.EmitDirent(uio, ent.ino, uint64(ent.next), ent.dtype, ent.name)
-		if e != 0 {
-			ferr = e
-			return false
-		}
-		full = !ok
-		return ok
-	})
-	if e == 0 {
-		e = ferr
-	}
+	ds, e := genfs.Readdir(uio)
 	if e != 0 {
-		return false, e
+		return true, e
 	}
-	return !full, 0
+	return ds.Done(f.walkDir(l, d, uio.Offset, func(ent entry) bool {
+		return ds.Emit(ent.ino, uint64(ent.next), ent.dtype, ent.name)
+	}))
 }
 
 func (vnodeOps) Readlink(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio) unix.Errno {

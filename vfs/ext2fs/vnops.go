@@ -124,27 +124,13 @@ func (vnodeOps) Readdir(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio) (bool, un
 	if !ip.IsDir() {
 		return true, unix.ENOTDIR
 	}
-	if uio.Offset < 0 {
-		return true, unix.EINVAL
-	}
-	full := false
-	var ferr unix.Errno
-	e := ip.readdir(l, uio.Offset, true, func(d Dirent) bool {
-		ok, e := vfs.EmitDirent(uio, uint64(d.Ino), uint64(d.Next), d.Type, d.Name)
-		if e != 0 {
-			ferr = e
-			return false
-		}
-		full = !ok
-		return ok
-	})
-	if e == 0 {
-		e = ferr
-	}
+	ds, e := genfs.Readdir(uio)
 	if e != 0 {
-		return false, e
+		return true, e
 	}
-	return !full, 0
+	return ds.Done(ip.readdir(l, uio.Offset, true, func(d Dirent) bool {
+		return ds.Emit(uint64(d.Ino), uint64(d.Next), d.Type, d.Name)
+	}))
 }
 
 func (vnodeOps) Readlink(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio) unix.Errno {

@@ -616,33 +616,18 @@ func (ffsOps) Readdir(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio) (bool, unix
 	if ip.Type() != ufs.IFDIR {
 		return true, unix.ENOTDIR
 	}
-	if uio.Offset < 0 {
-		return true, unix.EINVAL
-	}
-	full := false
-	var ferr unix.Errno
-	_, e := ip.ReadDir(l, uio.Offset, func(d ufs.Direct) bool {
-		ok, e := vfs.EmitDirent(uio, uint64(d.Ino), uint64(d.Off)+uint64(d.Reclen), d.Type, d.Name)
-		if e != 0 {
-			ferr = e
-			return false
-		}
-		if !ok {
-			full = true
-			return false
-		}
-		return true
-	})
-	if e == 0 {
-		e = ferr
-	}
+	ds, e := genfs.Readdir(uio)
 	if e != 0 {
-		return false, e
+		return true, e
 	}
-	if !full {
+	_, e = ip.ReadDir(l, uio.Offset, func(d ufs.Direct) bool {
+		return ds.Emit(uint64(d.Ino), uint64(d.Off)+uint64(d.Reclen), d.Type, d.Name)
+	})
+	eof, e := ds.Done(e)
+	if eof {
 		uio.Offset = int64(ip.Size)
 	}
-	return !full, 0
+	return eof, e
 }
 
 func (ffsOps) Readlink(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio) unix.Errno {

@@ -125,46 +125,30 @@ func (vnodeOps) Readdir(l *kernel.LWP, vp *vfs.Vnode, uio *kernel.Uio) (bool, un
 	if !n.isDir() {
 		return true, unix.ENOTDIR
 	}
-	if uio.Offset < 0 {
-		return true, unix.EINVAL
+	ds, e := genfs.Readdir(uio)
+	if e != 0 {
+		return true, e
 	}
 	const dtDir, dtReg = 4, 8
 	for uio.Offset < 2 {
 		ino, name := n.ino, "."
 		if uio.Offset == 1 {
 			name = ".."
-			var e unix.Errno
 			if ino, e = f.parent(l, n); e != 0 {
 				return false, e
 			}
 		}
-		ok, e := vfs.EmitDirent(uio, ino, uint64(uio.Offset+1), dtDir, name)
-		if e != 0 || !ok {
-			return false, e
+		if !ds.Emit(ino, uint64(uio.Offset+1), dtDir, name) {
+			return ds.Done(0)
 		}
 	}
-	full := false
-	var ferr unix.Errno
-	e := f.walkDir(l, n, uio.Offset-2, false, func(d *entry) bool {
+	return ds.Done(f.walkDir(l, n, uio.Offset-2, false, func(d *entry) bool {
 		t := uint8(dtReg)
 		if d.de.IsDir() {
 			t = dtDir
 		}
-		ok, e := vfs.EmitDirent(uio, d.ino(), uint64(d.next+2), t, d.name)
-		if e != 0 {
-			ferr = e
-			return false
-		}
-		full = !ok
-		return ok
-	})
-	if e == 0 {
-		e = ferr
-	}
-	if e != 0 {
-		return false, e
-	}
-	return !full, 0
+		return ds.Emit(d.ino(), uint64(d.next+2), t, d.name)
+	}))
 }
 
 // Seek: FAT files have no holes; GenericOps answers for a file that is
