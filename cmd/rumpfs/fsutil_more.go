@@ -23,22 +23,10 @@ func init() {
 	register("truncate", "set sizes of files inside an image (no mount)", cmdTruncate)
 }
 
-// readSession parses the flags and IMAGE:PATH arguments of a reading
-// command (all of fl.Args()[first:]) and opens the image read-only.
+// readSession is imageSession for a reading command: the image opened
+// read-only.
 func readSession(name string, fl *flagSet, args []string, nmin, first, failStatus int) (*session, []imageArg, int) {
-	if code, ok := minArgs(fl.FlagSet, args, nmin); !ok {
-		return nil, nil, code
-	}
-	ias, code := imageArgs(name, fl.Args()[first:])
-	if code != 0 {
-		return nil, nil, code
-	}
-	img, code := sameImage(name, ias)
-	if code != 0 {
-		return nil, nil, code
-	}
-	s, code := openImage(name, img, fl.img, false, failStatus)
-	return s, ias, code
+	return imageSession(name, fl, args, nmin, first, false, failStatus)
 }
 
 func cmdReadlink(args []string) int {
@@ -171,7 +159,7 @@ func cmdDf(args []string) int {
 	if _, ok := parseImageArg(arg); !ok {
 		arg += ":/"
 	}
-	s, ias, code := readSession("df", fl, []string{arg}, 1, 0, exitFail)
+	s, ias, code := openArgs("df", fl, []string{arg}, false, exitFail)
 	if s == nil {
 		return code
 	}

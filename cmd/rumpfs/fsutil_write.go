@@ -38,12 +38,24 @@ func init() {
 // read-write. A nil session means: return code (after --help, a usage
 // error or a failure).
 func writeSession(name string, fl *flagSet, args []string, nmin, first int) (*session, []imageArg, int) {
+	return imageSession(name, fl, args, nmin, first, true, exitFail)
+}
+
+// imageSession parses the flags (unless the command already did, with
+// its own argument check) and the IMAGE:PATH arguments fl.Args()[first:],
+// which must all name one image, and opens it, for writing when write.
+func imageSession(name string, fl *flagSet, args []string, nmin, first int, write bool, failStatus int) (*session, []imageArg, int) {
 	if !fl.Parsed() {
 		if code, ok := minArgs(fl.FlagSet, args, nmin); !ok {
 			return nil, nil, code
 		}
 	}
-	ias, code := imageArgs(name, fl.Args()[first:])
+	return openArgs(name, fl, fl.Args()[first:], write, failStatus)
+}
+
+// openArgs opens the one image the IMAGE:PATH arguments paths name.
+func openArgs(name string, fl *flagSet, paths []string, write bool, failStatus int) (*session, []imageArg, int) {
+	ias, code := imageArgs(name, paths)
 	if code != 0 {
 		return nil, nil, code
 	}
@@ -51,7 +63,7 @@ func writeSession(name string, fl *flagSet, args []string, nmin, first int) (*se
 	if code != 0 {
 		return nil, nil, code
 	}
-	s, code := openImage(name, img, fl.img, true, exitFail)
+	s, code := openImage(name, img, fl.img, write, failStatus)
 	return s, ias, code
 }
 
